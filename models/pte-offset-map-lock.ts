@@ -1,0 +1,301 @@
+/*
+ * pte-offset-map-lock — may a page fault write a PTE into a table that a remover is detaching?
+ *
+ * Kernel code followed (protocols.md §1):
+ *   mm/pgtable-generic.c  ___pte_offset_map(), __pte_offset_map_lock()   (walker, S1..S5)
+ *   mm/memory.c           __pte_alloc() -> pmd_install(), do_anonymous_page()
+ *   mm/pt_reclaim.c       try_to_free_pte()                               (remover shape)
+ *   mm/pgtable-generic.c  pte_free_defer() -> call_rcu(pte_free_now)
+ *
+ * Threads:
+ *   fault<i>  a page fault on address i of the range: allocate and install a PTE table if the pmd is
+ *             none (pmd_install under pml), then __pte_offset_map_lock: rcu_read_lock, one lockless
+ *             snapshot of *pmd, lock the ptl of the SNAPSHOT's table, pmd_same recheck (goto again on
+ *             change), set_pte_at under ptl, pte_unmap_unlock. A none snapshot returns NULL and the
+ *             fault is retried from the start, as the hardware would refault.
+ *   remover   holds pml and the table's ptl, checks the table is empty, clears *pmd, drops both locks,
+ *             mm_dec_nr_ptes, and frees the table through RCU (pte_free_defer). It stands for every
+ *             remover that clears *pmd under pml + ptl (retract_page_tables, pt_reclaim).
+ *   rcu       invokes pte_free_now once the grace period of its call_rcu has ended.
+ *
+ * Variants (expected results at the default parameters; see specs/pte-offset-map-lock.ts):
+ *   upstream        recheck + RCU, as in mainline since Hugh Dickins "mm: allow pte_offset_map[_lock]()
+ *                   to fail" (v2, Jun 8 2023) and "mm/pgtable: add rcu_read_lock() and
+ *                   rcu_read_unlock()s" (a349d72fd9ef).                                         SAFE
+ *   no-pmd-recheck  the pre-June-2023 pte_offset_map_lock macro (B1.1): pte_lockptr(*pmd) and
+ *                   pte_offset_map(*pmd) read *pmd twice, no pmd_same recheck, no RCU.   VIOLATED
+ *                   (write into the detached table, lock of one table / write of another, and a
+ *                   use-after-free since no read section holds the grace period off)
+ *   no-rcu          recheck, but neither rcu_read_lock in the walker nor RCU-deferred free in the
+ *                   remover: Hugh's 04/31 "rcu_read_lock() to be added later" with a remover that
+ *                   calls pte_free() at once (B1.2).                          VIOLATED (use-after-free)
+ *
+ * Abstracted, and why that is sound here:
+ *   - one pmd entry and its pml; each fault writes its own PTE slot (different addresses), so two
+ *     faults never race on one entry (do_anonymous_page's pte_none recheck is not needed);
+ *   - the remover's own rcu_read_lock inside pte_offset_map_rw_nolock is omitted: it holds pml, so *pmd
+ *     and the table are stable under it;
+ *   - TLB flushing is left out: no hardware walker is modelled here (see pt-reclaim-rcu-free);
+ *   - the remover runs once; tables are never reused after free (any touch of a freed table is already
+ *     the fault, so reuse adds nothing for safety);
+ *   - a spinlock is not treated as an RCU read section (true on PREEMPT_RT; on other kernels it is one,
+ *     which only protects more): the model is the conservative one.
+ */
+
+import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { bool } from '../src/model/schema.ts';
+import {
+  PMD_NONE,
+  callRcu,
+  kernelState,
+  lock,
+  mmDecNrPtes,
+  mmIncNrPtes,
+  pmdEntry,
+  ptAlloc,
+  ptEmpty,
+  ptFree,
+  ptInitLive,
+  ptlLock,
+  ptlUnlock,
+  rcuReadLock,
+  rcuReadUnlock,
+  rcuThread,
+  setPte,
+  spinLock,
+  spinUnlock,
+  tableRef,
+} from '../src/kernel/index.ts';
+
+const PTE_FREE_NOW = 1; // rcu callback ids are 1-based, in the order given to kernelState
+
+function state(faults: number) {
+  return kernelState(
+    { tables: faults + 1, ptes: faults, rcuCallbacks: ['pte_free_now'] },
+    { pmd: pmdEntry(), pml: lock() },
+  );
+}
+type St = ReturnType<typeof state>;
+
+const isTable = (v: number) => v > 0;
+
+/** __pte_alloc(): install a fresh table if *pmd is none (pmd_install under pml), free it if we lost. */
+function pteAlloc<const L extends string>(next: L) {
+  return {
+    pmd_none: (s: any, me: any) => (s.pmd.v === PMD_NONE ? ('pte_alloc_one' as const) : next),
+    pte_alloc_one: (s: any, me: any) => {
+      me.new = ptAlloc(s);
+      return 'pmd_lock' as const;
+    },
+    pmd_lock: (s: any, me: any) => (spinLock(me, s.pml) ? ('pmd_install' as const) : BLOCKED),
+    pmd_install: (s: any, me: any) => {
+      if (s.pmd.v === PMD_NONE) {
+        mmIncNrPtes(s);
+        s.pmd.v = me.new;
+        me.new = PMD_NONE;
+      }
+      return 'spin_unlock(pml)' as const;
+    },
+    'spin_unlock(pml)': (s: any, me: any) => {
+      spinUnlock(s, me, s.pml);
+      return me.new !== PMD_NONE ? ('pte_free' as const) : next;
+    },
+    pte_free: (s: any, me: any) => {
+      ptFree(s, me.new);
+      me.new = PMD_NONE;
+      return next;
+    },
+  };
+}
+
+const faultLocals = { new: tableRef(), pmdval: tableRef() };
+
+/** Mainline: __pte_offset_map_lock with RCU and the pmd_same recheck. */
+function faultUpstream(st: St, n: number) {
+  return thread(st, {
+    count: n,
+    locals: faultLocals,
+    steps: {
+      ...pteAlloc('rcu_read_lock'),
+      rcu_read_lock: (s, me) => {
+        rcuReadLock(me);
+        return 'pmdp_get_lockless';
+      },
+      pmdp_get_lockless: (s, me) => {
+        me.pmdval = s.pmd.v;
+        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
+      },
+      rcu_read_unlock: (s, me) => {
+        rcuReadUnlock(s, me); // nomap: NULL returned, the fault is retried
+        return 'pmd_none';
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
+      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
+      'pte_unmap_unlock; goto again': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return 'rcu_read_lock';
+      },
+      set_pte_at: (s, me) => {
+        setPte(s, me, me.pmdval, me.index, 1);
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return DONE;
+      },
+    },
+  });
+}
+
+/** Hugh's 04/31 (May 2023): recheck, but "rcu_read_lock() to be added later". */
+function faultNoRcu(st: St, n: number) {
+  return thread(st, {
+    count: n,
+    locals: faultLocals,
+    steps: {
+      ...pteAlloc('pmdp_get_lockless'),
+      pmdp_get_lockless: (s, me) => {
+        me.pmdval = s.pmd.v;
+        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'pmd_none';
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
+      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
+      'pte_unmap_unlock; goto again': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        return 'pmdp_get_lockless';
+      },
+      set_pte_at: (s, me) => {
+        setPte(s, me, me.pmdval, me.index, 1);
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        return DONE;
+      },
+    },
+  });
+}
+
+/**
+ * Before June 2023: the caller checks pmd_trans_unstable(), then the macro
+ *   __ptl = pte_lockptr(mm, pmd);  __pte = pte_offset_map(pmd, address);  spin_lock(__ptl);
+ * reads *pmd twice and never rechecks; there is no RCU read section.
+ */
+function faultOldMacro(st: St, n: number) {
+  return thread(st, {
+    count: n,
+    locals: { ...faultLocals, ptl: tableRef() },
+    steps: {
+      ...pteAlloc('pmd_trans_unstable'),
+      pmd_trans_unstable: (s, me) => (isTable(s.pmd.v) ? 'pte_lockptr' : 'pmd_none'),
+      pte_lockptr: (s, me) => {
+        me.ptl = s.pmd.v; // reads *pmd (1)
+        return 'pte_offset_map';
+      },
+      pte_offset_map: (s, me) => {
+        me.pmdval = s.pmd.v; // reads *pmd (2)
+        return 'spin_lock(ptl)';
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.ptl) ? 'set_pte_at' : BLOCKED),
+      set_pte_at: (s, me) => {
+        setPte(s, me, me.pmdval, me.index, 1);
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.ptl);
+        return DONE;
+      },
+    },
+  });
+}
+
+/** try_to_free_pte() shape; `deferred` frees through RCU (pte_free_defer), else at once (pte_free). */
+function remover(st: St, deferred: boolean) {
+  const free = deferred ? ('pte_free_defer' as const) : ('pte_free' as const);
+  return thread(st, {
+    locals: { pmdval: tableRef(), cleared: bool() },
+    steps: {
+      pmd_lock: (s, me) => (spinLock(me, s.pml) ? 'pte_offset_map_rw_nolock' : BLOCKED),
+      pte_offset_map_rw_nolock: (s, me) => {
+        me.pmdval = s.pmd.v; // stable: pml is held
+        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'spin_unlock(pml)';
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pte_none' : BLOCKED),
+      pte_none: (s, me) => (ptEmpty(s, me.pmdval) ? 'pmd_clear' : 'spin_unlock(ptl)'),
+      pmd_clear: (s, me) => {
+        s.pmd.v = PMD_NONE;
+        me.cleared = true;
+        return 'spin_unlock(ptl)';
+      },
+      'spin_unlock(ptl)': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        return 'spin_unlock(pml)';
+      },
+      'spin_unlock(pml)': (s, me) => {
+        spinUnlock(s, me, s.pml);
+        return me.cleared ? 'mm_dec_nr_ptes' : DONE;
+      },
+      mm_dec_nr_ptes: (s, me) => {
+        mmDecNrPtes(s);
+        return free;
+      },
+      pte_free_defer: (s, me) => {
+        callRcu(s, me, me.pmdval - 1, PTE_FREE_NOW, me.pmdval);
+        return DONE;
+      },
+      pte_free: (s, me) => {
+        ptFree(s, me.pmdval);
+        return DONE;
+      },
+    },
+  });
+}
+
+export default defineModel({
+  name: 'pte-offset-map-lock',
+  title: '__pte_offset_map_lock() against a table remover (pmd recheck + RCU)',
+  doc: 'protocols.md §1: a fault path maps and locks a PTE table while a remover clears *pmd under pml+ptl and frees the table.',
+  params: {
+    faults: { min: 1, max: 3, default: 2, doc: 'page-fault threads (each maps its own address in the table)' },
+  },
+  build: (p) => {
+    const st = state(p.faults);
+    return {
+      state: st,
+      init: (s: any) => {
+        ptInitLive(s, 1);
+        s.pmd.v = 1;
+        s.nr_ptes = 1;
+      },
+      threads: {
+        fault: faultUpstream(st, p.faults) as ReturnType<typeof faultUpstream> | ReturnType<typeof faultNoRcu> | ReturnType<typeof faultOldMacro>,
+        remover: remover(st, true),
+        rcu: rcuThread(st, ['pte_free_now'], { pte_free_now: (s, t) => ptFree(s, t) }, p.faults + 1),
+      },
+    };
+  },
+  variants: {
+    upstream: {
+      summary: 'mainline: lockless snapshot, lock the snapshot table, pmd_same recheck, RCU-deferred free',
+      patch: '"mm: allow pte_offset_map[_lock]() to fail", Hugh Dickins, Jun 8 2023 (v2) + a349d72fd9ef',
+    },
+    'no-pmd-recheck': {
+      summary: 'the old pte_offset_map_lock macro: *pmd read twice, no recheck, no RCU section (B1.1)',
+      patch: 'pre-June-2023 include/linux/mm.h pte_offset_map_lock() macro, as removed in Hugh Dickins 04/31 (May 21 2023)',
+      apply: (d, p) => {
+        d.threads.fault = faultOldMacro(state(p.faults), p.faults);
+      },
+    },
+    'no-rcu': {
+      summary: 'recheck without RCU: the walker has no read section and the remover frees at once (B1.2)',
+      patch: 'Hugh Dickins 04/31 "rcu_read_lock() to be added later" (May 21 2023), remover using pte_free()',
+      apply: (d, p) => {
+        const st = state(p.faults);
+        d.threads.fault = faultNoRcu(st, p.faults);
+        d.threads.remover = remover(st, false);
+      },
+    },
+  },
+});

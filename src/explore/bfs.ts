@@ -1,0 +1,121 @@
+// Breadth-first search: finds a shortest path to each discovery. Keeps every state vector (chunked)
+// with its parent and the choice that reached it, so memory grows with the state space: use it for
+// shortest counterexamples, DFS for size.
+
+import type { Engine } from './engine.ts';
+import { Search, type Limits } from './search.ts';
+import { encodeChoice } from '../trace/path.ts';
+
+const CHUNK = 1 << 14; // states per chunk
+
+export class Bfs extends Search {
+  private chunks: Int32Array[] = [];
+  private parent: Int32Array = new Int32Array(CHUNK);
+  private via: Int32Array = new Int32Array(CHUNK);
+  private count = 0;
+  private head = 0;
+  private levelEnd = 1;
+  private level = 0;
+  private readonly scratch: Int32Array;
+  private readonly cur: Int32Array;
+
+  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean) {
+    super(engine, limits, stopAtFirst);
+    this.scratch = new Int32Array(engine.W);
+    this.cur = new Int32Array(engine.W);
+    const init = engine.cm.init;
+    this.scratch.set(init);
+    this.visit(this.scratch);
+    this.append(this.scratch, -1, 0);
+    this.states = 1;
+    const m = engine.check(this.scratch, this.pendingSometimes);
+    if (m !== 0) this.discover(m, () => []);
+  }
+
+  get depth(): number {
+    return this.level;
+  }
+
+  private append(a: Int32Array, parent: number, via: number): number {
+    const W = this.engine.W;
+    const i = this.count++;
+    const c = Math.floor(i / CHUNK);
+    if (c === this.chunks.length) this.chunks.push(new Int32Array(CHUNK * W));
+    this.chunks[c]!.set(a, (i % CHUNK) * W);
+    if (i >= this.parent.length) {
+      const p = new Int32Array(this.parent.length * 2);
+      p.set(this.parent);
+      this.parent = p;
+      const v = new Int32Array(this.via.length * 2);
+      v.set(this.via);
+      this.via = v;
+    }
+    this.parent[i] = parent;
+    this.via[i] = via;
+    return i;
+  }
+
+  private pathTo(i: number): number[] {
+    const out: number[] = [];
+    while (i > 0) {
+      out.push(this.via[i]!);
+      i = this.parent[i]!;
+    }
+    return out.reverse();
+  }
+
+  run(budget: number): boolean {
+    if (this.status.kind !== 'running') return true;
+    const e = this.engine;
+    const W = e.W;
+    const T = e.T;
+    const scratch = this.scratch;
+    const cur = this.cur;
+    let n = 0;
+    while (this.head < this.count) {
+      if ((++n & 255) === 0) {
+        if (this.limitHit()) return true;
+        if (n >= budget) return false;
+      }
+      const i = this.head++;
+      if (i >= this.levelEnd) {
+        this.level++;
+        this.levelEnd = this.count;
+      }
+      const src = this.chunks[Math.floor(i / CHUNK)]!;
+      const off = (i % CHUNK) * W;
+      for (let k = 0; k < W; k++) cur[k] = src[off + k]!;
+      let any = false;
+      for (let tid = 0; tid < T; tid++) {
+        const na = e.alts(cur, 0, tid);
+        for (let alt = 0; alt < na; alt++) {
+          if (!e.successor(cur, 0, tid, alt, scratch)) continue;
+          any = true;
+          this.transitions++;
+          if (this.level >= this.limits.maxDepth) {
+            this.truncated = true;
+            continue;
+          }
+          const r = this.visit(scratch);
+          if (r === 0) continue;
+          if (r < 0) return true;
+          this.states++;
+          const j = this.append(scratch, i, encodeChoice(tid, alt));
+          if (this.level + 1 > this.maxDepthSeen) this.maxDepthSeen = this.level + 1;
+          const m = e.check(scratch, this.pendingSometimes);
+          if (m !== 0 && this.discover(m, () => this.pathTo(j))) return true;
+          if (this.states >= this.limits.maxStates) {
+            this.limitHit();
+            return true;
+          }
+        }
+      }
+      if (!any) {
+        const m = e.terminal(cur);
+        if (m !== 0 && this.discover(m, () => this.pathTo(i))) return true;
+      }
+    }
+    this.finish();
+    return true;
+  }
+}

@@ -1,0 +1,147 @@
+// Depth-first search over one flat stack of state vectors (SPIN-style): no per-state allocation.
+// Each depth keeps a cursor (thread, alternative) into its state's transitions.
+
+import type { Engine } from './engine.ts';
+import { Search, type Limits } from './search.ts';
+import { encodeChoice } from '../trace/path.ts';
+
+export class Dfs extends Search {
+  private stack: Int32Array;
+  private curTid: Int32Array;
+  private curAlt: Int32Array;
+  private any: Uint8Array;
+  private choice: Int32Array;
+  private d = 0;
+  private readonly scratch: Int32Array;
+
+  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean) {
+    super(engine, limits, stopAtFirst);
+    const cap = 256;
+    this.stack = new Int32Array(cap * engine.W);
+    this.curTid = new Int32Array(cap);
+    this.curAlt = new Int32Array(cap);
+    this.any = new Uint8Array(cap);
+    this.choice = new Int32Array(cap);
+    this.scratch = new Int32Array(engine.W);
+    const init = engine.cm.init;
+    this.stack.set(init, 0);
+    this.scratch.set(init);
+    this.visit(this.scratch);
+    this.states = 1;
+    const m = engine.check(this.scratch, this.pendingSometimes);
+    if (m !== 0) this.discover(m, () => []);
+  }
+
+  get depth(): number {
+    return this.d;
+  }
+
+  private path(n: number): number[] {
+    return Array.from(this.choice.subarray(0, n));
+  }
+
+  private growTo(depth: number): void {
+    let cap = this.curTid.length;
+    if (depth < cap) return;
+    while (cap <= depth) cap *= 2;
+    const W = this.engine.W;
+    const grow = <T extends Int32Array | Uint8Array>(a: T, n: number): T => {
+      const b = new (a.constructor as new (n: number) => T)(n);
+      b.set(a);
+      return b;
+    };
+    this.stack = grow(this.stack, cap * W);
+    this.curTid = grow(this.curTid, cap);
+    this.curAlt = grow(this.curAlt, cap);
+    this.any = grow(this.any, cap);
+    this.choice = grow(this.choice, cap);
+  }
+
+  run(budget: number): boolean {
+    if (this.status.kind !== 'running') return true;
+    const e = this.engine;
+    const W = e.W;
+    const T = e.T;
+    const scratch = this.scratch;
+    const maxDepth = this.limits.maxDepth;
+    let d = this.d;
+    let n = 0;
+    while (d >= 0) {
+      if ((++n & 1023) === 0) {
+        this.d = d;
+        if (this.limitHit()) return true;
+        if (n >= budget) return false;
+      }
+      const stack = this.stack;
+      const off = d * W;
+      let tid = this.curTid[d]!;
+      let alt = this.curAlt[d]!;
+      let found = false;
+      while (tid < T) {
+        if (alt < e.alts(stack, off, tid)) {
+          const ok = e.successor(stack, off, tid, alt, scratch);
+          alt++;
+          if (ok) {
+            found = true;
+            break;
+          }
+        } else {
+          tid++;
+          alt = 0;
+        }
+      }
+      this.curTid[d] = tid;
+      this.curAlt[d] = alt;
+      if (!found) {
+        if (!this.any[d]) {
+          for (let i = 0; i < W; i++) scratch[i] = stack[off + i]!;
+          const m = e.terminal(scratch);
+          if (m !== 0 && this.discover(m, () => this.path(d))) {
+            this.d = d;
+            return true;
+          }
+        }
+        d--;
+        continue;
+      }
+      this.any[d] = 1;
+      this.transitions++;
+      if (d >= maxDepth) {
+        this.truncated = true;
+        d--;
+        continue;
+      }
+      const r = this.visit(scratch);
+      if (r === 0) continue;
+      if (r < 0) {
+        this.d = d;
+        return true;
+      }
+      this.states++;
+      this.choice[d] = encodeChoice(tid, alt - 1);
+      d++;
+      if (d >= this.curTid.length) this.growTo(d);
+      this.stack.set(scratch, d * W);
+      this.curTid[d] = 0;
+      this.curAlt[d] = 0;
+      this.any[d] = 0;
+      if (d > this.maxDepthSeen) this.maxDepthSeen = d;
+      const m = e.check(scratch, this.pendingSometimes);
+      if (m !== 0) {
+        const dd = d;
+        if (this.discover(m, () => this.path(dd))) {
+          this.d = d;
+          return true;
+        }
+      }
+      if (this.states >= this.limits.maxStates) {
+        this.d = d;
+        this.limitHit();
+        return true;
+      }
+    }
+    this.d = d;
+    this.finish();
+    return true;
+  }
+}

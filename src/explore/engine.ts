@@ -1,0 +1,167 @@
+// expand(): the one successor function and property evaluator every strategy (DFS, BFS, replay)
+// shares. Runs a step on a scratch copy of a state; never allocates per state; never prints.
+
+import { CompiledModel, DONE, BLOCKED } from '../model/compile.ts';
+import { ModelError } from '../model/errors.ts';
+import type { Property } from '../spec/property.ts';
+
+export const MAX_PROPERTIES = 30;
+
+/** A step threw or misbehaved: which thread, which label. */
+export class StepError extends ModelError {
+  constructor(
+    message: string,
+    readonly thread: string,
+    readonly label: string,
+  ) {
+    super(message);
+  }
+}
+
+export class Engine {
+  readonly W: number;
+  readonly T: number;
+  /** property indices by kind (into `props`) */
+  readonly alwaysIdx: readonly number[];
+  readonly sometimesIdx: readonly number[];
+  readonly finalIdx: readonly number[];
+  readonly deadlockIdx: number;
+  private readonly pcOffs: Int32Array;
+  private readonly daemon: Uint8Array;
+
+  constructor(
+    readonly cm: CompiledModel,
+    readonly props: readonly Property[],
+  ) {
+    if (props.length > MAX_PROPERTIES) throw new ModelError(`at most ${MAX_PROPERTIES} properties per spec`);
+    this.W = cm.W;
+    this.T = cm.threads.length;
+    if (this.T > 30) throw new ModelError('at most 30 threads');
+    this.pcOffs = Int32Array.from(cm.threads.map((t) => t.pcOff));
+    this.daemon = Uint8Array.from(cm.threads.map((t) => (t.daemon ? 1 : 0)));
+    const by = (k: Property['kind']) => props.flatMap((p, i) => (p.kind === k ? [i] : []));
+    this.alwaysIdx = by('always');
+    this.sometimesIdx = by('sometimes');
+    this.finalIdx = by('final');
+    this.deadlockIdx = props.findIndex((p) => p.kind === 'deadlock');
+  }
+
+  /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
+  alts(a: Int32Array, off: number, tid: number): number {
+    const pc = a[off + this.pcOffs[tid]!]!;
+    return pc < 0 ? 0 : this.cm.threads[tid]!.alts[pc]!;
+  }
+
+  /** pc of thread tid in state a[off..] (-1 = done). */
+  pc(a: Int32Array, off: number, tid: number): number {
+    return a[off + this.pcOffs[tid]!]!;
+  }
+
+  /**
+   * Runs (tid, alt) from state src[off..] into `out` (length W). False if the step is not enabled
+   * (out then holds garbage). Steps see the state through the model's views, pointed at `out`.
+   */
+  successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array): boolean {
+    const W = this.W;
+    for (let i = 0; i < W; i++) out[i] = src[off + i]!;
+    const cm = this.cm;
+    cm.holder.b = out;
+    const th = cm.threads[tid]!;
+    const pcOff = this.pcOffs[tid]!;
+    const pc = out[pcOff]!;
+    if (pc < 0) return false;
+    let res: unknown;
+    try {
+      res = th.steps[pc]!(cm.root, th.me, alt);
+    } catch (e) {
+      throw this.stepError(e, th.name, th.labels[pc]!);
+    }
+    if (res === BLOCKED) return false;
+    if (res === DONE) {
+      out[pcOff] = -1;
+      const hooks = cm.exitHooks;
+      try {
+        for (let i = 0; i < hooks.length; i++) hooks[i]!(cm.root, th.me);
+      } catch (e) {
+        throw this.stepError(e, th.name, th.labels[pc]!);
+      }
+      return true;
+    }
+    const next = typeof res === 'string' ? th.labelIndex[res] : undefined;
+    if (next === undefined) {
+      const shown = typeof res === 'string' ? `'${res}'` : String(res);
+      throw new StepError(
+        `step ${th.name}.${th.labels[pc]} returned ${shown}, which is not a label of thread '${th.group}' (nor DONE/BLOCKED)`,
+        th.name,
+        th.labels[pc]!,
+      );
+    }
+    out[pcOff] = next;
+    return true;
+  }
+
+  private stepError(e: unknown, thread: string, label: string): StepError {
+    if (e instanceof StepError) return e;
+    const msg = e instanceof Error ? e.message : String(e);
+    return new StepError(`step ${thread}.${label}: ${msg}`, thread, label);
+  }
+
+  /**
+   * Evaluates `always` properties (bit set = violated) and the still-pending `sometimes` properties
+   * (bit set = reached) on state a (length W). Returns the bitmask over property indices.
+   */
+  check(a: Int32Array, pendingSometimes: number): number {
+    const cm = this.cm;
+    cm.holder.b = a;
+    const root = cm.root;
+    let m = 0;
+    const props = this.props;
+    const al = this.alwaysIdx;
+    try {
+      for (let i = 0; i < al.length; i++) {
+        const k = al[i]!;
+        if (!props[k]!.pred(root)) m |= 1 << k;
+      }
+      if (pendingSometimes !== 0) {
+        const so = this.sometimesIdx;
+        for (let i = 0; i < so.length; i++) {
+          const k = so[i]!;
+          if (pendingSometimes & (1 << k) && props[k]!.pred(root)) m |= 1 << k;
+        }
+      }
+    } catch (e) {
+      throw new ModelError(`a property threw: ${(e as Error).message}`);
+    }
+    return m;
+  }
+
+  /** True when every non-daemon thread has finished. */
+  allDone(a: Int32Array, off: number): boolean {
+    for (let t = 0; t < this.T; t++) if (!this.daemon[t] && a[off + this.pcOffs[t]!]! >= 0) return false;
+    return true;
+  }
+
+  /**
+   * A terminal state (nothing enabled): the deadlock bit if a non-daemon thread is unfinished,
+   * otherwise the violated `final` properties. State must be in a (length W).
+   */
+  terminal(a: Int32Array): number {
+    if (!this.allDone(a, 0)) return this.deadlockIdx >= 0 ? 1 << this.deadlockIdx : 0;
+    const cm = this.cm;
+    cm.holder.b = a;
+    let m = 0;
+    try {
+      for (const k of this.finalIdx) if (!this.props[k]!.pred(cm.root)) m |= 1 << k;
+    } catch (e) {
+      throw new ModelError(`a property threw: ${(e as Error).message}`);
+    }
+    return m;
+  }
+
+  /** Mask of all sometimes properties. */
+  get sometimesMask(): number {
+    let m = 0;
+    for (const k of this.sometimesIdx) m |= 1 << k;
+    return m;
+  }
+}

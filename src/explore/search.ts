@@ -1,0 +1,123 @@
+// What every strategy shares: limits, counters, the first discovery per property, and the outcome
+// union in which a limit-hit run can never read as complete.
+
+import { FingerprintSet, FPSET_FULL } from '../state/fpset.ts';
+import { Fingerprinter } from '../state/fingerprint.ts';
+import type { Engine } from './engine.ts';
+
+export interface Limits {
+  /** stop after this many distinct states */
+  readonly maxStates: number;
+  /** do not expand states deeper than this */
+  readonly maxDepth: number;
+  /** wall-clock deadline (Date.now() ms), Infinity for none */
+  readonly deadline: number;
+  /** byte budget for the fingerprint table */
+  readonly maxTableBytes: number;
+}
+
+export const NO_LIMITS: Limits = { maxStates: Infinity, maxDepth: Infinity, deadline: Infinity, maxTableBytes: 8 * 2 ** 30 };
+
+export type StopReason = 'max-states' | 'max-depth' | 'timeout' | 'interrupted' | 'memory';
+
+export type SearchStatus =
+  | { readonly kind: 'running' }
+  | { readonly kind: 'complete' }
+  /** stopped because a property was violated (stop-at-first mode) */
+  | { readonly kind: 'violation' }
+  | { readonly kind: 'incomplete'; readonly reason: StopReason };
+
+export interface Discovery {
+  readonly prop: number;
+  /** choices from the initial state to the state that shows it */
+  readonly path: readonly number[];
+}
+
+export abstract class Search {
+  states = 0;
+  transitions = 0;
+  maxDepthSeen = 0;
+  /** a state at the depth limit had successors that were not explored */
+  truncated = false;
+  status: SearchStatus = { kind: 'running' };
+  /** bit k: property k has a discovery (violation, or sometimes reached) */
+  found = 0;
+  readonly discoveries: Discovery[] = [];
+  protected pendingSometimes: number;
+  protected readonly fps: FingerprintSet;
+  protected readonly fp = new Fingerprinter();
+  private aborted = false;
+
+  constructor(
+    protected readonly engine: Engine,
+    protected readonly limits: Limits,
+    /** stop at the first violated always/final/deadlock property */
+    protected readonly stopAtFirst: boolean,
+  ) {
+    this.pendingSometimes = engine.sometimesMask;
+    this.fps = new FingerprintSet(1 << 16, limits.maxTableBytes);
+  }
+
+  get tableBytes(): number {
+    return this.fps.bytes;
+  }
+
+  /** Asks the search to stop at its next check (Ctrl-C). */
+  abort(): void {
+    this.aborted = true;
+  }
+
+  /** Explores up to about `budget` expansions. Returns true when the search has ended. */
+  abstract run(budget: number): boolean;
+
+  /** Depth of the state the search is at (DFS) or the current level (BFS). */
+  abstract get depth(): number;
+
+  /** Records discoveries for the bits of `mask` not yet found. Returns true if the search must stop. */
+  protected discover(mask: number, path: () => number[]): boolean {
+    const fresh = mask & ~this.found;
+    if (fresh === 0) return false;
+    let p: number[] | undefined;
+    let stop = false;
+    for (let k = 0; k < 31; k++) {
+      if (!(fresh & (1 << k))) continue;
+      p ??= path();
+      this.discoveries.push({ prop: k, path: p });
+      this.found |= 1 << k;
+      if (this.engine.props[k]!.kind === 'sometimes') this.pendingSometimes &= ~(1 << k);
+      else if (this.stopAtFirst) stop = true;
+    }
+    if (stop) this.status = { kind: 'violation' };
+    return stop;
+  }
+
+  /** Inserts the fingerprint of a[0..W): 1 new, 0 seen, -1 table full (status set). */
+  protected visit(a: Int32Array): number {
+    this.fp.hash(a, 0, this.engine.W);
+    const r = this.fps.insertIfAbsent(this.fp.hi, this.fp.lo);
+    if (r === FPSET_FULL) this.status = { kind: 'incomplete', reason: 'memory' };
+    return r;
+  }
+
+  /** Periodic checks: interruption, deadline, state limit. Sets status and returns true to stop. */
+  protected limitHit(): boolean {
+    if (this.aborted) {
+      this.status = { kind: 'incomplete', reason: 'interrupted' };
+      return true;
+    }
+    if (this.states >= this.limits.maxStates) {
+      this.status = { kind: 'incomplete', reason: 'max-states' };
+      return true;
+    }
+    if (this.limits.deadline !== Infinity && Date.now() >= this.limits.deadline) {
+      this.status = { kind: 'incomplete', reason: 'timeout' };
+      return true;
+    }
+    return false;
+  }
+
+  /** Ends the search normally: complete, or incomplete if the depth limit cut anything. */
+  protected finish(): void {
+    this.status = this.truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' };
+  }
+}

@@ -1,0 +1,73 @@
+// Fault kinds the kernel primitives record in the state's `faults` bitmask, and their names.
+// Specs read these bits; no other code decides what counts as a use-after-free.
+
+import { int, type IntSpec } from '../model/schema.ts';
+
+export const Fault = {
+  /** load/store/lock of a page-table page (or its ptlock) after it was freed */
+  UAF: 1 << 0,
+  /** a page-table page freed twice */
+  DOUBLE_FREE: 1 << 1,
+  /** a PTE table freed while some entry is not pte_none */
+  FREE_NONEMPTY: 1 << 2,
+  /** a "table" freed that came from a pmd_none (or huge) entry: garbage */
+  FREE_GARBAGE: 1 << 3,
+  /** a PTE written into a table no pmd links any more */
+  WRITE_DETACHED: 1 << 4,
+  /** a PTE written without holding that table's ptl */
+  WRITE_UNLOCKED: 1 << 5,
+  /** spin_unlock by a thread that does not own the lock */
+  UNLOCK_NOT_OWNER: 1 << 6,
+  /** a thread finished while still holding a lock */
+  LOCK_HELD_AT_EXIT: 1 << 7,
+  /** call_rcu on an rcu_head that is already queued */
+  RCU_HEAD_REQUEUED: 1 << 8,
+  /** rcu_read_unlock without rcu_read_lock, or a thread finished inside an RCU read section / IRQs off */
+  RCU_UNBALANCED: 1 << 9,
+  /** a table freed while a pmd still links it */
+  FREE_ATTACHED: 1 << 10,
+  /** a hardware walker (TLB, paging-structure cache, IOMMU) used a cached pointer to a freed table */
+  STALE_WALK: 1 << 11,
+  /** mm_dec_nr_ptes took nr_ptes below zero */
+  NR_PTES_NEGATIVE: 1 << 12,
+  /** a page (or fragment) refcount went below zero */
+  REFCOUNT_UNDERFLOW: 1 << 13,
+  /** pte_lockptr()/pte_offset_map() on a pmd that is none or huge: pointer computed from garbage */
+  BAD_PMD_DEREF: 1 << 14,
+} as const;
+
+export type FaultName = keyof typeof Fault;
+
+export const FAULT_NAMES: Readonly<Record<number, string>> = {
+  [Fault.UAF]: 'use-after-free',
+  [Fault.DOUBLE_FREE]: 'double-free',
+  [Fault.FREE_NONEMPTY]: 'free-of-non-empty-table',
+  [Fault.FREE_GARBAGE]: 'free-of-pmd-none-garbage',
+  [Fault.WRITE_DETACHED]: 'pte-write-into-detached-table',
+  [Fault.WRITE_UNLOCKED]: 'pte-write-without-its-ptl',
+  [Fault.UNLOCK_NOT_OWNER]: 'unlock-by-non-owner',
+  [Fault.LOCK_HELD_AT_EXIT]: 'lock-held-at-exit',
+  [Fault.RCU_HEAD_REQUEUED]: 'rcu-head-queued-twice',
+  [Fault.RCU_UNBALANCED]: 'rcu-or-irq-section-unbalanced',
+  [Fault.FREE_ATTACHED]: 'free-of-attached-table',
+  [Fault.STALE_WALK]: 'stale-hardware-walk',
+  [Fault.NR_PTES_NEGATIVE]: 'nr-ptes-negative',
+  [Fault.REFCOUNT_UNDERFLOW]: 'refcount-underflow',
+  [Fault.BAD_PMD_DEREF]: 'pmd-none-dereference',
+};
+
+export function formatFaults(v: number): string {
+  if (v === 0) return '{}';
+  const out: string[] = [];
+  for (let b = 1; b <= v && b > 0; b <<= 1) if (v & b) out.push(FAULT_NAMES[b] ?? `fault#${b}`);
+  return `{${out.join(', ')}}`;
+}
+
+export function faultsField(): IntSpec {
+  return int(0, 0x7fffffff, 0, formatFaults);
+}
+
+/** Records a fault in the state (sticky). */
+export function raise(s: { faults: number }, f: number): void {
+  s.faults = s.faults | f;
+}

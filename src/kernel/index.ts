@@ -1,0 +1,8 @@
+// The kernel primitives models are written in, under one namespace.
+export * from './faults.ts';
+export * from './spinlock.ts';
+export * from './rcu.ts';
+export * from './irq.ts';
+export * from './pgtable.ts';
+export * from './state.ts';
+export * from './properties.ts';

@@ -1,0 +1,196 @@
+// RCU: read-side sections, call_rcu with a per-rcu_head "queued" flag, grace periods, synchronize_rcu,
+// and the `rcu` thread that invokes callbacks. A grace period started at time t ends once every thread
+// that was a reader at t has been outside all read sections at least once: each rcu_head (and each
+// synchronize_rcu caller) records the mask of readers at call time, and a reader clears its bit when it
+// leaves its last read section. IRQ-disabled regions count as read sections (consolidated RCU).
+
+import { array, bool, int, record, type ArraySpec, type BoolSpec, type IntSpec, type NameContext, type RecordSpec } from '../model/schema.ts';
+import { BLOCKED, thread, type StateDef, type ThreadDef, type ThreadView } from '../model/model.ts';
+import { Fault, raise } from './faults.ts';
+
+const MASK_MAX = 0x3fffffff;
+/** Set in gp_wait while a synchronize_rcu is in progress (the other bits are readers still to pass). */
+const GP_STARTED = 0x40000000;
+
+export function formatMask(v: number, names: NameContext): string {
+  const out: string[] = [];
+  for (let t = 0; t < 30; t++) if (v & (1 << t)) out.push(names.threadName(t));
+  return `{${out.join(', ')}}`;
+}
+
+export const rcuPerThread = {
+  /** rcu_read_lock() nesting depth */
+  rcu_nesting: int(0, 7),
+  /** local_irq_disable()d: also an RCU read-side section, and holds off IPIs */
+  irqs_off: bool(false) as BoolSpec,
+  /** synchronize_rcu() in progress: readers still to pass a quiescent state */
+  gp_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`)),
+} as const;
+
+export type RcuHeadFields = {
+  queued: BoolSpec;
+  wait: IntSpec;
+  cb: IntSpec;
+  arg: IntSpec;
+};
+
+export function rcuHeads(n: number, callbacks: readonly string[]): ArraySpec<RecordSpec<RcuHeadFields>> {
+  const cbFmt = (v: number): string => (v === 0 ? '-' : (callbacks[v - 1] ?? `cb#${v}`));
+  return array(
+    n,
+    record({
+      queued: bool(false),
+      wait: int(0, MASK_MAX, 0, formatMask),
+      cb: int(0, Math.max(callbacks.length, 1), 0, cbFmt),
+      arg: int(-1, 255, -1),
+    }),
+    (i) => `rcu_head[${i}]`,
+  );
+}
+
+export interface ReaderView {
+  rcu_nesting: number;
+  irqs_off: boolean;
+  gp_wait: number;
+  readonly tid: number;
+  readonly all: readonly ThreadView[];
+}
+interface HeadView {
+  queued: boolean;
+  wait: number;
+  cb: number;
+  arg: number;
+}
+export interface RcuState {
+  faults: number;
+  readonly rcu_head: readonly HeadView[];
+}
+
+function isReader(t: ReaderView): boolean {
+  return t.rcu_nesting > 0 || t.irqs_off;
+}
+
+/** Mask of threads currently inside a read section (rcu_read_lock or IRQs off). */
+export function readersMask(me: { readonly all: readonly ThreadView[] }): number {
+  let m = 0;
+  const all = me.all as unknown as readonly ReaderView[];
+  for (let i = 0; i < all.length; i++) if (isReader(all[i]!)) m |= 1 << i;
+  return m;
+}
+
+/** `me` has left every read section: it no longer holds up any grace period. */
+function quiescent(s: RcuState, me: ReaderView): void {
+  const bit = 1 << me.tid;
+  const heads = s.rcu_head;
+  for (let i = 0; i < heads.length; i++) {
+    const h = heads[i]!;
+    if (h.wait & bit) h.wait = h.wait & ~bit;
+  }
+  const all = me.all as unknown as readonly ReaderView[];
+  for (let i = 0; i < all.length; i++) {
+    const t = all[i]!;
+    if (t.gp_wait & bit) t.gp_wait = t.gp_wait & ~bit;
+  }
+}
+
+export function rcuReadLock(me: ReaderView): void {
+  me.rcu_nesting = me.rcu_nesting + 1;
+}
+
+export function rcuReadUnlock(s: RcuState, me: ReaderView): void {
+  if (me.rcu_nesting === 0) {
+    raise(s, Fault.RCU_UNBALANCED);
+    return;
+  }
+  me.rcu_nesting = me.rcu_nesting - 1;
+  rcuMaybeQuiescent(s, me);
+}
+
+/** Called when `me` may have left its last read section (rcu_read_unlock, local_irq_enable). */
+export function rcuMaybeQuiescent(s: RcuState, me: ReaderView): void {
+  if (!isReader(me)) quiescent(s, me);
+}
+
+/**
+ * call_rcu(&rcu_head[h], cb) with an argument for the callback. Queuing a head that is already queued
+ * is a fault (P-RCUHEAD); the model then overwrites the head, as list corruption would lose the first
+ * callback.
+ */
+export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg: number): void {
+  const head = s.rcu_head[h];
+  if (!head) throw new Error(`call_rcu: no rcu_head ${h}`);
+  if (head.queued) raise(s, Fault.RCU_HEAD_REQUEUED);
+  head.queued = true;
+  head.cb = cb;
+  head.arg = arg;
+  head.wait = readersMask(me);
+}
+
+/**
+ * synchronize_rcu() as one label that runs twice: the first run starts the grace period (records the
+ * current readers, other than the caller) and stays on `self`; it then blocks until they have all
+ * passed a quiescent state and continues to `next`. Called inside a read section it would wait for itself:
+ * the kernel deadlocks, and so does the model.
+ */
+export function synchronizeRcu<L extends string>(self: L, next: L) {
+  return (s: RcuState, me: ReaderView): L | typeof BLOCKED => {
+    if (me.gp_wait === 0) {
+      const wait = readersMask(me);
+      if (wait === 0) return next;
+      me.gp_wait = GP_STARTED | wait;
+      return self;
+    }
+    if (me.gp_wait === GP_STARTED) {
+      me.gp_wait = 0;
+      return next;
+    }
+    return BLOCKED;
+  };
+}
+
+export type RcuCallback = (s: any, arg: number, me: ThreadView) => void;
+
+/**
+ * The `rcu` thread: invokes any queued callback whose grace period has ended (alternative h = head h).
+ * Callbacks of different heads may run in any order, which over-approximates the kernel (sound for safety).
+ */
+export function rcuThread<SD extends StateDef<any, any>, const CB extends string>(
+  st: SD,
+  callbackNames: readonly CB[],
+  callbacks: { readonly [K in CB]: RcuCallback },
+  nHeads: number,
+): ThreadDef<'rcu_do_batch'> {
+  const table: RcuCallback[] = callbackNames.map((n) => callbacks[n]);
+  return thread(st, {
+    daemon: true,
+    steps: {
+      rcu_do_batch: {
+        alts: Math.max(nHeads, 1),
+        run: (s: any, me: any, alt: number) => {
+          const head = (s as RcuState).rcu_head[alt];
+          if (!head || !head.queued || head.wait !== 0) return BLOCKED;
+          head.queued = false;
+          const cb = head.cb;
+          const arg = head.arg;
+          head.cb = 0;
+          head.arg = -1;
+          const fn = table[cb - 1];
+          if (!fn) throw new Error(`rcu_head[${alt}] queued with unknown callback #${cb}`);
+          fn(s, arg, me);
+          return 'rcu_do_batch';
+        },
+        show: (alt: number, s: any) => {
+          const head = (s as RcuState).rcu_head[alt];
+          const name = head ? callbackNames[head.cb - 1] : undefined;
+          return name ?? 'rcu_do_batch';
+        },
+      },
+    },
+  }) as ThreadDef<'rcu_do_batch'>;
+}
+
+/** Exit hook: a thread may not finish inside a read section or with IRQs off. */
+export function rcuExitHook(s: RcuState, me: ThreadView): void {
+  const r = me as unknown as ReaderView;
+  if (r.rcu_nesting !== 0 || r.irqs_off) raise(s, Fault.RCU_UNBALANCED);
+}

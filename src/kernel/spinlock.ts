@@ -1,0 +1,52 @@
+// spin_lock / spin_trylock / spin_unlock. A lock is a cell holding owner tid+1 (0 = free).
+// Blocking is expressed by the caller returning BLOCKED when spinLock() says false.
+
+import { cell, int, type Cell, type CellSpec, type NameContext } from '../model/schema.ts';
+import type { ThreadView } from '../model/model.ts';
+import { Fault, raise } from './faults.ts';
+import { cellsOf } from '../model/cells.ts';
+
+export const MAX_THREADS = 30;
+
+export function formatOwner(v: number, names: NameContext): string {
+  return v === 0 ? 'unlocked' : `held by ${names.threadName(v - 1)}`;
+}
+
+export function lock(): CellSpec<'lock'> {
+  return cell('lock', int(0, MAX_THREADS, 0, formatOwner));
+}
+
+interface Me {
+  readonly tid: number;
+}
+
+/** Takes `l` if free. False means the caller must block (return BLOCKED): held by someone, or by itself (AA deadlock). */
+export function spinLock(me: Me, l: Cell): boolean {
+  if (l.v !== 0) return false;
+  l.v = me.tid + 1;
+  return true;
+}
+
+/** spin_trylock: takes `l` if free; never blocks. */
+export function spinTrylock(me: Me, l: Cell): boolean {
+  if (l.v !== 0) return false;
+  l.v = me.tid + 1;
+  return true;
+}
+
+export function spinUnlock(s: { faults: number }, me: Me, l: Cell): void {
+  if (l.v !== me.tid + 1) {
+    raise(s, Fault.UNLOCK_NOT_OWNER);
+    return;
+  }
+  l.v = 0;
+}
+
+export function holds(me: Me, l: Cell): boolean {
+  return l.v === me.tid + 1;
+}
+
+/** Exit hook: a thread that finishes holding any lock is a fault (P-LOCK). */
+export function lockExitHook(s: { faults: number }, me: ThreadView): void {
+  for (const l of cellsOf(s, 'lock')) if (l.v === me.tid + 1) raise(s, Fault.LOCK_HELD_AT_EXIT);
+}

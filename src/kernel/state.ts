@@ -1,0 +1,41 @@
+// The kernel part of every model's state: the fault bitmask, page-table pages, nr_ptes, rcu heads,
+// and the per-thread RCU/IRQ context, with the exit checks. Models add their own fields beside it.
+
+import { defineState, mergeState, type StateDef } from '../model/model.ts';
+import type { Fields } from '../model/schema.ts';
+import { faultsField } from './faults.ts';
+import { irqPerThread } from './irq.ts';
+import { nrPtesField, pageTables } from './pgtable.ts';
+import { rcuExitHook, rcuHeads, rcuPerThread } from './rcu.ts';
+import { lockExitHook } from './spinlock.ts';
+
+export interface KernelOpts {
+  /** page-table pages T1..Tn (default 0) */
+  readonly tables?: number;
+  /** entries per table (default 1) */
+  readonly ptes?: number;
+  /** rcu_head count (default: one per table) */
+  readonly rcuHeads?: number;
+  /** names of the RCU callbacks the model queues, in the order of their ids (1-based) */
+  readonly rcuCallbacks?: readonly string[];
+}
+
+function kernelFields(o: KernelOpts) {
+  const tables = o.tables ?? 0;
+  return {
+    faults: faultsField(),
+    nr_ptes: nrPtesField(),
+    pt: pageTables(tables, o.ptes ?? 1),
+    rcu_head: rcuHeads(o.rcuHeads ?? tables, o.rcuCallbacks ?? []),
+  };
+}
+
+const perThread = { ...rcuPerThread, ...irqPerThread };
+
+export type KernelStateDef<F extends Fields> = StateDef<ReturnType<typeof kernelFields> & F, typeof perThread>;
+
+/** The model's state: the kernel's fields plus `fields`. */
+export function kernelState<const F extends Fields>(o: KernelOpts, fields: F): KernelStateDef<F> {
+  const k = defineState(kernelFields(o), perThread, [lockExitHook, rcuExitHook]);
+  return mergeState(k, defineState(fields));
+}

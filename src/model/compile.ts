@@ -1,0 +1,202 @@
+// Turns a model module + variant + parameters into the engine's flat form: one state vector
+// layout, prebuilt views, and per-thread step tables indexed by pc. Nothing here runs steps.
+
+import { enablePatches, produceWithPatches, type Patch } from 'immer';
+import { InputError, ModelError } from './errors.ts';
+import { LayoutBuilder, type Holder, type Leaf } from './layout.ts';
+import { DONE, BLOCKED, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
+import { int, type Cell, type Fields, type NameContext } from './schema.ts';
+import { indexCells } from './cells.ts';
+
+enablePatches();
+
+export { DONE, BLOCKED };
+
+export interface CompiledThread {
+  readonly tid: number;
+  readonly name: string;
+  readonly group: string;
+  readonly index: number;
+  readonly daemon: boolean;
+  /** Offset of this thread's pc in the state vector; pc === -1 means done. */
+  readonly pcOff: number;
+  readonly labels: readonly string[];
+  readonly steps: readonly StepFn<any, any, string>[];
+  readonly alts: readonly number[];
+  readonly shows: readonly (((alt: number, s: any, me: any) => string) | undefined)[];
+  /** label -> pc (null prototype, so any string can be looked up). */
+  readonly labelIndex: Readonly<Record<string, number>>;
+  readonly start: number;
+  readonly me: ThreadView;
+}
+
+export class CompiledModel implements NameContext {
+  readonly W: number;
+  readonly leaves: readonly Leaf[];
+  readonly holder: Holder;
+  readonly root: any;
+  readonly threads: readonly CompiledThread[];
+  readonly init: Int32Array;
+  readonly exitHooks: readonly ExitHook[];
+  readonly cells: readonly Cell[];
+
+  constructor(def: ModelDef) {
+    const holder: Holder = { b: new Int32Array(0) };
+    const lb = new LayoutBuilder(holder);
+    this.holder = holder;
+    this.root = lb.record(def.state.fields, '');
+    const threads: CompiledThread[] = [];
+    const allViews: ThreadView[] = [];
+    let tid = 0;
+    const groups = Object.entries(def.threads);
+    if (groups.length === 0) throw new ModelError('model declares no threads');
+    for (const [group, td] of groups) {
+      const labels = Object.keys(td.steps);
+      if (labels.length === 0) throw new ModelError(`thread '${group}' has no steps`);
+      const count = td.count ?? 1;
+      if (!Number.isInteger(count) || count < 0) throw new ModelError(`thread '${group}': count must be a natural number`);
+      const labelIndex: Record<string, number> = Object.create(null);
+      labels.forEach((l, i) => (labelIndex[l] = i));
+      const start = td.start !== undefined ? labelIndex[td.start] : 0;
+      if (start === undefined) throw new ModelError(`thread '${group}': start label '${td.start}' is not one of its steps`);
+      const steps: StepFn<any, any, string>[] = [];
+      const alts: number[] = [];
+      const shows: (((alt: number, s: any, me: any) => string) | undefined)[] = [];
+      for (const l of labels) {
+        const sd = td.steps[l]!;
+        if (typeof sd === 'function') {
+          steps.push(sd);
+          alts.push(1);
+          shows.push(undefined);
+        } else {
+          if (!(Number.isInteger(sd.alts) && sd.alts >= 1)) throw new ModelError(`${group}.${l}: alts must be a positive integer`);
+          steps.push(sd.run);
+          alts.push(sd.alts);
+          shows.push(sd.show);
+        }
+      }
+      for (const k of Object.keys(td.locals)) {
+        if (k === 'pc' || k in def.state.perThread) throw new ModelError(`thread '${group}': local '${k}' clashes with a built-in per-thread field`);
+      }
+      const pcSpec = int(-1, labels.length - 1, start, (v) => (v < 0 ? 'done' : labels[v]!));
+      const fields: Fields = { pc: pcSpec, ...def.state.perThread, ...td.locals };
+      for (let i = 0; i < count; i++) {
+        const name = count === 1 ? group : `${group}${i}`;
+        const view = lb.record(fields, name) as unknown as ThreadView & { $o: number };
+        Object.defineProperties(view, {
+          tid: { value: tid, enumerable: false },
+          name: { value: name, enumerable: false },
+          index: { value: i, enumerable: false },
+          all: { value: allViews, enumerable: false },
+        });
+        allViews.push(view);
+        threads.push({
+          tid,
+          name,
+          group,
+          index: i,
+          daemon: !!td.daemon,
+          pcOff: view.$o,
+          labels,
+          steps,
+          alts,
+          shows,
+          labelIndex,
+          start,
+          me: view,
+        });
+        tid++;
+      }
+    }
+    Object.freeze(allViews);
+    this.threads = threads;
+    this.leaves = lb.leaves;
+    this.cells = lb.cells;
+    this.W = lb.size;
+    this.exitHooks = def.state.onExit;
+    Object.defineProperty(this.root, '$cells', { value: indexCells(this.cells), enumerable: false });
+    const init = new Int32Array(this.W);
+    for (const leaf of this.leaves) init[leaf.off] = leaf.init;
+    holder.b = init;
+    try {
+      def.init?.(this.root);
+    } catch (e) {
+      throw new ModelError(`model init failed: ${(e as Error).message}`);
+    }
+    this.init = init;
+  }
+
+  threadName(tid: number): string {
+    return this.threads[tid]?.name ?? `thread${tid}`;
+  }
+
+  /** Field path and formatted value of every leaf, for people. */
+  format(leaf: Leaf, v: number): string {
+    return leaf.format(v, this);
+  }
+}
+
+export interface Instance {
+  readonly module: ModelModule<any, any>;
+  readonly variant: string;
+  readonly params: Readonly<Record<string, number>>;
+  readonly def: ModelDef;
+  /** What the variant changes relative to the base model (from immer's patches). */
+  readonly changes: readonly string[];
+  readonly compiled: CompiledModel;
+}
+
+function describePatch(p: Patch): string {
+  const path = p.path.join('.');
+  switch (p.op) {
+    case 'replace':
+      return `${path}: replaced`;
+    case 'add':
+      return `${path}: added`;
+    case 'remove':
+      return `${path}: removed`;
+  }
+}
+
+/** Resolves parameter values: defaults, then the variant's fixed values, then the user's. */
+export function resolveParams(mod: ModelModule<ParamDefs, ModelDef>, variant: string, user: Readonly<Record<string, number>>): Record<string, number> {
+  const v = mod.variants[variant];
+  if (!v) throw new InputError(`model '${mod.name}' has no variant '${variant}' (variants: ${Object.keys(mod.variants).join(', ')})`);
+  const out: Record<string, number> = {};
+  for (const [k, d] of Object.entries(mod.params)) out[k] = d.default;
+  for (const [k, val] of Object.entries(v.params ?? {})) out[k] = val as number;
+  for (const [k, val] of Object.entries(user)) {
+    const d = mod.params[k];
+    if (!d) {
+      const known = Object.keys(mod.params);
+      throw new InputError(`model '${mod.name}' has no parameter '${k}' (parameters: ${known.length ? known.join(', ') : 'none'})`);
+    }
+    if (!Number.isInteger(val) || val < d.min || val > d.max) {
+      throw new InputError(`parameter ${k}=${val} is out of range for model '${mod.name}' (${d.min}..${d.max})`);
+    }
+    const fixed = v.params?.[k];
+    if (fixed !== undefined && fixed !== val) {
+      throw new InputError(`variant '${variant}' fixes ${k}=${fixed}; it cannot be set to ${val}`);
+    }
+    out[k] = val;
+  }
+  return out;
+}
+
+/** Builds the base model, applies the variant through immer, and compiles it. */
+export function instantiate(mod: ModelModule<any, any>, variant: string, userParams: Readonly<Record<string, number>> = {}): Instance {
+  const params = resolveParams(mod, variant, userParams);
+  const base = mod.build(params) as ModelDef;
+  const v = mod.variants[variant]!;
+  let def: ModelDef = base;
+  let changes: string[] = [];
+  if (v.apply) {
+    const apply = v.apply;
+    const [next, patches] = produceWithPatches(base, (d: any) => {
+      apply(d, params);
+    });
+    def = next as ModelDef;
+    changes = patches.map(describePatch);
+  }
+  return { module: mod, variant, params, def, changes, compiled: new CompiledModel(def) };
+}

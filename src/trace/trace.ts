@@ -1,0 +1,121 @@
+// Counterexample traces as data: each step with its thread, kernel label, the state change it made and
+// the faults it raised; versioned JSON. Built by replaying a path, so a trace is always replayable.
+
+import type { Engine } from '../explore/engine.ts';
+import type { Instance } from '../model/compile.ts';
+import type { Leaf } from '../model/layout.ts';
+import { FAULT_NAMES } from '../kernel/faults.ts';
+import { Fingerprinter } from '../state/fingerprint.ts';
+import type { PropertyKind } from '../spec/property.ts';
+import { pathToString } from './path.ts';
+import { replay } from './replay.ts';
+
+export const TRACE_FORMAT = 'ptcheck-trace';
+export const TRACE_VERSION = 1;
+
+export interface Change {
+  /** field path; for the acting thread's own locals, relative to the thread */
+  readonly path: string;
+  readonly from: string;
+  readonly to: string;
+  /** thread whose local this is (undefined for global state) */
+  readonly thread?: string;
+}
+
+export interface TraceStep {
+  readonly tid: number;
+  readonly thread: string;
+  readonly alt: number;
+  readonly label: string;
+  readonly changes: readonly Change[];
+  /** faults this step raised */
+  readonly faults: readonly string[];
+  /** fingerprint of the state after this step (hex), to find where a replay diverges */
+  readonly fp: string;
+}
+
+export interface Trace {
+  readonly format: typeof TRACE_FORMAT;
+  readonly version: typeof TRACE_VERSION;
+  readonly model: string;
+  readonly variant: string;
+  readonly params: Readonly<Record<string, number>>;
+  readonly property: { readonly name: string; readonly kind: PropertyKind; readonly doc: string };
+  /** 'violated' for always/final/deadlock, 'reachable' for a sometimes witness */
+  readonly status: 'violated' | 'reachable';
+  readonly path: string;
+  /** thread names by tid */
+  readonly threads: readonly string[];
+  readonly steps: readonly TraceStep[];
+  /** for deadlocks and final-state violations: where each unfinished thread stands */
+  readonly blocked: readonly { readonly thread: string; readonly at: string }[];
+}
+
+function fpHex(fp: Fingerprinter, a: Int32Array): string {
+  fp.hash(a, 0, a.length);
+  return (fp.hi >>> 0).toString(16).padStart(8, '0') + (fp.lo >>> 0).toString(16).padStart(8, '0');
+}
+
+function diff(inst: Instance, leaves: readonly Leaf[], before: Int32Array, after: Int32Array, actor: string): { changes: Change[]; faults: string[] } {
+  const cm = inst.compiled;
+  const threadOf = new Map<number, string>();
+  const changes: Change[] = [];
+  let faults: string[] = [];
+  for (const th of cm.threads) threadOf.set(th.pcOff, th.name);
+  for (const leaf of leaves) {
+    const a = before[leaf.off]!;
+    const b = after[leaf.off]!;
+    if (a === b) continue;
+    if (leaf.path === 'faults') {
+      const raised = b & ~a;
+      faults = Object.entries(FAULT_NAMES)
+        .filter(([bit]) => raised & Number(bit))
+        .map(([, n]) => n);
+      continue;
+    }
+    if (leaf.path.endsWith('.pc') && threadOf.has(leaf.off)) continue; // the label says it
+    const dot = leaf.path.indexOf('.');
+    const owner = dot > 0 ? leaf.path.slice(0, dot) : undefined;
+    const isThread = owner !== undefined && cm.threads.some((t) => t.name === owner);
+    const path = isThread && owner === actor ? leaf.path.slice(dot + 1) : leaf.path;
+    changes.push({
+      path,
+      from: leaf.format(a, cm),
+      to: leaf.format(b, cm),
+      ...(isThread ? { thread: owner } : {}),
+    });
+  }
+  return { changes, faults };
+}
+
+/** Replays `choices` and builds the trace for property `prop` of the engine's spec. */
+export function buildTrace(inst: Instance, engine: Engine, choices: readonly number[], prop: number): Trace {
+  const steps = replay(engine, choices);
+  const cm = inst.compiled;
+  const fp = new Fingerprinter();
+  const p = engine.props[prop]!;
+  const last = steps.length ? steps[steps.length - 1]!.after : Int32Array.from(cm.init);
+  const terminal = p.kind === 'deadlock' || p.kind === 'final';
+  const blocked = terminal
+    ? cm.threads
+        .filter((t) => !t.daemon && engine.pc(last, 0, t.tid) >= 0)
+        .map((t) => ({ thread: t.name, at: t.labels[engine.pc(last, 0, t.tid)]! }))
+    : [];
+  return {
+    format: TRACE_FORMAT,
+    version: TRACE_VERSION,
+    model: inst.module.name,
+    variant: inst.variant,
+    params: { ...inst.params },
+    property: { name: p.name, kind: p.kind, doc: p.doc },
+    status: p.kind === 'sometimes' ? 'reachable' : 'violated',
+    path: pathToString(choices),
+    threads: cm.threads.map((t) => t.name),
+    steps: steps.map((s) => {
+      const name = cm.threads[s.tid]!.name;
+      const d = diff(inst, cm.leaves, s.before, s.after, name);
+      return { tid: s.tid, thread: name, alt: s.alt, label: s.label, changes: d.changes, faults: d.faults, fp: fpHex(fp, s.after) };
+    }),
+    blocked,
+  };
+}
