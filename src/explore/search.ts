@@ -55,7 +55,7 @@ export abstract class Search {
     protected readonly stopAtFirst: boolean,
   ) {
     this.pendingSometimes = engine.sometimesMask;
-    this.fps = new FingerprintSet(1 << 16, limits.maxTableBytes);
+    this.fps = new FingerprintSet(1 << 12, limits.maxTableBytes);
   }
 
   get tableBytes(): number {

@@ -9,7 +9,7 @@ import { cellsOf } from '../model/cells.ts';
 export const MAX_THREADS = 30;
 
 export function formatOwner(v: number, names: NameContext): string {
-  return v === 0 ? 'unlocked' : `held by ${names.threadName(v - 1)}`;
+  return v === 0 ? '-' : names.threadName(v - 1);
 }
 
 export function lock(): CellSpec<'lock'> {

@@ -1,0 +1,472 @@
+// The ptcheck command line: argv and exit codes live here and nowhere else. Commands: list, verify,
+// replay. Every error the user can cause is one line on stderr with exit code 2.
+
+import { renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { instantiate, type Instance } from '../model/compile.ts';
+import { InputError, ModelError } from '../model/errors.ts';
+import { expectProblems, type Property } from '../spec/property.ts';
+import { Engine } from '../explore/engine.ts';
+import { NO_LIMITS, type Limits } from '../explore/search.ts';
+import { Verification, isMismatch, type RunResult, type Strategy } from '../explore/verify.ts';
+import { buildTrace, TRACE_FORMAT, TRACE_VERSION, type Trace } from '../trace/trace.ts';
+import { parsePath, pathToString } from '../trace/path.ts';
+import { ReplayError, replay } from '../trace/replay.ts';
+import { resultJson, RESULT_FORMAT } from '../report/json.ts';
+import { matrixText } from '../report/matrix.ts';
+import { ProgressLine } from '../report/progress.ts';
+import { raceDiagram } from '../report/race-diagram.ts';
+import { resultText, stopReasonText, statsText } from '../report/result-text.ts';
+import { loadModel, shippedModelNames, type LoadedModel } from './registry.ts';
+
+export const EXIT = {
+  OK: 0,
+  /** a property violated, or a verdict differs from the spec's expectation */
+  VIOLATION: 1,
+  /** bad input: arguments, model or trace file, model error */
+  BAD_INPUT: 2,
+  /** a limit ended the run before it was complete */
+  INCOMPLETE: 3,
+  /** ptcheck itself failed */
+  INTERNAL: 4,
+  INTERRUPTED: 130,
+} as const;
+
+const USAGE = `usage:
+  ptcheck list
+  ptcheck verify <model|file.ts> [--variant V] [--param k=v]... [options]
+  ptcheck verify --all [options]
+  ptcheck replay <trace.json>
+  ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
+
+verify options:
+  --variant V          check one variant (default: every variant of the model, as a matrix)
+  --param k=v          set a model parameter (repeatable)
+  --all                every shipped model x variant against its expect matrix
+  --all-violations     do not stop at the first violation: one trace per violated property
+  --shortest, --bfs    breadth-first: shortest counterexamples
+  --max-states N       stop after N distinct states (incomplete, exit 3)
+  --max-depth N        do not explore beyond N steps (incomplete if anything was cut)
+  --timeout S          stop after S seconds (incomplete, exit 3)
+  --memory MIB         fingerprint table budget in MiB (default 8192)
+  --json               print the result as versioned JSON
+  --trace-out FILE     write the first counterexample trace as JSON
+  --traces             with --all / no --variant: print the race diagram of every violation
+  --progress           progress lines on stderr even when not a terminal
+exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
+            3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
+
+interface Opts {
+  variant?: string;
+  params: Record<string, number>;
+  all: boolean;
+  allViolations: boolean;
+  strategy: Strategy;
+  limits: Limits;
+  json: boolean;
+  traceOut?: string;
+  traces: boolean;
+  progress: boolean;
+  path?: string;
+  property?: string;
+}
+
+function posInt(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!/^\d+$/.test(v) || Number(v) <= 0) throw new InputError(`${name} takes a positive whole number, not '${v}'`);
+  return Number(v);
+}
+
+function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      strict: true,
+      options: {
+        variant: { type: 'string', short: 'v' },
+        param: { type: 'string', short: 'p', multiple: true },
+        all: { type: 'boolean' },
+        'all-violations': { type: 'boolean' },
+        shortest: { type: 'boolean' },
+        bfs: { type: 'boolean' },
+        dfs: { type: 'boolean' },
+        'max-states': { type: 'string' },
+        'max-depth': { type: 'string' },
+        timeout: { type: 'string' },
+        memory: { type: 'string' },
+        json: { type: 'boolean' },
+        'trace-out': { type: 'string' },
+        traces: { type: 'boolean' },
+        progress: { type: 'boolean' },
+        path: { type: 'string' },
+        property: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new InputError(`${(e as Error).message.split('\n')[0]} (see ptcheck --help)`);
+  }
+  const v = parsed.values;
+  const [cmd = 'help', ...pos] = parsed.positionals;
+  const params: Record<string, number> = {};
+  for (const p of v.param ?? []) {
+    const m = /^([A-Za-z_][\w-]*)=(-?\d+)$/.exec(p);
+    if (!m) throw new InputError(`--param takes name=integer, not '${p}'`);
+    params[m[1]!] = Number(m[2]);
+  }
+  const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
+  if (v.timeout !== undefined && !(Number.isFinite(timeout) && timeout! > 0)) {
+    throw new InputError(`--timeout takes a positive number of seconds, not '${v.timeout}'`);
+  }
+  const mem = posInt('--memory', v.memory);
+  const limits: Limits = {
+    maxStates: posInt('--max-states', v['max-states']) ?? NO_LIMITS.maxStates,
+    maxDepth: posInt('--max-depth', v['max-depth']) ?? NO_LIMITS.maxDepth,
+    deadline: timeout !== undefined ? Date.now() + timeout * 1000 : Infinity,
+    maxTableBytes: mem !== undefined ? mem * 2 ** 20 : NO_LIMITS.maxTableBytes,
+  };
+  return {
+    cmd: v.help ? 'help' : cmd,
+    pos,
+    o: {
+      ...(v.variant !== undefined ? { variant: v.variant } : {}),
+      params,
+      all: !!v.all,
+      allViolations: !!v['all-violations'],
+      strategy: v.shortest || v.bfs ? 'bfs' : 'dfs',
+      limits,
+      json: !!v.json,
+      ...(v['trace-out'] !== undefined ? { traceOut: v['trace-out'] } : {}),
+      traces: !!v.traces,
+      progress: !!v.progress,
+      ...(v.path !== undefined ? { path: v.path } : {}),
+      ...(v.property !== undefined ? { property: v.property } : {}),
+    },
+  };
+}
+
+// ---- running verifications ------------------------------------------------------------------
+
+let current: Verification | undefined;
+let interrupted = false;
+
+async function drive(v: Verification, label: string, progress: ProgressLine): Promise<RunResult> {
+  current = v;
+  try {
+    if (interrupted) v.abort();
+    while (!v.step(1 << 15)) {
+      progress.tick({ label, states: v.search.states, depth: v.search.depth, tableBytes: v.search.tableBytes, elapsedMs: v.elapsedMs });
+      await new Promise((r) => setImmediate(r));
+      if (interrupted) v.abort();
+    }
+  } finally {
+    progress.clear();
+    current = undefined;
+  }
+  return v.result();
+}
+
+function replayCommand(lm: LoadedModel, t: Trace): string {
+  const params = Object.entries(t.params).map(([k, v]) => ` --param ${k}=${v}`).join('');
+  return `npx ptcheck replay ${lm.ref} --variant ${t.variant}${params} --path ${t.path || '-'} --property ${t.property.name}`;
+}
+
+function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: boolean): Trace[] {
+  const out: Trace[] = [];
+  r.properties.forEach((p, k) => {
+    if (!p.path) return;
+    if (onlyViolations && p.status !== 'violated') return;
+    out.push(buildTrace(inst, engine, p.path, k));
+  });
+  return out;
+}
+
+function writeFileAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, file);
+}
+
+function exitFor(results: readonly RunResult[], strict: boolean): number {
+  if (results.some((r) => r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted')) return EXIT.INTERRUPTED;
+  const violated = results.some((r) => r.properties.some((p) => p.status === 'violated'));
+  const mismatch = results.some((r) => r.properties.some(isMismatch));
+  if (mismatch || (strict && violated)) return EXIT.VIOLATION;
+  if (results.some((r) => r.outcome.kind === 'incomplete')) return EXIT.INCOMPLETE;
+  return EXIT.OK;
+}
+
+function checkSpec(lm: LoadedModel): void {
+  const problems = expectProblems(lm.spec, Object.keys(lm.module.variants));
+  if (problems.length) throw new InputError(`spec for '${lm.module.name}' is inconsistent: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
+}
+
+async function verifyOne(lm: LoadedModel, variant: string, o: Opts, progress: ProgressLine): Promise<number> {
+  const inst = instantiate(lm.module, variant, o.params);
+  const v = new Verification(inst, lm.spec, { strategy: o.strategy, stopAtFirst: !o.allViolations, limits: o.limits });
+  const r = await drive(v, `${lm.module.name} [${variant}]`, progress);
+  const traces = tracesOf(inst, v.engine, r, true);
+  if (o.traceOut && traces[0]) writeFileAtomic(o.traceOut, JSON.stringify(traces[0], null, 2) + '\n');
+  if (o.json) {
+    process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes }), null, 2) + '\n');
+  } else {
+    const vd = lm.module.variants[variant]!;
+    process.stdout.write(
+      resultText(r, { traces, replayLine: (t) => replayCommand(lm, t), summary: vd.summary, changes: inst.changes }) + '\n',
+    );
+    if (o.traceOut && traces[0]) process.stdout.write(`trace written to ${o.traceOut}\n`);
+  }
+  return exitFor([r], true);
+}
+
+async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: ProgressLine): Promise<number> {
+  const all: RunResult[] = [];
+  const jsonOut: object[] = [];
+  for (const lm of models) {
+    checkSpec(lm);
+    const results: RunResult[] = [];
+    const diagrams: string[] = [];
+    for (const variant of Object.keys(lm.module.variants)) {
+      const inst = instantiate(lm.module, variant, o.params);
+      const v = new Verification(inst, lm.spec, { strategy: o.strategy, stopAtFirst: false, limits: o.limits });
+      const r = await drive(v, `${lm.module.name} [${variant}]`, progress);
+      results.push(r);
+      if (o.json || o.traces) {
+        const traces = tracesOf(inst, v.engine, r, true);
+        if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
+        for (const t of traces) diagrams.push(raceDiagram(t, { replay: replayCommand(lm, t) }));
+      }
+      if (interrupted) break;
+    }
+    all.push(...results);
+    if (!o.json) {
+      process.stdout.write(matrixText(lm.module.name, results) + '\n\n');
+      for (const d of diagrams) process.stdout.write(d + '\n\n');
+    }
+    if (interrupted) break;
+  }
+  const code = exitFor(all, false);
+  if (o.json) {
+    process.stdout.write(JSON.stringify({ format: 'ptcheck-matrix', version: 1, results: jsonOut }, null, 2) + '\n');
+  } else {
+    const cells = all.reduce((n, r) => n + r.properties.length, 0);
+    const mism = all.reduce((n, r) => n + r.properties.filter(isMismatch).length, 0);
+    const inc = all.filter((r) => r.outcome.kind === 'incomplete').length;
+    const summary =
+      code === EXIT.OK
+        ? `all ${cells} verdicts of ${all.length} model variants match their expectations`
+        : code === EXIT.INTERRUPTED
+          ? 'interrupted: the matrix is incomplete'
+          : `${mism} of ${cells} verdicts differ from their expectations` + (inc ? `; ${inc} runs incomplete` : '');
+    process.stdout.write(`${summary}\n`);
+    if (code === EXIT.OK) process.stdout.write('(for a race diagram: ptcheck verify <model> --variant <variant>)\n');
+  }
+  return code;
+}
+
+async function cmdVerify(pos: string[], o: Opts): Promise<number> {
+  const progress = new ProgressLine(process.stderr, !!process.stderr.isTTY && !o.json, o.progress);
+  if (o.all) {
+    if (pos.length) throw new InputError('verify --all takes no model name');
+    if (o.variant) throw new InputError('verify --all checks every variant; --variant does not apply');
+    const names = shippedModelNames();
+    const models: LoadedModel[] = [];
+    for (const n of names) models.push(await loadModel(n));
+    return verifyMatrix(models, o, progress);
+  }
+  if (pos.length !== 1) throw new InputError('verify needs one model name or model file (see ptcheck list)');
+  const lm = await loadModel(pos[0]!);
+  checkSpec(lm);
+  if (o.variant === undefined) return verifyMatrix([lm], o, progress);
+  return verifyOne(lm, o.variant, o, progress);
+}
+
+// ---- replay -----------------------------------------------------------------------------------
+
+function readTraceFile(file: string): Trace {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new InputError(`cannot read trace file ${file}`);
+  }
+  let data: any;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new InputError(`${file} is not JSON`);
+  }
+  if (data && data.format === RESULT_FORMAT) {
+    if (!Array.isArray(data.traces) || data.traces.length === 0) throw new InputError(`${file} is a result with no trace in it`);
+    data = data.traces[0];
+  }
+  if (!data || data.format !== TRACE_FORMAT) throw new InputError(`${file} is not a ptcheck trace (format '${data?.format ?? 'none'}')`);
+  if (data.version !== TRACE_VERSION) {
+    throw new InputError(`${file} is trace format version ${data.version}; this ptcheck reads version ${TRACE_VERSION}`);
+  }
+  for (const k of ['model', 'variant', 'path'] as const) {
+    if (typeof data[k] !== 'string') throw new InputError(`${file}: trace field '${k}' is missing or not a string`);
+  }
+  if (typeof data.params !== 'object' || data.params === null) throw new InputError(`${file}: trace field 'params' is missing`);
+  if (typeof data.property?.name !== 'string') throw new InputError(`${file}: trace field 'property' is missing`);
+  return data as Trace;
+}
+
+/** Re-executes a path; reports which properties are violated along it and where. */
+async function cmdReplay(pos: string[], o: Opts): Promise<number> {
+  let lm: LoadedModel;
+  let variant: string;
+  let params: Record<string, number>;
+  let pathText: string;
+  let propName: string | undefined;
+  let recorded: Trace | undefined;
+  if (pos.length !== 1) throw new InputError('replay needs a trace file, or a model with --variant and --path');
+  if (pos[0]!.endsWith('.json')) {
+    recorded = readTraceFile(pos[0]!);
+    lm = await loadModel(recorded.model);
+    variant = recorded.variant;
+    params = { ...recorded.params };
+    pathText = recorded.path;
+    propName = recorded.property.name;
+  } else {
+    lm = await loadModel(pos[0]!);
+    if (!o.variant) throw new InputError('replay of a path needs --variant');
+    if (o.path === undefined) throw new InputError('replay of a model needs --path (as printed after a counterexample)');
+    variant = o.variant;
+    params = o.params;
+    pathText = o.path;
+    propName = o.property;
+  }
+  const inst = instantiate(lm.module, variant, params);
+  const props = lm.spec.properties as readonly Property[];
+  const engine = new Engine(inst.compiled, props);
+  const choices = parsePath(pathText);
+  let k = propName === undefined ? -1 : props.findIndex((p) => p.name === propName);
+  if (propName !== undefined && k < 0) throw new InputError(`model '${lm.module.name}' has no property '${propName}'`);
+  let steps;
+  try {
+    steps = replay(engine, choices);
+  } catch (e) {
+    if (e instanceof ReplayError) throw new InputError(`replay diverges at ${e.message}`);
+    throw e;
+  }
+  // Where is each property first violated (or reached) along the path?
+  const firstAt = new Map<number, number>();
+  const last = steps.length ? steps[steps.length - 1]!.after : Int32Array.from(inst.compiled.init);
+  const initMask = engine.check(Int32Array.from(inst.compiled.init), engine.sometimesMask);
+  for (let i = 0; i < 31; i++) if (initMask & (1 << i)) firstAt.set(i, 0);
+  steps.forEach((s, i) => {
+    const m = engine.check(s.after, engine.sometimesMask);
+    for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, i + 1);
+  });
+  let terminal = true;
+  for (let t = 0; t < engine.T && terminal; t++) {
+    const n = engine.alts(last, 0, t);
+    for (let a = 0; a < n; a++) if (engine.successor(last, 0, t, a, new Int32Array(engine.W))) terminal = false;
+  }
+  if (terminal) {
+    const m = engine.terminal(Int32Array.from(last));
+    for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, steps.length);
+  }
+  if (k < 0) k = [...firstAt.keys()].find((b) => props[b]!.kind !== 'sometimes') ?? -1;
+  const trace = k >= 0 ? buildTrace(inst, engine, choices, k) : undefined;
+  if (recorded && trace && Array.isArray(recorded.steps)) {
+    const n = Math.min(recorded.steps.length, trace.steps.length);
+    for (let i = 0; i < n; i++) {
+      if (recorded.steps[i]?.fp !== trace.steps[i]!.fp) {
+        process.stdout.write(
+          `note: the state after step ${i + 1} (${trace.steps[i]!.thread} ${trace.steps[i]!.label}) differs from the recorded trace: the model changed since it was recorded\n`,
+        );
+        break;
+      }
+    }
+  }
+  if (trace) process.stdout.write(raceDiagram(trace, { replay: replayCommand(lm, trace) }) + '\n');
+  const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
+  if (k >= 0 && props[k]!.kind !== 'sometimes') {
+    const at = firstAt.get(k);
+    if (at === undefined) {
+      process.stdout.write(`\nnot reproduced: the path replays (${steps.length} steps) but ${props[k]!.name} is not violated at its end\n`);
+      return EXIT.OK;
+    }
+    process.stdout.write(`\nreproduced: ${props[k]!.name} violated ${at === 0 ? 'in the initial state' : `at step ${at}`}\n`);
+    const others = violated.filter(([b]) => b !== k).map(([b, at2]) => `${props[b]!.name} (step ${at2})`);
+    if (others.length) process.stdout.write(`also violated along this path: ${others.join(', ')}\n`);
+    return EXIT.VIOLATION;
+  }
+  if (k >= 0) {
+    process.stdout.write(`\n${props[k]!.name} reached at step ${firstAt.get(k) ?? '?'}\n`);
+    return EXIT.OK;
+  }
+  process.stdout.write(`the path replays (${steps.length} steps); no property is violated along it\n`);
+  return EXIT.OK;
+}
+
+// ---- list -------------------------------------------------------------------------------------
+
+async function cmdList(): Promise<number> {
+  const out: string[] = [];
+  for (const name of shippedModelNames()) {
+    const lm = await loadModel(name);
+    const m = lm.module;
+    out.push(`${m.name} — ${m.title}`);
+    const params = Object.entries(m.params as Record<string, { min: number; max: number; default: number; doc: string }>);
+    if (params.length) {
+      out.push('  parameters:');
+      for (const [k, d] of params) out.push(`    ${k}=${d.default}  (${d.min}..${d.max})  ${d.doc}`);
+    }
+    out.push('  variants:');
+    const w = Math.max(...Object.keys(m.variants).map((v) => v.length));
+    for (const [k, v] of Object.entries(m.variants)) out.push(`    ${k.padEnd(w)}  ${v.summary}`);
+    out.push('  properties:');
+    const pw = Math.max(...lm.spec.properties.map((p) => p.name.length));
+    for (const p of lm.spec.properties) out.push(`    ${p.name.padEnd(pw)}  ${p.kind.padEnd(9)} ${p.doc}`);
+    out.push('');
+  }
+  process.stdout.write(out.join('\n'));
+  return EXIT.OK;
+}
+
+// ---- entry ------------------------------------------------------------------------------------
+
+export async function main(argv: string[]): Promise<number> {
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.INTERRUPTED);
+    interrupted = true;
+    current?.abort();
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const { cmd, pos, o } = parse(argv);
+    switch (cmd) {
+      case 'list':
+        return await cmdList();
+      case 'verify':
+        return await cmdVerify(pos, o);
+      case 'replay':
+        return await cmdReplay(pos, o);
+      case 'help':
+        process.stdout.write(USAGE + '\n');
+        return EXIT.OK;
+      default:
+        throw new InputError(`unknown command '${cmd}' (commands: list, verify, replay; see ptcheck --help)`);
+    }
+  } catch (e) {
+    if (e instanceof InputError || e instanceof ModelError) {
+      const prefix = e instanceof ModelError ? 'model error' : 'error';
+      process.stderr.write(`ptcheck: ${prefix}: ${e.message.split('\n')[0]}\n`);
+      return EXIT.BAD_INPUT;
+    }
+    const err = e as Error;
+    process.stderr.write(`ptcheck: internal error: ${err?.message ?? String(e)}\n`);
+    if (process.env.PTCHECK_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
+    else process.stderr.write('(set PTCHECK_DEBUG=1 for the stack)\n');
+    return EXIT.INTERNAL;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+

@@ -1,0 +1,31 @@
+// Versioned JSON for results and traces (the only serialized formats besides the path string).
+
+import type { RunResult } from '../explore/verify.ts';
+import type { Trace } from '../trace/trace.ts';
+import { pathToString } from '../trace/path.ts';
+
+export const RESULT_FORMAT = 'ptcheck-result';
+export const RESULT_VERSION = 1;
+
+export function resultJson(r: RunResult, traces: readonly Trace[], extra: Record<string, unknown> = {}): object {
+  return {
+    format: RESULT_FORMAT,
+    version: RESULT_VERSION,
+    model: r.model,
+    variant: r.variant,
+    params: r.params,
+    ...extra,
+    strategy: r.strategy,
+    outcome: r.outcome,
+    stats: r.stats,
+    properties: r.properties.map((p) => ({
+      name: p.name,
+      kind: p.kind,
+      doc: p.doc,
+      status: p.status,
+      expected: p.expected ?? null,
+      path: p.path ? pathToString(p.path) : null,
+    })),
+    traces,
+  };
+}

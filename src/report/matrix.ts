@@ -1,0 +1,29 @@
+// The verdict matrix of `verify --all`: per model, properties down, variants across, each cell the
+// verdict found, marked where it differs from the expect matrix.
+
+import { isMismatch, type RunResult } from '../explore/verify.ts';
+import { fmtInt, fmtSecs, table } from './format.ts';
+import { paramText, } from './race-diagram.ts';
+import { stopReasonText } from './result-text.ts';
+
+function cell(r: RunResult, name: string): string {
+  const p = r.properties.find((q) => q.name === name);
+  if (!p) return '-';
+  const v = p.status === 'violated' ? 'VIOLATED' : p.status;
+  return isMismatch(p) ? `${v} (expected ${p.expected}) <==` : v;
+}
+
+export function matrixText(model: string, results: readonly RunResult[]): string {
+  if (results.length === 0) return model;
+  const first = results[0]!;
+  const rows: string[][] = [['property', ...results.map((r) => r.variant)]];
+  for (const p of first.properties) rows.push([p.name, ...results.map((r) => cell(r, p.name))]);
+  rows.push(['states', ...results.map((r) => fmtInt(r.stats.states))]);
+  rows.push(['time', ...results.map((r) => fmtSecs(r.stats.elapsedMs))]);
+  const incomplete = results.filter((r) => r.outcome.kind === 'incomplete');
+  const out = [`${model}${paramText(first.params)}`, table(rows)];
+  for (const r of incomplete) {
+    if (r.outcome.kind === 'incomplete') out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason)}`);
+  }
+  return out.join('\n');
+}

@@ -1,0 +1,89 @@
+// Text rendering of one verification result: the search outcome, statistics, the verdict per property
+// against the spec's expectation, and the race diagrams of the violations.
+
+import { isMismatch, type RunResult } from '../explore/verify.ts';
+import type { Trace } from '../trace/trace.ts';
+import { fmtBytes, fmtInt, fmtProb, fmtSecs, table } from './format.ts';
+import { paramText, raceDiagram } from './race-diagram.ts';
+
+export function outcomeText(r: RunResult): string {
+  switch (r.outcome.kind) {
+    case 'complete':
+      return 'complete (every reachable state explored)';
+    case 'violation':
+      return 'stopped at the first violation (use --all-violations to determine every property)';
+    case 'incomplete':
+      return `INCOMPLETE: ${stopReasonText(r.outcome.reason)} — nothing below can read as "holds"`;
+  }
+}
+
+export function stopReasonText(reason: string): string {
+  switch (reason) {
+    case 'max-states':
+      return 'state limit (--max-states) reached';
+    case 'max-depth':
+      return 'depth limit (--max-depth) cut off some paths';
+    case 'timeout':
+      return 'time limit (--timeout) reached';
+    case 'interrupted':
+      return 'interrupted';
+    case 'memory':
+      return 'fingerprint table full (raise --memory)';
+    default:
+      return reason;
+  }
+}
+
+export function statsText(r: RunResult): string {
+  const s = r.stats;
+  const rate = s.elapsedMs > 0 ? ` (${fmtInt((s.states / s.elapsedMs) * 1000)} states/s)` : '';
+  return [
+    `  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}`,
+    `  state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state); ` +
+      `P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}`,
+  ].join('\n');
+}
+
+function statusCell(st: string): string {
+  return st === 'violated' ? 'VIOLATED' : st;
+}
+
+export interface ResultTextOptions {
+  readonly traces: readonly Trace[];
+  readonly replayLine: (t: Trace) => string;
+  readonly summary?: string;
+  readonly changes?: readonly string[];
+}
+
+export function resultText(r: RunResult, o: ResultTextOptions): string {
+  const out: string[] = [];
+  out.push(`${r.model} [${r.variant}]${paramText(r.params)}`);
+  if (o.summary) out.push(`  ${o.summary}`);
+  if (o.changes?.length) out.push(`  changes from the base model: ${o.changes.join('; ')}`);
+  out.push(`  search: ${r.strategy.toUpperCase()}, ${outcomeText(r)}`);
+  out.push(statsText(r));
+  out.push('');
+  const rows = [['property', 'kind', 'result', 'expected', '']];
+  for (const p of r.properties) {
+    rows.push([p.name, p.kind, statusCell(p.status), p.expected ?? '-', isMismatch(p) ? '<== MISMATCH' : '']);
+  }
+  out.push(table(rows));
+  for (const t of o.traces) {
+    out.push('');
+    out.push(raceDiagram(t, { replay: o.replayLine(t) }));
+  }
+  out.push('');
+  out.push(verdictLine(r));
+  return out.join('\n');
+}
+
+export function verdictLine(r: RunResult): string {
+  const violated = r.properties.filter((p) => p.status === 'violated').map((p) => p.name);
+  const mism = r.properties.filter(isMismatch).map((p) => `${p.name} (${p.status}, expected ${p.expected})`);
+  const parts: string[] = [];
+  if (violated.length) parts.push(`VIOLATED: ${violated.join(', ')}`);
+  if (r.outcome.kind === 'incomplete') parts.push(`INCOMPLETE (${stopReasonText(r.outcome.reason)}): not verified`);
+  if (mism.length) parts.push(`differs from the spec's expectation: ${mism.join(', ')}`);
+  if (!parts.length) return 'verdict: every property holds, as expected';
+  return `verdict: ${parts.join('; ')}`;
+}

@@ -1,0 +1,152 @@
+// The CLI end to end, as a user runs it: output shape and exit codes (0 holds as expected,
+// 1 violation/mismatch, 2 bad input, 3 incomplete).
+
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ptcheck } from '../helpers/cli.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'ptcheck-cli-'));
+
+function oneLineError(r: { stderr: string; stdout: string }) {
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(/^ptcheck: (model )?error: /);
+  expect(r.stderr).not.toMatch(/\n\s+at /); // no stack trace
+}
+
+describe('ptcheck list', () => {
+  it('shows models, variants, parameters and properties', () => {
+    const r = ptcheck(['list']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^pte-offset-map-lock — /m);
+    expect(r.stdout).toMatch(/faults=2 +\(1\.\.3\)/);
+    for (const v of ['upstream', 'no-pmd-recheck', 'no-rcu']) expect(r.stdout).toMatch(new RegExp(`^    ${v} `, 'm'));
+    expect(r.stdout).toMatch(/no-use-after-free +always/);
+    expect(r.stdout).toMatch(/deadlock-free +deadlock/);
+  });
+});
+
+describe('ptcheck verify', () => {
+  it('upstream: every property holds, with the statistics, exit 0', () => {
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/states [\d,]+ +transitions [\d,]+ +max depth \d+ +time [\d.]+ s/);
+    expect(r.stdout).toMatch(/P\(fingerprint collision\) ~ /);
+    expect(r.stdout).toMatch(/no-use-after-free +always +holds +holds/);
+    expect(r.stdout).toMatch(/verdict: every property holds, as expected/);
+  });
+
+  it('no-pmd-recheck: the race diagram, a replay line, exit 1', () => {
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/VIOLATED/);
+    // column headers, one per thread, and kernel identifiers with state changes under them
+    expect(r.stdout).toMatch(/^ +fault0 +\| .*\| remover/m);
+    expect(r.stdout).toMatch(/pmd_clear/);
+    expect(r.stdout).toMatch(/pmd: T1 -> none/);
+    expect(r.stdout).toMatch(/set_pte_at +<== violation/);
+    expect(r.stdout).toMatch(/^replay: npx ptcheck replay pte-offset-map-lock --variant no-pmd-recheck .*--path [\d./]+ --property /m);
+    for (const line of r.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(100 + 200 * Number(line.startsWith('replay:')));
+  });
+
+  it('--json prints versioned JSON with the trace; replay of it reproduces the violation', () => {
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-rcu', '--json']);
+    expect(r.code).toBe(1);
+    const j = JSON.parse(r.stdout);
+    expect(j.format).toBe('ptcheck-result');
+    expect(j.version).toBe(1);
+    expect(j.traces[0].format).toBe('ptcheck-trace');
+    expect(j.traces[0].property.name).toBe('no-use-after-free');
+    const file = join(tmp, 'result.json');
+    writeFileSync(file, r.stdout);
+    const rep = ptcheck(['replay', file]);
+    expect(rep.code).toBe(1);
+    expect(rep.stdout).toMatch(/reproduced: no-use-after-free violated at step \d+/);
+  });
+
+  it('the printed replay line reproduces the same violation, and --trace-out writes a replayable file', () => {
+    const file = join(tmp, 'trace.json');
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck', '--trace-out', file]);
+    const line = /^replay: npx ptcheck (.*)$/m.exec(r.stdout)![1]!;
+    const rep = ptcheck(line.split(' '));
+    expect(rep.code).toBe(1);
+    expect(rep.stdout).toMatch(/reproduced: pte-write-attached violated/);
+    const fromFile = ptcheck(['replay', file]);
+    expect(fromFile.code).toBe(1);
+    expect(fromFile.stdout).toMatch(/reproduced: pte-write-attached violated/);
+    expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(1);
+  });
+
+  it('--all prints the verdict matrix and exits 0 when everything matches', () => {
+    const r = ptcheck(['verify', '--all']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/property +upstream +no-pmd-recheck +no-rcu/);
+    expect(r.stdout).toMatch(/verdicts of \d+ model variants match their expectations/);
+  });
+
+  it('--shortest gives a counterexample no longer than DFS', () => {
+    const d = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-rcu', '--json']);
+    const b = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-rcu', '--json', '--shortest']);
+    const len = (s: string) => JSON.parse(s).traces[0].steps.length;
+    expect(len(b.stdout)).toBeLessThanOrEqual(len(d.stdout));
+    expect(JSON.parse(b.stdout).strategy).toBe('bfs');
+  });
+
+  it('a limit ends the run as incomplete: exit 3, never "holds"', () => {
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--max-states', '50']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/INCOMPLETE/);
+    expect(r.stdout).not.toMatch(/ holds /);
+    expect(r.stdout).toMatch(/states 50 /);
+    const d = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--max-depth', '5']);
+    expect(d.code).toBe(3);
+  });
+});
+
+describe('bad input: one line, exit 2', () => {
+  const cases: [string, string[], RegExp][] = [
+    ['unknown model', ['verify', 'nope', '--variant', 'x'], /unknown model 'nope'/],
+    ['unknown variant', ['verify', 'pte-offset-map-lock', '--variant', 'x'], /no variant 'x'.*upstream/],
+    ['unknown parameter', ['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--param', 'zz=1'], /no parameter 'zz'/],
+    ['parameter out of range', ['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--param', 'faults=9'], /faults=9 is out of range/],
+    ['malformed parameter', ['verify', 'pte-offset-map-lock', '--param', 'faults'], /--param takes name=integer/],
+    ['unknown option', ['verify', 'pte-offset-map-lock', '--frobnicate'], /Unknown option '--frobnicate'/],
+    ['unknown command', ['frob'], /unknown command 'frob'/],
+    ['bad number', ['verify', 'pte-offset-map-lock', '--max-states', 'lots'], /--max-states takes a positive whole number/],
+    ['missing model file', ['verify', './nowhere.ts'], /no model file/],
+    ['missing trace file', ['replay', join(tmp, 'none.json')], /cannot read trace file/],
+  ];
+  for (const [what, args, msg] of cases) {
+    it(what, () => {
+      const r = ptcheck(args);
+      expect(r.code).toBe(2);
+      oneLineError(r);
+      expect(r.stderr).toMatch(msg);
+    });
+  }
+
+  it('corrupt, wrong-version and foreign trace files', () => {
+    const bad = join(tmp, 'bad.json');
+    writeFileSync(bad, '{"format": "ptcheck-trace", "vers');
+    let r = ptcheck(['replay', bad]);
+    expect(r.code).toBe(2);
+    oneLineError(r);
+    writeFileSync(bad, JSON.stringify({ format: 'ptcheck-trace', version: 99 }));
+    r = ptcheck(['replay', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/version 99/);
+    writeFileSync(bad, JSON.stringify({ format: 'something-else' }));
+    r = ptcheck(['replay', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/not a ptcheck trace/);
+    writeFileSync(
+      bad,
+      JSON.stringify({ format: 'ptcheck-trace', version: 1, model: 'pte-offset-map-lock', variant: 'upstream', params: {}, property: { name: 'no-use-after-free' }, path: '0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0' }),
+    );
+    r = ptcheck(['replay', bad]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/replay diverges at step \d+: thread fault0 has already finished/);
+  });
+});

@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { FingerprintSet, FPSET_FULL } from '../../src/state/fpset.ts';
+import { Fingerprinter, collisionProbability } from '../../src/state/fingerprint.ts';
+
+describe('fingerprints', () => {
+  it('differ for vectors that differ in one word, and are never (0, 0)', () => {
+    const f = new Fingerprinter();
+    const seen = new Set<string>();
+    const a = new Int32Array(8);
+    for (let i = 0; i < 8; i++) {
+      for (let v = -2; v < 50; v++) {
+        a.fill(0);
+        a[i] = v;
+        f.hash(a, 0, 8);
+        expect(f.hi === 0 && f.lo === 0).toBe(false);
+        seen.add(`${f.hi},${f.lo}`);
+      }
+    }
+    expect(seen.size).toBe(8 * 51 + 1); // the all-zero vector recurs once per position
+  });
+
+  it('collision probability grows with the square of the state count', () => {
+    expect(collisionProbability(1)).toBe(0);
+    const p = collisionProbability(1e6);
+    expect(p).toBeGreaterThan(2e-8);
+    expect(p).toBeLessThan(3e-8);
+  });
+});
+
+describe('fingerprint set', () => {
+  it('inserts once, grows, and remembers everything', () => {
+    const s = new FingerprintSet(1024);
+    for (let i = 1; i <= 10_000; i++) expect(s.insertIfAbsent(i, i * 7)).toBe(1);
+    for (let i = 1; i <= 10_000; i++) expect(s.insertIfAbsent(i, i * 7)).toBe(0);
+    expect(s.size).toBe(10_000);
+    expect(s.capacity).toBeGreaterThanOrEqual(10_000 / 0.75);
+    expect(s.contains(5, 35)).toBe(true);
+    expect(s.contains(5, 36)).toBe(false);
+  });
+
+  it('reports full at its byte budget instead of looping or crashing', () => {
+    const s = new FingerprintSet(1024, 1024 * 8);
+    let full = false;
+    for (let i = 1; i <= 5000 && !full; i++) full = s.insertIfAbsent(i, 1) === FPSET_FULL;
+    expect(full).toBe(true);
+    expect(s.size).toBe(1023);
+    expect(s.insertIfAbsent(1, 1)).toBe(0);
+  });
+});
