@@ -270,7 +270,7 @@ export default defineModel({
         s.nr_ptes = 1;
       },
       threads: {
-        fault: faultUpstream(st, p.faults) as ReturnType<typeof faultUpstream> | ReturnType<typeof faultNoRcu> | ReturnType<typeof faultOldMacro>,
+        fault: faultUpstream(st, p.faults),
         remover: remover(st, true),
         rcu: rcuThread(st, ['pte_free_now'], { pte_free_now: (s, t) => ptFree(s, t) }, p.faults + 1),
       },

@@ -3,13 +3,15 @@
 
 import { renameSync, writeFileSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { instantiate, type Instance } from '../model/compile.ts';
+import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
 import { InputError, ModelError } from '../model/errors.ts';
-import { expectProblems, type Property } from '../spec/property.ts';
+import { expectProblems, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
 import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
 import { Verification, isMismatch, type RunResult, type Strategy } from '../explore/verify.ts';
-import { buildTrace, TRACE_FORMAT, TRACE_VERSION, type Trace } from '../trace/trace.ts';
+import { buildTrace, snapshots, TRACE_FORMAT, TRACE_VERSION, type Trace } from '../trace/trace.ts';
+import { reorderForReadability, shrinkPath } from '../trace/readable.ts';
+import { diffText } from '../report/diff.ts';
 import { parsePath, pathToString } from '../trace/path.ts';
 import { ReplayError, replay } from '../trace/replay.ts';
 import { resultJson, RESULT_FORMAT } from '../report/json.ts';
@@ -17,7 +19,7 @@ import { matrixText } from '../report/matrix.ts';
 import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
 import { resultText, stopReasonText, statsText } from '../report/result-text.ts';
-import { loadModel, shippedModelNames, type LoadedModel } from './registry.ts';
+import { loadModel, loadVariantFile, shippedModelNames, type LoadedModel } from './registry.ts';
 
 export const EXIT = {
   OK: 0,
@@ -35,12 +37,16 @@ export const EXIT = {
 const USAGE = `usage:
   ptcheck list
   ptcheck verify <model|file.ts> [--variant V] [--param k=v]... [options]
+  ptcheck verify <model> --variant-file my-variant.ts [options]
   ptcheck verify --all [options]
+  ptcheck diff <model> <variantA> <variantB>     (or: <variantA> --variant-file my-variant.ts)
   ptcheck replay <trace.json>
   ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
+  ptcheck replay <model> --variant V|--variant-file F --from-trace <trace.json>
 
 verify options:
   --variant V          check one variant (default: every variant of the model, as a matrix)
+  --variant-file F     check a patch variant written in F (see README: check your own patch)
   --param k=v          set a model parameter (repeatable)
   --all                every shipped model x variant against its expect matrix
   --all-violations     do not stop at the first violation: one trace per violated property
@@ -51,6 +57,7 @@ verify options:
   --memory MIB         fingerprint table budget in MiB (default 8192)
   --json               print the result as versioned JSON
   --trace-out FILE     write the first counterexample trace as JSON
+  --html FILE          write the first counterexample as a self-contained HTML viewer
   --traces             with --all / no --variant: print the race diagram of every violation
   --progress           progress lines on stderr even when not a terminal
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
@@ -58,6 +65,9 @@ exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad inpu
 
 interface Opts {
   variant?: string;
+  variantFile?: string;
+  html?: string;
+  fromTrace?: string;
   params: Record<string, number>;
   all: boolean;
   allViolations: boolean;
@@ -86,6 +96,9 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
       strict: true,
       options: {
         variant: { type: 'string', short: 'v' },
+        'variant-file': { type: 'string' },
+        html: { type: 'string' },
+        'from-trace': { type: 'string' },
         param: { type: 'string', short: 'p', multiple: true },
         all: { type: 'boolean' },
         'all-violations': { type: 'boolean' },
@@ -132,6 +145,9 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
     pos,
     o: {
       ...(v.variant !== undefined ? { variant: v.variant } : {}),
+      ...(v['variant-file'] !== undefined ? { variantFile: v['variant-file'] } : {}),
+      ...(v.html !== undefined ? { html: v.html } : {}),
+      ...(v['from-trace'] !== undefined ? { fromTrace: v['from-trace'] } : {}),
       params,
       all: !!v.all,
       allViolations: !!v['all-violations'],
@@ -168,25 +184,91 @@ async function drive(v: Verification, label: string, progress: ProgressLine): Pr
   return v.result();
 }
 
-function replayCommand(lm: LoadedModel, t: Trace): string {
-  const params = Object.entries(t.params).map(([k, v]) => ` --param ${k}=${v}`).join('');
-  return `npx ptcheck replay ${lm.ref} --variant ${t.variant}${params} --path ${t.path || '-'} --property ${t.property.name}`;
+/** What a command runs: a shipped variant, or a variant file on top of one. */
+interface Target {
+  readonly lm: LoadedModel;
+  readonly variant: string;
+  readonly summary: string;
+  /** command-line words that name this target again */
+  readonly args: string;
+  /** expected verdicts (a variant file without `expect`: safety holds, guards reachable) */
+  readonly expect: Readonly<Record<string, Verdict>> | undefined;
+  /** the variant file, when there is one (named in model errors) */
+  readonly file?: string;
+  instantiate(params: Readonly<Record<string, number>>): Instance;
 }
 
+function defaultExpect(spec: SpecModule): Record<string, Verdict> {
+  return Object.fromEntries(spec.properties.map((p) => [p.name, p.kind === 'sometimes' ? 'reachable' : 'holds']));
+}
+
+async function target(modelRef: string, variant: string | undefined, variantFile: string | undefined): Promise<Target> {
+  if (variantFile !== undefined) {
+    if (variant !== undefined) throw new InputError('give either --variant or --variant-file, not both');
+    const lv = await loadVariantFile(variantFile);
+    const lm = await loadModel(modelRef);
+    if (lm.module.name !== lv.variant.model.name) {
+      throw new InputError(`variant file ${variantFile} is a variant of '${lv.variant.model.name}', not of '${lm.module.name}'`);
+    }
+    const uv = lv.variant;
+    return {
+      lm: lv.model,
+      variant: uv.name,
+      summary: `${uv.summary} (variant file ${variantFile}, on top of ${uv.base ?? Object.keys(uv.model.variants)[0]})`,
+      args: `${lm.ref} --variant-file ${variantFile}`,
+      file: variantFile,
+      expect: { ...defaultExpect(lm.spec), ...(uv.expect ?? {}) },
+      instantiate: (params) => instantiateUserVariant(uv, variantFile, params),
+    };
+  }
+  const lm = await loadModel(modelRef);
+  checkSpec(lm);
+  if (variant === undefined) throw new InputError('needs --variant or --variant-file');
+  const vd = lm.module.variants[variant];
+  if (!vd) throw new InputError(`model '${lm.module.name}' has no variant '${variant}' (variants: ${Object.keys(lm.module.variants).join(', ')})`);
+  return {
+    lm,
+    variant,
+    summary: vd.summary,
+    args: `${lm.ref} --variant ${variant}`,
+    expect: lm.spec.expect[variant],
+    instantiate: (params) => instantiate(lm.module, variant, params),
+  };
+}
+
+/** The HTML viewer is loaded only when asked for. */
+async function htmlOf(t: Trace, states: ReturnType<typeof snapshots>): Promise<string> {
+  const { traceHtml } = await import('../report/html.ts');
+  return traceHtml(t, states);
+}
+
+function replayCommand(args: string, t: Trace): string {
+  const params = Object.entries(t.params).map(([k, v]) => ` --param ${k}=${v}`).join('');
+  return `npx ptcheck replay ${args}${params} --path ${t.path || '-'} --property ${t.property.name}`;
+}
+
+/** The trace of every discovery (violations only, or also sometimes witnesses), told with fewer switches. */
 function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: boolean): Trace[] {
   const out: Trace[] = [];
   r.properties.forEach((p, k) => {
     if (!p.path) return;
     if (onlyViolations && p.status !== 'violated') return;
-    out.push(buildTrace(inst, engine, p.path, k));
+    const stopsAtEnd = p.kind === 'always' || p.kind === 'sometimes';
+    const shrunk = stopsAtEnd ? shrinkPath(engine, p.path, k) : p.path;
+    const path = reorderForReadability(engine, shrunk, k, stopsAtEnd);
+    out.push(buildTrace(inst, engine, path, k));
   });
   return out;
 }
 
 function writeFileAtomic(file: string, text: string): void {
   const tmp = `${file}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } catch (e) {
+    throw new InputError(`cannot write ${file}: ${(e as Error).message.split('\n')[0]}`);
+  }
 }
 
 function exitFor(results: readonly RunResult[], strict: boolean): number {
@@ -203,20 +285,39 @@ function checkSpec(lm: LoadedModel): void {
   if (problems.length) throw new InputError(`spec for '${lm.module.name}' is inconsistent: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
 }
 
-async function verifyOne(lm: LoadedModel, variant: string, o: Opts, progress: ProgressLine): Promise<number> {
-  const inst = instantiate(lm.module, variant, o.params);
-  const v = new Verification(inst, lm.spec, { strategy: o.strategy, stopAtFirst: !o.allViolations, limits: o.limits });
-  const r = await drive(v, `${lm.module.name} [${variant}]`, progress);
+async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst: boolean) {
+  const inst = t.instantiate(o.params);
+  const v = new Verification(inst, t.lm.spec, {
+    strategy: o.strategy,
+    stopAtFirst,
+    limits: o.limits,
+    ...(t.expect ? { expect: t.expect } : {}),
+  });
+  let r: RunResult;
+  try {
+    r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress);
+  } catch (e) {
+    if (e instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${e.message}`);
+    throw e;
+  }
+  return { inst, v, r };
+}
+
+async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<number> {
+  const { inst, v, r } = await runTarget(t, o, progress, !o.allViolations);
   const traces = tracesOf(inst, v.engine, r, true);
-  if (o.traceOut && traces[0]) writeFileAtomic(o.traceOut, JSON.stringify(traces[0], null, 2) + '\n');
+  const first = traces[0];
+  if (o.traceOut && first) writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
+  if (o.html && first) writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path))));
   if (o.json) {
     process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes }), null, 2) + '\n');
   } else {
-    const vd = lm.module.variants[variant]!;
     process.stdout.write(
-      resultText(r, { traces, replayLine: (t) => replayCommand(lm, t), summary: vd.summary, changes: inst.changes }) + '\n',
+      resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes }) + '\n',
     );
-    if (o.traceOut && traces[0]) process.stdout.write(`trace written to ${o.traceOut}\n`);
+    if (o.traceOut && first) process.stdout.write(`trace written to ${o.traceOut}\n`);
+    if (o.html && first) process.stdout.write(`HTML viewer written to ${o.html}\n`);
+    if ((o.traceOut || o.html) && !first) process.stdout.write('no counterexample: nothing written\n');
   }
   return exitFor([r], true);
 }
@@ -229,14 +330,13 @@ async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: P
     const results: RunResult[] = [];
     const diagrams: string[] = [];
     for (const variant of Object.keys(lm.module.variants)) {
-      const inst = instantiate(lm.module, variant, o.params);
-      const v = new Verification(inst, lm.spec, { strategy: o.strategy, stopAtFirst: false, limits: o.limits });
-      const r = await drive(v, `${lm.module.name} [${variant}]`, progress);
+      const t = await target(lm.ref, variant, undefined);
+      const { inst, v, r } = await runTarget(t, o, progress, false);
       results.push(r);
       if (o.json || o.traces) {
         const traces = tracesOf(inst, v.engine, r, true);
         if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
-        for (const t of traces) diagrams.push(raceDiagram(t, { replay: replayCommand(lm, t) }));
+        for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr) }));
       }
       if (interrupted) break;
     }
@@ -266,21 +366,61 @@ async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: P
   return code;
 }
 
+function progressFor(o: Opts): ProgressLine {
+  return new ProgressLine(process.stderr, !!process.stderr.isTTY && !o.json, o.progress);
+}
+
 async function cmdVerify(pos: string[], o: Opts): Promise<number> {
-  const progress = new ProgressLine(process.stderr, !!process.stderr.isTTY && !o.json, o.progress);
+  const progress = progressFor(o);
   if (o.all) {
     if (pos.length) throw new InputError('verify --all takes no model name');
-    if (o.variant) throw new InputError('verify --all checks every variant; --variant does not apply');
-    const names = shippedModelNames();
+    if (o.variant || o.variantFile) throw new InputError('verify --all checks every shipped variant; --variant does not apply');
     const models: LoadedModel[] = [];
-    for (const n of names) models.push(await loadModel(n));
+    for (const n of shippedModelNames()) models.push(await loadModel(n));
     return verifyMatrix(models, o, progress);
   }
   if (pos.length !== 1) throw new InputError('verify needs one model name or model file (see ptcheck list)');
-  const lm = await loadModel(pos[0]!);
-  checkSpec(lm);
-  if (o.variant === undefined) return verifyMatrix([lm], o, progress);
-  return verifyOne(lm, o.variant, o, progress);
+  if (o.variant === undefined && o.variantFile === undefined) {
+    const lm = await loadModel(pos[0]!);
+    return verifyMatrix([lm], o, progress);
+  }
+  return verifyOne(await target(pos[0]!, o.variant, o.variantFile), o, progress);
+}
+
+// ---- diff -------------------------------------------------------------------------------------
+
+/** Both variants, side by side: verdicts, what B introduces or fixes, state-space sizes. */
+async function cmdDiff(pos: string[], o: Opts): Promise<number> {
+  const fromFile = o.variantFile !== undefined;
+  if (pos.length !== (fromFile ? 2 : 3)) {
+    throw new InputError('diff needs <model> <variantA> <variantB>, or <model> <variantA> --variant-file FILE');
+  }
+  if (o.variant !== undefined) throw new InputError('diff takes its variants as arguments, not --variant');
+  const progress = progressFor(o);
+  const a = await target(pos[0]!, pos[1]!, undefined);
+  const b = fromFile ? await target(pos[0]!, undefined, o.variantFile) : await target(pos[0]!, pos[2]!, undefined);
+  const ra = await runTarget(a, o, progress, false);
+  const rb = await runTarget(b, o, progress, false);
+  const tb = tracesOf(rb.inst, rb.v.engine, rb.r, true);
+  const introduced = rb.r.properties.filter((p, i) => p.status === 'violated' && ra.r.properties[i]?.status === 'holds');
+  if (o.json) {
+    process.stdout.write(
+      JSON.stringify(
+        { format: 'ptcheck-diff', version: 1, a: resultJson(ra.r, [], { changes: ra.inst.changes }), b: resultJson(rb.r, tb, { changes: rb.inst.changes }) },
+        null,
+        2,
+      ) + '\n',
+    );
+  } else {
+    process.stdout.write(diffText(ra.r, rb.r, { aChanges: ra.inst.changes, bChanges: rb.inst.changes, bSummary: b.summary }) + '\n');
+    const shown = tb.filter((t) => introduced.some((p) => p.name === t.property.name));
+    for (const t of shown) process.stdout.write('\n' + raceDiagram(t, { replay: replayCommand(b.args, t) }) + '\n');
+  }
+  if (introduced.length) return EXIT.VIOLATION;
+  if (ra.r.outcome.kind === 'incomplete' || rb.r.outcome.kind === 'incomplete') {
+    return ra.r.outcome.kind === 'incomplete' && ra.r.outcome.reason === 'interrupted' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE;
+  }
+  return EXIT.OK;
 }
 
 // ---- replay -----------------------------------------------------------------------------------
@@ -316,40 +456,53 @@ function readTraceFile(file: string): Trace {
 
 /** Re-executes a path; reports which properties are violated along it and where. */
 async function cmdReplay(pos: string[], o: Opts): Promise<number> {
-  let lm: LoadedModel;
-  let variant: string;
+  if (pos.length !== 1) throw new InputError('replay needs a trace file, or a model with --variant and --path');
+  let t: Target;
   let params: Record<string, number>;
   let pathText: string;
   let propName: string | undefined;
   let recorded: Trace | undefined;
-  if (pos.length !== 1) throw new InputError('replay needs a trace file, or a model with --variant and --path');
   if (pos[0]!.endsWith('.json')) {
     recorded = readTraceFile(pos[0]!);
-    lm = await loadModel(recorded.model);
-    variant = recorded.variant;
+    if (o.variantFile !== undefined || o.variant !== undefined) {
+      throw new InputError('to re-run a trace on another variant: ptcheck replay <model> --variant V --from-trace FILE');
+    }
+    t = await target(recorded.model, recorded.variant, undefined);
     params = { ...recorded.params };
     pathText = recorded.path;
     propName = recorded.property.name;
   } else {
-    lm = await loadModel(pos[0]!);
-    if (!o.variant) throw new InputError('replay of a path needs --variant');
-    if (o.path === undefined) throw new InputError('replay of a model needs --path (as printed after a counterexample)');
-    variant = o.variant;
-    params = o.params;
-    pathText = o.path;
-    propName = o.property;
+    t = await target(pos[0]!, o.variant, o.variantFile);
+    if (o.fromTrace !== undefined) {
+      if (o.path !== undefined) throw new InputError('give either --path or --from-trace, not both');
+      recorded = readTraceFile(o.fromTrace);
+      if (recorded.model !== t.lm.module.name) {
+        throw new InputError(`${o.fromTrace} is a trace of '${recorded.model}', not of '${t.lm.module.name}'`);
+      }
+      params = { ...recorded.params, ...o.params };
+      pathText = recorded.path;
+      propName = o.property ?? recorded.property.name;
+    } else {
+      if (o.path === undefined) throw new InputError('replay of a model needs --path (as printed after a counterexample) or --from-trace');
+      params = o.params;
+      pathText = o.path;
+      propName = o.property;
+    }
   }
-  const inst = instantiate(lm.module, variant, params);
-  const props = lm.spec.properties as readonly Property[];
+  const inst = t.instantiate(params);
+  const props = t.lm.spec.properties as readonly Property[];
   const engine = new Engine(inst.compiled, props);
   const choices = parsePath(pathText);
   let k = propName === undefined ? -1 : props.findIndex((p) => p.name === propName);
-  if (propName !== undefined && k < 0) throw new InputError(`model '${lm.module.name}' has no property '${propName}'`);
+  if (propName !== undefined && k < 0) throw new InputError(`model '${t.lm.module.name}' has no property '${propName}'`);
   let steps;
   try {
     steps = replay(engine, choices);
   } catch (e) {
-    if (e instanceof ReplayError) throw new InputError(`replay diverges at ${e.message}`);
+    if (e instanceof ReplayError) {
+      const where = recorded ? ` (recorded there: ${recorded.steps?.[e.stepIndex]?.thread ?? '?'} ${recorded.steps?.[e.stepIndex]?.label ?? '?'})` : '';
+      throw new InputError(`replay diverges at ${e.message}${where}`);
+    }
     throw e;
   }
   // Where is each property first violated (or reached) along the path?
@@ -362,9 +515,10 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
     for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, i + 1);
   });
   let terminal = true;
-  for (let t = 0; t < engine.T && terminal; t++) {
-    const n = engine.alts(last, 0, t);
-    for (let a = 0; a < n; a++) if (engine.successor(last, 0, t, a, new Int32Array(engine.W))) terminal = false;
+  const probe = new Int32Array(engine.W);
+  for (let th = 0; th < engine.T && terminal; th++) {
+    const n = engine.alts(last, 0, th);
+    for (let a = 0; a < n; a++) if (engine.successor(last, 0, th, a, probe)) terminal = false;
   }
   if (terminal) {
     const m = engine.terminal(Int32Array.from(last));
@@ -375,15 +529,21 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   if (recorded && trace && Array.isArray(recorded.steps)) {
     const n = Math.min(recorded.steps.length, trace.steps.length);
     for (let i = 0; i < n; i++) {
-      if (recorded.steps[i]?.fp !== trace.steps[i]!.fp) {
+      const was = recorded.steps[i];
+      const now = trace.steps[i]!;
+      if (was?.fp !== now.fp) {
+        const fmt = (cs: readonly { path: string; from: string; to: string }[] | undefined) =>
+          (cs ?? []).map((c) => `${c.path}: ${c.from} -> ${c.to}`).join('; ') || 'no change';
         process.stdout.write(
-          `note: the state after step ${i + 1} (${trace.steps[i]!.thread} ${trace.steps[i]!.label}) differs from the recorded trace: the model changed since it was recorded\n`,
+          `diverges from the recorded trace at step ${i + 1} (${now.thread} ${now.label}):\n` +
+            `  recorded: ${fmt(was?.changes)}\n  now:      ${fmt(now.changes)}\n\n`,
         );
         break;
       }
     }
   }
-  if (trace) process.stdout.write(raceDiagram(trace, { replay: replayCommand(lm, trace) }) + '\n');
+  if (o.html && trace) writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices)));
+  if (trace) process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace) }) + '\n');
   const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
   if (k >= 0 && props[k]!.kind !== 'sometimes') {
     const at = firstAt.get(k);
@@ -438,6 +598,10 @@ export async function main(argv: string[]): Promise<number> {
     current?.abort();
   };
   process.on('SIGINT', onSigint);
+  // a reader that goes away (ptcheck ... | head) is not an error
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.OK);
+  });
   try {
     const { cmd, pos, o } = parse(argv);
     switch (cmd) {
@@ -447,11 +611,13 @@ export async function main(argv: string[]): Promise<number> {
         return await cmdVerify(pos, o);
       case 'replay':
         return await cmdReplay(pos, o);
+      case 'diff':
+        return await cmdDiff(pos, o);
       case 'help':
         process.stdout.write(USAGE + '\n');
         return EXIT.OK;
       default:
-        throw new InputError(`unknown command '${cmd}' (commands: list, verify, replay; see ptcheck --help)`);
+        throw new InputError(`unknown command '${cmd}' (commands: list, verify, diff, replay; see ptcheck --help)`);
     }
   } catch (e) {
     if (e instanceof InputError || e instanceof ModelError) {

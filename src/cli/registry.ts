@@ -1,12 +1,15 @@
 // Finds and loads models and their specs: shipped ones by name (models/<name>.ts, specs/<name>.ts),
 // or any model file by path. Loading failures become one-line input errors.
 
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../model/errors.ts';
 import type { ModelModule } from '../model/model.ts';
 import type { SpecModule } from '../spec/property.ts';
+import { isUserVariant, type UserVariant } from '../model/variant-file.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODELS_DIR = join(ROOT, 'models');
@@ -38,7 +41,11 @@ async function importDefault(path: string, what: string): Promise<unknown> {
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (e) {
-    throw new InputError(`cannot load ${what} ${path}: ${firstLine(e)}`);
+    const msg = firstLine(e);
+    if (/require\(\) ES Module|Cannot use import statement outside a module/.test(msg)) {
+      throw new InputError(`cannot load ${what} ${path}: it is not in an ES-module package; keep it inside the ptcheck tree (e.g. examples/) or name it .mts`);
+    }
+    throw new InputError(`cannot load ${what} ${path}: ${msg}`);
   }
   if (mod.default === undefined) throw new InputError(`${what} ${path} has no default export`);
   return mod.default;
@@ -75,4 +82,52 @@ export async function loadModel(ref: string): Promise<LoadedModel> {
   const spec = await importDefault(specPath, 'spec file');
   if (!isSpecModule(spec)) throw new InputError(`spec file ${specPath} does not export a spec (use defineSpec)`);
   return { module, spec, ref: byPath ? ref : module.name, path };
+}
+
+/**
+ * Typechecks one TypeScript file against the project (tsc --noEmit). Returns the first error line,
+ * or undefined when it is clean.
+ */
+export function typecheckFile(path: string): string | undefined {
+  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
+  if (!existsSync(tsc)) return undefined; // no compiler installed: the loader still reports syntax errors
+  const dir = mkdtempSync(join(tmpdir(), 'ptcheck-tc-'));
+  try {
+    const cfg = join(dir, 'tsconfig.json');
+    writeFileSync(
+      cfg,
+      JSON.stringify({
+        extends: join(ROOT, 'tsconfig.json'),
+        // a file outside the project has no package.json saying it is an ES module: resolve as a bundler would
+        compilerOptions: { typeRoots: [join(ROOT, 'node_modules', '@types')], module: 'ESNext', moduleResolution: 'Bundler' },
+        include: [path],
+        exclude: [],
+      }),
+    );
+    const r = spawnSync(tsc, ['--noEmit', '--pretty', 'false', '-p', cfg], { encoding: 'utf8' });
+    if (r.status === 0) return undefined;
+    const first = (r.stdout + r.stderr).split('\n').find((l) => /error TS\d+/.test(l));
+    return (first ?? 'type errors').replace(/^.*?([^/\\]+\.ts\()/, '$1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+export interface LoadedVariant {
+  readonly variant: UserVariant;
+  readonly model: LoadedModel;
+  readonly file: string;
+}
+
+/** Loads a variant file: typechecks it, imports it, finds its model's spec. */
+export async function loadVariantFile(file: string): Promise<LoadedVariant> {
+  const path = isAbsolute(file) ? file : resolve(process.cwd(), file);
+  if (!existsSync(path)) throw new InputError(`no variant file ${file}`);
+  const err = typecheckFile(path);
+  if (err) throw new InputError(`variant file does not typecheck: ${err}`);
+  const v = await importDefault(path, 'variant file');
+  if (!isUserVariant(v)) throw new InputError(`variant file ${file} does not export a variant (use defineVariant)`);
+  const model = await loadModel(v.model.name);
+  // the variant runs on the very module it imported (its apply was written against it)
+  return { variant: v, model: { ...model, module: v.model }, file };
 }

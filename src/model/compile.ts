@@ -7,6 +7,7 @@ import { LayoutBuilder, type Holder, type Leaf } from './layout.ts';
 import { DONE, BLOCKED, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
 import { int, type Cell, type Fields, type NameContext } from './schema.ts';
 import { indexCells } from './cells.ts';
+import type { UserVariant } from './variant-file.ts';
 
 enablePatches();
 
@@ -183,20 +184,49 @@ export function resolveParams(mod: ModelModule<ParamDefs, ModelDef>, variant: st
   return out;
 }
 
+function applyVariant(base: ModelDef, apply: ((d: any, p: any) => void) | undefined, params: Record<string, number>): [ModelDef, Patch[]] {
+  if (!apply) return [base, []];
+  const [next, patches] = produceWithPatches(base, (d: any) => {
+    apply(d, params);
+  });
+  return [next as ModelDef, patches];
+}
+
 /** Builds the base model, applies the variant through immer, and compiles it. */
 export function instantiate(mod: ModelModule<any, any>, variant: string, userParams: Readonly<Record<string, number>> = {}): Instance {
   const params = resolveParams(mod, variant, userParams);
-  const base = mod.build(params) as ModelDef;
-  const v = mod.variants[variant]!;
-  let def: ModelDef = base;
-  let changes: string[] = [];
-  if (v.apply) {
-    const apply = v.apply;
-    const [next, patches] = produceWithPatches(base, (d: any) => {
-      apply(d, params);
-    });
-    def = next as ModelDef;
-    changes = patches.map(describePatch);
+  const [def, patches] = applyVariant(mod.build(params) as ModelDef, mod.variants[variant]!.apply, params);
+  return { module: mod, variant, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def) };
+}
+
+/**
+ * Instantiates a variant from a variant file: the shipped `base` variant first, then the file's change
+ * on top; `changes` lists what the file changes relative to that base. Overriding a step at a label the
+ * base thread does not have is an input error (a typo would otherwise add a dead step).
+ */
+export function instantiateUserVariant(uv: UserVariant, file: string, userParams: Readonly<Record<string, number>> = {}): Instance {
+  const mod = uv.model;
+  const base = uv.base ?? Object.keys(mod.variants)[0]!;
+  if (!mod.variants[base]) throw new InputError(`${file}: base variant '${base}' is not a variant of '${mod.name}'`);
+  const params = resolveParams(mod, base, { ...(uv.params as Record<string, number>), ...userParams });
+  const [baseDef] = applyVariant(mod.build(params) as ModelDef, mod.variants[base]!.apply, params);
+  let def: ModelDef;
+  let patches: Patch[];
+  try {
+    [def, patches] = applyVariant(baseDef, uv.apply as (d: any, p: any) => void, params);
+  } catch (e) {
+    throw new InputError(`${file}: its apply() failed: ${(e as Error).message}`);
   }
-  return { module: mod, variant, params, def, changes, compiled: new CompiledModel(def) };
+  for (const p of patches) {
+    const [a, thread, b, label] = p.path as (string | number)[];
+    if (a === 'threads' && b === 'steps' && p.op === 'add' && p.path.length === 4) {
+      const t = baseDef.threads[thread as string];
+      if (t && !(String(label) in t.steps)) {
+        throw new InputError(
+          `${file}: thread '${String(thread)}' has no step '${String(label)}' to override (its steps: ${Object.keys(t.steps).join(', ')})`,
+        );
+      }
+    }
+  }
+  return { module: mod, variant: uv.name, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def) };
 }

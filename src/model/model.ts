@@ -130,7 +130,9 @@ type WritableThread<TD> = TD extends ThreadDef<infer L>
 
 /** What a variant's `apply` may change: whole threads, single steps, the init function, the state. */
 export type VariantDraft<D extends ModelDef> = {
-  -readonly [P in keyof D]: P extends 'threads' ? { -readonly [T in keyof D['threads']]: WritableThread<D['threads'][T]> } : D[P];
+  -readonly [P in keyof D]: P extends 'threads'
+    ? { -readonly [T in keyof D['threads']]: WritableThread<D['threads'][T]> | WritableThread<ThreadDef<string>> }
+    : D[P];
 };
 
 export interface VariantDef<P extends ParamDefs, D extends ModelDef> {

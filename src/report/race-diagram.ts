@@ -102,6 +102,8 @@ export function raceDiagram(trace: Trace, opts: DiagramOptions = {}): string {
   } else {
     out.push(`=> ${trace.property.name} reached after ${trace.steps.length} steps`);
   }
+  const switches = trace.steps.reduce((n, st, i) => n + (i > 0 && st.tid !== trace.steps[i - 1]!.tid ? 1 : 0), 0);
+  out.push(`   ${trace.steps.length} steps, ${switches} context switches`);
   if (opts.replay) out.push(`replay: ${opts.replay}`);
   return out.join('\n');
 }

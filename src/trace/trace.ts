@@ -119,3 +119,21 @@ export function buildTrace(inst: Instance, engine: Engine, choices: readonly num
     blocked,
   };
 }
+
+/** One field of a state, formatted for people. */
+export interface FieldValue {
+  readonly path: string;
+  readonly value: string;
+}
+
+/** The whole state, formatted, field by field in layout order (thread pcs shown as their label). */
+export function snapshot(inst: Instance, a: Int32Array): FieldValue[] {
+  const cm = inst.compiled;
+  return cm.leaves.map((leaf) => ({ path: leaf.path, value: leaf.format(a[leaf.off]!, cm) }));
+}
+
+/** Snapshots of the initial state and of the state after every step of `choices`. */
+export function snapshots(inst: Instance, engine: Engine, choices: readonly number[]): FieldValue[][] {
+  const steps = replay(engine, choices);
+  return [snapshot(inst, Int32Array.from(inst.compiled.init)), ...steps.map((s) => snapshot(inst, s.after))];
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import model from '../../models/pte-offset-map-lock.ts';
+import spec from '../../specs/pte-offset-map-lock.ts';
+import { instantiate } from '../../src/model/compile.ts';
+import { Engine } from '../../src/explore/engine.ts';
+import { verify } from '../../src/explore/verify.ts';
+import { contextSwitches, reorderForReadability } from '../../src/trace/readable.ts';
+import { replay } from '../../src/trace/replay.ts';
+
+describe('readable counterexamples', () => {
+  for (const [variant, strategy] of [
+    ['no-pmd-recheck', 'dfs'],
+    ['no-pmd-recheck', 'bfs'],
+    ['no-rcu', 'dfs'],
+    ['no-rcu', 'bfs'],
+  ] as const) {
+    it(`${variant} (${strategy}): same final state, same violation, no more switches`, () => {
+      const inst = instantiate(model, variant);
+      const r = verify(inst, spec, { strategy, stopAtFirst: false });
+      const engine = new Engine(inst.compiled, spec.properties);
+      r.properties.forEach((p, k) => {
+        if (p.status !== 'violated' || p.kind !== 'always') return;
+        const before = p.path!;
+        const after = reorderForReadability(engine, before, k, true);
+        expect(after.length).toBe(before.length);
+        expect([...after].sort()).toEqual([...before].sort());
+        expect(contextSwitches(after)).toBeLessThanOrEqual(contextSwitches(before));
+        const end = (path: readonly number[]) => replay(engine, path).at(-1)!.after;
+        expect(Array.from(end(after))).toEqual(Array.from(end(before)));
+        // the property shows at the last state and not before
+        const states = replay(engine, after);
+        states.forEach((s, i) => {
+          const violated = (engine.check(s.after, 0) & (1 << k)) !== 0;
+          expect(violated).toBe(i === states.length - 1);
+        });
+      });
+    });
+  }
+
+  it('reduces the switches of a DFS counterexample', () => {
+    const inst = instantiate(model, 'no-pmd-recheck');
+    const r = verify(inst, spec, { strategy: 'dfs', stopAtFirst: false });
+    const engine = new Engine(inst.compiled, spec.properties);
+    const k = r.properties.findIndex((p) => p.name === 'no-use-after-free');
+    const before = r.properties[k]!.path!;
+    const after = reorderForReadability(engine, before, k, true);
+    expect(contextSwitches(after)).toBeLessThan(contextSwitches(before));
+  });
+});
+
+describe('shrinking', () => {
+  it('drops the steps a DFS counterexample does not need, keeping the same violating step', async () => {
+    const { shrinkPath } = await import('../../src/trace/readable.ts');
+    const { choiceTid } = await import('../../src/trace/path.ts');
+    const inst = instantiate(model, 'no-pmd-recheck');
+    const r = verify(inst, spec, { strategy: 'dfs', stopAtFirst: false });
+    const engine = new Engine(inst.compiled, spec.properties);
+    r.properties.forEach((p, k) => {
+      if (p.status !== 'violated' || p.kind !== 'always') return;
+      const before = p.path!;
+      const after = shrinkPath(engine, before, k);
+      expect(after.length).toBeLessThanOrEqual(before.length);
+      expect(choiceTid(after.at(-1)!)).toBe(choiceTid(before.at(-1)!));
+      const states = replay(engine, after);
+      states.forEach((s, i) => expect((engine.check(s.after, 0) & (1 << k)) !== 0).toBe(i === states.length - 1));
+    });
+    const k = r.properties.findIndex((p) => p.name === 'pte-write-attached');
+    // the detached write needs one fault and the remover: fault1's steps go
+    const shrunk = shrinkPath(engine, r.properties[k]!.path!, k);
+    expect(new Set(shrunk.map(choiceTid)).size).toBe(2);
+  });
+});
