@@ -18,7 +18,7 @@ const layer = (rel: string) => rel.split('/')[0]!;
 
 // who may import whom (besides itself)
 const allowed: Record<string, string[]> = {
-  model: [],
+  model: ['state'],
   spec: ['model'],
   kernel: ['model', 'spec'],
   state: [],

@@ -12,6 +12,7 @@ export class Bfs extends Search {
   private chunks: Int32Array[] = [];
   private parent: Int32Array = new Int32Array(CHUNK);
   private via: Int32Array = new Int32Array(CHUNK);
+  private fps2: Int32Array = new Int32Array(2 * CHUNK);
   private count = 0;
   private head = 0;
   private levelEnd = 1;
@@ -25,8 +26,9 @@ export class Bfs extends Search {
     this.cur = new Int32Array(engine.W);
     const init = engine.cm.init;
     this.scratch.set(init);
-    this.visit(this.scratch);
-    this.append(this.scratch, -1, 0);
+    this.fingerprint(this.scratch);
+    this.visit(this.fp.hi, this.fp.lo);
+    this.append(this.scratch, -1, 0, this.fp.hi, this.fp.lo);
     this.states = 1;
     const m = engine.check(this.scratch, this.pendingSometimes);
     if (m !== 0) this.discover(m, () => []);
@@ -36,7 +38,7 @@ export class Bfs extends Search {
     return this.level;
   }
 
-  private append(a: Int32Array, parent: number, via: number): number {
+  private append(a: Int32Array, parent: number, via: number, hi: number, lo: number): number {
     const W = this.engine.W;
     const i = this.count++;
     const c = Math.floor(i / CHUNK);
@@ -50,8 +52,15 @@ export class Bfs extends Search {
       v.set(this.via);
       this.via = v;
     }
+    if (2 * i + 1 >= this.fps2.length) {
+      const f = new Int32Array(this.fps2.length * 2);
+      f.set(this.fps2);
+      this.fps2 = f;
+    }
     this.parent[i] = parent;
     this.via[i] = via;
+    this.fps2[2 * i] = hi;
+    this.fps2[2 * i + 1] = lo;
     return i;
   }
 
@@ -85,22 +94,26 @@ export class Bfs extends Search {
       const src = this.chunks[Math.floor(i / CHUNK)]!;
       const off = (i % CHUNK) * W;
       for (let k = 0; k < W; k++) cur[k] = src[off + k]!;
+      const phi = this.fps2[2 * i]!;
+      const plo = this.fps2[2 * i + 1]!;
       let any = false;
       for (let tid = 0; tid < T; tid++) {
         const na = e.alts(cur, 0, tid);
         for (let alt = 0; alt < na; alt++) {
-          if (!e.successor(cur, 0, tid, alt, scratch)) continue;
+          if (!e.successor(cur, 0, tid, alt, scratch, phi, plo)) continue;
           any = true;
           this.transitions++;
           if (this.level >= this.limits.maxDepth) {
             this.truncated = true;
             continue;
           }
-          const r = this.visit(scratch);
+          const chi = e.hi;
+          const clo = e.lo;
+          const r = this.visit(chi, clo);
           if (r === 0) continue;
           if (r < 0) return true;
           this.states++;
-          const j = this.append(scratch, i, encodeChoice(tid, alt));
+          const j = this.append(scratch, i, encodeChoice(tid, alt), chi, clo);
           if (this.level + 1 > this.maxDepthSeen) this.maxDepthSeen = this.level + 1;
           const m = e.check(scratch, this.pendingSometimes);
           if (m !== 0 && this.discover(m, () => this.pathTo(j))) return true;

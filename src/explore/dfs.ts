@@ -11,6 +11,8 @@ export class Dfs extends Search {
   private curAlt: Int32Array;
   private any: Uint8Array;
   private choice: Int32Array;
+  private fpHi: Int32Array;
+  private fpLo: Int32Array;
   private d = 0;
   private readonly scratch: Int32Array;
 
@@ -22,11 +24,16 @@ export class Dfs extends Search {
     this.curAlt = new Int32Array(cap);
     this.any = new Uint8Array(cap);
     this.choice = new Int32Array(cap);
+    this.fpHi = new Int32Array(cap);
+    this.fpLo = new Int32Array(cap);
     this.scratch = new Int32Array(engine.W);
     const init = engine.cm.init;
     this.stack.set(init, 0);
     this.scratch.set(init);
-    this.visit(this.scratch);
+    this.fingerprint(this.scratch);
+    this.fpHi[0] = this.fp.hi;
+    this.fpLo[0] = this.fp.lo;
+    this.visit(this.fp.hi, this.fp.lo);
     this.states = 1;
     const m = engine.check(this.scratch, this.pendingSometimes);
     if (m !== 0) this.discover(m, () => []);
@@ -55,6 +62,8 @@ export class Dfs extends Search {
     this.curAlt = grow(this.curAlt, cap);
     this.any = grow(this.any, cap);
     this.choice = grow(this.choice, cap);
+    this.fpHi = grow(this.fpHi, cap);
+    this.fpLo = grow(this.fpLo, cap);
   }
 
   run(budget: number): boolean {
@@ -62,7 +71,6 @@ export class Dfs extends Search {
     const e = this.engine;
     const W = e.W;
     const T = e.T;
-    const scratch = this.scratch;
     const maxDepth = this.limits.maxDepth;
     let d = this.d;
     let n = 0;
@@ -72,14 +80,18 @@ export class Dfs extends Search {
         if (this.limitHit()) return true;
         if (n >= budget) return false;
       }
-      const stack = this.stack;
       const off = d * W;
       let tid = this.curTid[d]!;
       let alt = this.curAlt[d]!;
       let found = false;
+      const phi = this.fpHi[d]!;
+      const plo = this.fpLo[d]!;
+      if (d + 1 >= this.curTid.length) this.growTo(d + 1);
+      const stk = this.stack;
+      const next = off + W;
       while (tid < T) {
-        if (alt < e.alts(stack, off, tid)) {
-          const ok = e.successor(stack, off, tid, alt, scratch);
+        if (alt < e.alts(stk, off, tid)) {
+          const ok = e.successor(stk, off, tid, alt, stk, phi, plo, next);
           alt++;
           if (ok) {
             found = true;
@@ -94,8 +106,7 @@ export class Dfs extends Search {
       this.curAlt[d] = alt;
       if (!found) {
         if (!this.any[d]) {
-          for (let i = 0; i < W; i++) scratch[i] = stack[off + i]!;
-          const m = e.terminal(scratch);
+          const m = e.terminal(stk, off);
           if (m !== 0 && this.discover(m, () => this.path(d))) {
             this.d = d;
             return true;
@@ -111,7 +122,9 @@ export class Dfs extends Search {
         d--;
         continue;
       }
-      const r = this.visit(scratch);
+      const chi = e.hi;
+      const clo = e.lo;
+      const r = this.visit(chi, clo);
       if (r === 0) continue;
       if (r < 0) {
         this.d = d;
@@ -120,13 +133,13 @@ export class Dfs extends Search {
       this.states++;
       this.choice[d] = encodeChoice(tid, alt - 1);
       d++;
-      if (d >= this.curTid.length) this.growTo(d);
-      this.stack.set(scratch, d * W);
+      this.fpHi[d] = chi;
+      this.fpLo[d] = clo;
       this.curTid[d] = 0;
       this.curAlt[d] = 0;
       this.any[d] = 0;
       if (d > this.maxDepthSeen) this.maxDepthSeen = d;
-      const m = e.check(scratch, this.pendingSometimes);
+      const m = e.check(stk, this.pendingSometimes, next);
       if (m !== 0) {
         const dd = d;
         if (this.discover(m, () => this.path(dd))) {

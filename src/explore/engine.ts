@@ -4,6 +4,7 @@
 import { CompiledModel, DONE, BLOCKED } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import type { Property } from '../spec/property.ts';
+import { store } from '../state/zobrist.ts';
 
 export const MAX_PROPERTIES = 30;
 
@@ -28,6 +29,15 @@ export class Engine {
   readonly deadlockIdx: number;
   private readonly pcOffs: Int32Array;
   private readonly daemon: Uint8Array;
+  /** `always` properties checked by a call (those without a noBits fast form) */
+  private readonly callIdx: readonly number[];
+  /** bit-test properties: word offset, union of their bits, and each one's (index, bits) */
+  private readonly bitsOff: number;
+  private readonly bitsUnion: number;
+  private readonly bitsProps: readonly (readonly [number, number])[];
+  /** one-entry cache per (thread, pc): last label returned and its pc */
+  private readonly lastRes: unknown[][];
+  private readonly lastNext: Int32Array[];
 
   constructor(
     readonly cm: CompiledModel,
@@ -44,6 +54,16 @@ export class Engine {
     this.sometimesIdx = by('sometimes');
     this.finalIdx = by('final');
     this.deadlockIdx = props.findIndex((p) => p.kind === 'deadlock');
+    const fields = new Set(props.flatMap((p) => (p.kind === 'always' && p.noBits ? [p.noBits.field] : [])));
+    const field = fields.size === 1 ? [...fields][0]! : undefined;
+    const leaf = field === undefined ? undefined : cm.leaves.find((l) => l.path === field);
+    const fast = (k: number) => leaf !== undefined && props[k]!.noBits?.field === field;
+    this.bitsOff = leaf?.off ?? -1;
+    this.bitsProps = this.alwaysIdx.filter(fast).map((k) => [k, props[k]!.noBits!.bits] as const);
+    this.bitsUnion = this.bitsProps.reduce((u, [, b]) => u | b, 0);
+    this.callIdx = this.alwaysIdx.filter((k) => !fast(k));
+    this.lastRes = cm.threads.map((t) => t.labels.map(() => undefined));
+    this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -57,18 +77,33 @@ export class Engine {
     return a[off + this.pcOffs[tid]!]!;
   }
 
+  /** Fingerprint (high lane) of the state the last successor() built. */
+  get hi(): number {
+    return this.cm.holder.hi;
+  }
+  /** Fingerprint (low lane) of the state the last successor() built. */
+  get lo(): number {
+    return this.cm.holder.lo;
+  }
+
   /**
    * Runs (tid, alt) from state src[off..] into `out` (length W). False if the step is not enabled
    * (out then holds garbage). Steps see the state through the model's views, pointed at `out`.
+   * Given the source state's fingerprint (hi, lo), the new state's is in this.hi / this.lo after.
    */
-  successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array): boolean {
+  successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi = 0, lo = 0, outOff = 0): boolean {
     const W = this.W;
-    for (let i = 0; i < W; i++) out[i] = src[off + i]!;
+    if (src === out) out.copyWithin(outOff, off, off + W);
+    else for (let i = 0; i < W; i++) out[outOff + i] = src[off + i]!;
     const cm = this.cm;
-    cm.holder.b = out;
+    const h = cm.holder;
+    h.b = out;
+    h.o = outOff;
+    h.hi = hi;
+    h.lo = lo;
     const th = cm.threads[tid]!;
     const pcOff = this.pcOffs[tid]!;
-    const pc = out[pcOff]!;
+    const pc = out[outOff + pcOff]!;
     if (pc < 0) return false;
     let res: unknown;
     try {
@@ -78,13 +113,18 @@ export class Engine {
     }
     if (res === BLOCKED) return false;
     if (res === DONE) {
-      out[pcOff] = -1;
+      store(h, pcOff, -1);
       const hooks = cm.exitHooks;
       try {
         for (let i = 0; i < hooks.length; i++) hooks[i]!(cm.root, th.me);
       } catch (e) {
         throw this.stepError(e, th.name, th.labels[pc]!);
       }
+      return true;
+    }
+    const lr = this.lastRes[tid]!;
+    if (lr[pc] === res) {
+      store(h, pcOff, this.lastNext[tid]![pc]!);
       return true;
     }
     const next = typeof res === 'string' ? th.labelIndex[res] : undefined;
@@ -96,7 +136,9 @@ export class Engine {
         th.labels[pc]!,
       );
     }
-    out[pcOff] = next;
+    lr[pc] = res;
+    this.lastNext[tid]![pc] = next;
+    store(h, pcOff, next);
     return true;
   }
 
@@ -110,13 +152,18 @@ export class Engine {
    * Evaluates `always` properties (bit set = violated) and the still-pending `sometimes` properties
    * (bit set = reached) on state a (length W). Returns the bitmask over property indices.
    */
-  check(a: Int32Array, pendingSometimes: number): number {
+  check(a: Int32Array, pendingSometimes: number, off = 0): number {
     const cm = this.cm;
     cm.holder.b = a;
+    cm.holder.o = off;
     const root = cm.root;
     let m = 0;
     const props = this.props;
-    const al = this.alwaysIdx;
+    const al = this.callIdx;
+    if (this.bitsOff >= 0) {
+      const f = a[off + this.bitsOff]!;
+      if (f & this.bitsUnion) for (const [k, bits] of this.bitsProps) if (f & bits) m |= 1 << k;
+    }
     try {
       for (let i = 0; i < al.length; i++) {
         const k = al[i]!;
@@ -145,10 +192,11 @@ export class Engine {
    * A terminal state (nothing enabled): the deadlock bit if a non-daemon thread is unfinished,
    * otherwise the violated `final` properties. State must be in a (length W).
    */
-  terminal(a: Int32Array): number {
-    if (!this.allDone(a, 0)) return this.deadlockIdx >= 0 ? 1 << this.deadlockIdx : 0;
+  terminal(a: Int32Array, off = 0): number {
+    if (!this.allDone(a, off)) return this.deadlockIdx >= 0 ? 1 << this.deadlockIdx : 0;
     const cm = this.cm;
     cm.holder.b = a;
+    cm.holder.o = off;
     let m = 0;
     try {
       for (const k of this.finalIdx) if (!this.props[k]!.pred(cm.root)) m |= 1 << k;

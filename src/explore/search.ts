@@ -2,7 +2,7 @@
 // union in which a limit-hit run can never read as complete.
 
 import { FingerprintSet, FPSET_FULL } from '../state/fpset.ts';
-import { Fingerprinter } from '../state/fingerprint.ts';
+import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 
 export interface Limits {
@@ -45,7 +45,8 @@ export abstract class Search {
   readonly discoveries: Discovery[] = [];
   protected pendingSometimes: number;
   protected readonly fps: FingerprintSet;
-  protected readonly fp = new Fingerprinter();
+  /** scratch for from-scratch fingerprints */
+  protected readonly fp = { hi: 0, lo: 0 };
   private aborted = false;
 
   constructor(
@@ -91,12 +92,16 @@ export abstract class Search {
     return stop;
   }
 
-  /** Inserts the fingerprint of a[0..W): 1 new, 0 seen, -1 table full (status set). */
-  protected visit(a: Int32Array): number {
-    this.fp.hash(a, 0, this.engine.W);
-    const r = this.fps.insertIfAbsent(this.fp.hi, this.fp.lo);
+  /** Inserts a fingerprint: 1 new, 0 seen, -1 table full (status set). */
+  protected visit(hi: number, lo: number): number {
+    const r = this.fps.insertIfAbsent(hi, lo);
     if (r === FPSET_FULL) this.status = { kind: 'incomplete', reason: 'memory' };
     return r;
+  }
+
+  /** Fingerprint of a whole vector, from scratch (the initial state). Result in this.fp. */
+  protected fingerprint(a: Int32Array): void {
+    fullFingerprint(a, 0, this.engine.W, this.fp);
   }
 
   /** Periodic checks: interruption, deadline, state limit. Sets status and returns true to stop. */

@@ -10,5 +10,6 @@ export function noFault(name: string, mask: number, doc?: string): Property<{ fa
     .filter(([b]) => (Number(b) & mask) !== 0)
     .map(([, n]) => n)
     .join(', ');
-  return always(name, doc ?? `never: ${what}`, (s: { faults: number }) => (s.faults & mask) === 0);
+  const p = always(name, doc ?? `never: ${what}`, (s: { faults: number }) => (s.faults & mask) === 0);
+  return { ...p, noBits: { field: 'faults', bits: mask } };
 }

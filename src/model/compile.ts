@@ -42,7 +42,7 @@ export class CompiledModel implements NameContext {
   readonly cells: readonly Cell[];
 
   constructor(def: ModelDef) {
-    const holder: Holder = { b: new Int32Array(0) };
+    const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0 };
     const lb = new LayoutBuilder(holder);
     this.holder = holder;
     this.root = lb.record(def.state.fields, '');
@@ -119,6 +119,7 @@ export class CompiledModel implements NameContext {
     const init = new Int32Array(this.W);
     for (const leaf of this.leaves) init[leaf.off] = leaf.init;
     holder.b = init;
+    holder.o = 0;
     try {
       def.init?.(this.root);
     } catch (e) {

@@ -5,10 +5,10 @@
 import type { Cell, Fields, FieldSpec, Formatter, NameContext, ScalarSpec } from './schema.ts';
 
 import { ModelError } from './errors.ts';
+import { store, type FpHolder } from '../state/zobrist.ts';
 
-export interface Holder {
-  b: Int32Array;
-}
+/** The current state buffer and its running fingerprint: every write goes through store(). */
+export type Holder = FpHolder;
 
 /** One stored int of the state vector. */
 export interface Leaf {
@@ -64,11 +64,11 @@ class CellImpl implements Cell {
     private readonly hi: number,
   ) {}
   get v(): number {
-    return this.h.b[this.off]!;
+    return this.h.b[this.h.o + this.off]!;
   }
   set v(x: number) {
     if (!(x >= this.lo && x <= this.hi) || (x | 0) !== x) throw rangeError(this.path, x, this.lo, this.hi);
-    this.h.b[this.off] = x;
+    store(this.h, this.off, x);
   }
 }
 
@@ -87,12 +87,12 @@ class IntArray {
   ) {}
   get(i: number): number {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
-    return this.h.b[this.base + i]!;
+    return this.h.b[this.h.o + this.base + i]!;
   }
   set(i: number, v: number): void {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
     if (!(v >= this.lo && v <= this.hi) || (v | 0) !== v) throw rangeError(`${this.path}[${i}]`, v, this.lo, this.hi);
-    this.h.b[this.base + i] = v;
+    store(this.h, this.base + i, v);
   }
 }
 class BoolArray {
@@ -104,11 +104,11 @@ class BoolArray {
   ) {}
   get(i: number): boolean {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
-    return this.h.b[this.base + i] !== 0;
+    return this.h.b[this.h.o + this.base + i] !== 0;
   }
   set(i: number, v: boolean): void {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
-    this.h.b[this.base + i] = v ? 1 : 0;
+    store(this.h, this.base + i, v ? 1 : 0);
   }
 }
 class EnumArray {
@@ -122,13 +122,13 @@ class EnumArray {
   ) {}
   get(i: number): string {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
-    return this.values[this.h.b[this.base + i]!]!;
+    return this.values[this.h.b[this.h.o + this.base + i]!]!;
   }
   set(i: number, v: string): void {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
     const x = this.index[v];
     if (x === undefined) throw new ModelError(`write of '${v}' to ${this.path}[${i}]: not one of ${this.values.join(', ')}`);
-    this.h.b[this.base + i] = x;
+    store(this.h, this.base + i, x);
   }
 }
 
@@ -247,11 +247,11 @@ export class LayoutBuilder {
         const { min, max } = spec;
         Object.defineProperty(proto, name, {
           get(this: RecordInstance) {
-            return this.$h.b[this.$o + r];
+            return this.$h.b[this.$h.o + this.$o + r];
           },
           set(this: RecordInstance, v: number) {
             if (!(v >= min && v <= max) || (v | 0) !== v) throw rangeError(`${this.$p ? this.$p + '.' : ''}${name}`, v, min, max);
-            this.$h.b[this.$o + r] = v;
+            store(this.$h, this.$o + r, v);
           },
           enumerable: true,
         });
@@ -259,10 +259,10 @@ export class LayoutBuilder {
         const r = rel++;
         Object.defineProperty(proto, name, {
           get(this: RecordInstance) {
-            return this.$h.b[this.$o + r] !== 0;
+            return this.$h.b[this.$h.o + this.$o + r] !== 0;
           },
           set(this: RecordInstance, v: boolean) {
-            this.$h.b[this.$o + r] = v ? 1 : 0;
+            store(this.$h, this.$o + r, v ? 1 : 0);
           },
           enumerable: true,
         });
@@ -273,14 +273,14 @@ export class LayoutBuilder {
         values.forEach((v, i) => (index[v] = i));
         Object.defineProperty(proto, name, {
           get(this: RecordInstance) {
-            return values[this.$h.b[this.$o + r]!];
+            return values[this.$h.b[this.$h.o + this.$o + r]!];
           },
           set(this: RecordInstance, v: string) {
             const x = index[v];
             if (x === undefined) {
               throw new ModelError(`write of '${v}' to ${this.$p ? this.$p + '.' : ''}${name}: not one of ${values.join(', ')}`);
             }
-            this.$h.b[this.$o + r] = x;
+            store(this.$h, this.$o + r, x);
           },
           enumerable: true,
         });

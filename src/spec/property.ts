@@ -11,6 +11,11 @@ export interface Property<S = any> {
   readonly kind: PropertyKind;
   readonly doc: string;
   readonly pred: (s: S) => boolean;
+  /**
+   * Optional fast form of `pred` for an `always` property: it holds iff (state[field] & bits) === 0.
+   * The engine then checks it with one AND instead of a call; `pred` must agree.
+   */
+  readonly noBits?: { readonly field: string; readonly bits: number };
 }
 
 /** For `always`/`final`/`deadlock`: holds or violated. For `sometimes`: reachable or unreachable. */

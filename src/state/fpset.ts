@@ -1,37 +1,42 @@
 // The visited set: an open-addressing table of 64-bit fingerprints (two int32 lanes per slot, linear
-// probing, (0,0) = empty). Grows by doubling up to a byte budget; past it, insert reports "full" and the
-// run ends as incomplete (never as "holds").
+// probing, (0,0) = empty). It grows by 1.5x when 80% full, so between growths it is 53-80% full: 10-15
+// bytes per stored state. It never grows past its byte budget; then insert reports "full" and the run
+// ends as incomplete (never as "holds").
 
 export const FPSET_FULL = -1;
+const GROW_AT = 0.8;
+const GROWTH = 1.5;
+
+/** Slot for a fingerprint in a table of `cap` slots (multiply-shift range reduction, any cap). */
+function home(hi: number, lo: number, cap: number): number {
+  const h = (hi ^ Math.imul(lo, 0x9e3779b1)) >>> 0;
+  return Math.floor((h * cap) / 4294967296);
+}
 
 export class FingerprintSet {
   private slots: Int32Array;
-  private mask: number;
+  private cap: number;
   private count = 0;
   private growAt: number;
 
   /**
-   * @param initialCapacity slots to start with (rounded up to a power of two)
+   * @param initialCapacity slots to start with
    * @param maxBytes the table never grows beyond this many bytes
-   * @param maxLoad fill ratio that triggers growth
    */
   constructor(
-    initialCapacity = 1 << 16,
+    initialCapacity = 1 << 12,
     private readonly maxBytes = 8 * 2 ** 30,
-    private readonly maxLoad = 0.75,
   ) {
-    let cap = 1024;
-    while (cap < initialCapacity) cap *= 2;
-    this.slots = new Int32Array(cap * 2);
-    this.mask = cap - 1;
-    this.growAt = Math.floor(cap * maxLoad);
+    this.cap = Math.max(64, Math.min(initialCapacity, Math.floor(maxBytes / 8)));
+    this.slots = new Int32Array(this.cap * 2);
+    this.growAt = Math.floor(this.cap * GROW_AT);
   }
 
   get size(): number {
     return this.count;
   }
   get capacity(): number {
-    return this.mask + 1;
+    return this.cap;
   }
   get bytes(): number {
     return this.slots.byteLength;
@@ -39,13 +44,14 @@ export class FingerprintSet {
 
   /** 1 if (hi, lo) was absent and is now stored, 0 if present, FPSET_FULL if the budget is spent. */
   insertIfAbsent(hi: number, lo: number): number {
-    if (this.count >= this.growAt && !this.grow() && this.count >= this.mask) {
+    if (this.count >= this.growAt && !this.grow() && this.count >= this.cap - 1) {
       // budget spent and one empty slot left (kept so that probing terminates)
       return this.contains(hi, lo) ? 0 : FPSET_FULL;
     }
+    if (hi === 0 && lo === 0) lo = 1;
     const slots = this.slots;
-    const mask = this.mask;
-    let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
+    const cap = this.cap;
+    let i = home(hi, lo, cap);
     for (;;) {
       const a = slots[2 * i]!;
       const b = slots[2 * i + 1]!;
@@ -56,44 +62,44 @@ export class FingerprintSet {
         return 1;
       }
       if (a === hi && b === lo) return 0;
-      i = (i + 1) & mask;
+      if (++i === cap) i = 0;
     }
   }
 
   contains(hi: number, lo: number): boolean {
+    if (hi === 0 && lo === 0) lo = 1;
     const slots = this.slots;
-    const mask = this.mask;
-    let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
+    const cap = this.cap;
+    let i = home(hi, lo, cap);
     for (;;) {
       const a = slots[2 * i]!;
       const b = slots[2 * i + 1]!;
       if (a === 0 && b === 0) return false;
       if (a === hi && b === lo) return true;
-      i = (i + 1) & mask;
+      if (++i === cap) i = 0;
     }
   }
 
   private grow(): boolean {
-    const cap = (this.mask + 1) * 2;
-    if (cap * 8 > this.maxBytes) {
-      this.growAt = this.mask; // cannot grow: fill up to the last slot, then report full
+    const cap = Math.min(Math.ceil(this.cap * GROWTH), Math.floor(this.maxBytes / 8));
+    if (cap <= this.cap) {
+      this.growAt = this.cap - 1; // cannot grow: fill up to the last slot, then report full
       return false;
     }
     const old = this.slots;
     const slots = new Int32Array(cap * 2);
-    const mask = cap - 1;
     for (let j = 0; j < old.length; j += 2) {
       const hi = old[j]!;
       const lo = old[j + 1]!;
       if (hi === 0 && lo === 0) continue;
-      let i = (hi ^ Math.imul(lo, 0x9e3779b1)) & mask;
-      while (slots[2 * i] !== 0 || slots[2 * i + 1] !== 0) i = (i + 1) & mask;
+      let i = home(hi, lo, cap);
+      while (slots[2 * i] !== 0 || slots[2 * i + 1] !== 0) if (++i === cap) i = 0;
       slots[2 * i] = hi;
       slots[2 * i + 1] = lo;
     }
     this.slots = slots;
-    this.mask = mask;
-    this.growAt = Math.floor(cap * this.maxLoad);
+    this.cap = cap;
+    this.growAt = Math.floor(cap * GROW_AT);
     return true;
   }
 }

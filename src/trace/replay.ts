@@ -39,6 +39,7 @@ export function stepLabel(engine: Engine, a: Int32Array, tid: number, alt: numbe
   const show = th.shows[pc];
   if (!show) return th.labels[pc]!;
   engine.cm.holder.b = a;
+  engine.cm.holder.o = 0;
   return show(alt, engine.cm.root, th.me);
 }
 

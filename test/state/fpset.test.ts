@@ -33,7 +33,9 @@ describe('fingerprint set', () => {
     for (let i = 1; i <= 10_000; i++) expect(s.insertIfAbsent(i, i * 7)).toBe(1);
     for (let i = 1; i <= 10_000; i++) expect(s.insertIfAbsent(i, i * 7)).toBe(0);
     expect(s.size).toBe(10_000);
-    expect(s.capacity).toBeGreaterThanOrEqual(10_000 / 0.75);
+    expect(s.capacity).toBeGreaterThanOrEqual(10_000 / 0.8);
+    // between growths the table is 53-80% full: at most 16 bytes per stored fingerprint
+    expect(s.bytes / s.size).toBeLessThanOrEqual(16);
     expect(s.contains(5, 35)).toBe(true);
     expect(s.contains(5, 36)).toBe(false);
   });
@@ -45,5 +47,13 @@ describe('fingerprint set', () => {
     expect(full).toBe(true);
     expect(s.size).toBe(1023);
     expect(s.insertIfAbsent(1, 1)).toBe(0);
+  });
+
+  it('stays at or under 16 bytes per state at every size', () => {
+    const s = new FingerprintSet(64);
+    for (let i = 1; i <= 200_000; i++) {
+      s.insertIfAbsent(Math.imul(i, 0x9e3779b1), i);
+      if (i > 1000 && i % 997 === 0) expect(s.bytes / s.size).toBeLessThanOrEqual(16);
+    }
   });
 });
