@@ -4,7 +4,7 @@
 // section (see rcu.ts).
 
 import { int } from '../model/schema.ts';
-import { BLOCKED, type ThreadView } from '../model/model.ts';
+import { BLOCKED } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
 import { formatMask, rcuMaybeQuiescent, type ReaderView, type RcuState } from './rcu.ts';
 
@@ -47,11 +47,11 @@ export function localIrqEnable(s: RcuState, me: ReaderView): void {
  * until every CPU that had IRQs disabled has re-enabled them, and continues to `next`.
  */
 export function ipiSync<L extends string>(self: L, next: L) {
-  return (_s: unknown, me: ThreadView): L | typeof BLOCKED => {
-    const m = me as unknown as IrqView;
+  return (_s: unknown, me: ReaderView): L | typeof BLOCKED => {
+    const m = me as IrqView;
     if (m.ipi_wait === 0) {
       let wait = 0;
-      const all = me.all as unknown as readonly IrqView[];
+      const all = m.all as unknown as readonly IrqView[];
       for (let i = 0; i < all.length; i++) if (i !== m.tid && all[i]!.irqs_off) wait |= 1 << i;
       if (wait === 0) return next;
       m.ipi_wait = IPI_STARTED | wait;

@@ -1,0 +1,476 @@
+/*
+ * retract-page-tables — may khugepaged's retract_page_tables() free a PTE table that is not empty, free
+ * one twice, or free pmd_none garbage, while MADV_DONTNEED reclaims empty tables, a page fault
+ * re-installs one and UFFDIO_COPY maps an anonymous page into the range?
+ *
+ * Kernel code followed (protocols.md §2, §3; seed 003):
+ *   mm/khugepaged.c   retract_page_tables() after 6c18ec9af86c "mm: khugepaged: recheck pmd state in
+ *                     retract_page_tables()" (Qi Zheng, Dec 4 2024 v4, Suggested-by Jann Horn);
+ *                     collapse_file() holds new_folio locked across it and unlocks it afterwards
+ *   mm/memory.c       zap_pmd_range(), zap_pte_range() with PT_RECLAIM (6375e95f381e), pmd_install(),
+ *                     do_read_fault() -> __do_fault() -> finish_fault()
+ *   mm/pt_reclaim.c   try_get_and_clear_pmd(), try_to_free_pte(), free_pte()
+ *   mm/userfaultfd.c  mfill_atomic() (anon_vma_prepare, __pte_alloc), mfill_atomic_install_pte()
+ *   mm/pgtable-generic.c  __pte_offset_map_lock(), pte_free_defer()
+ *
+ * Threads:
+ *   khugepaged   retract_page_tables() for the one vma mapping the collapsed range: lockless
+ *                find_pmd_or_thp_or_none, the optimistic file_backed_vma_is_retractable (anon_vma,
+ *                userfaultfd_wp), pmd_lock, check_pmd_state, pte_lockptr + spin_lock_nested(ptl), the
+ *                recheck under ptl, pmdp_collapse_flush, unlocks, mm_dec_nr_ptes, pte_free_defer; then
+ *                collapse_file's folio_unlock(new_folio). It holds new_folio locked from the start
+ *                (__folio_set_locked before the folio is visible).
+ *   madvise      MADV_DONTNEED over the whole pmd range: zap_pmd_range skips a none pmd, zap_pte_range
+ *                maps and locks the table (pte_offset_map_lock, goto again on pmd change), zaps every
+ *                pte, then under ptl try_get_and_clear_pmd (spin_trylock(pml)); on success free_pte
+ *                (pte_free_tlb -> RCU, mm_dec_nr_ptes), on failure, after dropping ptl, the slow path
+ *                try_to_free_pte (pml, then ptl, full rescan, pmd_clear).
+ *   fault<i>     a read fault on page i of the range: __do_fault locks the folio (it blocks while
+ *                khugepaged holds new_folio), finish_fault installs a table if the pmd is none
+ *                (pmd_install under pml), pte_offset_map_lock, set_pte_at, pte_unmap_unlock,
+ *                folio_unlock. A NULL pte_offset_map_lock returns VM_FAULT_NOPAGE: unlock, refault.
+ *   uffdio_copy  UFFDIO_COPY into the last page of a private shmem vma registered MISSING:
+ *                anon_vma_prepare (vma->anon_vma set before any pte), __pte_alloc if the pmd is none,
+ *                mfill_atomic_install_pte: pte_offset_map_lock (NULL = -EAGAIN), set_pte_at of the
+ *                new anon page, pte_unmap_unlock. It takes no folio lock, so the locked new_folio does
+ *                not hold it off: this is the path Jann Horn raised against Hugh's v1 (B2.4).
+ *   rcu          runs pte_free_now / tlb_remove_table_rcu once the grace period has ended.
+ *
+ * Emptiness of a retracted table (why nothing else writes it): the table T1 starts empty (collapse_file
+ * has already unmapped the old folios), and every page-cache page of the range is the new folio, which
+ * khugepaged holds locked until after retract_page_tables(): a fault takes the folio lock before
+ * finish_fault ever installs a table or a pte, so the fault threads run their table/pte work only after
+ * khugepaged's folio_unlock. (Fault-around, filemap_map_pages, skips locked folios before it installs a
+ * table, so it adds nothing here.) The only writer that does not need the folio is UFFDIO_COPY, and it
+ * sets vma->anon_vma first; that is what the recheck under ptl looks at.
+ *
+ * Variants (expected results at the default parameters; see specs/retract-page-tables.ts):
+ *   upstream                  mainline: check_pmd_state under pml, retractable recheck under ptl,
+ *                             trylock of pml under ptl in the zap path.                         SAFE
+ *   pre-recheck               before 6c18ec9af86c: pte_lockptr right after pmd_lock, no
+ *                             check_pmd_state (B2.7). MADV_DONTNEED frees the table between the
+ *                             lockless peek and pmd_lock: pte_lockptr and pte_free_defer of a none
+ *                             pmd, nr_ptes decremented twice.                               VIOLATED
+ *   checks-before-locks-only  anon_vma/userfaultfd_wp tested only before the locks, as in Hugh
+ *                             Dickins' v1 09/12 "retract_page_tables() without mmap or vma lock"
+ *                             (May 28 2023), on top of today's code (B2.4): a table holding
+ *                             UFFDIO_COPY's anon pte is freed.                               VIOLATED
+ *   spin-lock-pml             (analysis) try_get_and_clear_pmd with spin_lock(pml) instead of
+ *                             spin_trylock: ptl -> pml against retract's pml -> ptl.   DEADLOCK
+ *
+ * Abstracted, and why that is sound here:
+ *   - one vma, one pmd and its pml; khugepaged visits that vma once (the vma_interval_tree loop runs
+ *     one iteration); i_mmap_lock, hpage_collapse_test_exit and the range/alignment checks are left out
+ *     (they never change during the run);
+ *   - userfaultfd_wp is never set: the uffd-wp recheck guards pte markers exactly as the anon_vma
+ *     recheck guards anon ptes (flag set before the ptl section that writes), so the anon_vma half
+ *     stands for both; likewise MMU notifiers and the TLB flush of pmdp_collapse_flush (no secondary
+ *     MMU or hardware walker here: see pt-reclaim-rcu-free for walkers of a detached table);
+ *   - finish_fault's do_set_pmd (map the PMD-sized folio with a huge pmd) is left out: the model takes
+ *     its VM_FAULT_FALLBACK branch, the one that installs a PTE table and so the one that races with
+ *     table reclaim;
+ *   - UFFDIO_COPY's -EEXIST check of the pmd after __pte_alloc and the pte_none check under ptl are
+ *     left out: the first only ends the ioctl early (pte_offset_map_lock returns NULL in the same
+ *     states), the second always passes (no other thread writes that address);
+ *   - zap_pte_range's need_resched/force_break exits (direct_reclaim = false) are left out: the slow
+ *     path is reached through a failed trylock, which covers the same code; any_skipped (kept uffd-wp
+ *     markers) cannot happen without userfaultfd_wp;
+ *   - pte_free_tlb is modelled as its call_rcu (PT_RECLAIM frees both the batch and the single-table
+ *     fallback by RCU; pt-reclaim-rcu-free models both): queuing it at pte_free_tlb rather than at
+ *     tlb_finish_mmu starts the grace period earlier, which can only free sooner (conservative);
+ *   - the remover's own rcu_read_lock inside pte_offset_map_rw_nolock is omitted: it holds pml, so
+ *     *pmd and the table are stable under it;
+ *   - tables are never reused after free; a spinlock is not treated as an RCU read section (true on
+ *     PREEMPT_RT; elsewhere it is one, which only protects more).
+ */
+
+import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { bool, record } from '../src/model/schema.ts';
+import {
+  PMD_NONE,
+  callRcu,
+  kernelState,
+  lock,
+  mmDecNrPtes,
+  mmIncNrPtes,
+  pmdEntry,
+  ptAlloc,
+  ptEmpty,
+  ptFree,
+  ptInitLive,
+  ptlHeld,
+  ptlLock,
+  ptlUnlock,
+  rcuReadLock,
+  rcuReadUnlock,
+  rcuThread,
+  readPte,
+  setPte,
+  spinLock,
+  spinTrylock,
+  spinUnlock,
+  tableRef,
+} from '../src/kernel/index.ts';
+
+// rcu callback ids are 1-based, in the order given to kernelState
+const PTE_FREE_NOW = 1;
+const TLB_REMOVE_TABLE_RCU = 2;
+
+const FILE_PAGE = 1; // a subpage of the new folio, mapped by a fault
+const ANON_PAGE = 2; // the page UFFDIO_COPY allocates and maps
+
+/** T1 (initial), one for UFFDIO_COPY's __pte_alloc, two per fault (its first install and one refault). */
+const tablesFor = (faults: number) => 2 + 2 * faults;
+
+function state(faults: number) {
+  return kernelState(
+    { tables: tablesFor(faults), ptes: faults + 1, rcuCallbacks: ['pte_free_now', 'tlb_remove_table_rcu'] },
+    {
+      pmd: pmdEntry(),
+      pml: lock(),
+      /** vma->anon_vma (set once by anon_vma_prepare) */
+      anon_vma: bool(),
+      /** the PG_locked bit of the collapsed new_folio (a sleeping lock: a waiter blocks) */
+      new_folio: lock(),
+      /** ghost state for the vacuity guards only: no step reads it */
+      ghost: record({ retracted: bool(), zap_fast: bool(), zap_slow: bool() }),
+    },
+  );
+}
+type St = ReturnType<typeof state>;
+
+const KHUGEPAGED_TID = 0; // declared first in build(): it owns new_folio from the start
+
+const isTable = (v: number) => v > 0;
+
+/** __pte_alloc(): install a fresh table if *pmd is none (pmd_install under pml), free it if we lost. */
+function pteAlloc<const L extends string>(next: L) {
+  return {
+    pmd_none: (s: any, _me: any) => (s.pmd.v === PMD_NONE ? ('pte_alloc_one' as const) : next),
+    pte_alloc_one: (s: any, me: any) => {
+      me.new = ptAlloc(s);
+      return 'pmd_lock' as const;
+    },
+    pmd_lock: (s: any, me: any) => (spinLock(me, s.pml) ? ('pmd_install' as const) : BLOCKED),
+    pmd_install: (s: any, me: any) => {
+      if (s.pmd.v === PMD_NONE) {
+        mmIncNrPtes(s);
+        s.pmd.v = me.new;
+        me.new = PMD_NONE;
+      }
+      return 'spin_unlock(pml)' as const;
+    },
+    'spin_unlock(pml)': (s: any, me: any) => {
+      spinUnlock(s, me, s.pml);
+      return me.new !== PMD_NONE ? ('pte_free' as const) : next;
+    },
+    pte_free: (s: any, me: any) => {
+      ptFree(s, me.new);
+      me.new = PMD_NONE;
+      return next;
+    },
+  };
+}
+
+/** pte_free_defer(mm, pmd_pgtable(pgt_pmd)): call_rcu(pte_free_now) on the table's own rcu_head. */
+function pteFreeDefer(s: any, me: any, t: number): void {
+  // pmd_pgtable() of a none pmd names no table: queuing it is already the fault, which ptFree records
+  if (t <= 0) ptFree(s, t);
+  else callRcu(s, me, t - 1, PTE_FREE_NOW, t);
+}
+
+/** ptl = pte_lockptr(mm, pmd); spin_lock_nested(ptl): *pmd is stable under pml (every writer holds it). */
+function pteLockptrAndLock<const L extends string>(next: L) {
+  return (s: any, me: any) => {
+    me.ptl = s.pmd.v;
+    return ptlLock(s, me, me.ptl) ? next : BLOCKED;
+  };
+}
+
+function khugepaged(st: St) {
+  return thread(st, {
+    locals: { ptl: tableRef(), pgt: tableRef(), success: bool() },
+    steps: {
+      find_pmd_or_thp_or_none: (s) => (isTable(s.pmd.v) ? 'file_backed_vma_is_retractable' : 'folio_unlock'),
+      file_backed_vma_is_retractable: (s) => (s.anon_vma ? 'folio_unlock' : 'pmd_lock'),
+      pmd_lock: (s, me) => (spinLock(me, s.pml) ? 'check_pmd_state' : BLOCKED),
+      check_pmd_state: (s) => (isTable(s.pmd.v) ? 'spin_lock_nested(ptl)' : 'drop_pml'),
+      'spin_lock_nested(ptl)': pteLockptrAndLock('likely(file_backed_vma_is_retractable)'),
+      'likely(file_backed_vma_is_retractable)': (s) => (s.anon_vma ? 'spin_unlock(ptl)' : 'pmdp_collapse_flush'),
+      pmdp_collapse_flush: (s, me) => {
+        me.pgt = s.pmd.v;
+        s.pmd.v = PMD_NONE;
+        me.success = true;
+        if (isTable(me.pgt)) s.ghost.retracted = true;
+        return 'spin_unlock(ptl)';
+      },
+      'spin_unlock(ptl)': (s, me) => {
+        ptlUnlock(s, me, me.ptl);
+        return 'drop_pml';
+      },
+      drop_pml: (s, me) => {
+        spinUnlock(s, me, s.pml);
+        return me.success ? 'mm_dec_nr_ptes' : 'folio_unlock';
+      },
+      mm_dec_nr_ptes: (s) => {
+        mmDecNrPtes(s);
+        return 'pte_free_defer';
+      },
+      pte_free_defer: (s, me) => {
+        pteFreeDefer(s, me, me.pgt);
+        return 'folio_unlock';
+      },
+      folio_unlock: (s, me) => {
+        spinUnlock(s, me, s.new_folio); // collapse_file: folio_unlock(new_folio) after retract_page_tables
+        return DONE;
+      },
+    },
+  });
+}
+
+/** madvise(MADV_DONTNEED) over the whole pmd range, with PT_RECLAIM. */
+function madvise(st: St) {
+  return thread(st, {
+    locals: { pmdval: tableRef(), cleared: bool(), slow: bool() },
+    steps: {
+      // zap_pmd_range: a none pmd is skipped
+      pmd_none: (s) => (isTable(s.pmd.v) ? 'rcu_read_lock' : DONE),
+      rcu_read_lock: (_s, me) => {
+        rcuReadLock(me);
+        return 'pmdp_get_lockless';
+      },
+      pmdp_get_lockless: (s, me) => {
+        me.pmdval = s.pmd.v;
+        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
+      },
+      rcu_read_unlock: (s, me) => {
+        rcuReadUnlock(s, me); // nomap: zap_pte_range returns early and zap_pmd_range looks at the pmd again
+        return 'pmd_none';
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
+      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'do_zap_pte_range' : 'pte_unmap_unlock; goto again'),
+      'pte_unmap_unlock; goto again': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return 'rcu_read_lock';
+      },
+      do_zap_pte_range: (s, me) => {
+        // every pte of the range, one step: all pte writers hold this ptl
+        const n = s.pt[0]!.pte.length;
+        for (let i = 0; i < n; i++) if (readPte(s, me.pmdval, i) !== 0) setPte(s, me, me.pmdval, i, 0);
+        return 'try_get_and_clear_pmd';
+      },
+      try_get_and_clear_pmd: (s, me) => {
+        // spin_trylock(pml); pmdval = *pmd; pmd_clear; spin_unlock(pml) as one step: every writer of *pmd
+        // holds pml and every pte writer holds our ptl, so the lockless readers of *pmd see one store.
+        if (!spinTrylock(me, s.pml)) return 'pte_unmap_unlock'; // direct_reclaim = false
+        me.pmdval = s.pmd.v;
+        s.pmd.v = PMD_NONE;
+        spinUnlock(s, me, s.pml);
+        me.cleared = true;
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return me.cleared ? 'pte_free_tlb' : 'pmd_lock';
+      },
+      // try_to_free_pte (slow path)
+      pmd_lock: (s, me) => {
+        me.slow = true;
+        return spinLock(me, s.pml) ? 'pte_offset_map_rw_nolock' : BLOCKED;
+      },
+      pte_offset_map_rw_nolock: (s, me) => {
+        me.pmdval = s.pmd.v; // under pml: stable
+        return isTable(me.pmdval) ? 'spin_lock_nested(ptl)' : 'out_ptl';
+      },
+      'spin_lock_nested(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'ptep_get' : BLOCKED),
+      ptep_get: (s, me) => (ptEmpty(s, me.pmdval) ? 'pmd_clear' : 'out_ptl'),
+      pmd_clear: (s, me) => {
+        s.pmd.v = PMD_NONE;
+        me.cleared = true;
+        return 'spin_unlock(ptl)';
+      },
+      'spin_unlock(ptl)': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        return 'spin_unlock(pml)';
+      },
+      out_ptl: (s, me) => {
+        if (isTable(me.pmdval) && ptlHeld(s, me, me.pmdval)) ptlUnlock(s, me, me.pmdval); // pte_unmap_unlock
+        return 'spin_unlock(pml)';
+      },
+      'spin_unlock(pml)': (s, me) => {
+        spinUnlock(s, me, s.pml);
+        return me.cleared ? 'pte_free_tlb' : DONE;
+      },
+      // free_pte
+      pte_free_tlb: (s, me) => {
+        callRcu(s, me, me.pmdval - 1, TLB_REMOVE_TABLE_RCU, me.pmdval);
+        if (me.slow) s.ghost.zap_slow = true;
+        else s.ghost.zap_fast = true;
+        return 'mm_dec_nr_ptes';
+      },
+      mm_dec_nr_ptes: (s) => {
+        mmDecNrPtes(s);
+        return DONE;
+      },
+    },
+  });
+}
+
+/** A read fault on page `index` of the range (do_read_fault -> __do_fault -> finish_fault). */
+function fault(st: St, n: number) {
+  return thread(st, {
+    count: n,
+    locals: { new: tableRef(), pmdval: tableRef(), refault: bool() },
+    steps: {
+      folio_lock: (s, me) => (spinLock(me, s.new_folio) ? 'pmd_none' : BLOCKED), // filemap_fault
+      ...pteAlloc('rcu_read_lock'),
+      rcu_read_lock: (_s, me) => {
+        rcuReadLock(me);
+        return 'pmdp_get_lockless';
+      },
+      pmdp_get_lockless: (s, me) => {
+        me.pmdval = s.pmd.v;
+        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
+      },
+      rcu_read_unlock: (s, me) => {
+        rcuReadUnlock(s, me); // pte_offset_map_lock returned NULL: VM_FAULT_NOPAGE, the CPU refaults
+        me.refault = true;
+        return 'folio_unlock';
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
+      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
+      'pte_unmap_unlock; goto again': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return 'rcu_read_lock';
+      },
+      set_pte_at: (s, me) => {
+        setPte(s, me, me.pmdval, me.index, FILE_PAGE);
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return 'folio_unlock';
+      },
+      folio_unlock: (s, me) => {
+        spinUnlock(s, me, s.new_folio);
+        if (!me.refault) return DONE;
+        me.refault = false;
+        return 'folio_lock';
+      },
+    },
+  });
+}
+
+/** UFFDIO_COPY of one page into the last address of the range (mfill_atomic, private shmem vma). */
+function uffdioCopy(st: St, addr: number) {
+  return thread(st, {
+    locals: { new: tableRef(), pmdval: tableRef() },
+    steps: {
+      anon_vma_prepare: (s) => {
+        s.anon_vma = true;
+        return 'pmd_none';
+      },
+      ...pteAlloc('rcu_read_lock'),
+      rcu_read_lock: (_s, me) => {
+        rcuReadLock(me);
+        return 'pmdp_get_lockless';
+      },
+      pmdp_get_lockless: (s, me) => {
+        me.pmdval = s.pmd.v;
+        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
+      },
+      rcu_read_unlock: (s, me) => {
+        rcuReadUnlock(s, me); // pte_offset_map_lock returned NULL: -EAGAIN to userspace
+        return DONE;
+      },
+      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
+      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
+      'pte_unmap_unlock; goto again': (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return 'rcu_read_lock';
+      },
+      set_pte_at: (s, me) => {
+        setPte(s, me, me.pmdval, addr, ANON_PAGE);
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return DONE;
+      },
+    },
+  });
+}
+
+export default defineModel({
+  name: 'retract-page-tables',
+  title: "khugepaged's retract_page_tables() against MADV_DONTNEED table reclaim, faults and UFFDIO_COPY",
+  doc: 'protocols.md §2 (B2.4, B2.7) and §3: retract_page_tables() frees a PTE table under pml+ptl without checking it is empty, while zap_pte_range() reclaims empty tables, a fault re-installs one and UFFDIO_COPY maps an anon page.',
+  params: {
+    faults: { min: 0, max: 2, default: 1, doc: 'read-fault threads (each maps its own page of the collapsed range)' },
+  },
+  build: (p) => {
+    const st = state(p.faults);
+    return {
+      state: st,
+      init: (s: any) => {
+        ptInitLive(s, 1);
+        s.pmd.v = 1;
+        s.nr_ptes = 1;
+        s.new_folio.v = KHUGEPAGED_TID + 1; // new_folio is created locked by khugepaged (collapse_file)
+      },
+      threads: {
+        khugepaged: khugepaged(st),
+        madvise: madvise(st),
+        fault: fault(st, p.faults),
+        uffdio_copy: uffdioCopy(st, p.faults),
+        rcu: rcuThread(
+          st,
+          ['pte_free_now', 'tlb_remove_table_rcu'],
+          { pte_free_now: (s, t) => ptFree(s, t), tlb_remove_table_rcu: (s, t) => ptFree(s, t) },
+          tablesFor(p.faults),
+        ),
+      },
+    };
+  },
+  variants: {
+    upstream: {
+      summary: 'mainline: check_pmd_state under pml, retractable recheck under ptl, spin_trylock(pml) under ptl in zap',
+      patch: '6c18ec9af86c "mm: khugepaged: recheck pmd state in retract_page_tables()" (Qi Zheng, Dec 2024) + PT_RECLAIM 6375e95f381e',
+    },
+    'pre-recheck': {
+      summary: 'no check_pmd_state after pmd_lock: pte_lockptr straight after taking pml (B2.7)',
+      patch: 'retract_page_tables() as before 6c18ec9af86c (Hugh Dickins 1d65b771bc08), racing with PT_RECLAIM',
+      apply: (d) => {
+        d.threads.khugepaged.steps.pmd_lock = (s: any, me: any) => (spinLock(me, s.pml) ? 'spin_lock_nested(ptl)' : BLOCKED);
+      },
+    },
+    'checks-before-locks-only': {
+      summary: 'anon_vma/userfaultfd_wp checked only before the locks, no recheck under ptl (B2.4)',
+      patch: 'Hugh Dickins v1 09/12 "mm/khugepaged: retract_page_tables() without mmap or vma lock" (May 28 2023); Jann Horn May 31 2023',
+      apply: (d) => {
+        d.threads.khugepaged.steps['spin_lock_nested(ptl)'] = pteLockptrAndLock('pmdp_collapse_flush');
+      },
+    },
+    'spin-lock-pml': {
+      summary: 'try_get_and_clear_pmd takes pml with spin_lock under ptl instead of spin_trylock (analysis)',
+      patch: 'analysis: the pml -> ptl lock order that makes try_get_and_clear_pmd() use spin_trylock (protocols.md §3a)',
+      apply: (d) => {
+        // blocks until pml is free, then clears and unlocks; still under ptl: ptl -> pml
+        d.threads.madvise.steps.try_get_and_clear_pmd = (s: any, me: any) => {
+          if (!spinLock(me, s.pml)) return BLOCKED;
+          me.pmdval = s.pmd.v;
+          s.pmd.v = PMD_NONE;
+          spinUnlock(s, me, s.pml);
+          me.cleared = true;
+          return 'pte_unmap_unlock';
+        };
+      },
+    },
+  },
+});

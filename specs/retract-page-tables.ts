@@ -1,0 +1,94 @@
+/*
+ * Properties and expected verdicts for models/retract-page-tables.ts (protocols.md §2, §3, P-* list;
+ * seed 003). Expectations are for the default parameters (faults=1).
+ *
+ * upstream: everything holds. Every clear of *pmd holds pml, and retract and try_to_free_pte read the
+ *   table from *pmd under pml after check_pmd_state / pte_offset_map_rw_nolock saw a table, so a table
+ *   is cleared at most once and freed by whoever cleared it (no double free, no garbage, nr_ptes
+ *   decremented once per cleared table). The retracted table is empty: faults cannot install a pte while
+ *   khugepaged holds new_folio (seed 003: "we will be blocked in the page fault path"), and UFFDIO_COPY
+ *   sets anon_vma before it takes ptl to write, so retract's recheck under ptl either runs before that
+ *   ptl section (then UFFDIO_COPY's pmd_same fails and it finds the pmd none) or sees anon_vma and skips
+ *   (B2.4 "Fixed"). check_pmd_state only asks that *pmd still hold a table, not the same one (Qi's
+ *   comment in 6c18ec9af86c: a new table "is still empty and can be removed"); in this model the only
+ *   thread that can install one while khugepaged holds new_folio is UFFDIO_COPY, so such a table is
+ *   then skipped by the anon_vma recheck. The zap path locks ptl -> pml only by trylock, so the
+ *   pml -> ptl order of retract and try_to_free_pte cannot deadlock with it.
+ * pre-recheck (B2.7): khugepaged's lockless find_pmd_or_thp_or_none sees T1; madvise zaps T1 and
+ *   try_get_and_clear_pmd clears *pmd and frees it; khugepaged takes pml and, with no check_pmd_state,
+ *   computes pte_lockptr from a none pmd (pmd-none dereference), pmdp_collapse_flush returns none, and it
+ *   calls mm_dec_nr_ptes (second decrement for one table: nr_ptes goes below zero, and the final count
+ *   no longer matches the linked tables) and pte_free_defer(pmd_pgtable(none)): free of garbage.
+ *   protocols.md's analysis also names an "already-queued table (double free)". That cannot happen in
+ *   this code: pgt_pmd comes from pmdp_collapse_flush, which reads *pmd under pml, and every clear of
+ *   *pmd holds pml, so retract frees either the table linked at that moment (never yet freed: tables are
+ *   freed only after being cleared) or a none pmd. So no-double-free holds, and the none-pmd garbage is
+ *   the double-free shaped bug (in the kernel pmd_pgtable(none) is the struct page of pfn 0, whose
+ *   rcu_head is then queued). No use-after-free either: every lock of the garbage pointer is recorded as
+ *   the pmd-none dereference, not as a touch of a real table.
+ * checks-before-locks-only (B2.4): khugepaged tests anon_vma (false) before its locks; UFFDIO_COPY runs
+ *   anon_vma_prepare, maps the table under ptl and installs its anon pte; khugepaged takes pml and ptl
+ *   and, without the recheck, detaches and frees the table with the live anon pte (P-EMPTY: the anon
+ *   page is leaked, "Bad rss-counter"). Only no-free-of-non-empty-table is violated: UFFDIO_COPY wrote
+ *   under ptl into an attached table, and the freeing itself is still RCU-deferred and single.
+ * spin-lock-pml: madvise holds T1's ptl and waits for pml; khugepaged holds pml (check_pmd_state passed)
+ *   and waits for T1's ptl: ABBA deadlock. Nothing else changes, except that the zap path never takes its
+ *   slow path (spin_lock does not fail), so that guard is unreachable.
+ */
+
+import model from '../models/retract-page-tables.ts';
+import { Fault, linkedTables, noFault } from '../src/kernel/index.ts';
+import { defineSpec, final, sometimes } from '../src/spec/property.ts';
+
+const holdsAll = {
+  'no-use-after-free': 'holds',
+  'no-double-free': 'holds',
+  'no-free-of-non-empty-table': 'holds',
+  'no-free-of-pmd-none-garbage': 'holds',
+  'no-pmd-none-dereference': 'holds',
+  'pte-write-attached': 'holds',
+  'pte-write-under-its-ptl': 'holds',
+  'nr-ptes-never-negative': 'holds',
+  'locks-balanced': 'holds',
+  'nr-ptes-consistent': 'holds',
+  'khugepaged-retracts-table': 'reachable',
+  'zap-frees-by-fast-path': 'reachable',
+  'zap-frees-by-slow-path': 'reachable',
+  'retract-and-zap-both-free': 'reachable',
+  'uffdio-copy-maps-anon-page': 'reachable',
+  'fault-maps-file-page': 'reachable',
+  'deadlock-free': 'holds',
+} as const;
+
+export default defineSpec(model, {
+  properties: [
+    noFault('no-use-after-free', Fault.UAF, 'no load, store or ptlock of a table after it is freed (P-UAF)'),
+    noFault('no-double-free', Fault.DOUBLE_FREE | Fault.RCU_HEAD_REQUEUED, 'no table freed, or queued for freeing, twice (P-RCUHEAD)'),
+    noFault('no-free-of-non-empty-table', Fault.FREE_NONEMPTY | Fault.FREE_ATTACHED, 'a table is freed only when every entry is pte_none and it is unlinked (P-EMPTY)'),
+    noFault('no-free-of-pmd-none-garbage', Fault.FREE_GARBAGE, 'pte_free_defer / pte_free_tlb never get the "table" of a none pmd'),
+    noFault('no-pmd-none-dereference', Fault.BAD_PMD_DEREF, 'pte_lockptr / pte_offset_map never computed from a none pmd'),
+    noFault('pte-write-attached', Fault.WRITE_DETACHED, 'a PTE written under ptl lands in a table still linked from *pmd (P-ATTACHED)'),
+    noFault('pte-write-under-its-ptl', Fault.WRITE_UNLOCKED, "a PTE is written only under its own table's ptl"),
+    noFault('nr-ptes-never-negative', Fault.NR_PTES_NEGATIVE, 'mm_dec_nr_ptes never takes nr_ptes below zero'),
+    noFault('locks-balanced', Fault.UNLOCK_NOT_OWNER | Fault.LOCK_HELD_AT_EXIT | Fault.RCU_UNBALANCED, 'every lock and RCU section released exactly once, by its owner (P-LOCK)'),
+    final('nr-ptes-consistent', 'at the end nr_ptes equals the number of linked tables', (s) => s.nr_ptes === linkedTables(s)),
+    sometimes('khugepaged-retracts-table', 'pmdp_collapse_flush really detaches a table', (s) => s.ghost.retracted),
+    sometimes('zap-frees-by-fast-path', 'try_get_and_clear_pmd under ptl clears the pmd and the table is freed', (s) => s.ghost.zap_fast),
+    sometimes('zap-frees-by-slow-path', 'after a failed trylock, try_to_free_pte clears the pmd and the table is freed', (s) => s.ghost.zap_slow),
+    sometimes('retract-and-zap-both-free', 'khugepaged retracts one table and MADV_DONTNEED frees another in the same run', (s) => s.ghost.retracted && (s.ghost.zap_fast || s.ghost.zap_slow)),
+    sometimes('uffdio-copy-maps-anon-page', "UFFDIO_COPY's anon pte is written", (s) => s.pt.some((t) => t.pte.get(t.pte.length - 1) !== 0)),
+    sometimes('fault-maps-file-page', "a fault's pte is written", (s) => s.pt.some((t) => t.pte.length > 1 && t.pte.get(0) !== 0)),
+  ],
+  expect: {
+    upstream: holdsAll,
+    'pre-recheck': {
+      ...holdsAll,
+      'no-free-of-pmd-none-garbage': 'violated',
+      'no-pmd-none-dereference': 'violated',
+      'nr-ptes-never-negative': 'violated',
+      'nr-ptes-consistent': 'violated',
+    },
+    'checks-before-locks-only': { ...holdsAll, 'no-free-of-non-empty-table': 'violated' },
+    'spin-lock-pml': { ...holdsAll, 'zap-frees-by-slow-path': 'unreachable', 'deadlock-free': 'violated' },
+  },
+});
