@@ -9,7 +9,8 @@ const GROWTH = 1.5;
 
 /** Slot for a fingerprint in a table of `cap` slots (multiply-shift range reduction, any cap). */
 function home(hi: number, lo: number, cap: number): number {
-  const h = (hi ^ Math.imul(lo, 0x9e3779b1)) >>> 0;
+  let h = hi ^ Math.imul(lo ^ (lo >>> 16), 0x85ebca6b);
+  h = (h ^ (h >>> 13)) >>> 0;
   return Math.floor((h * cap) / 4294967296);
 }
 
