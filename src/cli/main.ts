@@ -237,9 +237,9 @@ async function target(modelRef: string, variant: string | undefined, variantFile
 }
 
 /** The HTML viewer is loaded only when asked for. */
-async function htmlOf(t: Trace, states: ReturnType<typeof snapshots>): Promise<string> {
+async function htmlOf(t: Trace, states: ReturnType<typeof snapshots>, replayLine: string): Promise<string> {
   const { traceHtml } = await import('../report/html.ts');
-  return traceHtml(t, states);
+  return traceHtml(t, states, { replay: replayLine });
 }
 
 function replayCommand(args: string, t: Trace): string {
@@ -308,7 +308,7 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
   const traces = tracesOf(inst, v.engine, r, true);
   const first = traces[0];
   if (o.traceOut && first) writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
-  if (o.html && first) writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path))));
+  if (o.html && first) writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path)), replayCommand(t.args, first)));
   if (o.json) {
     process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes }), null, 2) + '\n');
   } else {
@@ -542,7 +542,7 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       }
     }
   }
-  if (o.html && trace) writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices)));
+  if (o.html && trace) writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices), replayCommand(t.args, trace)));
   if (trace) process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace) }) + '\n');
   const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
   if (k >= 0 && props[k]!.kind !== 'sometimes') {

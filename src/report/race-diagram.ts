@@ -35,10 +35,7 @@ function wrap(text: string, w: number, indent: string): string[] {
 
 function cellLines(step: TraceStep, w: number, mark: string): string[] {
   const lines = wrap(step.label + mark, w, '    ');
-  for (const c of step.changes) {
-    const path = c.thread && c.thread !== step.thread ? c.path : c.path;
-    lines.push(...wrap(`  ${path}: ${c.from} -> ${c.to}`, w, '      '));
-  }
+  for (const c of step.changes) lines.push(...wrap(`  ${c.path}: ${c.from} -> ${c.to}`, w, '      '));
   for (const f of step.faults) lines.push(...wrap(`  !! ${f}`, w, '     '));
   return lines;
 }
@@ -77,15 +74,13 @@ export function raceDiagram(trace: Trace, opts: DiagramOptions = {}): string {
     });
   });
   if (trace.blocked.length) {
-    const cells = cols.map(() => '');
     const notes = cols.map(() => [] as string[]);
     for (const b of trace.blocked) {
       const c = colOf.get(trace.threads.indexOf(b.thread));
       if (c !== undefined) notes[c]!.push(...wrap(`(stuck at ${b.at})`, colW, '  '));
     }
     const h = Math.max(...notes.map((n) => n.length));
-    for (let j = 0; j < h; j++) out.push(row(j === 0 ? '' : '', notes.map((n) => n[j] ?? '')));
-    void cells;
+    for (let j = 0; j < h; j++) out.push(row('', notes.map((n) => n[j] ?? '')));
   }
   out.push('');
   if (trace.property.kind === 'deadlock') {
