@@ -151,42 +151,69 @@ export function synchronizeRcu<L extends string>(self: L, next: L) {
 export type RcuCallback = (s: any, arg: number, me: ThreadView) => void;
 
 /**
- * The `rcu` thread: invokes any queued callback whose grace period has ended (alternative h = head h).
- * Callbacks of different heads may run in any order, which over-approximates the kernel (sound for safety).
+ * A callback entry for rcuDoBatch: runs when the callback is invoked (its rcu_head just dequeued) and
+ * returns the rcu thread's next label: 'rcu_do_batch' when the callback has returned, or the label of
+ * the callback's next atomic step (for callbacks that race with other CPUs half-way).
  */
+export type RcuCallbackEntry<L extends string> = (s: any, arg: number, me: ThreadView) => L;
+
+/** A MultiStep spelled out, so that a thread's labels are inferred from its step keys, not from here. */
+export interface RcuDoBatchStep<L extends string> {
+  readonly alts: number;
+  readonly run: (s: any, me: any, alt: number) => L | typeof BLOCKED;
+  readonly show: (alt: number, s: any, me: any) => string;
+}
+
+/**
+ * The rcu thread's `rcu_do_batch` step: invokes any queued callback whose grace period has ended
+ * (alternative h = head h). Callbacks of different heads may run in any order, which over-approximates
+ * the kernel (sound for safety). The rcu thread is one sequential context, as in the kernel, where
+ * callbacks run with bottom halves disabled.
+ */
+export function rcuDoBatch<const CB extends string, const L extends string>(
+  callbackNames: readonly CB[],
+  entries: { readonly [K in CB]: RcuCallbackEntry<L> },
+  nHeads: number,
+): RcuDoBatchStep<L> {
+  const table: RcuCallbackEntry<L>[] = callbackNames.map((n) => entries[n]);
+  return {
+    alts: Math.max(nHeads, 1),
+    run: (s: any, me: any, alt: number) => {
+      const head = (s as RcuState).rcu_head[alt];
+      if (!head || !head.queued || head.wait !== 0) return BLOCKED;
+      head.queued = false;
+      const cb = head.cb;
+      const arg = head.arg;
+      head.cb = 0;
+      head.arg = -1;
+      const fn = table[cb - 1];
+      if (!fn) throw new Error(`rcu_head[${alt}] queued with unknown callback #${cb}`);
+      return fn(s, arg, me);
+    },
+    show: (alt: number, s: any) => {
+      const head = (s as RcuState).rcu_head[alt];
+      const name = head ? callbackNames[head.cb - 1] : undefined;
+      return name ?? 'rcu_do_batch';
+    },
+  };
+}
+
+/** The `rcu` thread for callbacks that run as one atomic step. */
 export function rcuThread<SD extends StateDef<any, any>, const CB extends string>(
   st: SD,
   callbackNames: readonly CB[],
   callbacks: { readonly [K in CB]: RcuCallback },
   nHeads: number,
 ): ThreadDef<'rcu_do_batch'> {
-  const table: RcuCallback[] = callbackNames.map((n) => callbacks[n]);
-  return thread(st, {
-    daemon: true,
-    steps: {
-      rcu_do_batch: {
-        alts: Math.max(nHeads, 1),
-        run: (s: any, me: any, alt: number) => {
-          const head = (s as RcuState).rcu_head[alt];
-          if (!head || !head.queued || head.wait !== 0) return BLOCKED;
-          head.queued = false;
-          const cb = head.cb;
-          const arg = head.arg;
-          head.cb = 0;
-          head.arg = -1;
-          const fn = table[cb - 1];
-          if (!fn) throw new Error(`rcu_head[${alt}] queued with unknown callback #${cb}`);
-          fn(s, arg, me);
-          return 'rcu_do_batch';
-        },
-        show: (alt: number, s: any) => {
-          const head = (s as RcuState).rcu_head[alt];
-          const name = head ? callbackNames[head.cb - 1] : undefined;
-          return name ?? 'rcu_do_batch';
-        },
-      },
-    },
-  }) as ThreadDef<'rcu_do_batch'>;
+  const entries = {} as { [K in CB]: RcuCallbackEntry<'rcu_do_batch'> };
+  for (const n of callbackNames) {
+    const f = callbacks[n];
+    entries[n] = (s, arg, me) => {
+      f(s, arg, me);
+      return 'rcu_do_batch';
+    };
+  }
+  return thread(st, { daemon: true, steps: { rcu_do_batch: rcuDoBatch(callbackNames, entries, nHeads) } }) as ThreadDef<'rcu_do_batch'>;
 }
 
 /** Exit hook: a thread may not finish inside a read section or with IRQs off. */

@@ -1,0 +1,85 @@
+/*
+ * Properties and expected verdicts for models/ppc-pte-free-defer.ts (protocols.md §5, B5.1, B5.2).
+ * Expectations are for the default parameters (nfrag=3, walkers=1).
+ *
+ * page-active (mainline, v3): every property holds. pte_free_defer marks the page Active before its
+ *   decrement, so the reference that reaches zero always finds PageActive and call_rcu()s: the one
+ *   rcu_head is queued once, by the last fragment, after every fragment was unlinked, and its grace
+ *   period covers every walker that could have seen any fragment. The synchronous branch
+ *   (pte_free_now without a grace period) is not taken by these collapsers.
+ * shared-rcu-head (v1, B5.1): two collapsers of one page call_rcu(&page->rcu_head) while the head is
+ *   queued ("you'll reuse the rcu_head", Matthew Wilcox, May 29 2023): rcu-head-never-requeued is
+ *   violated. The rcu primitive models the corrupted callback list as the first callback being lost
+ *   (rcu.ts, callRcu), so one pte_fragment_free never runs, pt_frag_refcount never reaches zero and
+ *   the page is never freed: everything-freed is violated. (A corrupted list can also run a callback
+ *   twice; the model does not claim that outcome, and nothing else is violated.) The second call_rcu
+ *   records the readers of its own moment, and a walker still holding the first fragment is among
+ *   them, so no use-after-free follows in the model.
+ * pte-free-deferred (v2, B5.2): every property holds (protocols.md: "conserves the count and waits
+ *   >= 1 GP per fragment"). Only the first deferral queues the head; a deferral arriving while it is
+ *   queued leaves a second PTE_FREE_DEFERRED in the count (piggy-backs), and pte_free_now then folds
+ *   the extra ones (the while loop, needing three fragments deferred at once: nfrag >= 3) and
+ *   re-queues the head for one more grace period.
+ *
+ * "A fragment's memory is never freed while a reader that could see it is inside its read section" is
+ * no-use-after-free: the walker's load (ptep_get_lockless) writes nothing and no other step depends
+ * on it having run, so any state where the page is freed while the walker holds a fragment under RCU
+ * can be reached with that load still to come, and the load then faults.
+ */
+
+import model, { PAGE, WALKER_PTE, fragRefcount } from '../models/ppc-pte-free-defer.ts';
+import { Fault, PMD_NONE, noFault } from '../src/kernel/index.ts';
+import { cellsOf } from '../src/model/cells.ts';
+import { always, defineSpec, final, sometimes } from '../src/spec/property.ts';
+
+const holdsAll = {
+  'rcu-head-never-requeued': 'holds',
+  'page-freed-at-most-once': 'holds',
+  'page-freed-after-every-fragment': 'holds',
+  'no-use-after-free': 'holds',
+  'refcount-never-negative': 'holds',
+  'rcu-sections-balanced': 'holds',
+  'everything-freed': 'holds',
+  'deadlock-free': 'holds',
+  'page-freed': 'reachable',
+  'walker-holds-detached-fragment': 'reachable',
+  'grace-period-waits-for-walker': 'reachable',
+  'deferral-piggy-backs': 'unreachable',
+  'deferrals-fold': 'unreachable',
+  'page-marked-active': 'unreachable',
+} as const;
+
+export default defineSpec(model, {
+  properties: [
+    noFault('rcu-head-never-requeued', Fault.RCU_HEAD_REQUEUED, "the page's one rcu_head is never call_rcu()-queued while it is queued (P-RCUHEAD)"),
+    noFault('page-freed-at-most-once', Fault.DOUBLE_FREE, 'the page is freed at most once'),
+    always(
+      'page-freed-after-every-fragment',
+      'the page is freed only once no pmd maps any of its fragments and no fragment reference is left in pt_frag_refcount (none dropped or added after the free)',
+      (s) => (s.faults & Fault.FREE_ATTACHED) === 0 && (s.pt[PAGE - 1]!.state !== 'freed' || fragRefcount(s) === 0),
+    ),
+    noFault('no-use-after-free', Fault.UAF, 'no walker reads a fragment of a freed page (P-UAF)'),
+    noFault('refcount-never-negative', Fault.REFCOUNT_UNDERFLOW, 'pt_frag_refcount never goes below zero, and BUG_ON(atomic_read(...) <= 0) never fires'),
+    noFault('rcu-sections-balanced', Fault.RCU_UNBALANCED, 'every rcu_read_lock is matched by one rcu_read_unlock'),
+    final(
+      'everything-freed',
+      'at the end the page is freed, its rcu_head is idle and pt_frag_refcount is zero (nothing leaked)',
+      (s) => s.pt[PAGE - 1]!.state === 'freed' && !s.rcu_head[0]!.queued && fragRefcount(s) === 0,
+    ),
+    sometimes('page-freed', 'the page really is freed', (s) => s.pt[PAGE - 1]!.state === 'freed'),
+    sometimes(
+      'walker-holds-detached-fragment',
+      'a walker holds, under RCU, a fragment whose pmd has been cleared while the page is still live',
+      (s) => cellsOf(s, WALKER_PTE).some((c) => c.v >= 0 && s.pmd[c.v]!.v === PMD_NONE && s.pt[PAGE - 1]!.state === 'live'),
+    ),
+    sometimes('grace-period-waits-for-walker', 'the queued rcu_head really waits for a walker', (s) => s.rcu_head[0]!.queued && s.rcu_head[0]!.wait !== 0),
+    sometimes('deferral-piggy-backs', 'v2: a pte_free_defer finds the rcu_head in use (two PTE_FREE_DEFERRED in the count)', (s) => s.pt_frag_refcount.deferred >= 2),
+    sometimes('deferrals-fold', "v2: three deferrals pending at once, so pte_free_now's while loop folds one", (s) => s.pt_frag_refcount.deferred >= 3),
+    sometimes('page-marked-active', 'v3: the page is marked Active while fragments remain', (s) => s.page_active && fragRefcount(s) > 0),
+  ],
+  expect: {
+    'page-active': { ...holdsAll, 'page-marked-active': 'reachable' },
+    'shared-rcu-head': { ...holdsAll, 'rcu-head-never-requeued': 'violated', 'everything-freed': 'violated' },
+    'pte-free-deferred': { ...holdsAll, 'deferral-piggy-backs': 'reachable', 'deferrals-fold': 'reachable' },
+  },
+});
