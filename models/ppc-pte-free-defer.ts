@@ -58,7 +58,7 @@
  *   - a spinlock is not an RCU read section here, and BUG_ON records a fault and carries on.
  */
 
-import { DONE, defineModel, thread } from '../src/model/model.ts';
+import { DONE, defineModel, thread, type SymmetryDecl } from '../src/model/model.ts';
 import { array, bool, cell, int, record } from '../src/model/schema.ts';
 import { PMD_NONE, Fault, callRcu, kernelState, pmdEntry, ptFree, ptInitLive, raise, rcuReadLock, rcuReadUnlock, rcuDoBatch, rcuThread, readPte } from '../src/kernel/index.ts';
 
@@ -85,6 +85,12 @@ function state(nfrag: number) {
   );
 }
 type St = ReturnType<typeof state>;
+
+/**
+ * Collapsers are interchangeable: collapser i owns pmd[i] and fragment i (T1.pte[i]), and a walker's
+ * `pte` names a fragment. Permuting them maps runs to runs and leaves every property unchanged.
+ */
+const COLLAPSERS: SymmetryDecl = { owns: ['pmd[{i}]', 'T1.pte[{i}]'], refs: [{ leaves: 'walker*.pte' }] };
 
 /** atomic_read(&page->pt_frag_refcount), the exact integer. */
 export function fragRefcount(s: { pt_frag_refcount: { deferred: number; frag: number } }): number {
@@ -126,6 +132,7 @@ const fragmentFreeSteps = {
 function collapserPageActive(st: St, n: number) {
   return thread(st, {
     count: n,
+    symmetric: COLLAPSERS,
     steps: {
       pmdp_collapse_flush: collapse('SetPageActive'),
       SetPageActive: (s) => {
@@ -163,6 +170,7 @@ function rcuPageActive(st: St) {
 function collapserSharedHead(st: St, n: number) {
   return thread(st, {
     count: n,
+    symmetric: COLLAPSERS,
     steps: {
       pmdp_collapse_flush: collapse('call_rcu'),
       call_rcu: (s, me) => {
@@ -189,6 +197,7 @@ function rcuSharedHead(st: St) {
 function collapserDeferred(st: St, n: number) {
   return thread(st, {
     count: n,
+    symmetric: COLLAPSERS,
     steps: {
       pmdp_collapse_flush: collapse('atomic_add_return'),
       // atomic_add_return(PTE_FREE_DEFERRED - 1, ...) < PTE_FREE_DEFERRED + PTE_FREE_DEFERRED
@@ -232,6 +241,7 @@ function rcuDeferred(st: St) {
 function walker(st: St, n: number, count: number) {
   return thread(st, {
     count,
+    symmetric: {},
     locals: { pte: cell(WALKER_PTE, int(-1, n - 1, -1, (v) => (v < 0 ? '-' : `fragment ${v}`))) },
     steps: {
       rcu_read_lock: (s, me) => {

@@ -31,16 +31,23 @@ describe('shipped models', () => {
       });
 
       for (const variant of variants) {
-        it(`${variant}: every verdict as expected, DFS and BFS agreeing`, () => {
-          const inst = instantiate(lm.module, variant, {});
-          const dfs = verify(inst, lm.spec, { stopAtFirst: false, strategy: 'dfs' });
+        it(`${variant}: every verdict as expected; DFS, BFS and symmetry on/off agreeing`, () => {
+          const run = (strategy: 'dfs' | 'bfs', symmetry: boolean) =>
+            verify(instantiate(lm.module, variant, {}), lm.spec, { stopAtFirst: false, strategy, symmetry });
+          const verdicts = (r: ReturnType<typeof run>) => Object.fromEntries(r.properties.map((p) => [p.name, p.status]));
+          const dfs = run('dfs', true);
           expect(dfs.outcome.kind).toBe('complete');
-          const got = Object.fromEntries(dfs.properties.map((p) => [p.name, p.status]));
-          expect(got).toEqual(lm.spec.expect[variant]);
-          const bfs = verify(instantiate(lm.module, variant, {}), lm.spec, { stopAtFirst: false, strategy: 'bfs' });
-          expect(Object.fromEntries(bfs.properties.map((p) => [p.name, p.status]))).toEqual(got);
-          expect(bfs.stats.states).toBe(dfs.stats.states);
-          expect(bfs.stats.transitions).toBe(dfs.stats.transitions);
+          expect(verdicts(dfs)).toEqual(lm.spec.expect[variant]);
+          // reductions off: DFS and BFS see exactly the same graph
+          const dfsFull = run('dfs', false);
+          const bfsFull = run('bfs', false);
+          expect(verdicts(dfsFull)).toEqual(verdicts(dfs));
+          expect(verdicts(bfsFull)).toEqual(verdicts(dfs));
+          expect(bfsFull.stats.states).toBe(dfsFull.stats.states);
+          expect(bfsFull.stats.transitions).toBe(dfsFull.stats.transitions);
+          // symmetry only merges states
+          expect(dfs.stats.states).toBeLessThanOrEqual(dfsFull.stats.states);
+          expect(verdicts(run('bfs', true))).toEqual(verdicts(dfs));
         });
       }
     });

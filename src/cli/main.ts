@@ -60,6 +60,7 @@ verify options:
   --html FILE          write the first counterexample as a self-contained HTML viewer
   --traces             with --all / no --variant: print the race diagram of every violation
   --progress           progress lines on stderr even when not a terminal
+  --no-symmetry        do not merge states that differ only by a permutation of symmetric threads
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
 
@@ -77,6 +78,7 @@ interface Opts {
   traceOut?: string;
   traces: boolean;
   progress: boolean;
+  symmetry: boolean;
   path?: string;
   property?: string;
 }
@@ -113,6 +115,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
         'trace-out': { type: 'string' },
         traces: { type: 'boolean' },
         progress: { type: 'boolean' },
+        'no-symmetry': { type: 'boolean' },
         path: { type: 'string' },
         property: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -157,6 +160,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
       ...(v['trace-out'] !== undefined ? { traceOut: v['trace-out'] } : {}),
       traces: !!v.traces,
       progress: !!v.progress,
+      symmetry: !v['no-symmetry'],
       ...(v.path !== undefined ? { path: v.path } : {}),
       ...(v.property !== undefined ? { property: v.property } : {}),
     },
@@ -291,6 +295,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     strategy: o.strategy,
     stopAtFirst,
     limits: o.limits,
+    symmetry: o.symmetry,
     ...(t.expect ? { expect: t.expect } : {}),
   });
   let r: RunResult;

@@ -20,15 +20,17 @@ export class Bfs extends Search {
   private readonly scratch: Int32Array;
   private readonly cur: Int32Array;
 
-  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean) {
-    super(engine, limits, stopAtFirst);
+  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean, symmetry = true) {
+    super(engine, limits, stopAtFirst, symmetry);
     this.scratch = new Int32Array(engine.W);
     this.cur = new Int32Array(engine.W);
     const init = engine.cm.init;
     this.scratch.set(init);
     this.fingerprint(this.scratch);
-    this.visit(this.fp.hi, this.fp.lo);
-    this.append(this.scratch, -1, 0, this.fp.hi, this.fp.lo);
+    const ihi = this.fp.hi;
+    const ilo = this.fp.lo;
+    this.visitState(this.scratch, 0, ihi, ilo);
+    this.append(this.scratch, -1, 0, ihi, ilo);
     this.states = 1;
     const m = engine.check(this.scratch, this.pendingSometimes);
     if (m !== 0) this.discover(m, () => []);
@@ -109,7 +111,7 @@ export class Bfs extends Search {
           }
           const chi = e.hi;
           const clo = e.lo;
-          const r = this.visit(chi, clo);
+          const r = this.visitState(scratch, 0, chi, clo);
           if (r === 0) continue;
           if (r < 0) return true;
           this.states++;

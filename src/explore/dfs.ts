@@ -16,8 +16,8 @@ export class Dfs extends Search {
   private d = 0;
   private readonly scratch: Int32Array;
 
-  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean) {
-    super(engine, limits, stopAtFirst);
+  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean, symmetry = true) {
+    super(engine, limits, stopAtFirst, symmetry);
     const cap = 256;
     this.stack = new Int32Array(cap * engine.W);
     this.curTid = new Int32Array(cap);
@@ -33,7 +33,7 @@ export class Dfs extends Search {
     this.fingerprint(this.scratch);
     this.fpHi[0] = this.fp.hi;
     this.fpLo[0] = this.fp.lo;
-    this.visit(this.fp.hi, this.fp.lo);
+    this.visitState(this.scratch, 0, this.fp.hi, this.fp.lo);
     this.states = 1;
     const m = engine.check(this.scratch, this.pendingSometimes);
     if (m !== 0) this.discover(m, () => []);
@@ -124,7 +124,7 @@ export class Dfs extends Search {
       }
       const chi = e.hi;
       const clo = e.lo;
-      const r = this.visit(chi, clo);
+      const r = this.visitState(stk, next, chi, clo);
       if (r === 0) continue;
       if (r < 0) {
         this.d = d;

@@ -4,6 +4,7 @@
 import { FingerprintSet, FPSET_FULL } from '../state/fpset.ts';
 import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
+import { Canonicalizer } from './symmetry.ts';
 
 export interface Limits {
   /** stop after this many distinct states */
@@ -45,6 +46,9 @@ export abstract class Search {
   readonly discoveries: Discovery[] = [];
   protected pendingSometimes: number;
   protected readonly fps: FingerprintSet;
+  /** symmetry reduction, when the model declares symmetric threads and it is not turned off */
+  private readonly canon: Canonicalizer | undefined;
+  private readonly canonBuf: Int32Array;
   /** scratch for from-scratch fingerprints */
   protected readonly fp = { hi: 0, lo: 0 };
   private aborted = false;
@@ -54,8 +58,12 @@ export abstract class Search {
     protected readonly limits: Limits,
     /** stop at the first violated always/final/deadlock property */
     protected readonly stopAtFirst: boolean,
+    symmetry = true,
   ) {
     this.pendingSometimes = engine.sometimesMask;
+    const c = symmetry ? new Canonicalizer(engine.cm) : undefined;
+    this.canon = c?.active ? c : undefined;
+    this.canonBuf = new Int32Array(engine.W);
     this.fps = new FingerprintSet(1 << 12, limits.maxTableBytes);
   }
 
@@ -97,6 +105,18 @@ export abstract class Search {
     const r = this.fps.insertIfAbsent(hi, lo);
     if (r === FPSET_FULL) this.status = { kind: 'incomplete', reason: 'memory' };
     return r;
+  }
+
+  /**
+   * Inserts the state a[off..] whose fingerprint is (hi, lo) — or, under symmetry reduction, the
+   * fingerprint of its class representative. 1 new, 0 seen, -1 table full.
+   */
+  protected visitState(a: Int32Array, off: number, hi: number, lo: number): number {
+    if (this.canon && this.canon.canon(a, off, this.canonBuf)) {
+      fullFingerprint(this.canonBuf, 0, this.engine.W, this.fp);
+      return this.visit(this.fp.hi, this.fp.lo);
+    }
+    return this.visit(hi, lo);
   }
 
   /** Fingerprint of a whole vector, from scratch (the initial state). Result in this.fp. */

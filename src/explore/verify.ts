@@ -18,6 +18,8 @@ export interface VerifyOptions {
   readonly limits: Limits;
   /** expected verdicts to compare with (default: the spec's row for the variant) */
   readonly expect?: Readonly<Record<string, Verdict>>;
+  /** symmetry reduction where the model declares symmetric threads (default on) */
+  readonly symmetry?: boolean;
 }
 
 export const DEFAULT_OPTIONS: VerifyOptions = { strategy: 'dfs', stopAtFirst: true, limits: NO_LIMITS };
@@ -73,7 +75,11 @@ export class Verification {
     readonly opts: VerifyOptions = DEFAULT_OPTIONS,
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
-    this.search = opts.strategy === 'bfs' ? new Bfs(this.engine, opts.limits, opts.stopAtFirst) : new Dfs(this.engine, opts.limits, opts.stopAtFirst);
+    const sym = opts.symmetry ?? true;
+    this.search =
+      opts.strategy === 'bfs'
+        ? new Bfs(this.engine, opts.limits, opts.stopAtFirst, sym)
+        : new Dfs(this.engine, opts.limits, opts.stopAtFirst, sym);
   }
 
   /** Explores a slice; true when the run has ended. */

@@ -13,7 +13,7 @@ const MASK_MAX = 0x3fffffff;
 
 export const irqPerThread = {
   /** a synchronous IPI broadcast in progress: CPUs that still have to take it */
-  ipi_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`)),
+  ipi_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`), 'tid-mask'),
 } as const;
 
 interface IrqView extends ReaderView {

@@ -24,7 +24,7 @@ export const rcuPerThread = {
   /** local_irq_disable()d: also an RCU read-side section, and holds off IPIs */
   irqs_off: bool(false) as BoolSpec,
   /** synchronize_rcu() in progress: readers still to pass a quiescent state */
-  gp_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`)),
+  gp_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`), 'tid-mask'),
 } as const;
 
 export type RcuHeadFields = {
@@ -40,7 +40,7 @@ export function rcuHeads(n: number, callbacks: readonly string[]): ArraySpec<Rec
     n,
     record({
       queued: bool(false),
-      wait: int(0, MASK_MAX, 0, formatMask),
+      wait: int(0, MASK_MAX, 0, formatMask, 'tid-mask'),
       cb: int(0, Math.max(callbacks.length, 1), 0, cbFmt),
       arg: int(-1, 255, -1),
     }),

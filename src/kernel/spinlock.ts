@@ -13,7 +13,7 @@ export function formatOwner(v: number, names: NameContext): string {
 }
 
 export function lock(): CellSpec<'lock'> {
-  return cell('lock', int(0, MAX_THREADS, 0, formatOwner));
+  return cell('lock', int(0, MAX_THREADS, 0, formatOwner, 'tid+1'));
 }
 
 interface Me {

@@ -31,6 +31,24 @@ export interface CompiledThread {
   readonly me: ThreadView;
 }
 
+/** A symmetric thread group resolved to state-vector offsets (see SymmetryDecl). */
+export interface SymmetryGroup {
+  readonly name: string;
+  /** engine tids of the instances, by index */
+  readonly tids: readonly number[];
+  /** first offset of each instance's own block (pc, per-thread fields, locals) */
+  readonly blockStart: readonly number[];
+  readonly blockLen: number;
+  /** per instance: offsets of the leaves it owns, in declaration order */
+  readonly owns: readonly (readonly number[])[];
+  /** leaves whose value names an instance, with the value of instance 0 */
+  readonly refs: readonly { readonly off: number; readonly offset: number }[];
+}
+
+function globToRegExp(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+}
+
 export class CompiledModel implements NameContext {
   readonly W: number;
   readonly leaves: readonly Leaf[];
@@ -40,6 +58,7 @@ export class CompiledModel implements NameContext {
   readonly init: Int32Array;
   readonly exitHooks: readonly ExitHook[];
   readonly cells: readonly Cell[];
+  readonly symmetry: readonly SymmetryGroup[];
 
   constructor(def: ModelDef) {
     const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0 };
@@ -112,6 +131,7 @@ export class CompiledModel implements NameContext {
     Object.freeze(allViews);
     this.threads = threads;
     this.leaves = lb.leaves;
+    this.symmetry = this.resolveSymmetry(def, threads, lb.leaves);
     this.cells = lb.cells;
     this.W = lb.size;
     this.exitHooks = def.state.onExit;
@@ -126,6 +146,39 @@ export class CompiledModel implements NameContext {
       throw new ModelError(`model init failed: ${(e as Error).message}`);
     }
     this.init = init;
+  }
+
+  private resolveSymmetry(def: ModelDef, threads: readonly CompiledThread[], leaves: readonly Leaf[]): SymmetryGroup[] {
+    const byPath = new Map(leaves.map((l) => [l.path, l.off]));
+    const out: SymmetryGroup[] = [];
+    for (const [group, td] of Object.entries(def.threads)) {
+      const sym = td.symmetric;
+      if (!sym) continue;
+      const members = threads.filter((t) => t.group === group);
+      if (members.length < 2) continue;
+      const starts = members.map((t) => t.pcOff);
+      const len = (members[1]!.pcOff - members[0]!.pcOff);
+      for (let i = 1; i < members.length; i++) {
+        if (starts[i]! - starts[i - 1]! !== len) throw new ModelError(`symmetric thread '${group}': instance blocks are not contiguous`);
+      }
+      const owns = members.map((_, i) =>
+        (sym.owns ?? []).map((pat) => {
+          const path = pat.replaceAll('{i}', String(i));
+          const off = byPath.get(path);
+          if (off === undefined) throw new ModelError(`symmetric thread '${group}': no state field '${path}' (from '${pat}')`);
+          return off;
+        }),
+      );
+      const refs: { off: number; offset: number }[] = [];
+      for (const r of sym.refs ?? []) {
+        const re = globToRegExp(r.leaves);
+        const hits = leaves.filter((l) => re.test(l.path));
+        if (hits.length === 0) throw new ModelError(`symmetric thread '${group}': no state field matches '${r.leaves}'`);
+        for (const l of hits) refs.push({ off: l.off, offset: r.offset ?? 0 });
+      }
+      out.push({ name: group, tids: members.map((t) => t.tid), blockStart: starts, blockLen: len, owns, refs });
+    }
+    return out;
   }
 
   threadName(tid: number): string {

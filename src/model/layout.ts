@@ -2,7 +2,7 @@
 // through. Views are built once per model; they read `holder.b`, which the engine points at
 // whichever state buffer is current, so nothing is allocated per state.
 
-import type { Cell, Fields, FieldSpec, Formatter, NameContext, ScalarSpec } from './schema.ts';
+import type { Cell, Fields, FieldSpec, Formatter, NameContext, ScalarSpec, ThreadRef } from './schema.ts';
 
 import { ModelError } from './errors.ts';
 import { store, type FpHolder } from '../state/zobrist.ts';
@@ -19,6 +19,8 @@ export interface Leaf {
   readonly init: number;
   readonly tag: string | undefined;
   readonly format: (v: number, names: NameContext) => string;
+  /** the value names a thread or a set of threads (renamed by symmetry reduction) */
+  readonly ref: ThreadRef | undefined;
 }
 
 function scalarBounds(s: ScalarSpec): [number, number, number] {
@@ -160,9 +162,9 @@ export class LayoutBuilder {
     return path === '' ? name : `${path}.${name}`;
   }
 
-  private leaf(path: string, lo: number, hi: number, init: number, tag: string | undefined, format: Leaf['format']): number {
+  private leaf(path: string, lo: number, hi: number, init: number, tag: string | undefined, format: Leaf['format'], ref?: ThreadRef): number {
     const off = this.leaves.length;
-    this.leaves.push({ off, path, lo, hi, init, tag, format });
+    this.leaves.push({ off, path, lo, hi, init, tag, format, ref });
     return off;
   }
 
@@ -174,7 +176,7 @@ export class LayoutBuilder {
     for (const [name, spec] of Object.entries(fields)) {
       if (spec.kind === 'int' || spec.kind === 'bool' || spec.kind === 'enum') {
         const [lo, hi, init] = scalarBounds(spec);
-        this.leaf(this.joinPath(path, name), lo, hi, init, undefined, scalarFormatter(spec));
+        this.leaf(this.joinPath(path, name), lo, hi, init, undefined, scalarFormatter(spec), spec.kind === 'int' ? spec.ref : undefined);
       }
     }
     for (const [name, spec] of Object.entries(fields)) {
@@ -189,7 +191,7 @@ export class LayoutBuilder {
     switch (spec.kind) {
       case 'cell': {
         const [lo, hi, init] = scalarBounds(spec.of);
-        const off = this.leaf(path, lo, hi, init, spec.tag, scalarFormatter(spec.of));
+        const off = this.leaf(path, lo, hi, init, spec.tag, scalarFormatter(spec.of), spec.of.ref);
         const c = new CellImpl(this.holder, off, spec.tag, path, lo, hi);
         this.cells.push(c);
         return c;
@@ -210,7 +212,7 @@ export class LayoutBuilder {
           const [lo, hi, init] = scalarBounds(el);
           const fmt = scalarFormatter(el);
           const base = this.leaves.length;
-          for (let i = 0; i < spec.length; i++) this.leaf(elName(i), lo, hi, init, undefined, fmt);
+          for (let i = 0; i < spec.length; i++) this.leaf(elName(i), lo, hi, init, undefined, fmt, el.kind === 'int' ? el.ref : undefined);
           if (el.kind === 'int') return new IntArray(this.holder, base, spec.length, lo, hi, path);
           if (el.kind === 'bool') return new BoolArray(this.holder, base, spec.length, path);
           const index: Record<string, number> = {};

@@ -47,6 +47,18 @@ export interface StateDef<F extends Fields = Fields, PT extends Fields = Fields>
   readonly onExit: readonly ExitHook[];
 }
 
+/**
+ * Declares a group of identical threads (count > 1) interchangeable: permuting the instances, together
+ * with what each owns and every value that names one, maps reachable states to reachable states and
+ * leaves every property unchanged. The explorer may then store one state per permutation class.
+ */
+export interface SymmetryDecl {
+  /** leaves each instance owns besides its locals, as paths with {i} for its index: 'pmd[{i}]', 'T1.pte[{i}]' */
+  readonly owns?: readonly string[];
+  /** leaves whose value names an instance (value = index + offset; other values are left alone); '*' matches anything */
+  readonly refs?: readonly { readonly leaves: string; readonly offset?: number }[];
+}
+
 export interface ThreadDef<L extends string = string> {
   readonly locals: Fields;
   readonly steps: { readonly [K in L]: StepDef<any, any, L> };
@@ -56,6 +68,8 @@ export interface ThreadDef<L extends string = string> {
   readonly count?: number;
   /** A daemon (rcu, workqueue, hardware walker) may stay unfinished in a final state. */
   readonly daemon?: boolean;
+  /** The instances are interchangeable (see SymmetryDecl). */
+  readonly symmetric?: SymmetryDecl;
 }
 
 export interface ModelDef {
@@ -100,6 +114,7 @@ export function thread<SD extends StateDef<any, any>, const L extends string, co
     locals?: Loc;
     count?: number;
     daemon?: boolean;
+    symmetric?: SymmetryDecl;
     start?: NoInfer<L>;
     steps: { [P in L]: StepDef<StateView<SD>, MeView<SD, Loc>, L> };
   },
@@ -110,6 +125,7 @@ export function thread<SD extends StateDef<any, any>, const L extends string, co
     ...(def.start !== undefined ? { start: def.start } : {}),
     ...(def.count !== undefined ? { count: def.count } : {}),
     ...(def.daemon ? { daemon: true } : {}),
+    ...(def.symmetric ? { symmetric: def.symmetric } : {}),
   };
 }
 

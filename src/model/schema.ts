@@ -9,12 +9,17 @@ export interface NameContext {
   threadName(tid: number): string;
 }
 
+/** What an int's value names, so that symmetry reduction can rename it: a thread (tid + 1, 0 = none),
+ *  or a set of threads (bit tid; bits 30 and up are flags). */
+export type ThreadRef = 'tid+1' | 'tid-mask';
+
 export interface IntSpec {
   readonly kind: 'int';
   readonly min: number;
   readonly max: number;
   readonly init: number;
   readonly fmt?: Formatter;
+  readonly ref?: ThreadRef;
 }
 export interface BoolSpec {
   readonly kind: 'bool';
@@ -48,12 +53,12 @@ export type Fields = { readonly [name: string]: FieldSpec };
 
 // ---- constructors -------------------------------------------------------------------------
 
-export function int(min: number, max: number, init = min, fmt?: Formatter): IntSpec {
+export function int(min: number, max: number, init = min, fmt?: Formatter, ref?: ThreadRef): IntSpec {
   if (!Number.isInteger(min) || !Number.isInteger(max) || min > max) {
     throw new Error(`int(${min}, ${max}): bounds must be integers with min <= max`);
   }
   if (init < min || init > max) throw new Error(`int(${min}, ${max}): initial value ${init} out of range`);
-  return fmt ? { kind: 'int', min, max, init, fmt } : { kind: 'int', min, max, init };
+  return { kind: 'int', min, max, init, ...(fmt ? { fmt } : {}), ...(ref ? { ref } : {}) };
 }
 export function bool(init = false): BoolSpec {
   return { kind: 'bool', init };
