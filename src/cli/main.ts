@@ -8,7 +8,7 @@ import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
 import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
-import { Verification, isMismatch, type RunResult, type Strategy } from '../explore/verify.ts';
+import { Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
 import { buildTrace, snapshots, TRACE_FORMAT, TRACE_VERSION, type Trace } from '../trace/trace.ts';
 import { reorderForReadability, shrinkPath } from '../trace/readable.ts';
 import { diffText } from '../report/diff.ts';
@@ -20,6 +20,10 @@ import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
 import { resultText, stopReasonText, statsText } from '../report/result-text.ts';
 import { loadModel, loadVariantFile, shippedModelNames, type LoadedModel } from './registry.ts';
+import { availableParallelism } from 'node:os';
+import { closePools } from '../parallel/coordinator.ts';
+import { parallelHandOff } from '../parallel/handoff.ts';
+import type { ModelRef } from '../parallel/protocol.ts';
 
 export const EXIT = {
   OK: 0,
@@ -61,6 +65,7 @@ verify options:
   --traces             with --all / no --variant: print the race diagram of every violation
   --progress           progress lines on stderr even when not a terminal
   --no-symmetry        do not merge states that differ only by a permutation of symmetric threads
+  --workers N, -j N    worker threads for a large DFS (default: the machine's cores; 1 = this thread)
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
 
@@ -79,6 +84,7 @@ interface Opts {
   traces: boolean;
   progress: boolean;
   symmetry: boolean;
+  workers: number;
   path?: string;
   property?: string;
 }
@@ -116,6 +122,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
         traces: { type: 'boolean' },
         progress: { type: 'boolean' },
         'no-symmetry': { type: 'boolean' },
+        workers: { type: 'string', short: 'j' },
         path: { type: 'string' },
         property: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
@@ -161,6 +168,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
       traces: !!v.traces,
       progress: !!v.progress,
       symmetry: !v['no-symmetry'],
+      workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
       ...(v.property !== undefined ? { property: v.property } : {}),
     },
@@ -172,20 +180,17 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
 let current: Verification | undefined;
 let interrupted = false;
 
-async function drive(v: Verification, label: string, progress: ProgressLine): Promise<RunResult> {
+async function drive(v: Verification, label: string, progress: ProgressLine, handOff?: HandOff): Promise<RunResult> {
   current = v;
   try {
     if (interrupted) v.abort();
-    while (!v.step(1 << 15)) {
-      progress.tick({ label, states: v.search.states, depth: v.search.depth, tableBytes: v.search.tableBytes, elapsedMs: v.elapsedMs });
-      await new Promise((r) => setImmediate(r));
-      if (interrupted) v.abort();
-    }
+    return await v.run((states, depth, tableBytes) => {
+      progress.tick({ label, states, depth, tableBytes, elapsedMs: v.elapsedMs });
+    }, handOff);
   } finally {
     progress.clear();
     current = undefined;
   }
-  return v.result();
 }
 
 /** What a command runs: a shipped variant, or a variant file on top of one. */
@@ -199,6 +204,8 @@ interface Target {
   readonly expect: Readonly<Record<string, Verdict>> | undefined;
   /** the variant file, when there is one (named in model errors) */
   readonly file?: string;
+  /** how worker threads load this target */
+  modelRef(params: Readonly<Record<string, number>>): ModelRef;
   instantiate(params: Readonly<Record<string, number>>): Instance;
 }
 
@@ -221,6 +228,7 @@ async function target(modelRef: string, variant: string | undefined, variantFile
       summary: `${uv.summary} (variant file ${variantFile}, on top of ${uv.base ?? Object.keys(uv.model.variants)[0]})`,
       args: `${lm.ref} --variant-file ${variantFile}`,
       file: variantFile,
+      modelRef: (params) => ({ modelPath: lv.model.path, specPath: lv.model.specPath, variant: uv.name, params, variantFile: lv.path }),
       expect: { ...defaultExpect(lm.spec), ...(uv.expect ?? {}) },
       instantiate: (params) => instantiateUserVariant(uv, variantFile, params),
     };
@@ -236,6 +244,7 @@ async function target(modelRef: string, variant: string | undefined, variantFile
     summary: vd.summary,
     args: `${lm.ref} --variant ${variant}`,
     expect: lm.spec.expect[variant],
+    modelRef: (params) => ({ modelPath: lm.path, specPath: lm.specPath, variant, params }),
     instantiate: (params) => instantiate(lm.module, variant, params),
   };
 }
@@ -299,8 +308,9 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     ...(t.expect ? { expect: t.expect } : {}),
   });
   let r: RunResult;
+  const handOff = o.workers > 1 && o.strategy === 'dfs' ? parallelHandOff(o.workers, t.modelRef(inst.params)) : undefined;
   try {
-    r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress);
+    r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress, handOff);
   } catch (e) {
     if (e instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${e.message}`);
     throw e;
@@ -637,6 +647,7 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.INTERNAL;
   } finally {
     process.off('SIGINT', onSigint);
+    await closePools();
   }
 }
 

@@ -21,6 +21,7 @@ export interface LoadedModel {
   /** how to name it again on a command line */
   readonly ref: string;
   readonly path: string;
+  readonly specPath: string;
 }
 
 export function shippedModelNames(): string[] {
@@ -81,7 +82,7 @@ export async function loadModel(ref: string): Promise<LoadedModel> {
   if (!specPath) throw new InputError(`model '${module.name}' has no spec (looked for specs/${name}.ts)`);
   const spec = await importDefault(specPath, 'spec file');
   if (!isSpecModule(spec)) throw new InputError(`spec file ${specPath} does not export a spec (use defineSpec)`);
-  return { module, spec, ref: byPath ? ref : module.name, path };
+  return { module, spec, ref: byPath ? ref : module.name, path, specPath };
 }
 
 /**
@@ -117,6 +118,8 @@ export interface LoadedVariant {
   readonly variant: UserVariant;
   readonly model: LoadedModel;
   readonly file: string;
+  /** absolute path of the variant file */
+  readonly path: string;
 }
 
 /** Loads a variant file: typechecks it, imports it, finds its model's spec. */
@@ -129,5 +132,5 @@ export async function loadVariantFile(file: string): Promise<LoadedVariant> {
   if (!isUserVariant(v)) throw new InputError(`variant file ${file} does not export a variant (use defineVariant)`);
   const model = await loadModel(v.model.name);
   // the variant runs on the very module it imported (its apply was written against it)
-  return { variant: v, model: { ...model, module: v.model }, file };
+  return { variant: v, model: { ...model, module: v.model }, file, path };
 }

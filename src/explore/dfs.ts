@@ -4,6 +4,24 @@
 import type { Engine } from './engine.ts';
 import { Search, type Limits } from './search.ts';
 import { encodeChoice } from '../trace/path.ts';
+import type { VisitedSet } from '../state/visited.ts';
+
+/**
+ * Where a DFS (re)starts: a state already in the visited set, the path that reached it, and the
+ * transition cursor (thread, alternative) from which its successors are still to be explored.
+ * A stopped DFS hands its unexplored stack back as such units (parallel work splitting).
+ */
+export interface DfsUnit {
+  readonly state: Int32Array;
+  readonly path: readonly number[];
+  readonly tid: number;
+  readonly alt: number;
+  /** some transition of this state was already found enabled (so it is not terminal) */
+  readonly any: boolean;
+  /** fingerprint of the real (not canonical) state */
+  readonly hi: number;
+  readonly lo: number;
+}
 
 export class Dfs extends Search {
   private stack: Int32Array;
@@ -15,9 +33,12 @@ export class Dfs extends Search {
   private fpLo: Int32Array;
   private d = 0;
   private readonly scratch: Int32Array;
+  /** path to the bottom of the stack (a unit's path; empty from the initial state) */
+  private readonly prefix: readonly number[];
 
-  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean, symmetry = true) {
-    super(engine, limits, stopAtFirst, symmetry);
+  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean, symmetry = true, visited?: VisitedSet, start?: DfsUnit) {
+    super(engine, limits, stopAtFirst, symmetry, visited);
+    this.prefix = start?.path ?? [];
     const cap = 256;
     this.stack = new Int32Array(cap * engine.W);
     this.curTid = new Int32Array(cap);
@@ -27,6 +48,16 @@ export class Dfs extends Search {
     this.fpHi = new Int32Array(cap);
     this.fpLo = new Int32Array(cap);
     this.scratch = new Int32Array(engine.W);
+    if (start) {
+      this.stack.set(start.state, 0);
+      this.fpHi[0] = start.hi;
+      this.fpLo[0] = start.lo;
+      this.curTid[0] = start.tid;
+      this.curAlt[0] = start.alt;
+      this.any[0] = start.any ? 1 : 0;
+      this.maxDepthSeen = this.prefix.length;
+      return;
+    }
     const init = engine.cm.init;
     this.stack.set(init, 0);
     this.scratch.set(init);
@@ -44,7 +75,25 @@ export class Dfs extends Search {
   }
 
   private path(n: number): number[] {
-    return Array.from(this.choice.subarray(0, n));
+    return [...this.prefix, ...this.choice.subarray(0, n)];
+  }
+
+  /** The unexplored rest of a stopped search, as units (deepest last). */
+  frontier(): DfsUnit[] {
+    const W = this.engine.W;
+    const out: DfsUnit[] = [];
+    for (let k = 0; k <= this.d; k++) {
+      out.push({
+        state: this.stack.slice(k * W, (k + 1) * W),
+        path: this.path(k),
+        tid: this.curTid[k]!,
+        alt: this.curAlt[k]!,
+        any: this.any[k] === 1,
+        hi: this.fpHi[k]!,
+        lo: this.fpLo[k]!,
+      });
+    }
+    return out;
   }
 
   private growTo(depth: number): void {
@@ -71,7 +120,7 @@ export class Dfs extends Search {
     const e = this.engine;
     const W = e.W;
     const T = e.T;
-    const maxDepth = this.limits.maxDepth;
+    const maxDepth = this.limits.maxDepth - this.prefix.length;
     let d = this.d;
     let n = 0;
     while (d >= 0) {
@@ -138,7 +187,7 @@ export class Dfs extends Search {
       this.curTid[d] = 0;
       this.curAlt[d] = 0;
       this.any[d] = 0;
-      if (d > this.maxDepthSeen) this.maxDepthSeen = d;
+      if (d + this.prefix.length > this.maxDepthSeen) this.maxDepthSeen = d + this.prefix.length;
       const m = e.check(stk, this.pendingSometimes, next);
       if (m !== 0) {
         const dd = d;

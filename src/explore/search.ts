@@ -1,7 +1,8 @@
 // What every strategy shares: limits, counters, the first discovery per property, and the outcome
 // union in which a limit-hit run can never read as complete.
 
-import { FingerprintSet, FPSET_FULL } from '../state/fpset.ts';
+import { FingerprintSet } from '../state/fpset.ts';
+import type { VisitedSet } from '../state/visited.ts';
 import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 import { Canonicalizer } from './symmetry.ts';
@@ -34,6 +35,15 @@ export interface Discovery {
   readonly path: readonly number[];
 }
 
+const canonicalizers = new WeakMap<Engine, Canonicalizer>();
+
+/** One canonicalizer per engine (searches of one engine run one after another in a thread). */
+function canonicalizerOf(engine: Engine): Canonicalizer {
+  let c = canonicalizers.get(engine);
+  if (!c) canonicalizers.set(engine, (c = new Canonicalizer(engine.cm)));
+  return c;
+}
+
 export abstract class Search {
   states = 0;
   transitions = 0;
@@ -45,7 +55,7 @@ export abstract class Search {
   found = 0;
   readonly discoveries: Discovery[] = [];
   protected pendingSometimes: number;
-  protected readonly fps: FingerprintSet;
+  protected readonly fps: VisitedSet;
   /** symmetry reduction, when the model declares symmetric threads and it is not turned off */
   private readonly canon: Canonicalizer | undefined;
   private readonly canonBuf: Int32Array;
@@ -59,16 +69,22 @@ export abstract class Search {
     /** stop at the first violated always/final/deadlock property */
     protected readonly stopAtFirst: boolean,
     symmetry = true,
+    visited?: VisitedSet,
   ) {
     this.pendingSometimes = engine.sometimesMask;
-    const c = symmetry ? new Canonicalizer(engine.cm) : undefined;
+    const c = symmetry ? canonicalizerOf(engine) : undefined;
     this.canon = c?.active ? c : undefined;
     this.canonBuf = new Int32Array(engine.W);
-    this.fps = new FingerprintSet(1 << 12, limits.maxTableBytes);
+    this.fps = visited ?? new FingerprintSet(1 << 12, limits.maxTableBytes);
   }
 
   get tableBytes(): number {
     return this.fps.bytes;
+  }
+
+  /** The visited set (the coordinator copies it into the shared table when it hands off). */
+  get visitedSet(): VisitedSet {
+    return this.fps;
   }
 
   /** Asks the search to stop at its next check (Ctrl-C). */
@@ -103,7 +119,7 @@ export abstract class Search {
   /** Inserts a fingerprint: 1 new, 0 seen, -1 table full (status set). */
   protected visit(hi: number, lo: number): number {
     const r = this.fps.insertIfAbsent(hi, lo);
-    if (r === FPSET_FULL) this.status = { kind: 'incomplete', reason: 'memory' };
+    if (r < 0) this.status = { kind: 'incomplete', reason: 'memory' };
     return r;
   }
 

@@ -7,7 +7,7 @@ import { collisionProbability } from '../state/fingerprint.ts';
 import { Bfs } from './bfs.ts';
 import { Dfs } from './dfs.ts';
 import { Engine } from './engine.ts';
-import { NO_LIMITS, type Limits, type Search, type SearchStatus } from './search.ts';
+import { NO_LIMITS, type Discovery, type Limits, type Search, type SearchStatus } from './search.ts';
 
 export type Strategy = 'dfs' | 'bfs';
 
@@ -20,6 +20,32 @@ export interface VerifyOptions {
   readonly expect?: Readonly<Record<string, Verdict>>;
   /** symmetry reduction where the model declares symmetric threads (default on) */
   readonly symmetry?: boolean;
+}
+
+/** What a finished search leaves behind, single-threaded or parallel. */
+export interface SearchSummary {
+  readonly status: SearchStatus;
+  readonly discoveries: readonly Discovery[];
+  readonly states: number;
+  readonly transitions: number;
+  readonly maxDepthSeen: number;
+  readonly tableBytes: number;
+  readonly workers: number;
+}
+
+export type Tick = (states: number, depth: number, tableBytes: number) => void;
+
+/**
+ * Takes over a DFS that is still running after `after` states (the parallel layer supplies one:
+ * it hands the rest of the search to worker threads) and returns how the whole search ended.
+ */
+export interface HandOff {
+  readonly after: number;
+  /** called once the run has gone on for a while: start getting ready (e.g. start worker threads) */
+  prepare(): void;
+  /** the taker is ready to take over now */
+  ready(): boolean;
+  take(v: Verification, dfs: Dfs, tick: Tick): Promise<SearchSummary>;
 }
 
 export const DEFAULT_OPTIONS: VerifyOptions = { strategy: 'dfs', stopAtFirst: true, limits: NO_LIMITS };
@@ -47,6 +73,8 @@ export interface RunStats {
   readonly tableBytes: number;
   readonly bytesPerState: number;
   readonly collisionProbability: number;
+  /** worker threads the run used (1: single-threaded) */
+  readonly workers: number;
 }
 
 export interface RunResult {
@@ -63,11 +91,16 @@ export function isMismatch(p: PropertyResult): boolean {
   return p.expected !== undefined && p.status !== 'unknown' && p.status !== p.expected;
 }
 
+function pick(s: Search): Omit<SearchSummary, 'workers'> {
+  return { status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes };
+}
+
 export class Verification {
   readonly engine: Engine;
   readonly search: Search;
   private readonly t0 = Date.now();
   private elapsed = 0;
+  private taken: SearchSummary | undefined;
 
   constructor(
     readonly inst: Instance,
@@ -91,6 +124,37 @@ export class Verification {
 
   abort(): void {
     this.search.abort();
+    this.aborted = true;
+  }
+  private aborted = false;
+
+  get isAborted(): boolean {
+    return this.aborted;
+  }
+
+  /**
+   * Runs to the end, yielding to the event loop between slices (so signals and progress get through).
+   * A DFS still running after `handOff.after` states is handed over (to worker threads).
+   */
+  async run(tick: Tick = () => {}, handOff?: HandOff): Promise<RunResult> {
+    let prepared = false;
+    const slice = handOff ? Math.min(1 << 13, Math.max(1024, handOff.after)) : 1 << 13;
+    for (;;) {
+      if (this.aborted) this.search.abort();
+      if (this.step(slice)) break;
+      tick(this.search.states, this.search.depth, this.search.tableBytes);
+      if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 5) {
+        handOff.prepare();
+        prepared = true;
+      }
+      if (handOff && this.search instanceof Dfs && this.search.states >= handOff.after && handOff.ready() && this.search.status.kind === 'running') {
+        this.taken = await handOff.take(this, this.search, tick);
+        this.elapsed = Date.now() - this.t0;
+        break;
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    return this.result();
   }
 
   get elapsedMs(): number {
@@ -98,7 +162,7 @@ export class Verification {
   }
 
   result(): RunResult {
-    const s = this.search;
+    const s: SearchSummary = this.taken ?? { ...pick(this.search), workers: 1 };
     if (s.status.kind === 'running') throw new Error('result() before the run ended');
     const expectRow = this.opts.expect ?? this.spec.expect[this.inst.variant];
     const complete = s.status.kind === 'complete';
@@ -133,6 +197,7 @@ export class Verification {
         tableBytes: s.tableBytes,
         bytesPerState: s.states ? s.tableBytes / s.states : 0,
         collisionProbability: collisionProbability(s.states),
+        workers: s.workers,
       },
       properties,
     };

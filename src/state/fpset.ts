@@ -81,6 +81,12 @@ export class FingerprintSet {
     }
   }
 
+  /** Calls f for every stored fingerprint. */
+  forEach(f: (hi: number, lo: number) => void): void {
+    const s = this.slots;
+    for (let j = 0; j < s.length; j += 2) if (s[j] !== 0 || s[j + 1] !== 0) f(s[j]!, s[j + 1]!);
+  }
+
   private grow(): boolean {
     const cap = Math.min(Math.ceil(this.cap * GROWTH), Math.floor(this.maxBytes / 8));
     if (cap <= this.cap) {

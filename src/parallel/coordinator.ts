@@ -1,0 +1,178 @@
+// Runs the rest of a search on a piscina pool: hands out work units (subtrees), collects what the
+// workers found and what they did not get to, re-splits by handing that back out, grows the shared
+// fingerprint table between tasks, and stops everyone at the first violation, a limit or an abort.
+
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { ModelError } from '../model/errors.ts';
+import type { Discovery, SearchStatus } from '../explore/search.ts';
+import type { Engine } from '../explore/engine.ts';
+import { SharedFingerprintSet } from '../state/shared-fpset.ts';
+import { CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
+
+const WORKER_FILE = fileURLToPath(new URL('../../workers/explore-worker.mjs', import.meta.url));
+
+const pools = new Map<number, Piscina>();
+
+function poolFor(n: number): Piscina {
+  let p = pools.get(n);
+  if (!p) {
+    p = new Piscina({ filename: WORKER_FILE, minThreads: n, maxThreads: n, idleTimeout: 60_000, concurrentTasksPerWorker: 1 });
+    pools.set(n, p);
+  }
+  return p;
+}
+
+/** Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast. */
+export async function warmPool(n: number, model: ModelRef): Promise<void> {
+  const pool = poolFor(n);
+  const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
+  const table = new SharedArrayBuffer(64 * 8);
+  const task: TaskMsg = {
+    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true,
+  };
+  await Promise.all(Array.from({ length: n }, () => pool.run(task)));
+}
+
+/** Ends every worker thread (call before the process exits). */
+export async function closePools(): Promise<void> {
+  const ps = [...pools.values()];
+  pools.clear();
+  await Promise.all(ps.map((p) => p.destroy()));
+}
+
+export interface ParallelInput {
+  readonly engine: Engine;
+  readonly model: ModelRef;
+  readonly workers: number;
+  readonly units: UnitMsg[];
+  readonly table: SharedFingerprintSet;
+  readonly maxDepth: number;
+  readonly maxStates: number;
+  readonly deadline: number;
+  readonly maxTableBytes: number;
+  readonly stopAtFirst: boolean;
+  readonly symmetry: boolean;
+  /** counters of the search so far (the single-threaded start) */
+  readonly states: number;
+  readonly transitions: number;
+  readonly maxDepthSeen: number;
+  readonly truncated: boolean;
+  readonly discoveries: readonly Discovery[];
+  readonly aborted: () => boolean;
+  readonly onProgress: (states: number, maxDepth: number, tableBytes: number) => void;
+}
+
+export interface ParallelOutcome {
+  readonly status: Exclude<SearchStatus, { kind: 'running' }>;
+  readonly states: number;
+  readonly transitions: number;
+  readonly maxDepthSeen: number;
+  readonly truncated: boolean;
+  readonly discoveries: Discovery[];
+  readonly tableBytes: number;
+}
+
+/** New states a task explores before handing its remaining stack back. */
+const TASK_BUDGET = 20_000;
+const GROW_AT = 0.7;
+
+export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {
+  const pool = poolFor(inp.workers);
+  const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
+  const ctl = new Int32Array(ctlBuf);
+  let table = inp.table;
+  let states = inp.states;
+  let transitions = inp.transitions;
+  let maxDepthSeen = inp.maxDepthSeen;
+  let truncated = inp.truncated;
+  const discoveries: Discovery[] = [...inp.discoveries];
+  let found = 0;
+  for (const d of discoveries) found |= 1 << d.prop;
+  const queue: UnitMsg[] = [...inp.units];
+  const inflight = new Set<Promise<void>>();
+  let stopReason: Exclude<SearchStatus, { kind: 'running' | 'complete' }> | undefined;
+  let failure: unknown;
+
+  const setStop = (s: typeof stopReason) => {
+    stopReason ??= s;
+    Atomics.store(ctl, CTL_STOP, 1);
+  };
+
+  const dispatch = (units: UnitMsg[]) => {
+    const task: TaskMsg = {
+      v: PROTOCOL_VERSION,
+      model: inp.model,
+      table: table.buffer,
+      ctl: ctlBuf,
+      units,
+      budget: TASK_BUDGET,
+      maxDepth: inp.maxDepth,
+      maxStates: Math.max(1, inp.maxStates - states),
+      deadline: inp.deadline,
+      stopAtFirst: inp.stopAtFirst,
+      symmetry: inp.symmetry,
+    };
+    const p: Promise<void> = (pool.run(task) as Promise<ResultMsg>).then(
+      (r) => {
+        inflight.delete(p);
+        if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
+        states += r.states;
+        transitions += r.transitions;
+        maxDepthSeen = Math.max(maxDepthSeen, r.maxDepth);
+        truncated ||= r.truncated;
+        for (const d of r.discoveries) {
+          if (found & (1 << d.prop)) continue;
+          found |= 1 << d.prop;
+          discoveries.push({ prop: d.prop, path: d.path });
+          if (inp.stopAtFirst && inp.engine.props[d.prop]!.kind !== 'sometimes') setStop({ kind: 'violation' });
+        }
+        if (r.modelError !== undefined) {
+          failure ??= new ModelError(r.modelError);
+          setStop({ kind: 'incomplete', reason: 'interrupted' });
+        }
+        if (r.stop === 'memory') setStop({ kind: 'incomplete', reason: 'memory' });
+        if (r.stop === 'timeout') setStop({ kind: 'incomplete', reason: 'timeout' });
+        if (r.stop === 'max-states' || states >= inp.maxStates) setStop({ kind: 'incomplete', reason: 'max-states' });
+        queue.push(...r.frontier);
+      },
+      (e: unknown) => {
+        inflight.delete(p);
+        failure ??= e;
+        setStop({ kind: 'incomplete', reason: 'interrupted' });
+      },
+    );
+    inflight.add(p);
+  };
+
+  while (queue.length > 0 || inflight.size > 0) {
+    if (inp.aborted()) setStop({ kind: 'incomplete', reason: 'interrupted' });
+    if (!stopReason && Date.now() >= inp.deadline) setStop({ kind: 'incomplete', reason: 'timeout' });
+    // grow the shared table between tasks: pause everyone, rehash, resume
+    const headroom = states + (inflight.size + inp.workers) * TASK_BUDGET;
+    if (!stopReason && headroom > GROW_AT * table.cap) {
+      const want = Math.ceil(Math.max(table.cap * 1.5, headroom / GROW_AT));
+      if (want * 8 > inp.maxTableBytes) {
+        if (states + TASK_BUDGET > 0.95 * table.cap) setStop({ kind: 'incomplete', reason: 'memory' });
+      } else {
+        Atomics.store(ctl, CTL_PAUSE, 1);
+        await Promise.all([...inflight]);
+        table = table.grow(want);
+        Atomics.store(ctl, CTL_PAUSE, 0);
+      }
+    }
+    if (stopReason) {
+      await Promise.all([...inflight]);
+      break;
+    }
+    while (inflight.size < inp.workers && queue.length > 0) {
+      // shallow units hold the largest subtrees: hand them out first, one or two per task
+      dispatch(queue.splice(0, Math.min(2, Math.max(1, Math.floor(queue.length / inp.workers)))));
+    }
+    if (inflight.size > 0) await Promise.race(inflight);
+    inp.onProgress(states, maxDepthSeen, table.bytes);
+  }
+  if (failure !== undefined) throw failure;
+  const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
+  return { status, states, transitions, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes };
+}

@@ -1,0 +1,61 @@
+// The hand-off from a single-threaded DFS to worker threads: copies its visited set into a shared
+// table and its unexplored stack into work units, then runs the rest on the pool.
+
+import type { Dfs } from '../explore/dfs.ts';
+import type { HandOff, SearchSummary, Tick, Verification } from '../explore/verify.ts';
+import type { FingerprintSet } from '../state/fpset.ts';
+import { SharedFingerprintSet } from '../state/shared-fpset.ts';
+import { exploreParallel, warmPool } from './coordinator.ts';
+import type { ModelRef } from './protocol.ts';
+
+/**
+ * Hands a DFS still running after `after` states to `workers` threads. The threads are started (and load
+ * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
+ * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
+ */
+export function parallelHandOff(workers: number, model: ModelRef, after = 50_000, force = false): HandOff {
+  let isReady = false;
+  let warming: Promise<void> | undefined;
+  return {
+    after,
+    prepare() {
+      warming = warmPool(workers, model).then(
+        () => {
+          isReady = true;
+        },
+        () => {
+          isReady = true; // a worker that cannot load fails its first real task, with the reason
+        },
+      );
+    },
+    ready: () => isReady || force,
+    async take(v: Verification, dfs: Dfs, tick: Tick): Promise<SearchSummary> {
+      await warming;
+      const local = dfs.visitedSet as FingerprintSet;
+      const table = SharedFingerprintSet.create(Math.max(1 << 20, Math.ceil(local.size / 0.35)));
+      local.forEach((hi, lo) => table.insertIfAbsent(hi, lo));
+      const o = v.opts;
+      const out = await exploreParallel({
+        engine: v.engine,
+        model,
+        workers,
+        units: dfs.frontier(),
+        table,
+        maxDepth: o.limits.maxDepth,
+        maxStates: o.limits.maxStates,
+        deadline: o.limits.deadline,
+        maxTableBytes: o.limits.maxTableBytes,
+        stopAtFirst: o.stopAtFirst,
+        symmetry: o.symmetry ?? true,
+        states: dfs.states,
+        transitions: dfs.transitions,
+        maxDepthSeen: dfs.maxDepthSeen,
+        truncated: dfs.truncated,
+        discoveries: dfs.discoveries,
+        aborted: () => v.isAborted,
+        onProgress: (states, depth, bytes) => tick(states, depth, bytes),
+      });
+      return { ...out, workers };
+    },
+  };
+}

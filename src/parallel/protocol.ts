@@ -1,0 +1,58 @@
+// The versioned messages between the coordinator and its workers.
+
+export const PROTOCOL_VERSION = 1;
+
+/** How a worker finds and builds the model instance (it imports the same files by path). */
+export interface ModelRef {
+  readonly modelPath: string;
+  readonly specPath: string;
+  readonly variant: string;
+  readonly params: Readonly<Record<string, number>>;
+  /** a variant file, when the variant comes from one */
+  readonly variantFile?: string;
+}
+
+export interface UnitMsg {
+  readonly state: Int32Array;
+  readonly path: readonly number[];
+  readonly tid: number;
+  readonly alt: number;
+  readonly any: boolean;
+  readonly hi: number;
+  readonly lo: number;
+}
+
+/** Control words in a shared Int32Array. */
+export const CTL_STOP = 0; // 1: stop now (violation found elsewhere, interrupted, limit)
+export const CTL_PAUSE = 1; // 1: return your frontier soon (the table is about to grow)
+export const CTL_WORDS = 2;
+
+export interface TaskMsg {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly model: ModelRef;
+  readonly table: SharedArrayBuffer;
+  readonly ctl: SharedArrayBuffer;
+  readonly units: readonly UnitMsg[];
+  /** explore about this many new states, then hand back the rest */
+  readonly budget: number;
+  readonly maxDepth: number;
+  readonly maxStates: number;
+  readonly deadline: number;
+  readonly stopAtFirst: boolean;
+  readonly symmetry: boolean;
+}
+
+export type StopKind = 'done' | 'budget' | 'stopped' | 'memory' | 'timeout' | 'max-states';
+
+export interface ResultMsg {
+  readonly v: typeof PROTOCOL_VERSION;
+  readonly states: number;
+  readonly transitions: number;
+  readonly maxDepth: number;
+  readonly truncated: boolean;
+  readonly discoveries: readonly { readonly prop: number; readonly path: readonly number[] }[];
+  readonly frontier: readonly UnitMsg[];
+  readonly stop: StopKind;
+  /** a model error in a step (reported as such, not as a crash) */
+  readonly modelError?: string;
+}

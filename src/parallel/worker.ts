@@ -1,0 +1,95 @@
+// A parallel worker: explores the subtrees it is handed against the shared fingerprint table and
+// returns what it found and the part it did not get to. Builds the model itself, from its files.
+
+import { pathToFileURL } from 'node:url';
+import { instantiate, instantiateUserVariant } from '../model/compile.ts';
+import { ModelError } from '../model/errors.ts';
+import { isUserVariant } from '../model/variant-file.ts';
+import { Engine } from '../explore/engine.ts';
+import { Dfs, type DfsUnit } from '../explore/dfs.ts';
+import { SharedFingerprintSet } from '../state/shared-fpset.ts';
+import type { SpecModule } from '../spec/property.ts';
+import { CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
+
+const engines = new Map<string, Engine>();
+
+async function engineFor(m: ModelRef): Promise<Engine> {
+  const key = JSON.stringify(m);
+  const hit = engines.get(key);
+  if (hit) return hit;
+  const spec = (await import(pathToFileURL(m.specPath).href)).default as SpecModule;
+  let inst;
+  if (m.variantFile) {
+    const uv = (await import(pathToFileURL(m.variantFile).href)).default;
+    if (!isUserVariant(uv)) throw new ModelError(`${m.variantFile} does not export a variant`);
+    inst = instantiateUserVariant(uv, m.variantFile, m.params);
+  } else {
+    const mod = (await import(pathToFileURL(m.modelPath).href)).default;
+    inst = instantiate(mod, m.variant, m.params);
+  }
+  const e = new Engine(inst.compiled, spec.properties);
+  engines.set(key, e);
+  return e;
+}
+
+export async function explore(task: TaskMsg): Promise<ResultMsg> {
+  if (task.v !== PROTOCOL_VERSION) throw new Error(`worker protocol ${PROTOCOL_VERSION} got a task of version ${task.v}`);
+  const engine = await engineFor(task.model);
+  const visited = new SharedFingerprintSet(task.table);
+  const ctl = new Int32Array(task.ctl);
+  let states = 0;
+  let transitions = 0;
+  let maxDepth = 0;
+  let truncated = false;
+  let stop: StopKind = 'done';
+  const discoveries: { prop: number; path: readonly number[] }[] = [];
+  const frontier: UnitMsg[] = [];
+  const flagged = () => Atomics.load(ctl, CTL_STOP) !== 0 || Atomics.load(ctl, CTL_PAUSE) !== 0;
+  try {
+    for (let u = 0; u < task.units.length; u++) {
+      if (flagged() || states >= task.budget) {
+        frontier.push(...task.units.slice(u));
+        stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
+        break;
+      }
+      const limits = { maxStates: task.maxStates - states, maxDepth: task.maxDepth, deadline: task.deadline, maxTableBytes: Infinity };
+      const dfs = new Dfs(engine, limits, task.stopAtFirst, task.symmetry, visited, task.units[u] as DfsUnit);
+      let ended = false;
+      while (!(ended = dfs.run(4096))) {
+        if (flagged() || states + dfs.states >= task.budget) break;
+      }
+      states += dfs.states;
+      transitions += dfs.transitions;
+      maxDepth = Math.max(maxDepth, dfs.maxDepthSeen);
+      truncated ||= dfs.truncated;
+      for (const d of dfs.discoveries) discoveries.push({ prop: d.prop, path: d.path });
+      const st = dfs.status;
+      if (!ended) {
+        frontier.push(...dfs.frontier(), ...task.units.slice(u + 1));
+        stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
+        break;
+      }
+      if (st.kind === 'violation') {
+        Atomics.store(ctl, CTL_STOP, 1);
+        frontier.push(...task.units.slice(u + 1));
+        stop = 'stopped';
+        break;
+      }
+      if (st.kind === 'incomplete' && st.reason !== 'max-depth') {
+        // a depth-limited unit is finished (truncated is reported); any other limit ends the task
+        frontier.push(...task.units.slice(u + 1));
+        stop = st.reason === 'memory' ? 'memory' : st.reason === 'timeout' ? 'timeout' : st.reason === 'max-states' ? 'max-states' : 'stopped';
+        break;
+      }
+    }
+  } catch (e) {
+    Atomics.store(ctl, CTL_STOP, 1);
+    if (e instanceof ModelError) {
+      return { v: PROTOCOL_VERSION, states, transitions, maxDepth, truncated, discoveries, frontier: [], stop: 'stopped', modelError: e.message };
+    }
+    throw e;
+  }
+  return { v: PROTOCOL_VERSION, states, transitions, maxDepth, truncated, discoveries, frontier, stop };
+}
+
+export default explore;

@@ -1,0 +1,66 @@
+// A fixed-capacity fingerprint table in a SharedArrayBuffer, shared by every worker of a parallel run.
+// Lock-free: a slot is claimed by compareExchange of its high word (never 0 for a stored fingerprint);
+// the winner then publishes the low word (never 0 either), and a reader that finds a matching high word
+// waits for the low word to appear before comparing. Growth is the coordinator's job, between tasks.
+
+import type { VisitedSet } from './visited.ts';
+
+export const SHARED_FULL = -1;
+
+function home(hi: number, lo: number, cap: number): number {
+  let h = hi ^ Math.imul(lo ^ (lo >>> 16), 0x85ebca6b);
+  h = (h ^ (h >>> 13)) >>> 0;
+  return Math.floor((h * cap) / 4294967296);
+}
+
+export class SharedFingerprintSet implements VisitedSet {
+  readonly slots: Int32Array;
+  readonly cap: number;
+
+  /** Views `buffer` (2 int32 per slot) as a table; a fresh SharedArrayBuffer is an empty one. */
+  constructor(readonly buffer: SharedArrayBuffer) {
+    this.slots = new Int32Array(buffer);
+    this.cap = this.slots.length >>> 1;
+  }
+
+  static create(capacity: number): SharedFingerprintSet {
+    return new SharedFingerprintSet(new SharedArrayBuffer(Math.max(64, capacity) * 8));
+  }
+
+  get bytes(): number {
+    return this.buffer.byteLength;
+  }
+
+  insertIfAbsent(hi: number, lo: number): number {
+    if (hi === 0) hi = 1;
+    if (lo === 0) lo = 1;
+    const slots = this.slots;
+    const cap = this.cap;
+    let i = home(hi, lo, cap);
+    for (let probes = 0; probes < cap; probes++) {
+      let h = Atomics.load(slots, 2 * i);
+      if (h === 0) {
+        h = Atomics.compareExchange(slots, 2 * i, 0, hi);
+        if (h === 0) {
+          Atomics.store(slots, 2 * i + 1, lo);
+          return 1;
+        }
+      }
+      if (h === hi) {
+        let l = Atomics.load(slots, 2 * i + 1);
+        while (l === 0) l = Atomics.load(slots, 2 * i + 1); // the claimer is publishing it
+        if (l === lo) return 0;
+      }
+      if (++i === cap) i = 0;
+    }
+    return SHARED_FULL;
+  }
+
+  /** Copies every fingerprint into a table of `capacity` slots (single-threaded: workers are paused). */
+  grow(capacity: number): SharedFingerprintSet {
+    const next = SharedFingerprintSet.create(capacity);
+    const s = this.slots;
+    for (let j = 0; j < s.length; j += 2) if (s[j] !== 0) next.insertIfAbsent(s[j]!, s[j + 1]!);
+    return next;
+  }
+}

@@ -1,0 +1,8 @@
+// The interface every visited set offers the search (local growable table, shared table of workers).
+
+export interface VisitedSet {
+  /** 1 if (hi, lo) was absent and is now stored, 0 if present, -1 if the set is full */
+  insertIfAbsent(hi: number, lo: number): number;
+  /** bytes the set occupies */
+  readonly bytes: number;
+}

@@ -1,0 +1,60 @@
+// 1 vs 2 workers: the same verdicts on every shipped variant, the same state counts with reductions
+// off, and violation paths from workers that replay to the same violation.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadModel, shippedModelNames } from '../../src/cli/registry.ts';
+import { instantiate } from '../../src/model/compile.ts';
+import { Engine } from '../../src/explore/engine.ts';
+import { DEFAULT_OPTIONS, Verification, verify } from '../../src/explore/verify.ts';
+import { closePools } from '../../src/parallel/coordinator.ts';
+import { parallelHandOff } from '../../src/parallel/handoff.ts';
+import { replay } from '../../src/trace/replay.ts';
+import { SharedFingerprintSet } from '../../src/state/shared-fpset.ts';
+
+afterAll(async () => {
+  await closePools();
+});
+
+describe('shared fingerprint table', () => {
+  it('inserts once, and grows by rehashing', () => {
+    const t = SharedFingerprintSet.create(4096);
+    for (let i = 1; i <= 2000; i++) expect(t.insertIfAbsent(i * 7919, i)).toBe(1);
+    for (let i = 1; i <= 2000; i++) expect(t.insertIfAbsent(i * 7919, i)).toBe(0);
+    const g = t.grow(8192);
+    for (let i = 1; i <= 2000; i++) expect(g.insertIfAbsent(i * 7919, i)).toBe(0);
+    expect(g.insertIfAbsent(1, 2)).toBe(1);
+  });
+
+  it('reports full instead of spinning', () => {
+    const t = SharedFingerprintSet.create(64);
+    let full = false;
+    for (let i = 1; i <= 100 && !full; i++) full = t.insertIfAbsent(i, i) === -1;
+    expect(full).toBe(true);
+  });
+});
+
+describe('1 vs 2 workers', async () => {
+  for (const name of shippedModelNames()) {
+    const lm = await loadModel(name);
+    for (const variant of Object.keys(lm.module.variants)) {
+      it(`${name} [${variant}]`, async () => {
+        const ref = { modelPath: lm.path, specPath: lm.specPath, variant, params: instantiate(lm.module, variant).params };
+        const one = verify(instantiate(lm.module, variant), lm.spec, { stopAtFirst: false, symmetry: false });
+        const v = new Verification(instantiate(lm.module, variant), lm.spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, symmetry: false });
+        const two = await v.run(() => {}, parallelHandOff(2, ref, 50, true));
+        if (one.stats.transitions > 4096) expect(two.stats.workers).toBe(2);
+        expect(two.outcome).toEqual(one.outcome);
+        expect(two.properties.map((p) => p.status)).toEqual(one.properties.map((p) => p.status));
+        expect(two.stats.states).toBe(one.stats.states);
+        expect(two.stats.transitions).toBe(one.stats.transitions);
+        // every violation found by a worker replays to the same violation
+        const engine = new Engine(instantiate(lm.module, variant).compiled, lm.spec.properties);
+        two.properties.forEach((p, k) => {
+          if (p.status !== 'violated' || p.kind !== 'always') return;
+          const last = replay(engine, p.path!).at(-1)!.after;
+          expect(engine.check(last, 0) & (1 << k)).not.toBe(0);
+        });
+      });
+    }
+  }
+});
