@@ -34,6 +34,8 @@ export const Fault = {
   REFCOUNT_UNDERFLOW: 1 << 13,
   /** pte_lockptr()/pte_offset_map() on a pmd that is none or huge: pointer computed from garbage */
   BAD_PMD_DEREF: 1 << 14,
+  /** a BUG_ON() of the modelled kernel code fired (e.g. track_pte_set on a pte_ref at zero) */
+  BUG: 1 << 18,
 } as const;
 
 export type FaultName = keyof typeof Fault;
@@ -54,6 +56,7 @@ export const FAULT_NAMES: Readonly<Record<number, string>> = {
   [Fault.NR_PTES_NEGATIVE]: 'nr-ptes-negative',
   [Fault.REFCOUNT_UNDERFLOW]: 'refcount-underflow',
   [Fault.BAD_PMD_DEREF]: 'pmd-none-dereference',
+  [Fault.BUG]: 'bug-on',
 };
 
 export function formatFaults(v: number): string {

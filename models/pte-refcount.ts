@@ -1,0 +1,454 @@
+/*
+ * pte-refcount — does the 2021 pte_refcount series keep a PTE table alive for everyone who uses it,
+ * while MADV_DONTNEED drops the last reference and frees the table?
+ *
+ * Kernel code followed (protocols.md §4a; seed 002; Qi Zheng, "Free user PTE page table pages", v1
+ * Jul 18 2021 20210718043034.76431-1, v2 Aug 19 2021, v3 Nov 10 2021 20211110105428.32458-1,
+ * @bytedance.com; the v3-era core):
+ *   mm/pte_ref.c   pte_get_unless_zero() = atomic_inc_not_zero(&pmd_pgtable(pmdval)->pte_refcount);
+ *                  pte_try_get(): rcu_read_lock, pmdval = READ_ONCE(*pmd), none -> FAILED_NONE, huge ->
+ *                  FAILED_HUGE_PMD, !pte_get_unless_zero -> FAILED_ZERO, rcu_read_unlock (no re-read);
+ *                  free_user_pte_table(): pmd_lock, pmdp_huge_get_and_clear, flush_tlb_range,
+ *                  spin_unlock, mm_dec_nr_ptes, call_rcu(pte_free_rcu)          (v3 13/15)
+ *   pte_ref.h      pte_get(pmd) / pte_put(mm, pmd, addr): re-derive T = pmd_pgtable(*pmd), then
+ *                  atomic_add / atomic_sub_and_test (-> free_user_pte_table at zero)
+ *   mm/memory.c    pte_install_try_get() under pmd_lock: none -> populate, pte_ref_init(count 1);
+ *                  leaf -> false; table -> pte_get_unless_zero or unlock and retry (v1 5/7)
+ *                  do_anonymous_page: pte_alloc_try_get (pte_try_get, else __pte_alloc_try_get),
+ *                  pte_offset_map_lock, set_pte_at + pte_get, pte_unmap_unlock, pte_put
+ *                  zap_pmd_range: pte_try_get; zap_pte_range clears entries, pte_unmap_unlock,
+ *                  pte_put_many(nr_put); then pte_put of its own reference
+ *   include/linux/mm.h  pte_offset_map_lock(): the pre-2023 macro, pte_lockptr(*pmd) and
+ *                  pte_offset_map(*pmd), spin_lock, no recheck (protocols.md §1b B1.1)
+ *
+ * Threads:
+ *   madvise   MADV_DONTNEED of the page at address 0 (zap_pmd_range / zap_pte_range): pte_try_get,
+ *             pte_offset_map_lock, ptep_get_and_clear_full, pte_unmap_unlock, pte_put_many(nr_put),
+ *             pte_put; whoever brings the count to zero runs free_user_pte_table.
+ *   walker<i> a page-table walker under mmap_lock(read) (smaps_pte_range, follow_page_pte, ...):
+ *             pte_try_get, pte_offset_map_lock, read its entry, pte_unmap_unlock, pte_put.
+ *   fault<i>  do_anonymous_page at address i+1: pte_alloc_try_get (pte_try_get; on failure allocate
+ *             and pte_install_try_get under pml), pte_offset_map_lock, set_pte_at, pte_get,
+ *             pte_unmap_unlock, pte_put.
+ *   rcu       runs pte_free_rcu once the grace period of its call_rcu has ended.
+ *
+ * Variants (expected results at the default parameters; see specs/pte-refcount.ts):
+ *   rcu-deferred           v3 13/15: lockless pte_try_get under rcu_read_lock, free at zero through
+ *                          call_rcu (the deferral David Hildenbrand's review of v2 relies on). SAFE
+ *   immediate-free         free_user_pte_table frees the table at once (pte_free, as v1 5/7's
+ *                          free_pte_table did) while pte_try_get stays lockless: a walker that read
+ *                          *pmd before the clear runs atomic_inc_not_zero on a freed table.  VIOLATED
+ *                          (v1 itself took pmd_lock around pte_try_get's check, which excludes this;
+ *                          the variant is the lockless pte_try_get without what makes it safe.)
+ *   walker-without-tryget  the walker keeps the old pmd_trans_unstable() + pte_offset_map_lock() and
+ *                          takes no reference: the v3 pte_ref.rst scenario ("broken!!"), a lock of a
+ *                          freed table or of a none pmd.                                     VIOLATED
+ *
+ * Abstracted, and why that is sound here:
+ *   - one pmd entry and its pml; PTE slot 0 is the page MADV_DONTNEED zaps, slot i+1 fault i's, so no
+ *     two threads race on one entry; no THP (is_huge_pmd never true), no GUP-fast, no mremap;
+ *   - pte_try_get's rcu_read_lock is merged into READ_ONCE(*pmd) and its rcu_read_unlock into
+ *     pte_get_unless_zero (or into the none exit): the thread does nothing else inside the section, so
+ *     only interleavings where a grace period starts or ends next to a step with no shared effect are
+ *     removed, and they behave like those where it happens on the other side of it;
+ *   - free_user_pte_table's pmdp_huge_get_and_clear and flush_tlb_range are one step (no hardware
+ *     walker is modelled, so no TLB); pte_install_try_get's none test, populate and pte_ref_init (or
+ *     get_unless_zero) are one step under pml, which every *pmd writer holds;
+ *   - page->pte_refcount lives in the struct page of the table: an atomic on it after the table page
+ *     was freed is counted as a use-after-free (the field is reused once the page is reallocated);
+ *   - tables are never reused after free (the first touch after free is already the fault); a spinlock
+ *     is not an RCU read section (PREEMPT_RT; elsewhere it only protects more).
+ */
+
+import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { array, bool, enumOf, int } from '../src/model/schema.ts';
+import {
+  PMD_NONE,
+  callRcu,
+  kernelState,
+  lock,
+  mmDecNrPtes,
+  mmIncNrPtes,
+  pmdEntry,
+  ptAlloc,
+  ptFree,
+  ptInitLive,
+  ptTouch,
+  ptlLock,
+  ptlUnlock,
+  raise,
+  readPte,
+  rcuReadLock,
+  rcuReadUnlock,
+  rcuThread,
+  setPte,
+  spinLock,
+  spinUnlock,
+  tableRef,
+  Fault,
+} from '../src/kernel/index.ts';
+
+const PTE_FREE_RCU = 1; // rcu callback ids, 1-based
+
+interface Params {
+  readonly faults: number;
+  readonly walkers: number;
+}
+
+function state(p: Params) {
+  return kernelState(
+    { tables: 1 + p.faults, ptes: 1 + p.faults, rcuCallbacks: ['pte_free_rcu'] },
+    {
+      pmd: pmdEntry(),
+      pml: lock(),
+      /** page->pte_refcount of T1..Tn */
+      pte_refcount: array(1 + p.faults, int(-4, 15), (i) => `T${i + 1}.pte_refcount`),
+      /** observation only (no step reads it): a walker read an entry of a mapped table */
+      seen_walker_read: bool(),
+    },
+  );
+}
+type St = ReturnType<typeof state>;
+
+const isTable = (v: number) => v > 0;
+
+/** atomic_inc_not_zero(&pmd_pgtable(pmdval)->pte_refcount). */
+function getUnlessZero(s: any, t: number): boolean {
+  if (!ptTouch(s, t)) return false;
+  const c = s.pte_refcount.get(t - 1);
+  if (c === 0) return false;
+  s.pte_refcount.set(t - 1, c + 1);
+  return true;
+}
+
+/** atomic_add / atomic_sub_and_test on T's count; true when it reached zero. */
+function addRef(s: any, t: number, n: number): boolean {
+  if (!ptTouch(s, t)) return false;
+  const c = s.pte_refcount.get(t - 1) + n;
+  if (c < 0) raise(s, Fault.REFCOUNT_UNDERFLOW);
+  s.pte_refcount.set(t - 1, Math.max(c, -4));
+  return n < 0 && c === 0;
+}
+
+/** pte_try_get(): `pte_try_get` = rcu_read_lock + READ_ONCE(*pmd); then `pte_get_unless_zero` + rcu_read_unlock. */
+function pteTryGet<const OK extends string, const NO extends string | typeof DONE>(ok: OK, no: NO) {
+  return {
+    pte_try_get: (s: any, me: any) => {
+      const v = s.pmd.v;
+      if (!isTable(v)) return no; // TRYGET_FAILED_NONE (rcu_read_unlock)
+      rcuReadLock(me);
+      me.pmdval = v;
+      return 'pte_get_unless_zero' as const;
+    },
+    pte_get_unless_zero: (s: any, me: any) => {
+      const got = getUnlessZero(s, me.pmdval);
+      rcuReadUnlock(s, me);
+      me.pmdval = PMD_NONE;
+      return got ? ok : no; // TRYGET_SUCCESSED : TRYGET_FAILED_ZERO
+    },
+  };
+}
+
+/** The pre-2023 pte_offset_map_lock macro: *pmd read twice, then spin_lock; no recheck. */
+function offsetMapLock<const N extends string>(next: N) {
+  return {
+    pte_lockptr: (s: any, me: any) => {
+      me.ptlT = s.pmd.v;
+      return 'pte_offset_map' as const;
+    },
+    pte_offset_map: (s: any, me: any) => {
+      me.mapT = s.pmd.v;
+      return 'spin_lock(ptl)' as const;
+    },
+    'spin_lock(ptl)': (s: any, me: any) => (ptlLock(s, me, me.ptlT) ? next : BLOCKED),
+  };
+}
+
+/**
+ * pte_put(mm, pmd, addr) / pte_put_many(.., nr) and pte_get(pmd): `pmd_pgtable(*pmd)` re-derives the table
+ * from *pmd, then `atomic_sub_and_test` (me.nr references; at zero free_user_pte_table, starting at
+ * pmd_lock) or `atomic_add`. `after(me)` is where the caller goes once the put (or the get) is done.
+ */
+function putGet<const A extends string | typeof DONE>(after: (me: any) => A) {
+  return {
+    'pmd_pgtable(*pmd)': (s: any, me: any) => {
+      me.pmdval = s.pmd.v;
+      return me.op === 'get' ? ('atomic_add' as const) : ('atomic_sub_and_test' as const);
+    },
+    atomic_add: (s: any, me: any) => {
+      addRef(s, me.pmdval, me.nr);
+      me.pmdval = PMD_NONE;
+      me.nr = 0;
+      return after(me);
+    },
+    atomic_sub_and_test: (s: any, me: any) => {
+      const zero = addRef(s, me.pmdval, -me.nr);
+      me.pmdval = PMD_NONE;
+      me.nr = 0;
+      if (!zero) return after(me);
+      me.in_free = true;
+      return 'pmd_lock' as const; // free_user_pte_table(mm, pmd, addr & PMD_MASK)
+    },
+  };
+}
+
+/** free_user_pte_table() after pmd_lock; `immediate` frees with pte_free instead of call_rcu. */
+function freeTail<const A extends string | typeof DONE>(immediate: boolean, after: (me: any) => A) {
+  const free = immediate ? ('pte_free' as const) : ('call_rcu' as const);
+  return {
+    pmdp_huge_get_and_clear: (s: any, me: any) => {
+      me.pmdval = s.pmd.v; // and flush_tlb_range(&vma, addr, addr + PMD_SIZE)
+      s.pmd.v = PMD_NONE;
+      return 'spin_unlock(pml)' as const;
+    },
+    mm_dec_nr_ptes: (s: any, me: any) => {
+      mmDecNrPtes(s);
+      return free;
+    },
+    [free]: (s: any, me: any) => {
+      if (immediate) ptFree(s, me.pmdval);
+      else if (me.pmdval > 0) callRcu(s, me, me.pmdval - 1, PTE_FREE_RCU, me.pmdval);
+      else ptFree(s, me.pmdval); // pmd_pgtable() of a none pmd: a garbage free
+      me.pmdval = PMD_NONE;
+      me.in_free = false;
+      return after(me);
+    },
+  } as {
+    pmdp_huge_get_and_clear: (s: any, me: any) => 'spin_unlock(pml)';
+    mm_dec_nr_ptes: (s: any, me: any) => 'call_rcu' | 'pte_free';
+    call_rcu: (s: any, me: any) => A;
+    pte_free: (s: any, me: any) => A;
+  };
+}
+
+const baseLocals = {
+  pmdval: tableRef(),
+  ptlT: tableRef(),
+  mapT: tableRef(),
+  op: enumOf(['put', 'get'] as const),
+  nr: int(0, 2),
+  in_free: bool(),
+};
+
+/** pmd_lock / spin_unlock(pml) of free_user_pte_table for threads that take pml nowhere else. */
+function freeLock() {
+  return {
+    pmd_lock: (s: any, me: any) => (spinLock(me, s.pml) ? ('pmdp_huge_get_and_clear' as const) : BLOCKED),
+    'spin_unlock(pml)': (s: any, me: any) => {
+      spinUnlock(s, me, s.pml);
+      return 'mm_dec_nr_ptes' as const;
+    },
+  };
+}
+
+/** MADV_DONTNEED: zap_pmd_range + zap_pte_range. */
+function madvise(st: St, immediate: boolean) {
+  return thread(st, {
+    locals: { ...baseLocals, nr_put: int(0, 1), stage: enumOf(['zap', 'own'] as const) },
+    steps: {
+      ...pteTryGet('pte_lockptr', DONE), // pmd_trans_unstable_or_pte_try_get: goto next
+      ...offsetMapLock('ptep_get_and_clear_full'),
+      ptep_get_and_clear_full: (s, me) => {
+        if (readPte(s, me.mapT, 0) !== 0) {
+          setPte(s, me, me.mapT, 0, 0);
+          me.nr_put = 1;
+        }
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.ptlT);
+        me.ptlT = PMD_NONE;
+        me.mapT = PMD_NONE;
+        me.op = 'put';
+        if (me.nr_put) {
+          me.nr = me.nr_put; // if (nr_put) pte_put_many(mm, pmd, start, nr_put)
+          me.nr_put = 0;
+        } else {
+          me.stage = 'own';
+          me.nr = 1;
+        }
+        return 'pmd_pgtable(*pmd)';
+      },
+      ...putGet((me) => {
+        if (me.stage === 'own') return DONE;
+        me.stage = 'own'; // zap_pmd_range: pte_put(tlb->mm, pmd, addr)
+        me.nr = 1;
+        return 'pmd_pgtable(*pmd)' as const;
+      }),
+      ...freeLock(),
+      ...freeTail(immediate, (me) => {
+        if (me.stage === 'own') return DONE;
+        me.stage = 'own';
+        me.nr = 1;
+        return 'pmd_pgtable(*pmd)' as const;
+      }),
+    },
+  });
+}
+
+/** A walker that takes a reference first (smaps_pte_range, follow_page_pte, ... in the series). */
+function walker(st: St, n: number, immediate: boolean) {
+  return thread(st, {
+    count: n,
+    locals: baseLocals,
+    steps: {
+      ...pteTryGet('pte_lockptr', DONE),
+      ...offsetMapLock('ptep_get'),
+      ptep_get: (s, me) => {
+        readPte(s, me.mapT, 0);
+        s.seen_walker_read = true;
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.ptlT);
+        me.ptlT = PMD_NONE;
+        me.mapT = PMD_NONE;
+        me.op = 'put';
+        me.nr = 1;
+        return 'pmd_pgtable(*pmd)';
+      },
+      ...putGet(() => DONE),
+      ...freeLock(),
+      ...freeTail(immediate, () => DONE),
+    },
+  });
+}
+
+/** The walker as before the series: pmd_trans_unstable(), then pte_offset_map_lock() with no reference. */
+function walkerWithoutTryget(st: St, n: number) {
+  return thread(st, {
+    count: n,
+    locals: baseLocals,
+    steps: {
+      pmd_trans_unstable: (s, me) => (isTable(s.pmd.v) ? 'pte_lockptr' : DONE),
+      ...offsetMapLock('ptep_get'),
+      ptep_get: (s, me) => {
+        readPte(s, me.mapT, 0);
+        s.seen_walker_read = true;
+        return 'pte_unmap_unlock';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.ptlT);
+        me.ptlT = PMD_NONE;
+        me.mapT = PMD_NONE;
+        return DONE;
+      },
+    },
+  });
+}
+
+/** do_anonymous_page with pte_alloc_try_get. */
+function fault(st: St, n: number, immediate: boolean) {
+  return thread(st, {
+    count: n,
+    locals: { ...baseLocals, new: tableRef(), retry: bool() },
+    steps: {
+      ...pteTryGet('pte_lockptr', 'pte_alloc_one'), // pte_alloc_try_get: else __pte_alloc_try_get
+      pte_alloc_one: (s, me) => {
+        me.new = ptAlloc(s);
+        return 'pmd_lock';
+      },
+      pmd_lock: (s, me) => {
+        if (!spinLock(me, s.pml)) return BLOCKED;
+        return me.in_free ? 'pmdp_huge_get_and_clear' : 'pte_install_try_get';
+      },
+      pte_install_try_get: (s, me) => {
+        const v = s.pmd.v;
+        if (v === PMD_NONE) {
+          mmIncNrPtes(s); // __pte_install: mm_inc_nr_ptes, pmd_populate, pte_ref_init(pte, pmd, 1)
+          s.pmd.v = me.new;
+          s.pte_refcount.set(me.new - 1, 1);
+          me.new = PMD_NONE;
+        } else if (!getUnlessZero(s, v)) {
+          me.retry = true; // spin_unlock(ptl); goto retry;
+        }
+        return 'spin_unlock(pml)';
+      },
+      'spin_unlock(pml)': (s, me) => {
+        spinUnlock(s, me, s.pml);
+        if (me.in_free) return 'mm_dec_nr_ptes';
+        if (me.retry) {
+          me.retry = false;
+          return 'pmd_lock';
+        }
+        return me.new !== PMD_NONE ? 'pte_free(new)' : 'pte_lockptr';
+      },
+      'pte_free(new)': (s, me) => {
+        ptFree(s, me.new); // __pte_alloc_try_get: the new table was not needed
+        me.new = PMD_NONE;
+        return 'pte_lockptr';
+      },
+      ...offsetMapLock('set_pte_at'),
+      set_pte_at: (s, me) => {
+        setPte(s, me, me.mapT, me.index + 1, me.index + 2);
+        me.op = 'get'; // pte_get(vmf->pmd)
+        me.nr = 1;
+        return 'pmd_pgtable(*pmd)';
+      },
+      pte_unmap_unlock: (s, me) => {
+        ptlUnlock(s, me, me.ptlT);
+        me.ptlT = PMD_NONE;
+        me.mapT = PMD_NONE;
+        me.op = 'put'; // pte_put(vma->vm_mm, vmf->pmd, vmf->address)
+        me.nr = 1;
+        return 'pmd_pgtable(*pmd)';
+      },
+      ...putGet((me) => (me.op === 'get' ? 'pte_unmap_unlock' : DONE)),
+      ...freeTail(immediate, () => DONE),
+    },
+  });
+}
+
+function threads(st: St, p: Params, immediate: boolean) {
+  return {
+    madvise: madvise(st, immediate),
+    walker: walker(st, p.walkers, immediate) as ReturnType<typeof walker> | ReturnType<typeof walkerWithoutTryget>,
+    fault: fault(st, p.faults, immediate),
+    rcu: rcuThread(st, ['pte_free_rcu'], { pte_free_rcu: (s, t) => ptFree(s, t) }, 1 + p.faults),
+  };
+}
+
+export default defineModel({
+  name: 'pte-refcount',
+  title: 'pte_refcount (2021): pte_try_get / pte_put against MADV_DONTNEED freeing at zero',
+  doc: 'protocols.md §4a (seed 002): every user of a PTE table holds page->pte_refcount; the last pte_put clears *pmd under pml and frees the table through RCU.',
+  params: {
+    faults: { min: 0, max: 2, default: 2, doc: 'page-fault threads (each maps its own address, installing a table if needed)' },
+    walkers: { min: 0, max: 2, default: 1, doc: 'page-table walkers (read one entry)' },
+  },
+  build: (p) => {
+    const st = state(p);
+    return {
+      state: st,
+      init: (s: any) => {
+        ptInitLive(s, 1);
+        s.pmd.v = 1;
+        s.nr_ptes = 1;
+        s.pt[0].pte.set(0, 1); // the page MADV_DONTNEED will zap, holding one reference
+        s.pte_refcount.set(0, 1);
+      },
+      threads: threads(st, p, false),
+    };
+  },
+  variants: {
+    'rcu-deferred': {
+      summary: 'lockless pte_try_get under rcu_read_lock; the last pte_put frees the table through call_rcu',
+      patch: 'Qi Zheng, "[PATCH v3 13/15] mm/pte_ref: free user PTE page table pages", Nov 10 2021',
+    },
+    'immediate-free': {
+      summary: 'free_user_pte_table frees at once (pte_free) while pte_try_get still reads *pmd locklessly',
+      patch: 'Qi Zheng, "[PATCH 5/7] mm: free user PTE page table pages" (free_pte_table -> pte_free), Jul 18 2021, with the v3 pte_try_get',
+      apply: (d, p) => {
+        const st = state(p);
+        Object.assign(d.threads, threads(st, p, true));
+      },
+    },
+    'walker-without-tryget': {
+      summary: 'the walker keeps pmd_trans_unstable() + the old pte_offset_map_lock() and holds no reference',
+      patch: 'Documentation/vm/pte_ref.rst ("broken!!" scenario), v3 Nov 10 2021',
+      apply: (d, p) => {
+        d.threads.walker = walkerWithoutTryget(state(p), p.walkers);
+      },
+    },
+  },
+});

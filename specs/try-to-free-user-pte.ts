@@ -1,0 +1,158 @@
+/*
+ * Properties and expected verdicts for models/try-to-free-user-pte.ts (protocols.md §4, P-* list).
+ * Expectations are for the default parameters (faults=1, walkers=1).
+ *
+ * The list did not settle whether the RFC is safe, so each verdict below comes from the model, and the
+ * traces were checked by hand against the posted code (09/18 pte_tryget, 10/18 pte_tryget_map_lock,
+ * 11/18 do_anonymous_page and zap_pte_range, 13/18 try_to_free_user_pte and free_user_pte, 14/18,
+ * 16-17/18 track_pte_set/clear, 02/18 percpu_ref). Both variants are UNSAFE.
+ *
+ * Trace A (both variants): free_user_pte() called from pte_tryget's failure path frees whatever *pmd
+ * holds when it gets pml, without looking at that table's pte_ref.
+ *
+ *   madvise                              walker                         fault              rcu
+ *   zap: pte_tryget_map_lock(T1), clear
+ *     page1 (track_pte_clear put),
+ *     pte_unmap_unlock: T1 count 0 (percpu)
+ *   try_to_free_user_pte: pte_tryget(T1)
+ *     (1), pte = T1,
+ *     switch_to_atomic: flag, sync get,
+ *     call_rcu
+ *                                        pte_tryget: rcu_read_lock,
+ *                                          READ_ONCE(*pmd) = T1 (after
+ *                                          the call_rcu: not waited for)
+ *                                                                                          switch_to_atomic_rcu:
+ *                                                                                          T1 atomic, count 2
+ *   wait_event, put sync ref (1);
+ *   rcu_read_lock; __pte_put(T1) (0);
+ *   percpu_ref_is_zero -> free_user_pte:
+ *     pmd_lock, *pmd = T1, pmd_clear, unlock
+ *                                                                       pmd_none: pte_alloc_one T2,
+ *                                                                       pmd_install(T2), pte_tryget(T2)
+ *                                                                       (percpu: 1), pte_lockptr -> T2
+ *                                        percpu_ref_tryget(T1): atomic,
+ *                                          zero -> fails; rcu_read_unlock;
+ *                                          free_user_pte: pmd_lock, *pmd
+ *                                          = T2 (not none/leaf): pmd_clear,
+ *                                          unlock, call_rcu(T2)
+ *                                                                                          pte_free_rcu(T2):
+ *                                                                                          nobody is in an RCU
+ *                                                                                          section
+ *                                                                       pte_offset_map (*pmd none),
+ *                                                                       spin_lock(T2 ptl): USE AFTER FREE
+ *
+ *   Each step is what the RFC code does: the fault holds a pte_ref on T2, but free_user_pte never reads
+ *   it, and the fault holds no RCU section after pte_tryget. The same interleaving with the fault a step
+ *   further gives the other violations: set_pte_at into T2 after the walker's pmd_clear
+ *   (pte-write-attached), pte_free_rcu then frees T2 with page2 in it (no-free-of-non-empty-table,
+ *   mappings-survive: page2 is lost); with the fault's pte_lockptr after the clear it locks a lock
+ *   computed from a none pmd (no-pmd-none-dereference). The madvise thread's own free_user_pte (after
+ *   percpu_ref_is_zero on T1) does the same to a T2 installed by a fault whose own pte_tryget failed on
+ *   T1 and freed it (walkers=0 suffices). pte-ref-no-underflow: a walker holding a ref on T2 runs
+ *   pte_lockptr (T2); madvise's free_user_pte (after percpu_ref_is_zero on T1) clears T2 under it and
+ *   the fault installs T3; the walker's pte_offset_map reads T3, and pte_unmap_unlock -> pte_put(ptep)
+ *   puts pte_to_page(ptep) = T3, a reference it never took (T3's count goes below zero), so at the end
+ *   T3 maps page2 with a count of 0 (pte-ref-counts-entries).
+ *
+ * Trace B (rfc-switch-back only): the switch-back branch acts on the `pte` derived before the switch,
+ * while its second pte_tryget took a reference on whatever *pmd holds now.
+ *
+ *   madvise: zap; pte_tryget(T1); pte = T1; switch_to_atomic (call_rcu)
+ *   walker:  pte_tryget(T1) in to-atomic (bias: succeeds, 3), map, lock, read, unlock
+ *   fault:   pmd_none no; pte_tryget: READ_ONCE(*pmd) = T1
+ *   rcu:     switch_to_atomic_rcu: T1 atomic, count 3
+ *   madvise: wait_event, sync put (2); __pte_put (1); is_zero false; switch_back: ...
+ *   walker:  pte_put (pte_unmap): T1 count 0, atomic
+ *   fault:   percpu_ref_tryget(T1) fails -> free_user_pte: clears T1 (rightly), call_rcu(T1);
+ *            faults again: pte_alloc_one T2, pmd_install(T2)
+ *   madvise: pte_tryget: READ_ONCE(*pmd) = T2, percpu tryget succeeds (reference on T2)
+ *   rcu:     pte_free_rcu(T1): the dtor frees T1's pte_ref
+ *   madvise: percpu_ref_switch_to_percpu(pte->pte_ref) with pte = T1: USE AFTER FREE; then
+ *            __pte_put(T1) (use after free, a put it does not own), and T2's reference is never
+ *            dropped: T2 can never be reclaimed.
+ *
+ *   This one does not depend on trace A: with free_user_pte changed to clear *pmd only when the table
+ *   it names has its pte_ref at zero (an experiment, not a variant), `rfc` holds every property (also
+ *   with faults=2 or walkers=2), while `rfc-switch-back` still violates no-use-after-free,
+ *   pte-ref-no-underflow and pte-ref-counts-entries.
+ *
+ * Holding at the defaults: no-double-free (free_user_pte clears *pmd under pml, so one caller frees a
+ * given table), no-bug-on, nr-ptes-consistent, locks-balanced, deadlock-free, and
+ * pte-write-under-its-ptl: with one fault, the writer's two *pmd reads (pte_lockptr, pte_offset_map)
+ * cannot name two different live tables, because only faults install tables. With faults=2 it is
+ * violated too (one fault locks T2's ptl and writes into T3 installed by the other).
+ */
+
+import model from '../models/try-to-free-user-pte.ts';
+import { Fault, linkedTables, noFault } from '../src/kernel/index.ts';
+import { percpuRefCount } from '../src/kernel/percpu-ref.ts';
+import { defineSpec, final, sometimes } from '../src/spec/property.ts';
+
+const holdsAll = {
+  'no-use-after-free': 'holds',
+  'no-double-free': 'holds',
+  'pte-write-attached': 'holds',
+  'pte-write-under-its-ptl': 'holds',
+  'no-free-of-non-empty-table': 'holds',
+  'no-pmd-none-dereference': 'holds',
+  'locks-balanced': 'holds',
+  'pte-ref-no-underflow': 'holds',
+  'no-bug-on': 'holds',
+  'mappings-survive': 'holds',
+  'nr-ptes-consistent': 'holds',
+  'pte-ref-counts-entries': 'holds',
+  'deadlock-free': 'holds',
+  'madvise-frees-table': 'reachable',
+  'tryget-fails-on-atomic-zero': 'reachable',
+  'fault-installs-new-table': 'reachable',
+  'switch-back-runs': 'reachable',
+} as const;
+
+/** What trace A (and, for rfc-switch-back, also trace B) violates. */
+const unsafe = {
+  ...holdsAll,
+  'no-use-after-free': 'violated',
+  'pte-write-attached': 'violated',
+  'no-free-of-non-empty-table': 'violated',
+  'no-pmd-none-dereference': 'violated',
+  'pte-ref-no-underflow': 'violated',
+  'mappings-survive': 'violated',
+  'pte-ref-counts-entries': 'violated',
+} as const;
+
+export default defineSpec(model, {
+  properties: [
+    noFault('no-use-after-free', Fault.UAF, 'no load, store, ptlock or pte_ref access of a table after it is freed (P-UAF)'),
+    noFault('no-double-free', Fault.DOUBLE_FREE, 'no table freed twice'),
+    noFault('pte-write-attached', Fault.WRITE_DETACHED, 'a PTE written under ptl lands in a table still linked from *pmd (P-ATTACHED)'),
+    noFault('pte-write-under-its-ptl', Fault.WRITE_UNLOCKED, "a PTE is written only under its own table's ptl (P-LOCK)"),
+    noFault('no-free-of-non-empty-table', Fault.FREE_NONEMPTY | Fault.FREE_ATTACHED, 'a table is freed only when empty and unlinked (P-EMPTY)'),
+    noFault('no-pmd-none-dereference', Fault.BAD_PMD_DEREF | Fault.FREE_GARBAGE, 'no table pointer computed from a none pmd'),
+    noFault('locks-balanced', Fault.UNLOCK_NOT_OWNER | Fault.LOCK_HELD_AT_EXIT | Fault.RCU_UNBALANCED | Fault.RCU_HEAD_REQUEUED, 'every lock and RCU section released once by its owner; no rcu_head queued twice (P-LOCK, P-RCUHEAD)'),
+    noFault('pte-ref-no-underflow', Fault.REFCOUNT_UNDERFLOW, 'no pte_ref count below zero: nobody puts a reference it does not hold'),
+    noFault('no-bug-on', Fault.BUG, 'track_pte_set/track_pte_clear never find their pte_ref at zero'),
+    final('mappings-survive', "at the end every fault's page is in a table linked from *pmd (no mapping lost)", (s) => {
+      for (let i = 1; i < s.pt[0]!.pte.length; i++) {
+        if (!s.pt.some((t, k) => s.pmd.v === k + 1 && t.pte.get(i) !== 0)) return false;
+      }
+      return true;
+    }),
+    final('nr-ptes-consistent', 'at the end nr_ptes equals the number of linked tables', (s) => s.nr_ptes === linkedTables(s)),
+    final('pte-ref-counts-entries', 'at the end the linked table has one reference per present entry (none leaked, none missing)', (s) => {
+      const t = s.pmd.v;
+      if (t <= 0) return true;
+      let n = 0;
+      const pt = s.pt[t - 1]!;
+      for (let i = 0; i < pt.pte.length; i++) if (pt.pte.get(i) !== 0) n++;
+      return percpuRefCount(s.pte_ref[t - 1]!) === n;
+    }),
+    sometimes('madvise-frees-table', 'a table is really freed', (s) => s.pt.some((t) => t.state === 'freed')),
+    sometimes('tryget-fails-on-atomic-zero', 'a percpu_ref_tryget really fails (ref in atomic mode at zero)', (s) => s.seen_tryget_fail),
+    sometimes('fault-installs-new-table', 'a fault really installs a fresh table after the first was cleared', (s) => s.pmd.v > 1),
+    sometimes('switch-back-runs', 'try_to_free_user_pte really switches a ref back to percpu mode', (s) => s.seen_switch_back),
+  ],
+  expect: {
+    rfc: { ...unsafe, 'switch-back-runs': 'unreachable' },
+    'rfc-switch-back': unsafe,
+  },
+});

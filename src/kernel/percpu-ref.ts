@@ -1,0 +1,146 @@
+// percpu_ref (lib/percpu-refcount.c with RFC 02/18, Apr 2022): percpu/atomic modes, tryget/get/put,
+// is_zero, the switch to atomic that completes in an RCU callback, the switch back. It owns counting and
+// mode rules only; callers check the memory the ref lives in (use-after-free) themselves.
+
+import { enumOf, int, record, type EnumSpec, type IntSpec, type RecordSpec } from '../model/schema.ts';
+import { ModelError } from '../model/errors.ts';
+import { Fault, raise } from './faults.ts';
+import { callRcu, type ReaderView, type RcuState } from './rcu.ts';
+
+/**
+ * `percpu`: __PERCPU_REF_ATOMIC clear; get/put go to the per-CPU counters, whose sum is `pcpu`.
+ * `to-atomic`: the flag is set and call_rcu(percpu_ref_switch_to_atomic_rcu) is pending; get/put go to
+ *   the atomic counter, which still carries PERCPU_COUNT_BIAS, so it cannot reach zero.
+ * `atomic`: the callback has folded the per-CPU sum into the atomic counter and removed the bias.
+ */
+export type PercpuMode = 'percpu' | 'to-atomic' | 'atomic';
+
+export type PercpuRefFields = {
+  mode: EnumSpec<PercpuMode>;
+  /** ref->data->count without PERCPU_COUNT_BIAS (the bias is present exactly when mode !== 'atomic') */
+  atomic: IntSpec;
+  /** sum over CPUs of the per-CPU counters (each CPU's own counter may be anything) */
+  pcpu: IntSpec;
+};
+
+export interface PercpuRefView {
+  mode: PercpuMode;
+  atomic: number;
+  pcpu: number;
+}
+
+/** One percpu_ref. Properties may read the true count (atomic + pcpu); the kernel sees it only in atomic mode. */
+export function percpuRef(): RecordSpec<PercpuRefFields> {
+  return record({
+    mode: enumOf(['percpu', 'to-atomic', 'atomic'] as const, 'percpu'),
+    atomic: int(-8, 15, 0),
+    pcpu: int(-8, 15, 0),
+  });
+}
+
+/** The true number of references: meaningful to the model at any time, to the kernel only in atomic mode. */
+export function percpuRefCount(r: PercpuRefView): number {
+  return r.atomic + r.pcpu;
+}
+
+function checkUnderflow(s: { faults: number }, r: PercpuRefView): void {
+  if (percpuRefCount(r) < 0) raise(s, Fault.REFCOUNT_UNDERFLOW);
+}
+
+/** percpu_ref_init(ref, release, 0, gfp): percpu mode holding one reference (the initial one). */
+export function percpuRefInit(r: PercpuRefView): void {
+  r.mode = 'percpu';
+  r.atomic = 1;
+  r.pcpu = 0;
+}
+
+/** percpu_ref_get: cannot fail. */
+export function percpuRefGet(r: PercpuRefView): void {
+  if (r.mode === 'percpu') r.pcpu = r.pcpu + 1;
+  else r.atomic = r.atomic + 1;
+}
+
+/**
+ * percpu_ref_tryget: in percpu mode it never fails (this_cpu_inc); during the switch the atomic counter
+ * still holds the bias, so it succeeds too; in atomic mode it is atomic_long_inc_not_zero. One atomic
+ * step: the kernel reads the mode and increments inside rcu_read_lock(), and the switch folds the per-CPU
+ * counters only after a grace period, so an increment that saw percpu mode is always folded in.
+ */
+export function percpuRefTryget(r: PercpuRefView): boolean {
+  if (r.mode === 'atomic') {
+    if (r.atomic === 0) return false;
+    r.atomic = r.atomic + 1;
+    return true;
+  }
+  percpuRefGet(r);
+  return true;
+}
+
+/** percpu_ref_put. The release callback is not modelled (the RFC's is a no-op). */
+export function percpuRefPut(s: { faults: number }, r: PercpuRefView): void {
+  if (r.mode === 'percpu') r.pcpu = r.pcpu - 1;
+  else r.atomic = r.atomic - 1;
+  checkUnderflow(s, r);
+}
+
+/** percpu_ref_is_zero: false in percpu mode and while the switch is pending (the bias is still in). */
+export function percpuRefIsZero(r: PercpuRefView): boolean {
+  return r.mode === 'atomic' && r.atomic === 0;
+}
+
+/**
+ * percpu_ref_switch_to_atomic(ref, NULL, sync=true), the first half of percpu_ref_switch_to_atomic_sync
+ * as patched by Qi Zheng's RFC 02/18 "make ref stable after percpu_ref_switch_to_atomic_sync() returns".
+ * Returns false (the caller blocks) while another switch is pending: __percpu_ref_switch_mode first waits
+ * for confirm_switch to clear. From percpu mode: set the atomic flag, take the "put after confirmation"
+ * reference, and call_rcu(&ref->data->rcu, percpu_ref_switch_to_atomic_rcu) on rcu head `head` with
+ * callback id `cb` and argument `arg` (the caller's name for this ref). Already atomic: only the sync get.
+ */
+export function percpuRefSwitchToAtomic(s: RcuState, me: ReaderView, r: PercpuRefView, head: number, cb: number, arg: number): boolean {
+  if (r.mode === 'to-atomic') return false;
+  if (r.mode === 'percpu') {
+    r.mode = 'to-atomic';
+    percpuRefGet(r);
+    callRcu(s, me, head, cb, arg);
+    return true;
+  }
+  percpuRefGet(r);
+  return true;
+}
+
+/**
+ * The rest of percpu_ref_switch_to_atomic_sync: wait_event(!ref->data->confirm_switch), then (RFC 02/18)
+ * percpu_ref_switch_to_atomic_post() drops the sync reference. False = still waiting (block). Waking up
+ * has no effect of its own on shared state, so it is merged with the put.
+ */
+export function percpuRefSwitchToAtomicWait(s: { faults: number }, r: PercpuRefView): boolean {
+  if (r.mode === 'to-atomic') return false;
+  percpuRefPut(s, r);
+  return true;
+}
+
+/**
+ * percpu_ref_switch_to_atomic_rcu, run by the rcu thread once the grace period has ended: every CPU that
+ * could still be inside a percpu-mode tryget/get/put has left it, so the per-CPU sum is final; fold it
+ * into the atomic counter and drop the bias.
+ */
+export function percpuRefSwitchToAtomicRcu(s: { faults: number }, r: PercpuRefView): void {
+  if (r.mode !== 'to-atomic') throw new ModelError(`percpu_ref_switch_to_atomic_rcu on a ref in ${r.mode} mode`);
+  r.atomic = r.atomic + r.pcpu;
+  r.pcpu = 0;
+  r.mode = 'atomic';
+  checkUnderflow(s, r);
+}
+
+/**
+ * percpu_ref_switch_to_percpu: waits for a pending switch (false = block), then adds the bias back,
+ * zeroes every per-CPU counter and clears the atomic flag.
+ */
+export function percpuRefSwitchToPercpu(r: PercpuRefView): boolean {
+  if (r.mode === 'to-atomic') return false;
+  if (r.mode === 'atomic') {
+    r.pcpu = 0;
+    r.mode = 'percpu';
+  }
+  return true;
+}
