@@ -31,9 +31,9 @@ describe('shipped models', () => {
       });
 
       for (const variant of variants) {
-        it(`${variant}: every verdict as expected; DFS, BFS and symmetry on/off agreeing`, () => {
-          const run = (strategy: 'dfs' | 'bfs', symmetry: boolean) =>
-            verify(instantiate(lm.module, variant, {}), lm.spec, { stopAtFirst: false, strategy, symmetry });
+        it(`${variant}: every verdict as expected; DFS, BFS, symmetry and POR on/off agreeing`, () => {
+          const run = (strategy: 'dfs' | 'bfs', symmetry: boolean, por = symmetry) =>
+            verify(instantiate(lm.module, variant, {}), lm.spec, { stopAtFirst: false, strategy, symmetry, por });
           const verdicts = (r: ReturnType<typeof run>) => Object.fromEntries(r.properties.map((p) => [p.name, p.status]));
           const dfs = run('dfs', true);
           expect(dfs.outcome.kind).toBe('complete');
@@ -45,8 +45,10 @@ describe('shipped models', () => {
           expect(verdicts(bfsFull)).toEqual(verdicts(dfs));
           expect(bfsFull.stats.states).toBe(dfsFull.stats.states);
           expect(bfsFull.stats.transitions).toBe(dfsFull.stats.transitions);
-          // symmetry only merges states
+          // reductions only drop states, never verdicts
           expect(dfs.stats.states).toBeLessThanOrEqual(dfsFull.stats.states);
+          expect(verdicts(run('dfs', false, true))).toEqual(verdicts(dfs));
+          expect(verdicts(run('bfs', false, true))).toEqual(verdicts(dfs));
           expect(verdicts(run('bfs', true))).toEqual(verdicts(dfs));
         });
       }

@@ -65,6 +65,7 @@ verify options:
   --traces             with --all / no --variant: print the race diagram of every violation
   --progress           progress lines on stderr even when not a terminal
   --no-symmetry        do not merge states that differ only by a permutation of symmetric threads
+  --no-por             no partial-order reduction (explore every interleaving of safe local steps)
   --workers N, -j N    worker threads for a large DFS (default: the machine's cores; 1 = this thread)
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
@@ -84,6 +85,7 @@ interface Opts {
   traces: boolean;
   progress: boolean;
   symmetry: boolean;
+  por: boolean;
   workers: number;
   path?: string;
   property?: string;
@@ -122,6 +124,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
         traces: { type: 'boolean' },
         progress: { type: 'boolean' },
         'no-symmetry': { type: 'boolean' },
+        'no-por': { type: 'boolean' },
         workers: { type: 'string', short: 'j' },
         path: { type: 'string' },
         property: { type: 'string' },
@@ -168,6 +171,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
       traces: !!v.traces,
       progress: !!v.progress,
       symmetry: !v['no-symmetry'],
+      por: !v['no-por'],
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
       ...(v.property !== undefined ? { property: v.property } : {}),
@@ -305,6 +309,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     stopAtFirst,
     limits: o.limits,
     symmetry: o.symmetry,
+    por: o.por,
     ...(t.expect ? { expect: t.expect } : {}),
   });
   let r: RunResult;

@@ -3,7 +3,7 @@
 // shortest counterexamples, DFS for size.
 
 import type { Engine } from './engine.ts';
-import { Search, type Limits } from './search.ts';
+import { Search, type Limits, type SearchOptions } from './search.ts';
 import { encodeChoice } from '../trace/path.ts';
 
 const CHUNK = 1 << 14; // states per chunk
@@ -20,8 +20,8 @@ export class Bfs extends Search {
   private readonly scratch: Int32Array;
   private readonly cur: Int32Array;
 
-  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean, symmetry = true) {
-    super(engine, limits, stopAtFirst, symmetry);
+  constructor(engine: Engine, limits: Limits, opts: SearchOptions) {
+    super(engine, limits, opts);
     this.scratch = new Int32Array(engine.W);
     this.cur = new Int32Array(engine.W);
     const init = engine.cm.init;
@@ -99,29 +99,42 @@ export class Bfs extends Search {
       const phi = this.fps2[2 * i]!;
       const plo = this.fps2[2 * i + 1]!;
       let any = false;
-      for (let tid = 0; tid < T; tid++) {
-        const na = e.alts(cur, 0, tid);
-        for (let alt = 0; alt < na; alt++) {
-          if (!e.successor(cur, 0, tid, alt, scratch, phi, plo)) continue;
-          any = true;
-          this.transitions++;
-          if (this.level >= this.limits.maxDepth) {
-            this.truncated = true;
-            continue;
-          }
-          const chi = e.hi;
-          const clo = e.lo;
-          const r = this.visitState(scratch, 0, chi, clo);
-          if (r === 0) continue;
-          if (r < 0) return true;
-          this.states++;
-          const j = this.append(scratch, i, encodeChoice(tid, alt), chi, clo);
-          if (this.level + 1 > this.maxDepthSeen) this.maxDepthSeen = this.level + 1;
-          const m = e.check(scratch, this.pendingSometimes);
-          if (m !== 0 && this.discover(m, () => this.pathTo(j))) return true;
-          if (this.states >= this.limits.maxStates) {
-            this.limitHit();
-            return true;
+      // partial-order reduction: a safe local step's thread first; everything else only if none was
+      // found, or (proviso) one of its successors had been visited already
+      const amp = this.por ? this.por.select(cur, 0) : -1;
+      let full = amp < 0;
+      for (let pass = 0; pass < 2; pass++) {
+        if (pass === 1 && (amp < 0 || !full)) break;
+        const from = pass === 0 && amp >= 0 ? amp : 0;
+        const to = pass === 0 && amp >= 0 ? amp + 1 : T;
+        for (let tid = from; tid < to; tid++) {
+          if (pass === 1 && tid === amp) continue;
+          const na = e.alts(cur, 0, tid);
+          for (let alt = 0; alt < na; alt++) {
+            if (!e.successor(cur, 0, tid, alt, scratch, phi, plo)) continue;
+            any = true;
+            this.transitions++;
+            if (this.level >= this.limits.maxDepth) {
+              this.truncated = true;
+              continue;
+            }
+            const chi = e.hi;
+            const clo = e.lo;
+            const r = this.visitState(scratch, 0, chi, clo);
+            if (r === 0) {
+              full = true;
+              continue;
+            }
+            if (r < 0) return true;
+            this.states++;
+            const j = this.append(scratch, i, encodeChoice(tid, alt), chi, clo);
+            if (this.level + 1 > this.maxDepthSeen) this.maxDepthSeen = this.level + 1;
+            const m = e.check(scratch, this.pendingSometimes);
+            if (m !== 0 && this.discover(m, () => this.pathTo(j))) return true;
+            if (this.states >= this.limits.maxStates) {
+              this.limitHit();
+              return true;
+            }
           }
         }
       }

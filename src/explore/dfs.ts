@@ -2,9 +2,8 @@
 // Each depth keeps a cursor (thread, alternative) into its state's transitions.
 
 import type { Engine } from './engine.ts';
-import { Search, type Limits } from './search.ts';
+import { Search, type Limits, type SearchOptions } from './search.ts';
 import { encodeChoice } from '../trace/path.ts';
-import type { VisitedSet } from '../state/visited.ts';
 
 /**
  * Where a DFS (re)starts: a state already in the visited set, the path that reached it, and the
@@ -36,8 +35,11 @@ export class Dfs extends Search {
   /** path to the bottom of the stack (a unit's path; empty from the initial state) */
   private readonly prefix: readonly number[];
 
-  constructor(engine: Engine, limits: Limits, stopAtFirst: boolean, symmetry = true, visited?: VisitedSet, start?: DfsUnit) {
-    super(engine, limits, stopAtFirst, symmetry, visited);
+  /** per depth: -2 not chosen yet, -1 expand every thread, t >= 0 only thread t (its safe local step) */
+  private amp: Int32Array;
+
+  constructor(engine: Engine, limits: Limits, opts: SearchOptions, start?: DfsUnit) {
+    super(engine, limits, opts);
     this.prefix = start?.path ?? [];
     const cap = 256;
     this.stack = new Int32Array(cap * engine.W);
@@ -47,6 +49,7 @@ export class Dfs extends Search {
     this.choice = new Int32Array(cap);
     this.fpHi = new Int32Array(cap);
     this.fpLo = new Int32Array(cap);
+    this.amp = new Int32Array(cap).fill(-2);
     this.scratch = new Int32Array(engine.W);
     if (start) {
       this.stack.set(start.state, 0);
@@ -55,6 +58,7 @@ export class Dfs extends Search {
       this.curTid[0] = start.tid;
       this.curAlt[0] = start.alt;
       this.any[0] = start.any ? 1 : 0;
+      this.amp[0] = -1; // resumed mid-way: expand fully from the cursor
       this.maxDepthSeen = this.prefix.length;
       return;
     }
@@ -113,6 +117,7 @@ export class Dfs extends Search {
     this.choice = grow(this.choice, cap);
     this.fpHi = grow(this.fpHi, cap);
     this.fpLo = grow(this.fpLo, cap);
+    this.amp = grow(this.amp, cap);
   }
 
   run(budget: number): boolean {
@@ -130,6 +135,13 @@ export class Dfs extends Search {
         if (n >= budget) return false;
       }
       const off = d * W;
+      if (this.amp[d] === -2) {
+        const t = this.por ? this.por.select(this.stack, off) : -1;
+        this.amp[d] = t;
+        if (t >= 0) this.curTid[d] = t;
+      }
+      const amp = this.amp[d]!;
+      const lastTid = amp >= 0 ? amp + 1 : T;
       let tid = this.curTid[d]!;
       let alt = this.curAlt[d]!;
       let found = false;
@@ -138,7 +150,7 @@ export class Dfs extends Search {
       if (d + 1 >= this.curTid.length) this.growTo(d + 1);
       const stk = this.stack;
       const next = off + W;
-      while (tid < T) {
+      while (tid < lastTid) {
         if (alt < e.alts(stk, off, tid)) {
           const ok = e.successor(stk, off, tid, alt, stk, phi, plo, next);
           alt++;
@@ -174,7 +186,15 @@ export class Dfs extends Search {
       const chi = e.hi;
       const clo = e.lo;
       const r = this.visitState(stk, next, chi, clo);
-      if (r === 0) continue;
+      if (r === 0) {
+        if (amp >= 0) {
+          // proviso: a reduced expansion must not close a cycle; expand this state fully instead
+          this.amp[d] = -1;
+          this.curTid[d] = 0;
+          this.curAlt[d] = 0;
+        }
+        continue;
+      }
       if (r < 0) {
         this.d = d;
         return true;
@@ -187,6 +207,7 @@ export class Dfs extends Search {
       this.curTid[d] = 0;
       this.curAlt[d] = 0;
       this.any[d] = 0;
+      this.amp[d] = -2;
       if (d + this.prefix.length > this.maxDepthSeen) this.maxDepthSeen = d + this.prefix.length;
       const m = e.check(stk, this.pendingSometimes, next);
       if (m !== 0) {

@@ -6,6 +6,7 @@ import type { VisitedSet } from '../state/visited.ts';
 import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 import { Canonicalizer } from './symmetry.ts';
+import { LocalStepReduction } from '../por/local-steps.ts';
 
 export interface Limits {
   /** stop after this many distinct states */
@@ -36,12 +37,31 @@ export interface Discovery {
 }
 
 const canonicalizers = new WeakMap<Engine, Canonicalizer>();
+const reductions = new WeakMap<Engine, LocalStepReduction>();
+
+/** One reduction per engine: it learns which steps are never local, for the engine's lifetime. */
+function porOf(engine: Engine): LocalStepReduction {
+  let r = reductions.get(engine);
+  if (!r) reductions.set(engine, (r = new LocalStepReduction(engine)));
+  return r;
+}
 
 /** One canonicalizer per engine (searches of one engine run one after another in a thread). */
 function canonicalizerOf(engine: Engine): Canonicalizer {
   let c = canonicalizers.get(engine);
   if (!c) canonicalizers.set(engine, (c = new Canonicalizer(engine.cm)));
   return c;
+}
+
+export interface SearchOptions {
+  /** stop at the first violated always/final/deadlock property */
+  readonly stopAtFirst: boolean;
+  /** symmetry reduction where the model declares symmetric threads (default on) */
+  readonly symmetry?: boolean;
+  /** partial-order reduction by safe local steps (default on) */
+  readonly por?: boolean;
+  /** the visited set to use (default: a new local table) */
+  readonly visited?: VisitedSet;
 }
 
 export abstract class Search {
@@ -63,18 +83,22 @@ export abstract class Search {
   protected readonly fp = { hi: 0, lo: 0 };
   private aborted = false;
 
+  protected readonly stopAtFirst: boolean;
+  /** partial-order reduction, when on */
+  protected readonly por: LocalStepReduction | undefined;
+
   constructor(
     protected readonly engine: Engine,
     protected readonly limits: Limits,
-    /** stop at the first violated always/final/deadlock property */
-    protected readonly stopAtFirst: boolean,
-    symmetry = true,
-    visited?: VisitedSet,
+    opts: SearchOptions,
   ) {
+    this.stopAtFirst = opts.stopAtFirst;
     this.pendingSometimes = engine.sometimesMask;
-    const c = symmetry ? canonicalizerOf(engine) : undefined;
+    const c = opts.symmetry ?? true ? canonicalizerOf(engine) : undefined;
     this.canon = c?.active ? c : undefined;
     this.canonBuf = new Int32Array(engine.W);
+    this.por = opts.por ?? true ? porOf(engine) : undefined;
+    const visited = opts.visited;
     this.fps = visited ?? new FingerprintSet(1 << 12, limits.maxTableBytes);
   }
 

@@ -20,6 +20,8 @@ export interface VerifyOptions {
   readonly expect?: Readonly<Record<string, Verdict>>;
   /** symmetry reduction where the model declares symmetric threads (default on) */
   readonly symmetry?: boolean;
+  /** partial-order reduction by safe local steps (default on) */
+  readonly por?: boolean;
 }
 
 /** What a finished search leaves behind, single-threaded or parallel. */
@@ -108,11 +110,8 @@ export class Verification {
     readonly opts: VerifyOptions = DEFAULT_OPTIONS,
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
-    const sym = opts.symmetry ?? true;
-    this.search =
-      opts.strategy === 'bfs'
-        ? new Bfs(this.engine, opts.limits, opts.stopAtFirst, sym)
-        : new Dfs(this.engine, opts.limits, opts.stopAtFirst, sym);
+    const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true };
+    this.search = opts.strategy === 'bfs' ? new Bfs(this.engine, opts.limits, so) : new Dfs(this.engine, opts.limits, so);
   }
 
   /** Explores a slice; true when the run has ended. */
@@ -143,7 +142,7 @@ export class Verification {
       if (this.aborted) this.search.abort();
       if (this.step(slice)) break;
       tick(this.search.states, this.search.depth, this.search.tableBytes);
-      if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 5) {
+      if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 4) {
         handOff.prepare();
         prepared = true;
       }

@@ -127,10 +127,10 @@ export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg:
 }
 
 /**
- * synchronize_rcu() as one label that runs twice: the first run starts the grace period (records the
- * current readers, other than the caller) and stays on `self`; it then blocks until they have all
- * passed a quiescent state and continues to `next`. Called inside a read section it would wait for itself:
- * the kernel deadlocks, and so does the model.
+ * synchronize_rcu() as one label that runs twice: the first run starts the grace period (records every
+ * thread now inside a read section, the caller included) and stays on `self`; it then blocks until they
+ * have all passed a quiescent state and continues to `next`. Called inside a read section it waits for
+ * itself: the kernel deadlocks, and so does the model.
  */
 export function synchronizeRcu<L extends string>(self: L, next: L) {
   return (s: RcuState, me: ReaderView): L | typeof BLOCKED => {

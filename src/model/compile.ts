@@ -29,6 +29,8 @@ export interface CompiledThread {
   readonly labelIndex: Readonly<Record<string, number>>;
   readonly start: number;
   readonly me: ThreadView;
+  /** names of the thread's own locals (declared by the model, not the kernel's per-thread fields) */
+  readonly locals: ReadonlySet<string>;
 }
 
 /** A symmetric thread group resolved to state-vector offsets (see SymmetryDecl). */
@@ -61,7 +63,7 @@ export class CompiledModel implements NameContext {
   readonly symmetry: readonly SymmetryGroup[];
 
   constructor(def: ModelDef) {
-    const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0 };
+    const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0 };
     const lb = new LayoutBuilder(holder);
     this.holder = holder;
     this.root = lb.record(def.state.fields, '');
@@ -124,6 +126,7 @@ export class CompiledModel implements NameContext {
           labelIndex,
           start,
           me: view,
+          locals: new Set(Object.keys(td.locals)),
         });
         tid++;
       }

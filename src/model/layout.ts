@@ -5,7 +5,7 @@
 import type { Cell, Fields, FieldSpec, Formatter, NameContext, ScalarSpec, ThreadRef } from './schema.ts';
 
 import { ModelError } from './errors.ts';
-import { store, type FpHolder } from '../state/zobrist.ts';
+import { note, store, type FpHolder } from '../state/zobrist.ts';
 
 /** The current state buffer and its running fingerprint: every write goes through store(). */
 export type Holder = FpHolder;
@@ -66,6 +66,7 @@ class CellImpl implements Cell {
     private readonly hi: number,
   ) {}
   get v(): number {
+    note(this.h, this.off);
     return this.h.b[this.h.o + this.off]!;
   }
   set v(x: number) {
@@ -89,6 +90,7 @@ class IntArray {
   ) {}
   get(i: number): number {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
+    note(this.h, this.base + i);
     return this.h.b[this.h.o + this.base + i]!;
   }
   set(i: number, v: number): void {
@@ -106,6 +108,7 @@ class BoolArray {
   ) {}
   get(i: number): boolean {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
+    note(this.h, this.base + i);
     return this.h.b[this.h.o + this.base + i] !== 0;
   }
   set(i: number, v: boolean): void {
@@ -124,6 +127,7 @@ class EnumArray {
   ) {}
   get(i: number): string {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
+    note(this.h, this.base + i);
     return this.values[this.h.b[this.h.o + this.base + i]!]!;
   }
   set(i: number, v: string): void {
@@ -249,6 +253,7 @@ export class LayoutBuilder {
         const { min, max } = spec;
         Object.defineProperty(proto, name, {
           get(this: RecordInstance) {
+            note(this.$h, this.$o + r);
             return this.$h.b[this.$h.o + this.$o + r];
           },
           set(this: RecordInstance, v: number) {
@@ -261,6 +266,7 @@ export class LayoutBuilder {
         const r = rel++;
         Object.defineProperty(proto, name, {
           get(this: RecordInstance) {
+            note(this.$h, this.$o + r);
             return this.$h.b[this.$h.o + this.$o + r] !== 0;
           },
           set(this: RecordInstance, v: boolean) {
@@ -275,6 +281,7 @@ export class LayoutBuilder {
         values.forEach((v, i) => (index[v] = i));
         Object.defineProperty(proto, name, {
           get(this: RecordInstance) {
+            note(this.$h, this.$o + r);
             return values[this.$h.b[this.$h.o + this.$o + r]!];
           },
           set(this: RecordInstance, v: string) {

@@ -29,7 +29,7 @@ export async function warmPool(n: number, model: ModelRef): Promise<void> {
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
   const table = new SharedArrayBuffer(64 * 8);
   const task: TaskMsg = {
-    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true,
+    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true,
   };
   await Promise.all(Array.from({ length: n }, () => pool.run(task)));
 }
@@ -53,6 +53,7 @@ export interface ParallelInput {
   readonly maxTableBytes: number;
   readonly stopAtFirst: boolean;
   readonly symmetry: boolean;
+  readonly por: boolean;
   /** counters of the search so far (the single-threaded start) */
   readonly states: number;
   readonly transitions: number;
@@ -112,6 +113,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       deadline: inp.deadline,
       stopAtFirst: inp.stopAtFirst,
       symmetry: inp.symmetry,
+      por: inp.por,
     };
     const p: Promise<void> = (pool.run(task) as Promise<ResultMsg>).then(
       (r) => {

@@ -13,7 +13,7 @@ import type { ModelRef } from './protocol.ts';
  * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
  * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
  */
-export function parallelHandOff(workers: number, model: ModelRef, after = 50_000, force = false): HandOff {
+export function parallelHandOff(workers: number, model: ModelRef, after = 200_000, force = false): HandOff {
   let isReady = false;
   let warming: Promise<void> | undefined;
   return {
@@ -47,6 +47,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 50_000
         maxTableBytes: o.limits.maxTableBytes,
         stopAtFirst: o.stopAtFirst,
         symmetry: o.symmetry ?? true,
+        por: o.por ?? true,
         states: dfs.states,
         transitions: dfs.transitions,
         maxDepthSeen: dfs.maxDepthSeen,

@@ -40,6 +40,7 @@ export interface TaskMsg {
   readonly deadline: number;
   readonly stopAtFirst: boolean;
   readonly symmetry: boolean;
+  readonly por: boolean;
 }
 
 export type StopKind = 'done' | 'budget' | 'stopped' | 'memory' | 'timeout' | 'max-states';

@@ -53,7 +53,7 @@ export async function explore(task: TaskMsg): Promise<ResultMsg> {
         break;
       }
       const limits = { maxStates: task.maxStates - states, maxDepth: task.maxDepth, deadline: task.deadline, maxTableBytes: Infinity };
-      const dfs = new Dfs(engine, limits, task.stopAtFirst, task.symmetry, visited, task.units[u] as DfsUnit);
+      const dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, visited }, task.units[u] as DfsUnit);
       let ended = false;
       while (!(ended = dfs.run(4096))) {
         if (flagged() || states + dfs.states >= task.budget) break;

@@ -29,10 +29,23 @@ export interface FpHolder {
   o: number;
   hi: number;
   lo: number;
+  /** when set, every word read or written is appended here (footprint recording, for POR) */
+  rec: Int32Array | null;
+  rn: number;
+}
+
+/** Notes that word i was touched, when footprints are being recorded (overflow = "touched a lot"). */
+export function note(h: FpHolder, i: number): void {
+  const r = h.rec;
+  if (r !== null) {
+    if (h.rn < r.length) r[h.rn] = i;
+    h.rn++;
+  }
 }
 
 /** Stores v at word i of the state in h, keeping h's fingerprint current. */
 export function store(h: FpHolder, i: number, v: number): void {
+  note(h, i);
   const j = h.o + i;
   const old = h.b[j]!;
   if (old === v) return;

@@ -39,8 +39,8 @@ describe('1 vs 2 workers', async () => {
     for (const variant of Object.keys(lm.module.variants)) {
       it(`${name} [${variant}]`, async () => {
         const ref = { modelPath: lm.path, specPath: lm.specPath, variant, params: instantiate(lm.module, variant).params };
-        const one = verify(instantiate(lm.module, variant), lm.spec, { stopAtFirst: false, symmetry: false });
-        const v = new Verification(instantiate(lm.module, variant), lm.spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, symmetry: false });
+        const one = verify(instantiate(lm.module, variant), lm.spec, { stopAtFirst: false, symmetry: false, por: false });
+        const v = new Verification(instantiate(lm.module, variant), lm.spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, symmetry: false, por: false });
         const two = await v.run(() => {}, parallelHandOff(2, ref, 50, true));
         if (one.stats.transitions > 4096) expect(two.stats.workers).toBe(2);
         expect(two.outcome).toEqual(one.outcome);
