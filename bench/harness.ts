@@ -1,0 +1,219 @@
+// What the SPIN-comparison scripts share: the list of models with a Promela twin, running ptcheck and
+// a SPIN verifier as child processes timed by the wall clock, and parsing what each prints.
+// Used by bench/spin-count.ts (state counts must match) and bench/run.ts (the benchmark table).
+
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
+const PTCHECK = join(ROOT, 'bin', 'ptcheck.js');
+
+/** A ptcheck model with a Promela twin of the same atomicity (see bench/README.md). */
+export interface Twin {
+  readonly model: string;
+  readonly variant: string;
+  /** the ptcheck parameter the twin's macro mirrors */
+  readonly param: string;
+  /** the macro the twin reads it from (spin -D<define>=<value>) */
+  readonly define: string;
+  /** the Promela file, relative to the repository */
+  readonly pml: string;
+  /** parameter values whose state counts bench/spin-count.ts compares */
+  readonly counts: readonly number[];
+  /** parameter values bench/run.ts times */
+  readonly bench: readonly number[];
+}
+
+export const TWINS: readonly Twin[] = [
+  {
+    model: 'pte-offset-map-lock',
+    variant: 'upstream',
+    param: 'faults',
+    define: 'FAULTS',
+    pml: 'bench/spin/pte-offset-map-lock.pml',
+    counts: [1, 2, 3],
+    bench: [2, 3],
+  },
+];
+
+export interface Timed {
+  readonly status: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly wallMs: number;
+}
+
+/** Runs a command to completion and measures its wall-clock time. */
+export function timed(cmd: string, args: readonly string[], cwd: string = ROOT): Timed {
+  const t0 = process.hrtime.bigint();
+  const r: SpawnSyncReturns<string> = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr, wallMs };
+}
+
+function must(r: Timed, what: string): Timed {
+  if (r.status !== 0) {
+    throw new Error(`${what} exited with ${r.status}\n${r.stderr.trim() || r.stdout.trim().split('\n').slice(-20).join('\n')}`);
+  }
+  return r;
+}
+
+/** scripts/ensure-spin.sh: installs SPIN if it is missing; exits the process if it cannot. */
+export function ensureSpin(): void {
+  const r = spawnSync('bash', [join(ROOT, 'scripts', 'ensure-spin.sh')], { stdio: 'inherit' });
+  if (r.status !== 0) process.exit(r.status ?? 1);
+}
+
+// ---- ptcheck ---------------------------------------------------------------------------------------
+
+/** ptcheck with every reduction off, in one thread: the graph a twin reproduces, in ptcheck's DFS order. */
+export const PTCHECK_REDUCTIONS_OFF: readonly string[] = ['--no-symmetry', '--no-por', '--workers', '1'];
+/** ptcheck's default reductions (symmetry of declared thread groups), in one thread. */
+export const PTCHECK_REDUCTIONS_ON: readonly string[] = ['--workers', '1'];
+
+export interface PtcheckRun {
+  readonly states: number;
+  readonly transitions: number;
+  readonly maxDepth: number;
+  /** the search alone, as ptcheck measures it */
+  readonly elapsedMs: number;
+  readonly tableBytes: number;
+  /** threads the search really ran on (a parallel run hands off only once it is large enough) */
+  readonly workers: number;
+  /** the whole child process: Node start, tsx, model compile, search, JSON */
+  readonly wallMs: number;
+}
+
+/**
+ * `ptcheck verify <model> --variant V --param k=v --json`. Exit 0 is required: every verdict as the
+ * spec expects and the run complete (so the state count is the whole reachable graph).
+ */
+export function runPtcheck(t: Twin, value: number, extra: readonly string[] = []): PtcheckRun {
+  const args = [PTCHECK, 'verify', t.model, '--variant', t.variant, '--param', `${t.param}=${value}`, '--json', ...extra];
+  const r = must(timed(process.execPath, args), `ptcheck ${args.slice(1).join(' ')}`);
+  const j = JSON.parse(r.stdout) as {
+    format: string;
+    outcome: { kind: string };
+    stats: { states: number; transitions: number; maxDepth: number; elapsedMs: number; tableBytes: number; workers?: number };
+  };
+  if (j.format !== 'ptcheck-result') throw new Error(`ptcheck printed format '${j.format}', expected ptcheck-result`);
+  if (j.outcome.kind !== 'complete') throw new Error(`ptcheck run is ${j.outcome.kind}, not complete`);
+  const s = j.stats;
+  return {
+    states: s.states,
+    transitions: s.transitions,
+    maxDepth: s.maxDepth,
+    elapsedMs: s.elapsedMs,
+    tableBytes: s.tableBytes,
+    workers: s.workers ?? 1,
+    wallMs: r.wallMs,
+  };
+}
+
+// ---- SPIN -----------------------------------------------------------------------------------------
+
+/** Verifier options: no partial-order reduction (the same graph as ptcheck today), safety only. */
+export const CFLAGS_NOREDUCE = ['-O2', '-DNOREDUCE', '-DSAFETY', '-DNOCLAIM', '-DNOFAIR'];
+/** SPIN's default partial-order reduction, safety only. */
+export const CFLAGS_POR = ['-O2', '-DSAFETY', '-DNOCLAIM', '-DNOFAIR'];
+
+export interface Pan {
+  readonly dir: string;
+  readonly exe: string;
+  /** spin -a + gcc */
+  readonly buildMs: number;
+}
+
+/** A scratch directory for SPIN's generated pan.* files and binaries (never inside the repository). */
+export function scratchDir(): string {
+  return mkdtempSync(join(tmpdir(), 'ptcheck-spin-'));
+}
+
+export function removeScratch(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** `spin -D<define>=<value> -a twin.pml` and `gcc <cflags> -o pan pan.c` in a fresh subdirectory of `scratch`. */
+export function buildPan(t: Twin, value: number, cflags: readonly string[], scratch: string, extraCflags: readonly string[] = []): Pan {
+  const dir = mkdtempSync(join(scratch, `${t.model}-${value}-`));
+  const spin = must(timed('spin', [`-D${t.define}=${value}`, '-a', join(ROOT, t.pml)], dir), `spin -a ${t.pml}`);
+  const gcc = must(timed('gcc', [...cflags, ...extraCflags, '-o', 'pan', 'pan.c', '-w'], dir), 'gcc pan.c');
+  return { dir, exe: join(dir, 'pan'), buildMs: spin.wallMs + gcc.wallMs };
+}
+
+export interface PanRun {
+  readonly stored: number;
+  readonly matched: number;
+  readonly transitions: number;
+  readonly depth: number;
+  readonly errors: number;
+  readonly stateVectorBytes: number;
+  /** "Stats on memory usage" lines, in bytes (pan prints MiB: bytes / 1048576) */
+  readonly mem: {
+    readonly states: number;
+    readonly hashTable: number;
+    readonly dfsStack: number;
+    readonly total: number;
+  };
+  /** pan's own "elapsed time" (it prints 10 ms granularity, 0 for short runs) */
+  readonly elapsedMs: number;
+  readonly wallMs: number;
+  readonly output: string;
+}
+
+function num(out: string, re: RegExp, what: string): number {
+  const m = re.exec(out);
+  if (!m) throw new Error(`pan output has no ${what}:\n${out}`);
+  return parseFloat(m[1]!);
+}
+
+const MIB = 1048576;
+
+/** Parses a pan run's report. */
+export function parsePan(out: string, wallMs: number): PanRun {
+  const opt = (re: RegExp) => {
+    const m = re.exec(out);
+    return m ? parseFloat(m[1]!) : 0;
+  };
+  const optMib = (re: RegExp) => opt(re) * MIB;
+  return {
+    stored: num(out, /^\s*([\d.e+]+) states, stored/m, "'states, stored'"),
+    matched: num(out, /^\s*([\d.e+]+) states, matched/m, "'states, matched'"),
+    transitions: num(out, /^\s*([\d.e+]+) transitions \(= stored\+matched\)/m, "'transitions'"),
+    depth: num(out, /depth reached (\d+)/, "'depth reached'"),
+    errors: num(out, /errors: (\d+)/, "'errors'"),
+    stateVectorBytes: num(out, /State-vector (\d+) byte/, "'State-vector'"),
+    mem: {
+      states: optMib(/^\s*([\d.]+)\s+actual memory usage for states/m),
+      hashTable: optMib(/^\s*([\d.]+)\s+memory used for hash table/m),
+      dfsStack: optMib(/^\s*([\d.]+)\s+memory used for DFS stack/m),
+      total: num(out, /^\s*([\d.]+)\s+total actual memory usage/m, "'total actual memory usage'") * MIB,
+    },
+    elapsedMs: opt(/pan: elapsed time ([\d.e+]+) seconds/) * 1000,
+    wallMs,
+    output: out,
+  };
+}
+
+/**
+ * Runs a verifier: `./pan -m<depth> -w<log2 hash slots>`. A complete run with no error is required
+ * (an error, a too-small depth bound or a truncated search would make the count meaningless).
+ */
+export function runPan(pan: Pan, w: number, maxDepth = 100000): PanRun {
+  const r = must(timed(pan.exe, [`-m${maxDepth}`, `-w${w}`], pan.dir), 'pan');
+  const run = parsePan(r.stdout, r.wallMs);
+  if (run.errors !== 0) throw new Error(`pan reports ${run.errors} error(s):\n${r.stdout}`);
+  if (/max search depth too small|Search not completed|out of memory/i.test(r.stdout)) {
+    throw new Error(`pan did not complete its search:\n${r.stdout}`);
+  }
+  return run;
+}
+
+/** log2 of the slot count of ptcheck's fingerprint table (8-byte slots), rounded: SPIN's -w. */
+export function hashBitsLike(tableBytes: number): number {
+  return Math.max(10, Math.round(Math.log2(tableBytes / 8)));
+}

@@ -1,0 +1,175 @@
+// The benchmark (`npm run bench`): ptcheck against SPIN on the models that have a Promela twin of the
+// same atomicity (bench/spin/*.pml). Both tools run side by side in this one script, alternating, as
+// child processes timed by the wall clock; each measurement is the best of REPS. Prints one markdown
+// table and appends it to bench/results/<YYYY-MM-DD>.md. See bench/README.md for how to read it.
+// Usage: node --import tsx bench/run.ts
+
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { join } from 'node:path';
+import {
+  CFLAGS_NOREDUCE,
+  CFLAGS_POR,
+  PTCHECK_REDUCTIONS_OFF,
+  PTCHECK_REDUCTIONS_ON,
+  ROOT,
+  TWINS,
+  buildPan,
+  ensureSpin,
+  hashBitsLike,
+  removeScratch,
+  runPan,
+  runPtcheck,
+  scratchDir,
+  type PanRun,
+  type PtcheckRun,
+} from './harness.ts';
+
+const REPS = 3;
+/** the "1 vs 2 workers" column: ptcheck's default reductions with two worker threads */
+const PTCHECK_TWO_WORKERS: readonly string[] = ['--workers', '2'];
+
+const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
+const fmtRate = (perS: number) => (perS >= 1e6 ? `${(perS / 1e6).toFixed(2)} M/s` : `${(perS / 1e3).toFixed(1)} k/s`);
+const fmtTime = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms >= 100 ? 0 : 1)} ms`);
+const fmtRatio = (r: number) => `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
+const best = <T extends { wallMs: number }>(runs: readonly T[]): T => runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
+
+function version(cmd: string, args: string[], re: RegExp): string {
+  try {
+    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return re.exec(out)?.[1] ?? out.trim().split('\n')[0]!;
+  } catch {
+    return '?';
+  }
+}
+
+interface Row {
+  readonly label: string;
+  readonly pOff: PtcheckRun;
+  readonly sOff: PanRun;
+  readonly pOn: PtcheckRun;
+  readonly sOn: PanRun;
+  readonly p2: PtcheckRun;
+  readonly w: number;
+  readonly buildMs: number;
+}
+
+ensureSpin();
+const t0 = Date.now();
+const load0 = loadavg()[0]!;
+const scratch = scratchDir();
+const rows: Row[] = [];
+try {
+  for (const t of TWINS) {
+    for (const v of t.bench) {
+      // The first ptcheck run warms tsx's transform cache and sizes SPIN's hash table: pan gets as
+      // many 8-byte hash slots as ptcheck's fingerprint table has (same index size, same load).
+      const warm = runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF);
+      const w = hashBitsLike(warm.tableBytes);
+      const panOff = buildPan(t, v, CFLAGS_NOREDUCE, scratch);
+      const panOn = buildPan(t, v, CFLAGS_POR, scratch);
+      const pOff: PtcheckRun[] = [];
+      const sOff: PanRun[] = [];
+      const pOn: PtcheckRun[] = [];
+      const sOn: PanRun[] = [];
+      const p2: PtcheckRun[] = [];
+      for (let i = 0; i < REPS; i++) {
+        pOff.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF));
+        sOff.push(runPan(panOff, w));
+        pOn.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_ON));
+        sOn.push(runPan(panOn, w));
+        p2.push(runPtcheck(t, v, PTCHECK_TWO_WORKERS));
+      }
+      rows.push({
+        label: `${t.model} (${t.variant}), ${t.param}=${v}`,
+        pOff: best(pOff),
+        sOff: best(sOff),
+        pOn: best(pOn),
+        sOn: best(sOn),
+        p2: best(p2),
+        w,
+        buildMs: panOn.buildMs,
+      });
+    }
+  }
+} finally {
+  removeScratch(scratch);
+}
+const totalS = (Date.now() - t0) / 1000;
+
+let mismatches = 0;
+const table: string[] = [
+  '| model / params | distinct states, reductions off: ptcheck / SPIN | states/s per core: ptcheck / SPIN | ratio ptcheck/SPIN | time to verdict, reductions on: ptcheck¹ / SPIN² | ratio ptcheck/SPIN | bytes/state: ptcheck / SPIN³ | 1 vs 2 workers⁴ |',
+  '| --- | --- | --- | --- | --- | --- | --- | --- |',
+];
+const details: string[] = [];
+for (const r of rows) {
+  const same = r.pOff.states === r.sOff.stored;
+  if (!same) mismatches++;
+  const pRate = r.pOff.states / (r.pOff.wallMs / 1000);
+  const sRate = r.sOff.stored / (r.sOff.wallMs / 1000);
+  const spinBytes = (r.sOff.mem.total - r.sOff.mem.dfsStack) / r.sOff.stored;
+  table.push(
+    `| ${r.label} | ${fmtInt(r.pOff.states)} / ${fmtInt(r.sOff.stored)}${same ? '' : ' **MISMATCH**'} ` +
+      `| ${fmtRate(pRate)} / ${fmtRate(sRate)} | ${fmtRatio(pRate / sRate)} ` +
+      `| ${fmtTime(r.pOn.wallMs)} / ${fmtTime(r.sOn.wallMs)} | ${fmtRatio(r.pOn.wallMs / r.sOn.wallMs)} ` +
+      `| ${(r.pOff.tableBytes / r.pOff.states).toFixed(1)} / ${spinBytes.toFixed(1)} ` +
+      `| ${fmtTime(r.pOn.wallMs)} / ${fmtTime(r.p2.wallMs)}, ${fmtRatio(r.pOn.wallMs / r.p2.wallMs)}${r.p2.workers < 2 ? ' (ran on 1)' : ''} |`,
+  );
+  const searchOnly = (states: number, ms: number) => (ms > 0 ? fmtRate(states / (ms / 1000)) : '(under 10 ms)');
+  details.push(
+    `- ${r.label}: search alone (each tool's own clock, no process start): ptcheck ${searchOnly(r.pOff.states, r.pOff.elapsedMs)} ` +
+      `in ${fmtTime(r.pOff.elapsedMs)}, pan ${searchOnly(r.sOff.stored, r.sOff.elapsedMs)}; ` +
+      `with reductions on ptcheck stored ${fmtInt(r.pOn.states)} states, SPIN ${fmtInt(r.sOn.stored)}; spin -a + gcc took ${fmtTime(r.buildMs)} (not in the SPIN times); ` +
+      `pan -w${r.w} (${fmtInt(2 ** r.w)} hash slots), state vector ${r.sOff.stateVectorBytes} B, ` +
+      `memory: states ${fmtInt(r.sOff.mem.states)} B + hash table ${fmtInt(r.sOff.mem.hashTable)} B, total ${fmtInt(r.sOff.mem.total)} B ` +
+      `of which DFS stack ${fmtInt(r.sOff.mem.dfsStack)} B; ptcheck fingerprint table ${fmtInt(r.pOff.tableBytes)} B.`,
+  );
+}
+
+const now = new Date();
+const day = now.toISOString().slice(0, 10);
+const machine =
+  `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, load ${load0.toFixed(2)} at start; ` +
+  `Node ${process.version}, ${version('spin', ['-V'], /(Spin Version [\d.]+)/)}, gcc ${version('gcc', ['-dumpversion'], /^(\S+)/)}`;
+const section = [
+  `## ${now.toISOString().slice(0, 19)}Z`,
+  '',
+  `${machine}. Best of ${REPS} wall-clock runs per cell; the whole bench took ${totalS.toFixed(0)} s.`,
+  '',
+  ...table,
+  '',
+  `¹ ptcheck \`verify <model> --variant V --param k=v --json\` (exit 0 required) with its default reductions ` +
+    `(symmetry of declared thread groups) in one thread: \`${PTCHECK_REDUCTIONS_ON.join(' ')}\`; reductions off adds ` +
+    `\`--no-symmetry\`: \`${PTCHECK_REDUCTIONS_OFF.join(' ')}\`. ptcheck has no partial-order reduction yet. Its times ` +
+    'are the whole process: Node start-up, the tsx loader, model compilation, the search and the JSON output.',
+  '² SPIN with its default partial-order reduction (`gcc -O2 -DSAFETY -DNOCLAIM -DNOFAIR`, no `-DNOREDUCE`), ' +
+    'timing `./pan` alone; the reductions-off column uses the same flags plus `-DNOREDUCE`. Generating and compiling ' +
+    'the verifier (spin -a + gcc) is listed below, not counted.',
+  "³ ptcheck: `stats.tableBytes / stats.states` (its 64-bit-fingerprint table, which is its whole visited set). SPIN: " +
+    '("total actual memory usage" − "memory used for DFS stack") / "states, stored" from pan\'s report of the ' +
+    'reductions-off run, i.e. the hash table plus the full state vectors pan stores (it keeps exact states; ' +
+    "ptcheck keeps fingerprints) plus pan's small fixed allocations; MB there are 1048576 bytes. pan's hash table " +
+    "has the power-of-two slot count nearest to ptcheck's table's.",
+  `⁴ ptcheck with its default reductions: wall time with \`--workers 1\` / with \`${PTCHECK_TWO_WORKERS.join(' ')}\`, ` +
+    'and their ratio (above 1: two workers are faster). A run hands its DFS to the workers only once it has ' +
+    'passed 50,000 states (today) and the workers have loaded the model; "(ran on 1)" means it finished before that ' +
+    '(`stats.workers` was 1), so the second time only shows the cost of starting the workers.',
+  '',
+  ...details,
+  '',
+].join('\n');
+
+console.log(section);
+const dir = join(ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `${day}.md`);
+if (existsSync(file)) appendFileSync(file, `\n${section}`);
+else writeFileSync(file, `# ptcheck vs SPIN, ${day}\n\nWritten by \`npm run bench\` (bench/run.ts); see bench/README.md.\n\n${section}`);
+console.error(`bench: written to ${file}`);
+if (mismatches > 0) {
+  console.error(`bench: ${mismatches} row(s) where ptcheck and SPIN disagree on the state count (run bench/spin-count.ts)`);
+  process.exitCode = 1;
+}
