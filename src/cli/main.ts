@@ -66,6 +66,8 @@ verify options:
   --progress           progress lines on stderr even when not a terminal
   --no-symmetry        do not merge states that differ only by a permutation of symmetric threads
   --no-por             no partial-order reduction (explore every interleaving of safe local steps)
+  --exact              store whole states instead of 64-bit fingerprints (small models: a collision cross-check)
+  --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --workers N, -j N    worker threads for a large DFS (default: the machine's cores; 1 = this thread)
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
@@ -86,6 +88,8 @@ interface Opts {
   progress: boolean;
   symmetry: boolean;
   por: boolean;
+  exact: boolean;
+  checkDeterminism: boolean;
   workers: number;
   path?: string;
   property?: string;
@@ -125,6 +129,8 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
         progress: { type: 'boolean' },
         'no-symmetry': { type: 'boolean' },
         'no-por': { type: 'boolean' },
+        exact: { type: 'boolean' },
+        'check-determinism': { type: 'boolean' },
         workers: { type: 'string', short: 'j' },
         path: { type: 'string' },
         property: { type: 'string' },
@@ -172,6 +178,8 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
       progress: !!v.progress,
       symmetry: !v['no-symmetry'],
       por: !v['no-por'],
+      exact: !!v.exact,
+      checkDeterminism: !!v['check-determinism'],
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
       ...(v.property !== undefined ? { property: v.property } : {}),
@@ -310,10 +318,17 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     limits: o.limits,
     symmetry: o.symmetry,
     por: o.por,
+    exact: o.exact,
+    checkDeterminism: o.checkDeterminism,
     ...(t.expect ? { expect: t.expect } : {}),
   });
   let r: RunResult;
-  const handOff = o.workers > 1 && o.strategy === 'dfs' ? parallelHandOff(o.workers, t.modelRef(inst.params)) : undefined;
+  // PTCHECK_HANDOFF=N (debugging, tests): hand off to the workers at N states, waiting for them
+  const forced = Number(process.env.PTCHECK_HANDOFF) > 0 ? Number(process.env.PTCHECK_HANDOFF) : undefined;
+  const handOff =
+    o.workers > 1 && o.strategy === 'dfs' && !o.checkDeterminism && !o.exact
+      ? parallelHandOff(o.workers, t.modelRef(inst.params), forced, forced !== undefined)
+      : undefined;
   try {
     r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress, handOff);
   } catch (e) {
@@ -646,6 +661,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.BAD_INPUT;
     }
     const err = e as Error;
+    if (err?.name === 'WorkerError') {
+      process.stderr.write(`ptcheck: ${err.message} (the run is abandoned; --workers 1 runs in this thread)\n`);
+      return EXIT.INTERNAL;
+    }
     process.stderr.write(`ptcheck: internal error: ${err?.message ?? String(e)}\n`);
     if (process.env.PTCHECK_DEBUG) process.stderr.write(`${err?.stack ?? ''}\n`);
     else process.stderr.write('(set PTCHECK_DEBUG=1 for the stack)\n');

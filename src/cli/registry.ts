@@ -68,6 +68,10 @@ export async function loadModel(ref: string): Promise<LoadedModel> {
   if (byPath) {
     path = isAbsolute(ref) ? ref : resolve(process.cwd(), ref);
     if (!existsSync(path)) throw new InputError(`no model file ${ref}`);
+    if (!path.startsWith(MODELS_DIR)) {
+      const err = typecheckFile(path);
+      if (err) throw new InputError(`model file does not typecheck: ${err}`);
+    }
   } else {
     path = join(MODELS_DIR, `${ref}.ts`);
     if (!existsSync(path)) {

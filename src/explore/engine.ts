@@ -92,6 +92,43 @@ export class Engine {
    * Given the source state's fingerprint (hi, lo), the new state's is in this.hi / this.lo after.
    */
   successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi = 0, lo = 0, outOff = 0): boolean {
+    const ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
+    if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
+    return ok;
+  }
+
+  /** Debug mode (--check-determinism): every step is run twice from the same state and must agree. */
+  checkDeterminism(on: boolean): void {
+    this.detBuf = on ? new Int32Array(this.W) : null;
+  }
+  private detBuf: Int32Array | null = null;
+
+  private recheck(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number, ok: boolean): void {
+    const h = this.cm.holder;
+    const hi1 = h.hi;
+    const lo1 = h.lo;
+    const buf = this.detBuf!;
+    const src2 = src === out && off === outOff ? Int32Array.from(src.subarray(off, off + this.W)) : src;
+    const ok2 = this.successor1(src2, src2 === src ? off : 0, tid, alt, buf, hi, lo, 0);
+    let same = ok2 === ok;
+    if (same && ok) for (let i = 0; i < this.W && same; i++) same = buf[i] === out[outOff + i];
+    h.b = out;
+    h.o = outOff;
+    h.hi = hi1;
+    h.lo = lo1;
+    if (!same) {
+      const th = this.cm.threads[tid]!;
+      const pc = this.pc(src, off, tid);
+      throw new StepError(
+        `step ${th.name}.${th.labels[pc] ?? '?'} is nondeterministic: run twice on the same state it gave different results ` +
+          '(steps must depend only on the state: no Math.random, Date, or variables kept outside the state)',
+        th.name,
+        th.labels[pc] ?? '?',
+      );
+    }
+  }
+
+  private successor1(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
     const W = this.W;
     if (src === out) out.copyWithin(outOff, off, off + W);
     else for (let i = 0; i < W; i++) out[outOff + i] = src[off + i]!;

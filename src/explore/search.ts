@@ -3,6 +3,7 @@
 
 import { FingerprintSet } from '../state/fpset.ts';
 import type { VisitedSet } from '../state/visited.ts';
+import { ExactStateSet } from '../state/exact-set.ts';
 import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 import { Canonicalizer } from './symmetry.ts';
@@ -62,6 +63,8 @@ export interface SearchOptions {
   readonly por?: boolean;
   /** the visited set to use (default: a new local table) */
   readonly visited?: VisitedSet;
+  /** store whole states instead of fingerprints (no collisions; small models only) */
+  readonly exact?: boolean;
 }
 
 export abstract class Search {
@@ -86,6 +89,8 @@ export abstract class Search {
   protected readonly stopAtFirst: boolean;
   /** partial-order reduction, when on */
   protected readonly por: LocalStepReduction | undefined;
+  /** whole-state storage (--exact), when on */
+  private readonly exact: ExactStateSet | undefined;
 
   constructor(
     protected readonly engine: Engine,
@@ -98,12 +103,18 @@ export abstract class Search {
     this.canon = c?.active ? c : undefined;
     this.canonBuf = new Int32Array(engine.W);
     this.por = opts.por ?? true ? porOf(engine) : undefined;
-    const visited = opts.visited;
+    this.exact = opts.exact ? new ExactStateSet() : undefined;
+    const visited = this.exact ?? opts.visited;
     this.fps = visited ?? new FingerprintSet(1 << 12, limits.maxTableBytes);
   }
 
   get tableBytes(): number {
     return this.fps.bytes;
+  }
+
+  /** Whole states were stored: a fingerprint collision cannot have hidden anything. */
+  get isExact(): boolean {
+    return this.exact !== undefined;
   }
 
   /** The visited set (the coordinator copies it into the shared table when it hands off). */
@@ -152,6 +163,10 @@ export abstract class Search {
    * fingerprint of its class representative. 1 new, 0 seen, -1 table full.
    */
   protected visitState(a: Int32Array, off: number, hi: number, lo: number): number {
+    if (this.exact) {
+      const W = this.engine.W;
+      return this.canon && this.canon.canon(a, off, this.canonBuf) ? this.exact.insertState(this.canonBuf, 0, W) : this.exact.insertState(a, off, W);
+    }
     if (this.canon && this.canon.canon(a, off, this.canonBuf)) {
       fullFingerprint(this.canonBuf, 0, this.engine.W, this.fp);
       return this.visit(this.fp.hi, this.fp.lo);

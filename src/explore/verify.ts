@@ -22,6 +22,10 @@ export interface VerifyOptions {
   readonly symmetry?: boolean;
   /** partial-order reduction by safe local steps (default on) */
   readonly por?: boolean;
+  /** store whole states, not fingerprints (no collisions; small models only) */
+  readonly exact?: boolean;
+  /** run every step twice and fail on a difference (debug) */
+  readonly checkDeterminism?: boolean;
 }
 
 /** What a finished search leaves behind, single-threaded or parallel. */
@@ -77,6 +81,8 @@ export interface RunStats {
   readonly collisionProbability: number;
   /** worker threads the run used (1: single-threaded) */
   readonly workers: number;
+  /** whole states were stored (--exact): no fingerprint collision possible */
+  readonly exact: boolean;
 }
 
 export interface RunResult {
@@ -110,7 +116,8 @@ export class Verification {
     readonly opts: VerifyOptions = DEFAULT_OPTIONS,
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
-    const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true };
+    if (opts.checkDeterminism) this.engine.checkDeterminism(true);
+    const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true, exact: !!opts.exact };
     this.search = opts.strategy === 'bfs' ? new Bfs(this.engine, opts.limits, so) : new Dfs(this.engine, opts.limits, so);
   }
 
@@ -142,6 +149,7 @@ export class Verification {
       if (this.aborted) this.search.abort();
       if (this.step(slice)) break;
       tick(this.search.states, this.search.depth, this.search.tableBytes);
+      if (this.opts.exact) handOff = undefined; // whole-state storage stays in this thread
       if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 4) {
         handOff.prepare();
         prepared = true;
@@ -195,7 +203,8 @@ export class Verification {
         stateInts: this.engine.W,
         tableBytes: s.tableBytes,
         bytesPerState: s.states ? s.tableBytes / s.states : 0,
-        collisionProbability: collisionProbability(s.states),
+        collisionProbability: this.search.isExact ? 0 : collisionProbability(s.states),
+        exact: this.search.isExact,
         workers: s.workers,
       },
       properties,

@@ -74,6 +74,11 @@ export interface ParallelOutcome {
   readonly tableBytes: number;
 }
 
+/** A worker thread died or broke the protocol (not the model's fault as far as we can tell). */
+export class WorkerError extends Error {
+  override name = 'WorkerError';
+}
+
 /** New states a task explores before handing its remaining stack back. */
 const TASK_BUDGET = 20_000;
 const GROW_AT = 0.7;
@@ -174,7 +179,11 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     if (inflight.size > 0) await Promise.race(inflight);
     inp.onProgress(states, maxDepthSeen, table.bytes);
   }
-  if (failure !== undefined) throw failure;
+  if (failure !== undefined) {
+    if (failure instanceof ModelError) throw failure;
+    const msg = failure instanceof Error ? failure.message : String(failure);
+    throw new WorkerError(`a worker thread failed: ${msg}`);
+  }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
   return { status, states, transitions, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes };
 }

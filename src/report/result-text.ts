@@ -39,8 +39,11 @@ export function statsText(r: RunResult): string {
   const rate = s.elapsedMs > 0 ? ` (${fmtInt((s.states / s.elapsedMs) * 1000)} states/s)` : '';
   return [
     `  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}`,
-    `  state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state); ` +
-      `P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}`,
+    s.exact
+      ? `  state vector ${s.stateInts * 4} B, whole states stored (--exact, ${fmtBytes(s.tableBytes)}): no fingerprint collision possible`
+      : `  state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state); ` +
+        `P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}` +
+        (s.workers > 1 ? `; ${s.workers} worker threads` : ''),
   ].join('\n');
 }
 

@@ -1,0 +1,32 @@
+// A visited set of whole states (no fingerprints, so no collisions): the --exact cross-check for
+// small models. Slower and far larger than the fingerprint table; meant for a few million states.
+
+import type { VisitedSet } from './visited.ts';
+
+export class ExactStateSet implements VisitedSet {
+  private readonly seen = new Set<string>();
+  private chars = 0;
+
+  /** Inserts the state a[off .. off+n). 1 new, 0 seen. */
+  insertState(a: Int32Array, off: number, n: number): number {
+    let key = '';
+    for (let i = 0; i < n; i++) key += String.fromCharCode(a[off + i]! & 0xffff, (a[off + i]! >>> 16) & 0xffff);
+    if (this.seen.has(key)) return 0;
+    this.seen.add(key);
+    this.chars += key.length;
+    return 1;
+  }
+
+  /** Fingerprints are not used by this set: every call reports "new" (the state check decides). */
+  insertIfAbsent(): number {
+    return 1;
+  }
+
+  get bytes(): number {
+    return this.chars * 2 + this.seen.size * 48;
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+}
