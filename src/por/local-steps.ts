@@ -6,7 +6,17 @@
 // here. The search pairs this with the closed-set proviso: if any of those successors was already
 // visited, the state is expanded fully, so no transition is postponed forever around a cycle.
 
-import type { Engine } from '../explore/engine.ts';
+import type { CompiledModel } from '../model/compile.ts';
+
+/** What the reduction needs of the explorer's successor function (the engine provides it). */
+export interface Stepper {
+  readonly W: number;
+  readonly T: number;
+  readonly cm: CompiledModel;
+  pc(a: Int32Array, off: number, tid: number): number;
+  alts(a: Int32Array, off: number, tid: number): number;
+  successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array): boolean;
+}
 
 export class LocalStepReduction {
   /** per thread: 1 for its private words */
@@ -16,7 +26,7 @@ export class LocalStepReduction {
   private readonly rec = new Int32Array(64);
   private readonly scratch: Int32Array;
 
-  constructor(private readonly engine: Engine) {
+  constructor(private readonly engine: Stepper) {
     const cm = engine.cm;
     this.scratch = new Int32Array(engine.W);
     this.priv = cm.threads.map((t) => {
