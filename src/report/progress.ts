@@ -19,7 +19,7 @@ export class ProgressLine {
     private readonly out: NodeJS.WriteStream,
     private readonly live: boolean,
     private readonly periodic: boolean,
-    private readonly intervalMs = live ? 200 : 2000,
+    private readonly intervalMs = live ? 200 : 1000,
   ) {}
 
   get enabled(): boolean {
