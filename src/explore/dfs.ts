@@ -152,7 +152,7 @@ export class Dfs extends Search {
       const next = off + W;
       while (tid < lastTid) {
         if (alt < e.alts(stk, off, tid)) {
-          const ok = e.successor(stk, off, tid, alt, stk, phi, plo, next);
+          const ok = e.successorInPlace(stk, off, tid, alt, next, phi, plo);
           alt++;
           if (ok) {
             found = true;

@@ -97,6 +97,33 @@ export class Engine {
     return ok;
   }
 
+  private undoBuf: Int32Array = new Int32Array(64);
+
+  /**
+   * Like successor(), for a state at buf[off..] whose successor goes to buf[next..]: the step runs in
+   * place on the parent with an undo log, so a blocked step costs no copy at all; an enabled one is
+   * copied to `next` and the parent restored. The new state's fingerprint is in this.hi / this.lo.
+   */
+  successorInPlace(buf: Int32Array, off: number, tid: number, alt: number, next: number, hi: number, lo: number): boolean {
+    if (this.detBuf !== null) return this.successor(buf, off, tid, alt, buf, hi, lo, next);
+    const h = this.cm.holder;
+    h.undo = this.undoBuf;
+    h.un = 0;
+    let ok = false;
+    try {
+      ok = this.step(buf, off, tid, alt, hi, lo);
+    } finally {
+      const u = h.undo!;
+      this.undoBuf = u;
+      const n = h.un;
+      h.undo = null;
+      if (ok) buf.copyWithin(next, off, off + this.W);
+      for (let k = n - 2; k >= 0; k -= 2) buf[off + u[k]!] = u[k + 1]!;
+    }
+    if (ok) h.o = next;
+    return ok;
+  }
+
   /** Debug mode (--check-determinism): every step is run twice from the same state and must agree. */
   checkDeterminism(on: boolean): void {
     this.detBuf = on ? new Int32Array(this.W) : null;
@@ -132,6 +159,11 @@ export class Engine {
     const W = this.W;
     if (src === out) out.copyWithin(outOff, off, off + W);
     else for (let i = 0; i < W; i++) out[outOff + i] = src[off + i]!;
+    return this.step(out, outOff, tid, alt, hi, lo);
+  }
+
+  /** Runs (tid, alt) on the state at out[outOff..] in place, its fingerprint (hi, lo) kept current. */
+  private step(out: Int32Array, outOff: number, tid: number, alt: number, hi: number, lo: number): boolean {
     const cm = this.cm;
     const h = cm.holder;
     h.b = out;

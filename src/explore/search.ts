@@ -105,7 +105,7 @@ export abstract class Search {
     this.por = opts.por ?? true ? porOf(engine) : undefined;
     this.exact = opts.exact ? new ExactStateSet() : undefined;
     const visited = this.exact ?? opts.visited;
-    this.fps = visited ?? new FingerprintSet(1 << 12, limits.maxTableBytes);
+    this.fps = visited ?? new FingerprintSet(1 << 15, limits.maxTableBytes);
   }
 
   get tableBytes(): number {

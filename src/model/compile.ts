@@ -63,7 +63,7 @@ export class CompiledModel implements NameContext {
   readonly symmetry: readonly SymmetryGroup[];
 
   constructor(def: ModelDef) {
-    const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0 };
+    const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0, undo: null, un: 0 };
     const lb = new LayoutBuilder(holder);
     this.holder = holder;
     this.root = lb.record(def.state.fields, '');

@@ -32,6 +32,9 @@ export interface FpHolder {
   /** when set, every word read or written is appended here (footprint recording, for POR) */
   rec: Int32Array | null;
   rn: number;
+  /** when set, every store appends (word, old value) here, so a step run in place can be undone */
+  undo: Int32Array | null;
+  un: number;
 }
 
 /** Notes that word i was touched, when footprints are being recorded (overflow = "touched a lot"). */
@@ -49,6 +52,16 @@ export function store(h: FpHolder, i: number, v: number): void {
   const j = h.o + i;
   const old = h.b[j]!;
   if (old === v) return;
+  const u = h.undo;
+  if (u !== null) {
+    if (h.un + 2 > u.length) {
+      const g = new Int32Array(u.length * 2);
+      g.set(u);
+      h.undo = g;
+    }
+    h.undo![h.un++] = i;
+    h.undo![h.un++] = old;
+  }
   h.b[j] = v;
   h.hi ^= zhi(i, old) ^ zhi(i, v);
   h.lo ^= zlo(i, old) ^ zlo(i, v);

@@ -4,7 +4,7 @@ import { ModelError } from '../../src/model/errors.ts';
 import { array, bool, cell, enumOf, int, record } from '../../src/model/schema.ts';
 
 function build() {
-  const h = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0 };
+  const h = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0, undo: null, un: 0 };
   const lb = new LayoutBuilder(h);
   const v = lb.record(
     {
