@@ -1,0 +1,18 @@
+// Profiles the explorer's hot loop on one model: runs a single-threaded DFS a few times, prints
+// states/s, and (with --cpu-prof) lets node write a profile that bench/top-profile.ts summarises.
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/profile.ts pte-offset-map-lock upstream faults=3
+//   node --import tsx bench/top-profile.ts /tmp/prof
+
+import { loadModel } from '../src/cli/registry.ts';
+import { instantiate } from '../src/model/compile.ts';
+import { verify } from '../src/explore/verify.ts';
+
+const [name = 'pte-offset-map-lock', variant = 'upstream', ...kv] = process.argv.slice(2);
+const params = Object.fromEntries(kv.map((p) => p.split('=')).map(([k, v]) => [k!, Number(v)]));
+const lm = await loadModel(name);
+for (let i = 0; i < 4; i++) {
+  const r = verify(instantiate(lm.module, variant, params), lm.spec, { stopAtFirst: false, symmetry: false, por: false });
+  const s = r.stats;
+  console.log(`${name} [${variant}] ${JSON.stringify(params)}: ${s.states} states, ${s.transitions} transitions, ` +
+    `${s.elapsedMs} ms, ${Math.round((s.states / s.elapsedMs) * 1000)} states/s, ${Math.round((s.transitions / s.elapsedMs) * 1000)} transitions/s`);
+}
