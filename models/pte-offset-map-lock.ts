@@ -258,7 +258,7 @@ export default defineModel({
   title: '__pte_offset_map_lock() against a table remover (pmd recheck + RCU)',
   doc: 'protocols.md §1: a fault path maps and locks a PTE table while a remover clears *pmd under pml+ptl and frees the table.',
   params: {
-    faults: { min: 1, max: 3, default: 2, doc: 'page-fault threads (each maps its own address in the table)' },
+    faults: { min: 1, max: 4, default: 2, doc: 'page-fault threads (each maps its own address in the table)' },
   },
   build: (p) => {
     const st = state(p.faults);

@@ -21,7 +21,7 @@ describe('ptcheck list', () => {
     const r = ptcheck(['list']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^pte-offset-map-lock — /m);
-    expect(r.stdout).toMatch(/faults=2 +\(1\.\.3\)/);
+    expect(r.stdout).toMatch(/faults=2 +\(1\.\.4\)/);
     for (const v of ['upstream', 'no-pmd-recheck', 'no-rcu']) expect(r.stdout).toMatch(new RegExp(`^    ${v} `, 'm'));
     expect(r.stdout).toMatch(/no-use-after-free +always/);
     expect(r.stdout).toMatch(/deadlock-free +deadlock/);
