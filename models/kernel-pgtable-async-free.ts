@@ -51,7 +51,7 @@
  *   - the work item runs on one kworker at a time (workqueues are non-reentrant), as in the kernel.
  */
 
-import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
 import { array, bool } from '../src/model/schema.ts';
 import { PMD_NONE, kernelState, pmdEntry, ptFree, ptInitLive, tableRef } from '../src/kernel/index.ts';
 import { flushTlbKernelRange, hwWalk, invalidateWalkerCaches, pwcEntry, type HwWalker } from '../src/kernel/walker-cache.ts';
@@ -213,21 +213,21 @@ export default defineModel({
       summary: 'before the series: __pagetable_free right after the CPU-only TLB flush (B6.1, CVE-2025-71089)',
       patch: 'x86 pmd_free_pte_page() before the series (the bug since 26b25a2b98e4 "iommu: Bind process address spaces to devices")',
       apply: (d, p) => {
-        d.threads.vmap = vmap(state(p.unmappers), p.unmappers, false);
+        replaceThread(d, 'vmap', vmap(state(p.unmappers), p.unmappers, false));
       },
     },
     'invalidate-before-splice': {
       summary: 'the worker invalidates the IOMMU before it splices the list (B6.2, W2 before W1)',
       patch: 'analysis (protocols.md B6.2)',
       apply: (d, p) => {
-        d.threads.kworker = kworker(state(p.unmappers), p.unmappers, ['iommu_sva_invalidate_kva_range', 'list_splice_tail_init', '__pagetable_free']);
+        replaceThread(d, 'kworker', kworker(state(p.unmappers), p.unmappers, ['iommu_sva_invalidate_kva_range', 'list_splice_tail_init', '__pagetable_free']));
       },
     },
     'free-before-invalidate': {
       summary: 'the worker frees the batch before it invalidates the IOMMU (B6.2, W3 before W2)',
       patch: 'analysis (protocols.md B6.2)',
       apply: (d, p) => {
-        d.threads.kworker = kworker(state(p.unmappers), p.unmappers, ['list_splice_tail_init', '__pagetable_free', 'iommu_sva_invalidate_kva_range']);
+        replaceThread(d, 'kworker', kworker(state(p.unmappers), p.unmappers, ['list_splice_tail_init', '__pagetable_free', 'iommu_sva_invalidate_kva_range']));
       },
     },
     'drop-kick-while-running': {

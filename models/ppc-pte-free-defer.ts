@@ -58,7 +58,7 @@
  *   - a spinlock is not an RCU read section here, and BUG_ON records a fault and carries on.
  */
 
-import { DONE, defineModel, thread, type SymmetryDecl } from '../src/model/model.ts';
+import { DONE, defineModel, thread, type SymmetryDecl, replaceThread } from '../src/model/model.ts';
 import { array, bool, cell, int, record } from '../src/model/schema.ts';
 import { PMD_NONE, Fault, callRcu, kernelState, pmdEntry, ptFree, ptInitLive, raise, rcuReadLock, rcuReadUnlock, rcuDoBatch, rcuThread, readPte } from '../src/kernel/index.ts';
 
@@ -307,8 +307,8 @@ export default defineModel({
       patch: '"powerpc: add pte_free_defer() for pgtables sharing page" 05/12, Hugh Dickins, May 28 2023',
       apply: (d, p) => {
         const st = state(p.nfrag);
-        d.threads.collapser = collapserSharedHead(st, p.nfrag);
-        d.threads.rcu = rcuSharedHead(st);
+        replaceThread(d, 'collapser', collapserSharedHead(st, p.nfrag));
+        replaceThread(d, 'rcu', rcuSharedHead(st));
       },
     },
     'pte-free-deferred': {
@@ -316,8 +316,8 @@ export default defineModel({
       patch: '"powerpc: add pte_free_defer() for pgtables sharing page" v2 05/12, Hugh Dickins, Jun 20 2023',
       apply: (d, p) => {
         const st = state(p.nfrag);
-        d.threads.collapser = collapserDeferred(st, p.nfrag);
-        d.threads.rcu = rcuDeferred(st);
+        replaceThread(d, 'collapser', collapserDeferred(st, p.nfrag));
+        replaceThread(d, 'rcu', rcuDeferred(st));
       },
     },
   },

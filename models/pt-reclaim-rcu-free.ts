@@ -61,7 +61,7 @@
  *   - tables are never reused after free; a spinlock is not treated as an RCU read section.
  */
 
-import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
 import { bool, int, record } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -292,7 +292,7 @@ export default defineModel({
       summary: 'single-table fallback: tlb_remove_table_sync_one() IPI, then __tlb_remove_table() at once (B3.1)',
       patch: 'mm/mmu_gather.c tlb_remove_table_one() before 718b13861d22, under MADV_DONTNEED reclaim',
       apply: (d) => {
-        d.threads.madvise = madvise(state(), true);
+        replaceThread(d, 'madvise', madvise(state(), true));
       },
     },
     'semi-rcu-gup-fast-only': {
@@ -300,7 +300,7 @@ export default defineModel({
       patch: 'mm/mmu_gather.c tlb_remove_table_one() before 718b13861d22: "sufficient for software page-table walkers that rely on IRQ disabling"',
       params: { faults: 0 },
       apply: (d) => {
-        d.threads.madvise = madvise(state(), true);
+        replaceThread(d, 'madvise', madvise(state(), true));
       },
     },
   },

@@ -42,7 +42,7 @@
  *     which only protects more): the model is the conservative one.
  */
 
-import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
 import { bool } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -285,7 +285,7 @@ export default defineModel({
       summary: 'the old pte_offset_map_lock macro: *pmd read twice, no recheck, no RCU section (B1.1)',
       patch: 'pre-June-2023 include/linux/mm.h pte_offset_map_lock() macro, as removed in Hugh Dickins 04/31 (May 21 2023)',
       apply: (d, p) => {
-        d.threads.fault = faultOldMacro(state(p.faults), p.faults);
+        replaceThread(d, 'fault', faultOldMacro(state(p.faults), p.faults));
       },
     },
     'no-rcu': {
@@ -293,8 +293,8 @@ export default defineModel({
       patch: 'Hugh Dickins 04/31 "rcu_read_lock() to be added later" (May 21 2023), remover using pte_free()',
       apply: (d, p) => {
         const st = state(p.faults);
-        d.threads.fault = faultNoRcu(st, p.faults);
-        d.threads.remover = remover(st, false);
+        replaceThread(d, 'fault', faultNoRcu(st, p.faults));
+        replaceThread(d, 'remover', remover(st, false));
       },
     },
   },

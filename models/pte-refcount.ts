@@ -60,7 +60,7 @@
  *     is not an RCU read section (PREEMPT_RT; elsewhere it only protects more).
  */
 
-import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
 import { array, bool, enumOf, int } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -447,7 +447,7 @@ export default defineModel({
       summary: 'the walker keeps pmd_trans_unstable() + the old pte_offset_map_lock() and holds no reference',
       patch: 'Documentation/vm/pte_ref.rst ("broken!!" scenario), v3 Nov 10 2021',
       apply: (d, p) => {
-        d.threads.walker = walkerWithoutTryget(state(p), p.walkers);
+        replaceThread(d, 'walker', walkerWithoutTryget(state(p), p.walkers));
       },
     },
   },

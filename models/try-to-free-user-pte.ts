@@ -67,7 +67,7 @@
  *     spinlock is not an RCU read section (PREEMPT_RT; elsewhere it only protects more).
  */
 
-import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
 import { array, bool, int } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -485,7 +485,7 @@ export default defineModel({
       summary: 'switch_back = true (zap_pte_range in 14/18): pte_tryget again, switch the old `pte` back to percpu and put it',
       patch: 'Qi Zheng, "[RFC PATCH 14/18] mm: use try_to_free_user_pte() in MADV_DONTNEED case", Apr 29 2022',
       apply: (d, p) => {
-        d.threads.madvise = madvise(state(p), true);
+        replaceThread(d, 'madvise', madvise(state(p), true));
       },
     },
   },

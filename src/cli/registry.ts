@@ -111,8 +111,14 @@ export function typecheckFile(path: string): string | undefined {
     );
     const r = spawnSync(tsc, ['--noEmit', '--pretty', 'false', '-p', cfg], { encoding: 'utf8' });
     if (r.status === 0) return undefined;
-    const first = (r.stdout + r.stderr).split('\n').find((l) => /error TS\d+/.test(l));
-    return (first ?? 'type errors').replace(/^.*?([^/\\]+\.ts\()/, '$1');
+    const lines = (r.stdout + r.stderr).split('\n');
+    const at = lines.findIndex((l) => /error TS\d+/.test(l));
+    const first = (at >= 0 ? lines[at]! : 'type errors').replace(/^.*?([^/\\]+\.ts\()/, '$1');
+    // tsc's suggestion for a misspelt label or field is on a continuation line: keep it
+    const more = at >= 0 ? lines.slice(at + 1).findIndex((l) => !/^\s/.test(l)) : -1;
+    const rest = at >= 0 ? lines.slice(at + 1, more < 0 ? undefined : at + 1 + more) : [];
+    const hint = rest.map((l) => /Did you mean [^?]*\?/.exec(l)?.[0]).find((h) => h !== undefined);
+    return hint && !first.includes(hint) ? `${first} (${hint})` : first;
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

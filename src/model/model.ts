@@ -147,9 +147,17 @@ type WritableThread<TD> = TD extends ThreadDef<infer L>
 /** What a variant's `apply` may change: whole threads, single steps, the init function, the state. */
 export type VariantDraft<D extends ModelDef> = {
   -readonly [P in keyof D]: P extends 'threads'
-    ? { -readonly [T in keyof D['threads']]: WritableThread<D['threads'][T]> | WritableThread<ThreadDef<string>> }
+    ? { -readonly [T in keyof D['threads']]: WritableThread<D['threads'][T]> }
     : D[P];
 };
+
+/**
+ * In a variant's apply(): replaces a whole thread by one with other steps (other labels). Overriding
+ * single steps is plain assignment, `d.threads.x.steps.label = ...`, checked against the thread's labels.
+ */
+export function replaceThread<D extends ModelDef>(d: VariantDraft<D>, name: keyof D['threads'] & string, t: ThreadDef<string>): void {
+  (d.threads as Record<string, ThreadDef<string>>)[name] = t;
+}
 
 export interface VariantDef<P extends ParamDefs, D extends ModelDef> {
   /** What this variant is, in one or two sentences. */

@@ -31,6 +31,7 @@ describe('variant files', () => {
     ['returns-unknown-label', /model error: test\/fixtures\/variants\/returns-unknown-label\.ts: step fault\d\.pmd_same returned 'set_pte_att', which is not a label/],
     ['overrides-unknown-step', /overrides-unknown-step\.ts: thread 'remover' has no step 'pte_free_defr' to override/],
     ['bad-type', /variant file does not typecheck: bad-type\.ts\(9,\d+\): error TS2322/],
+    ['bad-returns-unknown-label', /variant file does not typecheck: bad-returns-unknown-label\.ts\(9,\d+\): error TS2322: .*Did you mean '"set_pte_at"'\?/],
   ];
   for (const [name, msg] of bad) {
     it(`${name}: one clear line naming the file, exit 2`, () => {
