@@ -38,7 +38,9 @@ export class SharedFingerprintSet implements VisitedSet {
     const cap = this.cap;
     let i = home(hi, lo, cap);
     for (let probes = 0; probes < cap; probes++) {
-      let h = Atomics.load(slots, 2 * i);
+      // a plain read is enough to probe: a stale 0 only sends us to the compareExchange, which sees
+      // the truth; the low word is always read with Atomics once the high word matches
+      let h = slots[2 * i]!;
       if (h === 0) {
         h = Atomics.compareExchange(slots, 2 * i, 0, hi);
         if (h === 0) {
