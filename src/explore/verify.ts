@@ -150,7 +150,7 @@ export class Verification {
       if (this.step(slice)) break;
       tick(this.search.states, this.search.depth, this.search.tableBytes);
       if (this.opts.exact) handOff = undefined; // whole-state storage stays in this thread
-      if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 4) {
+      if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 2) {
         handOff.prepare();
         prepared = true;
       }

@@ -13,7 +13,7 @@ import type { ModelRef } from './protocol.ts';
  * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
  * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
  */
-export function parallelHandOff(workers: number, model: ModelRef, after = 200_000, force = false): HandOff {
+export function parallelHandOff(workers: number, model: ModelRef, after = 500_000, force = false): HandOff {
   let isReady = false;
   let warming: Promise<void> | undefined;
   return {
