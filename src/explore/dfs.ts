@@ -37,6 +37,12 @@ export class Dfs extends Search {
 
   /** per depth: -2 not chosen yet, -1 expand every thread, t >= 0 only thread t (its safe local step) */
   private amp: Int32Array;
+  /**
+   * per depth, after the proviso turned a reduced expansion into a full one: the thread whose first
+   * `doneAlt` alternatives were already explored (so they are not run, nor counted, twice), or -1
+   */
+  private doneTid: Int32Array;
+  private doneAlt: Int32Array;
 
   constructor(engine: Engine, limits: Limits, opts: SearchOptions, start?: DfsUnit) {
     super(engine, limits, opts);
@@ -50,6 +56,8 @@ export class Dfs extends Search {
     this.fpHi = new Int32Array(cap);
     this.fpLo = new Int32Array(cap);
     this.amp = new Int32Array(cap).fill(-2);
+    this.doneTid = new Int32Array(cap).fill(-1);
+    this.doneAlt = new Int32Array(cap);
     this.scratch = new Int32Array(engine.W);
     if (start) {
       this.stack.set(start.state, 0);
@@ -59,6 +67,7 @@ export class Dfs extends Search {
       this.curAlt[0] = start.alt;
       this.any[0] = start.any ? 1 : 0;
       this.amp[0] = -1; // resumed mid-way: expand fully from the cursor
+      this.doneTid[0] = -1;
       this.maxDepthSeen = this.prefix.length;
       return;
     }
@@ -118,6 +127,8 @@ export class Dfs extends Search {
     this.fpHi = grow(this.fpHi, cap);
     this.fpLo = grow(this.fpLo, cap);
     this.amp = grow(this.amp, cap);
+    this.doneTid = grow(this.doneTid, cap);
+    this.doneAlt = grow(this.doneAlt, cap);
   }
 
   run(budget: number): boolean {
@@ -150,7 +161,9 @@ export class Dfs extends Search {
       if (d + 1 >= this.curTid.length) this.growTo(d + 1);
       const stk = this.stack;
       const next = off + W;
+      const doneTid = this.doneTid[d]!;
       while (tid < lastTid) {
+        if (tid === doneTid && alt < this.doneAlt[d]!) alt = this.doneAlt[d]!;
         if (alt < e.alts(stk, off, tid)) {
           const ok = e.successorInPlace(stk, off, tid, alt, next, phi, plo);
           alt++;
@@ -189,7 +202,10 @@ export class Dfs extends Search {
       if (r === 0) {
         if (amp >= 0) {
           // proviso: a reduced expansion must not close a cycle; expand this state fully instead
+          // (the ample thread's alternatives tried so far are not run again)
           this.amp[d] = -1;
+          this.doneTid[d] = tid;
+          this.doneAlt[d] = alt;
           this.curTid[d] = 0;
           this.curAlt[d] = 0;
         }
@@ -208,6 +224,7 @@ export class Dfs extends Search {
       this.curAlt[d] = 0;
       this.any[d] = 0;
       this.amp[d] = -2;
+      this.doneTid[d] = -1;
       if (d + this.prefix.length > this.maxDepthSeen) this.maxDepthSeen = d + this.prefix.length;
       const m = e.check(stk, this.pendingSometimes, next);
       if (m !== 0) {
