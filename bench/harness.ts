@@ -35,7 +35,7 @@ export const TWINS: readonly Twin[] = [
     define: 'FAULTS',
     pml: 'bench/spin/pte-offset-map-lock.pml',
     counts: [1, 2, 3],
-    bench: [2, 3],
+    bench: [2, 3, 4],
   },
   {
     // the v2 PTE_FREE_DEFERRED refcount; walkers = 1 (the default). The collapsers are a symmetric
