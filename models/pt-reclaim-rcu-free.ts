@@ -68,6 +68,7 @@ import {
   attached,
   callRcu,
   ipiSync,
+  pteOffsetMapLock,
   kernelState,
   localIrqDisable,
   localIrqEnable,
@@ -168,29 +169,14 @@ function fault(st: St, n: number) {
     count: n,
     locals: { pmdval: tableRef() },
     steps: {
-      rcu_read_lock: (_s, me) => {
-        rcuReadLock(me);
-        return 'pmdp_get_lockless';
-      },
-      pmdp_get_lockless: (s, me) => {
-        me.pmdval = s.pmd.v;
-        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
-      },
-      rcu_read_unlock: (s, me) => {
-        rcuReadUnlock(s, me); // nomap: NULL returned
-        return DONE;
-      },
-      'spin_lock(ptl)': (s, me) => {
-        if (!ptlLock(s, me, me.pmdval)) return BLOCKED;
-        if (!attached(s, me.pmdval)) s.ghost.walker_locked_detached = true;
-        return 'pmd_same';
-      },
-      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'ptep_get' : 'pte_unmap_unlock; goto again'),
-      'pte_unmap_unlock; goto again': (s, me) => {
-        ptlUnlock(s, me, me.pmdval);
-        rcuReadUnlock(s, me);
-        return 'rcu_read_lock';
-      },
+      // __pte_offset_map_lock; nomap: NULL returned
+      ...pteOffsetMapLock({
+        locked: 'ptep_get',
+        nomap: () => DONE,
+        onLock: (s, me) => {
+          if (!attached(s, me.pmdval)) s.ghost.walker_locked_detached = true;
+        },
+      }),
       ptep_get: (s, me) => {
         readPte(s, me.pmdval, 0);
         return 'pte_unmap_unlock';

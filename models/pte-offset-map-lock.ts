@@ -50,15 +50,14 @@ import {
   kernelState,
   lock,
   mmDecNrPtes,
-  mmIncNrPtes,
   pmdEntry,
-  ptAlloc,
+  pteAlloc,
+  pteOffsetMapLock,
   ptEmpty,
   ptFree,
   ptInitLive,
   ptlLock,
   ptlUnlock,
-  rcuReadLock,
   rcuReadUnlock,
   rcuThread,
   setPte,
@@ -79,35 +78,6 @@ type St = ReturnType<typeof state>;
 
 const isTable = (v: number) => v > 0;
 
-/** __pte_alloc(): install a fresh table if *pmd is none (pmd_install under pml), free it if we lost. */
-function pteAlloc<const L extends string>(next: L) {
-  return {
-    pmd_none: (s: any, me: any) => (s.pmd.v === PMD_NONE ? ('pte_alloc_one' as const) : next),
-    pte_alloc_one: (s: any, me: any) => {
-      me.new = ptAlloc(s);
-      return 'pmd_lock' as const;
-    },
-    pmd_lock: (s: any, me: any) => (spinLock(me, s.pml) ? ('pmd_install' as const) : BLOCKED),
-    pmd_install: (s: any, me: any) => {
-      if (s.pmd.v === PMD_NONE) {
-        mmIncNrPtes(s);
-        s.pmd.v = me.new;
-        me.new = PMD_NONE;
-      }
-      return 'spin_unlock(pml)' as const;
-    },
-    'spin_unlock(pml)': (s: any, me: any) => {
-      spinUnlock(s, me, s.pml);
-      return me.new !== PMD_NONE ? ('pte_free' as const) : next;
-    },
-    pte_free: (s: any, me: any) => {
-      ptFree(s, me.new);
-      me.new = PMD_NONE;
-      return next;
-    },
-  };
-}
-
 const faultLocals = { new: tableRef(), pmdval: tableRef() };
 
 /** Mainline: __pte_offset_map_lock with RCU and the pmd_same recheck. */
@@ -117,25 +87,8 @@ function faultUpstream(st: St, n: number) {
     locals: faultLocals,
     steps: {
       ...pteAlloc('rcu_read_lock'),
-      rcu_read_lock: (s, me) => {
-        rcuReadLock(me);
-        return 'pmdp_get_lockless';
-      },
-      pmdp_get_lockless: (s, me) => {
-        me.pmdval = s.pmd.v;
-        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
-      },
-      rcu_read_unlock: (s, me) => {
-        rcuReadUnlock(s, me); // nomap: NULL returned, the fault is retried
-        return 'pmd_none';
-      },
-      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
-      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
-      'pte_unmap_unlock; goto again': (s, me) => {
-        ptlUnlock(s, me, me.pmdval);
-        rcuReadUnlock(s, me);
-        return 'rcu_read_lock';
-      },
+      // __pte_offset_map_lock; a none snapshot returns NULL and the fault is retried
+      ...pteOffsetMapLock({ locked: 'set_pte_at', nomap: () => 'pmd_none' }),
       set_pte_at: (s, me) => {
         setPte(s, me, me.pmdval, me.index, 1);
         return 'pte_unmap_unlock';

@@ -89,19 +89,18 @@ import { bool, record } from '../src/model/schema.ts';
 import {
   PMD_NONE,
   callRcu,
+  pteAlloc,
+  pteOffsetMapLock,
   kernelState,
   lock,
   mmDecNrPtes,
-  mmIncNrPtes,
   pmdEntry,
-  ptAlloc,
   ptEmpty,
   ptFree,
   ptInitLive,
   ptlHeld,
   ptlLock,
   ptlUnlock,
-  rcuReadLock,
   rcuReadUnlock,
   rcuThread,
   readPte,
@@ -142,35 +141,6 @@ type St = ReturnType<typeof state>;
 const KHUGEPAGED_TID = 0; // declared first in build(): it owns new_folio from the start
 
 const isTable = (v: number) => v > 0;
-
-/** __pte_alloc(): install a fresh table if *pmd is none (pmd_install under pml), free it if we lost. */
-function pteAlloc<const L extends string>(next: L) {
-  return {
-    pmd_none: (s: any, _me: any) => (s.pmd.v === PMD_NONE ? ('pte_alloc_one' as const) : next),
-    pte_alloc_one: (s: any, me: any) => {
-      me.new = ptAlloc(s);
-      return 'pmd_lock' as const;
-    },
-    pmd_lock: (s: any, me: any) => (spinLock(me, s.pml) ? ('pmd_install' as const) : BLOCKED),
-    pmd_install: (s: any, me: any) => {
-      if (s.pmd.v === PMD_NONE) {
-        mmIncNrPtes(s);
-        s.pmd.v = me.new;
-        me.new = PMD_NONE;
-      }
-      return 'spin_unlock(pml)' as const;
-    },
-    'spin_unlock(pml)': (s: any, me: any) => {
-      spinUnlock(s, me, s.pml);
-      return me.new !== PMD_NONE ? ('pte_free' as const) : next;
-    },
-    pte_free: (s: any, me: any) => {
-      ptFree(s, me.new);
-      me.new = PMD_NONE;
-      return next;
-    },
-  };
-}
 
 /** pte_free_defer(mm, pmd_pgtable(pgt_pmd)): call_rcu(pte_free_now) on the table's own rcu_head. */
 function pteFreeDefer(s: any, me: any, t: number): void {
@@ -235,25 +205,8 @@ function madvise(st: St) {
     steps: {
       // zap_pmd_range: a none pmd is skipped
       pmd_none: (s) => (isTable(s.pmd.v) ? 'rcu_read_lock' : DONE),
-      rcu_read_lock: (_s, me) => {
-        rcuReadLock(me);
-        return 'pmdp_get_lockless';
-      },
-      pmdp_get_lockless: (s, me) => {
-        me.pmdval = s.pmd.v;
-        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
-      },
-      rcu_read_unlock: (s, me) => {
-        rcuReadUnlock(s, me); // nomap: zap_pte_range returns early and zap_pmd_range looks at the pmd again
-        return 'pmd_none';
-      },
-      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
-      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'do_zap_pte_range' : 'pte_unmap_unlock; goto again'),
-      'pte_unmap_unlock; goto again': (s, me) => {
-        ptlUnlock(s, me, me.pmdval);
-        rcuReadUnlock(s, me);
-        return 'rcu_read_lock';
-      },
+      // pte_offset_map_lock; nomap: zap_pte_range returns early and zap_pmd_range looks at the pmd again
+      ...pteOffsetMapLock({ locked: 'do_zap_pte_range', nomap: () => 'pmd_none' }),
       do_zap_pte_range: (s, me) => {
         // every pte of the range, one step: all pte writers hold this ptl
         const n = s.pt[0]!.pte.length;
@@ -326,26 +279,14 @@ function fault(st: St, n: number) {
     steps: {
       folio_lock: (s, me) => (spinLock(me, s.new_folio) ? 'pmd_none' : BLOCKED), // filemap_fault
       ...pteAlloc('rcu_read_lock'),
-      rcu_read_lock: (_s, me) => {
-        rcuReadLock(me);
-        return 'pmdp_get_lockless';
-      },
-      pmdp_get_lockless: (s, me) => {
-        me.pmdval = s.pmd.v;
-        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
-      },
-      rcu_read_unlock: (s, me) => {
-        rcuReadUnlock(s, me); // pte_offset_map_lock returned NULL: VM_FAULT_NOPAGE, the CPU refaults
-        me.refault = true;
-        return 'folio_unlock';
-      },
-      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
-      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
-      'pte_unmap_unlock; goto again': (s, me) => {
-        ptlUnlock(s, me, me.pmdval);
-        rcuReadUnlock(s, me);
-        return 'rcu_read_lock';
-      },
+      // pte_offset_map_lock; NULL: VM_FAULT_NOPAGE, the CPU refaults
+      ...pteOffsetMapLock({
+        locked: 'set_pte_at',
+        nomap: (_s, me) => {
+          me.refault = true;
+          return 'folio_unlock';
+        },
+      }),
       set_pte_at: (s, me) => {
         setPte(s, me, me.pmdval, me.index, FILE_PAGE);
         return 'pte_unmap_unlock';
@@ -375,25 +316,8 @@ function uffdioCopy(st: St, addr: number) {
         return 'pmd_none';
       },
       ...pteAlloc('rcu_read_lock'),
-      rcu_read_lock: (_s, me) => {
-        rcuReadLock(me);
-        return 'pmdp_get_lockless';
-      },
-      pmdp_get_lockless: (s, me) => {
-        me.pmdval = s.pmd.v;
-        return isTable(me.pmdval) ? 'spin_lock(ptl)' : 'rcu_read_unlock';
-      },
-      rcu_read_unlock: (s, me) => {
-        rcuReadUnlock(s, me); // pte_offset_map_lock returned NULL: -EAGAIN to userspace
-        return DONE;
-      },
-      'spin_lock(ptl)': (s, me) => (ptlLock(s, me, me.pmdval) ? 'pmd_same' : BLOCKED),
-      pmd_same: (s, me) => (s.pmd.v === me.pmdval ? 'set_pte_at' : 'pte_unmap_unlock; goto again'),
-      'pte_unmap_unlock; goto again': (s, me) => {
-        ptlUnlock(s, me, me.pmdval);
-        rcuReadUnlock(s, me);
-        return 'rcu_read_lock';
-      },
+      // pte_offset_map_lock; NULL: -EAGAIN to userspace
+      ...pteOffsetMapLock({ locked: 'set_pte_at', nomap: () => DONE }),
       set_pte_at: (s, me) => {
         setPte(s, me, me.pmdval, addr, ANON_PAGE);
         return 'pte_unmap_unlock';

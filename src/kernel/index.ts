@@ -6,3 +6,4 @@ export * from './irq.ts';
 export * from './pgtable.ts';
 export * from './state.ts';
 export * from './properties.ts';
+export * from './pte-paths.ts';
