@@ -2,6 +2,7 @@
 // replay. Every error the user can cause is one line on stderr with exit code 2.
 
 import { renameSync, writeFileSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
 import { InputError, ModelError } from '../model/errors.ts';
@@ -273,7 +274,7 @@ function replayCommand(args: string, t: Trace): string {
 }
 
 /** The trace of every discovery (violations only, or also sometimes witnesses), told with fewer switches. */
-function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: boolean): Trace[] {
+function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: boolean, variantFile?: string): Trace[] {
   const out: Trace[] = [];
   r.properties.forEach((p, k) => {
     if (!p.path) return;
@@ -281,7 +282,8 @@ function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: 
     const stopsAtEnd = p.kind === 'always' || p.kind === 'sometimes';
     const shrunk = stopsAtEnd ? shrinkPath(engine, p.path, k) : p.path;
     const path = reorderForReadability(engine, shrunk, k, stopsAtEnd);
-    out.push(buildTrace(inst, engine, path, k));
+    const t = buildTrace(inst, engine, path, k);
+    out.push(variantFile === undefined ? t : { ...t, variantFile: resolve(variantFile) });
   });
   return out;
 }
@@ -340,7 +342,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
 
 async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<number> {
   const { inst, v, r } = await runTarget(t, o, progress, !o.allViolations);
-  const traces = tracesOf(inst, v.engine, r, true);
+  const traces = tracesOf(inst, v.engine, r, true, t.file);
   const first = traces[0];
   if (o.traceOut && first) writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
   if (o.html && first) writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path)), replayCommand(t.args, first)));
@@ -436,7 +438,7 @@ async function cmdDiff(pos: string[], o: Opts): Promise<number> {
   const b = fromFile ? await target(pos[0]!, undefined, o.variantFile) : await target(pos[0]!, pos[2]!, undefined);
   const ra = await runTarget(a, o, progress, false);
   const rb = await runTarget(b, o, progress, false);
-  const tb = tracesOf(rb.inst, rb.v.engine, rb.r, true);
+  const tb = tracesOf(rb.inst, rb.v.engine, rb.r, true, b.file);
   const introduced = rb.r.properties.filter((p, i) => p.status === 'violated' && ra.r.properties[i]?.status === 'holds');
   if (o.json) {
     process.stdout.write(
@@ -502,7 +504,10 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
     if (o.variantFile !== undefined || o.variant !== undefined) {
       throw new InputError('to re-run a trace on another variant: ptcheck replay <model> --variant V --from-trace FILE');
     }
-    t = await target(recorded.model, recorded.variant, undefined);
+    if (recorded.variantFile !== undefined && typeof recorded.variantFile !== 'string') {
+      throw new InputError(`${pos[0]}: trace field 'variantFile' is not a string`);
+    }
+    t = recorded.variantFile !== undefined ? await target(recorded.model, undefined, recorded.variantFile) : await target(recorded.model, recorded.variant, undefined);
     params = { ...recorded.params };
     pathText = recorded.path;
     propName = recorded.property.name;

@@ -39,6 +39,8 @@ export interface Trace {
   readonly version: typeof TRACE_VERSION;
   readonly model: string;
   readonly variant: string;
+  /** the variant file the variant came from, when it did (absolute path) */
+  readonly variantFile?: string;
   readonly params: Readonly<Record<string, number>>;
   readonly property: { readonly name: string; readonly kind: PropertyKind; readonly doc: string };
   /** 'violated' for always/final/deadlock, 'reachable' for a sometimes witness */

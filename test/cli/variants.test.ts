@@ -21,6 +21,16 @@ describe('variant files', () => {
     expect(rep.stdout).toMatch(/reproduced: pte-write-attached/);
   });
 
+  it('a trace recorded from a variant file replays from the file alone', () => {
+    const file = join(tmp, 'vf.json');
+    const v = ptcheck(['verify', 'pte-offset-map-lock', '--variant-file', 'examples/skip-pmd-same.ts', '--trace-out', file]);
+    expect(v.code).toBe(1);
+    expect(JSON.parse(readFileSync(file, 'utf8')).variantFile).toMatch(/examples\/skip-pmd-same\.ts$/);
+    const r = ptcheck(['replay', file]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/reproduced: pte-write-attached violated/);
+  });
+
   it('the base model is not mutated by a variant file', () => {
     ptcheck(['verify', 'pte-offset-map-lock', '--variant-file', 'examples/skip-pmd-same.ts']);
     const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream']);
