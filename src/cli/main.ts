@@ -13,13 +13,13 @@ import { Verification, isMismatch, type HandOff, type RunResult, type Strategy }
 import { buildTrace, snapshots, TRACE_FORMAT, TRACE_VERSION, type Trace } from '../trace/trace.ts';
 import { reorderForReadability, shrinkPath } from '../trace/readable.ts';
 import { diffText } from '../report/diff.ts';
-import { parsePath, pathToString } from '../trace/path.ts';
+import { parsePath } from '../trace/path.ts';
 import { ReplayError, replay } from '../trace/replay.ts';
 import { resultJson, RESULT_FORMAT } from '../report/json.ts';
 import { matrixText } from '../report/matrix.ts';
 import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
-import { resultText, stopReasonText, statsText } from '../report/result-text.ts';
+import { resultText } from '../report/result-text.ts';
 import { loadModel, loadVariantFile, shippedModelNames, type LoadedModel } from './registry.ts';
 import { availableParallelism } from 'node:os';
 import { closePools } from '../parallel/coordinator.ts';

@@ -133,7 +133,7 @@ export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg:
  * itself: the kernel deadlocks, and so does the model.
  */
 export function synchronizeRcu<L extends string>(self: L, next: L) {
-  return (s: RcuState, me: ReaderView): L | typeof BLOCKED => {
+  return (_s: RcuState, me: ReaderView): L | typeof BLOCKED => {
     if (me.gp_wait === 0) {
       const wait = readersMask(me);
       if (wait === 0) return next;
