@@ -39,7 +39,7 @@
  */
 
 import model from '../models/pte-refcount.ts';
-import { Fault, linkedTables, noFault } from '../src/kernel/index.ts';
+import { Fault, noFault, noDoubleFree, pteWriteAttached, pteWriteUnderItsPtl, noFreeOfNonEmptyTable, nrPtesConsistent, mappingsSurvive } from '../src/kernel/index.ts';
 import { defineSpec, final, sometimes } from '../src/spec/property.ts';
 
 const holdsAll = {
@@ -63,20 +63,15 @@ const holdsAll = {
 export default defineSpec(model, {
   properties: [
     noFault('no-use-after-free', Fault.UAF, 'no load, store, ptlock or pte_refcount access of a table after it is freed (P-UAF)'),
-    noFault('no-double-free', Fault.DOUBLE_FREE, 'no table freed twice'),
-    noFault('pte-write-attached', Fault.WRITE_DETACHED, 'a PTE written under ptl lands in a table still linked from *pmd (P-ATTACHED)'),
-    noFault('pte-write-under-its-ptl', Fault.WRITE_UNLOCKED, "a PTE is written only under its own table's ptl (P-LOCK)"),
-    noFault('no-free-of-non-empty-table', Fault.FREE_NONEMPTY | Fault.FREE_ATTACHED, 'a table is freed only when empty and unlinked (P-EMPTY)'),
+    noDoubleFree(),
+    pteWriteAttached(),
+    pteWriteUnderItsPtl(),
+    noFreeOfNonEmptyTable(),
     noFault('no-pmd-none-dereference', Fault.BAD_PMD_DEREF | Fault.FREE_GARBAGE, 'no table pointer computed from a none pmd'),
     noFault('locks-balanced', Fault.UNLOCK_NOT_OWNER | Fault.LOCK_HELD_AT_EXIT | Fault.RCU_UNBALANCED | Fault.RCU_HEAD_REQUEUED, 'every lock and RCU section released once by its owner; no rcu_head queued twice (P-LOCK, P-RCUHEAD)'),
     noFault('pte-refcount-no-underflow', Fault.REFCOUNT_UNDERFLOW, 'no pte_refcount below zero'),
-    final('mappings-survive', "at the end every fault's page is in a table linked from *pmd (no mapping lost)", (s) => {
-      for (let i = 1; i < s.pt[0]!.pte.length; i++) {
-        if (!s.pt.some((t, k) => s.pmd.v === k + 1 && t.pte.get(i) !== 0)) return false;
-      }
-      return true;
-    }),
-    final('nr-ptes-consistent', 'at the end nr_ptes equals the number of linked tables', (s) => s.nr_ptes === linkedTables(s)),
+    mappingsSurvive(1),
+    nrPtesConsistent(),
     final('pte-refcount-counts-entries', 'at the end the linked table has one reference per present entry (none leaked, none missing)', (s) => {
       const t = s.pmd.v;
       if (t <= 0) return true;

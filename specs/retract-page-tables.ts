@@ -37,8 +37,8 @@
  */
 
 import model from '../models/retract-page-tables.ts';
-import { Fault, linkedTables, noFault } from '../src/kernel/index.ts';
-import { defineSpec, final, sometimes } from '../src/spec/property.ts';
+import { Fault, noFault, pteWriteAttached, nrPtesConsistent } from '../src/kernel/index.ts';
+import { defineSpec, sometimes } from '../src/spec/property.ts';
 
 const holdsAll = {
   'no-use-after-free': 'holds',
@@ -67,11 +67,11 @@ export default defineSpec(model, {
     noFault('no-free-of-non-empty-table', Fault.FREE_NONEMPTY | Fault.FREE_ATTACHED, 'a table is freed only when every entry is pte_none and it is unlinked (P-EMPTY)'),
     noFault('no-free-of-pmd-none-garbage', Fault.FREE_GARBAGE, 'pte_free_defer / pte_free_tlb never get the "table" of a none pmd'),
     noFault('no-pmd-none-dereference', Fault.BAD_PMD_DEREF, 'pte_lockptr / pte_offset_map never computed from a none pmd'),
-    noFault('pte-write-attached', Fault.WRITE_DETACHED, 'a PTE written under ptl lands in a table still linked from *pmd (P-ATTACHED)'),
+    pteWriteAttached(),
     noFault('pte-write-under-its-ptl', Fault.WRITE_UNLOCKED, "a PTE is written only under its own table's ptl"),
     noFault('nr-ptes-never-negative', Fault.NR_PTES_NEGATIVE, 'mm_dec_nr_ptes never takes nr_ptes below zero'),
     noFault('locks-balanced', Fault.UNLOCK_NOT_OWNER | Fault.LOCK_HELD_AT_EXIT | Fault.RCU_UNBALANCED, 'every lock and RCU section released exactly once, by its owner (P-LOCK)'),
-    final('nr-ptes-consistent', 'at the end nr_ptes equals the number of linked tables', (s) => s.nr_ptes === linkedTables(s)),
+    nrPtesConsistent(),
     sometimes('khugepaged-retracts-table', 'pmdp_collapse_flush really detaches a table', (s) => s.ghost.retracted),
     sometimes('zap-frees-by-fast-path', 'try_get_and_clear_pmd under ptl clears the pmd and the table is freed', (s) => s.ghost.zap_fast),
     sometimes('zap-frees-by-slow-path', 'after a failed trylock, try_to_free_pte clears the pmd and the table is freed', (s) => s.ghost.zap_slow),
