@@ -74,7 +74,7 @@ import {
   localIrqEnable,
   pmdEntry,
   ptFree,
-  ptInitLive,
+  ptInitInstalled,
   ptlLock,
   ptlUnlock,
   rcuReadLock,
@@ -251,10 +251,8 @@ export default defineModel({
     return {
       state: st,
       init: (s: any) => {
-        ptInitLive(s, T1);
+        ptInitInstalled(s, s.pmd, T1);
         s.pt[T1 - 1].pte.set(0, PAGE);
-        s.pmd.v = T1;
-        s.nr_ptes = 1;
       },
       threads: {
         madvise: madvise(st, false),

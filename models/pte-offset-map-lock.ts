@@ -55,7 +55,7 @@ import {
   pteOffsetMapLock,
   ptEmpty,
   ptFree,
-  ptInitLive,
+  ptInitInstalled,
   ptlLock,
   ptlUnlock,
   rcuReadUnlock,
@@ -218,9 +218,7 @@ export default defineModel({
     return {
       state: st,
       init: (s: any) => {
-        ptInitLive(s, 1);
-        s.pmd.v = 1;
-        s.nr_ptes = 1;
+        ptInitInstalled(s, s.pmd, 1);
       },
       threads: {
         fault: faultUpstream(st, p.faults),

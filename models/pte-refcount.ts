@@ -72,7 +72,7 @@ import {
   pmdEntry,
   ptAlloc,
   ptFree,
-  ptInitLive,
+  ptInitInstalled,
   ptTouch,
   ptlLock,
   ptlUnlock,
@@ -421,9 +421,7 @@ export default defineModel({
     return {
       state: st,
       init: (s: any) => {
-        ptInitLive(s, 1);
-        s.pmd.v = 1;
-        s.nr_ptes = 1;
+        ptInitInstalled(s, s.pmd, 1);
         s.pt[0].pte.set(0, 1); // the page MADV_DONTNEED will zap, holding one reference
         s.pte_refcount.set(0, 1);
       },

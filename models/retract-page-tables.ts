@@ -97,7 +97,7 @@ import {
   pmdEntry,
   ptEmpty,
   ptFree,
-  ptInitLive,
+  ptInitInstalled,
   ptlHeld,
   ptlLock,
   ptlUnlock,
@@ -343,9 +343,7 @@ export default defineModel({
     return {
       state: st,
       init: (s: any) => {
-        ptInitLive(s, 1);
-        s.pmd.v = 1;
-        s.nr_ptes = 1;
+        ptInitInstalled(s, s.pmd, 1);
         s.new_folio.v = KHUGEPAGED_TID + 1; // new_folio is created locked by khugepaged (collapse_file)
       },
       threads: {

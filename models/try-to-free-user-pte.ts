@@ -79,7 +79,7 @@ import {
   pmdEntry,
   ptAlloc,
   ptFree,
-  ptInitLive,
+  ptInitInstalled,
   ptTouch,
   ptlLock,
   ptlUnlock,
@@ -448,9 +448,7 @@ export default defineModel({
     return {
       state: st,
       init: (s: any) => {
-        ptInitLive(s, 1);
-        s.pmd.v = 1;
-        s.nr_ptes = 1;
+        ptInitInstalled(s, s.pmd, 1);
         s.pt[0].pte.set(0, 1); // the page MADV_DONTNEED will zap
         const r = s.pte_ref[0] as PercpuRefView;
         percpuRefInit(r); // pte_ref_init: init at 1, put to 0 ...

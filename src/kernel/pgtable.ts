@@ -105,6 +105,13 @@ export function ptInitLive(s: PtState, t: number): void {
   table(s, t).state = 'live';
 }
 
+/** For init: table t exists, is linked from `pmd` and counted in nr_ptes (as after pmd_install). */
+export function ptInitInstalled(s: PtState, pmd: Cell, t: number): void {
+  ptInitLive(s, t);
+  pmd.v = t;
+  mmIncNrPtes(s);
+}
+
 /** Frees table t now (pte_free / __free_page). */
 export function ptFree(s: PtState, t: number): void {
   if (t <= 0) {
