@@ -165,7 +165,7 @@ export class Dfs extends Search {
       while (tid < lastTid) {
         if (tid === doneTid && alt < this.doneAlt[d]!) alt = this.doneAlt[d]!;
         if (alt < e.alts(stk, off, tid)) {
-          const ok = e.successorInPlace(stk, off, tid, alt, next, phi, plo);
+          const ok = e.tryInPlace(stk, off, tid, alt, phi, plo);
           alt++;
           if (ok) {
             found = true;
@@ -192,13 +192,16 @@ export class Dfs extends Search {
       this.any[d] = 1;
       this.transitions++;
       if (d >= maxDepth) {
+        e.settle(stk, off, next, false);
         this.truncated = true;
         d--;
         continue;
       }
       const chi = e.hi;
       const clo = e.lo;
-      const r = this.visitState(stk, next, chi, clo);
+      // the successor is still in place over its parent: look it up first, copy it up only if new
+      const r = this.visitState(stk, off, chi, clo);
+      e.settle(stk, off, next, r === 1);
       if (r === 0) {
         if (amp >= 0) {
           // proviso: a reduced expansion must not close a cycle; expand this state fully instead

@@ -7,6 +7,9 @@ import type { Property } from '../spec/property.ts';
 import { store } from '../state/zobrist.ts';
 
 export const MAX_PROPERTIES = 30;
+/** a blocked step that touched more words than this is not memoised */
+const MEMO_WORDS = 8;
+const MEMO_STRIDE = 2 + 2 * MEMO_WORDS;
 
 /** A step threw or misbehaved: which thread, which label. */
 export class StepError extends ModelError {
@@ -38,6 +41,15 @@ export class Engine {
   /** one-entry cache per (thread, pc): last label returned and its pc */
   private readonly lastRes: unknown[][];
   private readonly lastNext: Int32Array[];
+  /**
+   * Blocked-step memo, one entry per (thread, alternative): the pc at which that step last returned
+   * BLOCKED (-2: none) and every word it touched with the value the word had. A step depends only on
+   * the words it reads (steps must be deterministic), so in any state where that pc and those values
+   * recur it blocks again, and the DFS need not run it. Entry layout: pc, n, then n (word, value).
+   */
+  private readonly memo: Int32Array;
+  private readonly memoBase: Int32Array;
+  private readonly memoRec = new Int32Array(MEMO_WORDS);
 
   constructor(
     readonly cm: CompiledModel,
@@ -64,6 +76,14 @@ export class Engine {
     this.callIdx = this.alwaysIdx.filter((k) => !fast(k));
     this.lastRes = cm.threads.map((t) => t.labels.map(() => undefined));
     this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
+    this.memoBase = new Int32Array(this.T);
+    let slots = 0;
+    cm.threads.forEach((t, i) => {
+      this.memoBase[i] = slots;
+      slots += Math.max(1, ...t.alts);
+    });
+    this.memo = new Int32Array(slots * MEMO_STRIDE);
+    for (let k = 0; k < slots; k++) this.memo[k * MEMO_STRIDE] = -2;
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -100,29 +120,89 @@ export class Engine {
   private undoBuf: Int32Array = new Int32Array(64);
 
   /**
-   * Like successor(), for a state at buf[off..] whose successor goes to buf[next..]: the step runs in
-   * place on the parent with an undo log, so a blocked step costs no copy at all; an enabled one is
-   * copied to `next` and the parent restored. The new state's fingerprint is in this.hi / this.lo.
+   * Like successor(), but in place: runs (tid, alt) on the state at buf[off..] with an undo log. False
+   * if the step is not enabled (the state is then already restored, so a blocked step copies
+   * nothing). True: buf[off..] holds the successor, its fingerprint in this.hi / this.lo, until
+   * settle() restores the parent -- after copying the successor to buf[next..] if the caller keeps it
+   * (so a successor that was already visited is never copied either).
    */
-  successorInPlace(buf: Int32Array, off: number, tid: number, alt: number, next: number, hi: number, lo: number): boolean {
-    if (this.detBuf !== null) return this.successor(buf, off, tid, alt, buf, hi, lo, next);
+  tryInPlace(buf: Int32Array, off: number, tid: number, alt: number, hi: number, lo: number): boolean {
+    if (this.detBuf !== null) return this.tryInPlaceChecked(buf, off, tid, alt, hi, lo);
+    const pc = buf[off + this.pcOffs[tid]!]!;
+    if (pc < 0) return false;
+    const memo = this.memo;
+    const mo = (this.memoBase[tid]! + alt) * MEMO_STRIDE;
+    if (memo[mo] === pc) {
+      const n = memo[mo + 1]!;
+      let same = true;
+      for (let j = mo + 2, end = mo + 2 + 2 * n; j < end; j += 2) {
+        if (buf[off + memo[j]!] !== memo[j + 1]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return false;
+    }
     const h = this.cm.holder;
     h.undo = this.undoBuf;
     h.un = 0;
+    h.rec = this.memoRec;
+    h.rn = 0;
     let ok = false;
     try {
       ok = this.step(buf, off, tid, alt, hi, lo);
     } finally {
       const u = h.undo!;
       this.undoBuf = u;
-      const n = h.un;
+      this.undoN = h.un;
       h.undo = null;
-      if (ok) buf.copyWithin(next, off, off + this.W);
-      for (let k = n - 2; k >= 0; k -= 2) buf[off + u[k]!] = u[k + 1]!;
+      h.rec = null;
+      if (!ok) this.undo(buf, off);
     }
-    if (ok) h.o = next;
+    if (!ok && h.rn <= MEMO_WORDS) {
+      // the state is restored: remember what the step saw, so the same view blocks without running
+      const rec = this.memoRec;
+      const rn = h.rn;
+      memo[mo] = pc;
+      memo[mo + 1] = rn;
+      for (let i = 0; i < rn; i++) {
+        const w = rec[i]!;
+        memo[mo + 2 + 2 * i] = w;
+        memo[mo + 3 + 2 * i] = buf[off + w]!;
+      }
+    }
     return ok;
   }
+
+  /** After tryInPlace() returned true: copies the successor to buf[next..] if `keep`, then restores the parent at buf[off..]. */
+  settle(buf: Int32Array, off: number, next: number, keep: boolean): void {
+    if (keep) buf.copyWithin(next, off, off + this.W);
+    if (this.detBuf !== null) buf.set(this.detSave!, off);
+    else this.undo(buf, off);
+  }
+
+  private undoN = 0;
+
+  private undo(buf: Int32Array, off: number): void {
+    const u = this.undoBuf;
+    for (let k = this.undoN - 2; k >= 0; k -= 2) buf[off + u[k]!] = u[k + 1]!;
+    this.undoN = 0;
+  }
+
+  /** tryInPlace under --check-determinism: the step is run twice through successor(), then applied. */
+  private tryInPlaceChecked(buf: Int32Array, off: number, tid: number, alt: number, hi: number, lo: number): boolean {
+    const W = this.W;
+    this.detSave ??= new Int32Array(W);
+    this.detOut ??= new Int32Array(W);
+    const ok = this.successor(buf, off, tid, alt, this.detOut, hi, lo, 0);
+    if (ok) {
+      this.detSave.set(buf.subarray(off, off + W));
+      buf.set(this.detOut, off);
+    }
+    return ok;
+  }
+  private detSave: Int32Array | null = null;
+  private detOut: Int32Array | null = null;
 
   /** Debug mode (--check-determinism): every step is run twice from the same state and must agree. */
   checkDeterminism(on: boolean): void {
