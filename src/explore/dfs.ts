@@ -22,6 +22,43 @@ export interface DfsUnit {
   readonly lo: number;
 }
 
+/** The per-depth arrays of a Dfs, kept for reuse. */
+interface DfsBuffers {
+  readonly W: number;
+  readonly stack: Int32Array;
+  readonly curTid: Int32Array;
+  readonly curAlt: Int32Array;
+  readonly any: Uint8Array;
+  readonly choice: Int32Array;
+  readonly fpHi: Int32Array;
+  readonly fpLo: Int32Array;
+  readonly amp: Int32Array;
+  readonly doneTid: Int32Array;
+  readonly doneAlt: Int32Array;
+}
+
+const spare: DfsBuffers[] = [];
+
+function takeBuffers(W: number): DfsBuffers {
+  for (let i = spare.length - 1; i >= 0; i--) {
+    if (spare[i]!.W === W) return spare.splice(i, 1)[0]!;
+  }
+  const cap = 256;
+  return {
+    W,
+    stack: new Int32Array(cap * W),
+    curTid: new Int32Array(cap),
+    curAlt: new Int32Array(cap),
+    any: new Uint8Array(cap),
+    choice: new Int32Array(cap),
+    fpHi: new Int32Array(cap),
+    fpLo: new Int32Array(cap),
+    amp: new Int32Array(cap),
+    doneTid: new Int32Array(cap),
+    doneAlt: new Int32Array(cap),
+  };
+}
+
 export class Dfs extends Search {
   private stack: Int32Array;
   private curTid: Int32Array;
@@ -47,17 +84,22 @@ export class Dfs extends Search {
   constructor(engine: Engine, limits: Limits, opts: SearchOptions, start?: DfsUnit) {
     super(engine, limits, opts);
     this.prefix = start?.path ?? [];
-    const cap = 256;
-    this.stack = new Int32Array(cap * engine.W);
-    this.curTid = new Int32Array(cap);
-    this.curAlt = new Int32Array(cap);
-    this.any = new Uint8Array(cap);
-    this.choice = new Int32Array(cap);
-    this.fpHi = new Int32Array(cap);
-    this.fpLo = new Int32Array(cap);
-    this.amp = new Int32Array(cap).fill(-2);
-    this.doneTid = new Int32Array(cap).fill(-1);
-    this.doneAlt = new Int32Array(cap);
+    const b = takeBuffers(engine.W);
+    this.stack = b.stack;
+    this.curTid = b.curTid;
+    this.curAlt = b.curAlt;
+    this.any = b.any;
+    this.choice = b.choice;
+    this.fpHi = b.fpHi;
+    this.fpLo = b.fpLo;
+    this.amp = b.amp;
+    this.doneTid = b.doneTid;
+    this.doneAlt = b.doneAlt;
+    this.curTid[0] = 0;
+    this.curAlt[0] = 0;
+    this.any[0] = 0;
+    this.amp[0] = -2;
+    this.doneTid[0] = -1;
     this.scratch = new Int32Array(engine.W);
     if (start) {
       this.stack.set(start.state, 0);
@@ -107,6 +149,18 @@ export class Dfs extends Search {
       });
     }
     return out;
+  }
+
+  /**
+   * Gives this search's stack buffers back for the next Dfs of the same vector width (a worker runs
+   * one per work unit, most of them small). The search must not be used afterwards.
+   */
+  release(): void {
+    const W = this.engine.W;
+    if (spare.length < 4) {
+      spare.push({ W, stack: this.stack, curTid: this.curTid, curAlt: this.curAlt, any: this.any, choice: this.choice, fpHi: this.fpHi, fpLo: this.fpLo, amp: this.amp, doneTid: this.doneTid, doneAlt: this.doneAlt });
+    }
+    this.status = { kind: 'incomplete', reason: 'interrupted' };
   }
 
   private growTo(depth: number): void {

@@ -81,6 +81,8 @@ export class WorkerError extends Error {
 
 /** New states a task explores before handing its remaining stack back. */
 const TASK_BUDGET = 20_000;
+/** Units a task takes at most. */
+const MAX_UNITS = 64;
 const GROW_AT = 0.7;
 
 export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {
@@ -173,8 +175,10 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       break;
     }
     while (inflight.size < inp.workers && queue.length > 0) {
-      // shallow units hold the largest subtrees: hand them out first, one or two per task
-      dispatch(queue.splice(0, Math.min(2, Math.max(1, Math.floor(queue.length / inp.workers)))));
+      // shallow units hold the largest subtrees: hand them out first. A task takes its share of the
+      // queue (at most MAX_UNITS): most units are small subtrees, and one per task would leave the
+      // workers waiting on messages; a task that meets its budget hands its rest back for re-splitting.
+      dispatch(queue.splice(0, Math.min(MAX_UNITS, Math.max(1, Math.ceil(queue.length / inp.workers)))));
     }
     if (inflight.size > 0) await Promise.race(inflight);
     inp.onProgress(states, maxDepthSeen, table.bytes);

@@ -33,7 +33,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
       await warming;
       const local = dfs.visitedSet as FingerprintSet;
       const table = SharedFingerprintSet.create(Math.max(1 << 20, Math.ceil(local.size / 0.35)));
-      local.forEach((hi, lo) => table.insertIfAbsent(hi, lo));
+      local.forEach((hi, lo) => table.insertUnshared(hi, lo));
       const o = v.opts;
       const out = await exploreParallel({
         engine: v.engine,

@@ -66,9 +66,11 @@ export async function explore(task: TaskMsg): Promise<ResultMsg> {
       const st = dfs.status;
       if (!ended) {
         frontier.push(...dfs.frontier(), ...task.units.slice(u + 1));
+        dfs.release();
         stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
         break;
       }
+      dfs.release();
       if (st.kind === 'violation') {
         Atomics.store(ctl, CTL_STOP, 1);
         frontier.push(...task.units.slice(u + 1));

@@ -39,7 +39,7 @@ export class SharedFingerprintSet implements VisitedSet {
     let i = home(hi, lo, cap);
     for (let probes = 0; probes < cap; probes++) {
       // a plain read is enough to probe: a stale 0 only sends us to the compareExchange, which sees
-      // the truth; the low word is always read with Atomics once the high word matches
+      // the truth
       let h = slots[2 * i]!;
       if (h === 0) {
         h = Atomics.compareExchange(slots, 2 * i, 0, hi);
@@ -49,7 +49,9 @@ export class SharedFingerprintSet implements VisitedSet {
         }
       }
       if (h === hi) {
-        let l = Atomics.load(slots, 2 * i + 1);
+        // a low word, once published, never changes (growth happens with every worker paused), so a
+        // plain read that sees it non-zero sees it right; only a 0 needs waiting for
+        let l = slots[2 * i + 1]!;
         while (l === 0) l = Atomics.load(slots, 2 * i + 1); // the claimer is publishing it
         if (l === lo) return 0;
       }
@@ -58,11 +60,26 @@ export class SharedFingerprintSet implements VisitedSet {
     return SHARED_FULL;
   }
 
+  /**
+   * Adds a fingerprint known to be absent, with plain stores: only while no other thread uses the
+   * table (filling it before the workers start, or growing it while they are paused).
+   */
+  insertUnshared(hi: number, lo: number): void {
+    if (hi === 0) hi = 1;
+    if (lo === 0) lo = 1;
+    const d = this.slots;
+    const cap = this.cap;
+    let i = home(hi, lo, cap);
+    while (d[2 * i] !== 0) if (++i === cap) i = 0;
+    d[2 * i] = hi;
+    d[2 * i + 1] = lo;
+  }
+
   /** Copies every fingerprint into a table of `capacity` slots (single-threaded: workers are paused). */
   grow(capacity: number): SharedFingerprintSet {
     const next = SharedFingerprintSet.create(capacity);
     const s = this.slots;
-    for (let j = 0; j < s.length; j += 2) if (s[j] !== 0) next.insertIfAbsent(s[j]!, s[j + 1]!);
+    for (let j = 0; j < s.length; j += 2) if (s[j] !== 0) next.insertUnshared(s[j]!, s[j + 1]!);
     return next;
   }
 }
