@@ -55,7 +55,7 @@ export const TWINS: readonly Twin[] = [
     define: 'FAULTS',
     pml: 'bench/spin/retract-page-tables.pml',
     counts: [0, 1],
-    bench: [1, 2],
+    bench: [1, 2, 3],
   },
 ];
 

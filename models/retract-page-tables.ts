@@ -336,7 +336,7 @@ export default defineModel({
   title: "khugepaged's retract_page_tables() against MADV_DONTNEED table reclaim, faults and UFFDIO_COPY",
   doc: 'protocols.md §2 (B2.4, B2.7) and §3: retract_page_tables() frees a PTE table under pml+ptl without checking it is empty, while zap_pte_range() reclaims empty tables, a fault re-installs one and UFFDIO_COPY maps an anon page.',
   params: {
-    faults: { min: 0, max: 2, default: 1, doc: 'read-fault threads (each maps its own page of the collapsed range)' },
+    faults: { min: 0, max: 3, default: 1, doc: 'read-fault threads (each maps its own page of the collapsed range)' },
   },
   build: (p) => {
     const st = state(p.faults);

@@ -8,8 +8,8 @@
  *   spin -o2 -DFAULTS=1 -a retract-page-tables.pml
  *   gcc -O2 -DNOREDUCE -DSAFETY -DNOCLAIM -DNOFAIR -o pan pan.c -w && ./pan -m100000 -w22
  *     "states, stored" == `ptcheck verify retract-page-tables --variant upstream --param faults=1
- *     --no-symmetry --no-por --workers 1`'s distinct states (6059 / 90490 / 359009 for FAULTS =
- *     0 / 1 / 2; the twin alone: 1228309 at FAULTS = 3). -o2 keeps the variables no statement reads
+ *     --no-symmetry --no-por --workers 1`'s distinct states (6059 / 90490 / 359009 / 1228309
+ *     for FAULTS = 0 / 1 / 2 / 3). -o2 keeps the variables no statement reads
  *     (the ghost flags, ipi_wait) in the state vector, as ptcheck does (the count happens to be the
  *     same without it: the ghost flags are functions of the other fields in every reachable state).
  *
@@ -72,7 +72,7 @@
  *     branches are transcribed all the same, so the graphs are the same by construction.
  *   - ptcheck's range checks on writes and its model errors (no rcu_head for a table id, a pool of
  *     tables run dry) are assertions or absent here; ptcheck stops with an error if one happens.
- *   - The twin takes FAULTS up to 3 (ptcheck's parameter allows 0..2).
+ *   - The twin takes FAULTS up to 3, as ptcheck's parameter does.
  */
 
 #ifndef FAULTS
