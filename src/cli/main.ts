@@ -69,7 +69,7 @@ verify options:
   --no-por             no partial-order reduction (explore every interleaving of safe local steps)
   --exact              store whole states instead of 64-bit fingerprints (small models: a collision cross-check)
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
-  --workers N, -j N    worker threads for a large DFS (default: the machine's cores; 1 = this thread)
+  --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
 

@@ -1,6 +1,8 @@
-// Runs the rest of a search on a piscina pool: hands out work units (subtrees), collects what the
-// workers found and what they did not get to, re-splits by handing that back out, grows the shared
-// fingerprint table between tasks, and stops everyone at the first violation, a limit or an abort.
+// Runs the rest of a search on this thread and a piscina pool: hands out work units (subtrees),
+// collects what the workers found and what they did not get to, re-splits by handing that back out,
+// grows the shared fingerprint table between tasks, and stops everyone at the first violation, a
+// limit or an abort. With N workers the pool has N-1 threads: this thread is the N-th, and its
+// compiled hot loop and model need no warming up.
 
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -9,6 +11,7 @@ import type { Discovery, SearchStatus } from '../explore/search.ts';
 import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import { CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
+import { runTask } from './worker.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('../../workers/explore-worker.mjs', import.meta.url));
 
@@ -23,8 +26,15 @@ function poolFor(n: number): Piscina {
   return p;
 }
 
+/** Pool threads for a run on `workers` workers (this thread is one of them). */
+const poolThreads = (workers: number) => Math.max(1, workers - 1);
+
+/** Lets the event loop run (worker results, signals) between slices of this thread's own task. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 /** Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast. */
-export async function warmPool(n: number, model: ModelRef): Promise<void> {
+export async function warmPool(workers: number, model: ModelRef): Promise<void> {
+  const n = poolThreads(workers);
   const pool = poolFor(n);
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
   const table = new SharedArrayBuffer(64 * 8);
@@ -86,7 +96,8 @@ const MAX_UNITS = 64;
 const GROW_AT = 0.7;
 
 export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {
-  const pool = poolFor(inp.workers);
+  const pool = poolFor(poolThreads(inp.workers));
+  let localBusy = false;
   const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
   const ctl = new Int32Array(ctlBuf);
   let table = inp.table;
@@ -122,8 +133,14 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       symmetry: inp.symmetry,
       por: inp.por,
     };
-    const p: Promise<void> = (pool.run(task) as Promise<ResultMsg>).then(
+    // the pool's threads are served first (this thread's task runs its first slice before returning);
+    // this thread takes a task whenever it has none, so it is never left waiting while there is work
+    const local = !localBusy && inflight.size >= poolThreads(inp.workers);
+    if (local) localBusy = true;
+    const run = local ? runTask(inp.engine, task, yieldToLoop) : (pool.run(task) as Promise<ResultMsg>);
+    const p: Promise<void> = run.then(
       (r) => {
+        if (local) localBusy = false;
         inflight.delete(p);
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
         states += r.states;
@@ -146,6 +163,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         queue.push(...r.frontier);
       },
       (e: unknown) => {
+        if (local) localBusy = false;
         inflight.delete(p);
         failure ??= e;
         setStop({ kind: 'incomplete', reason: 'interrupted' });

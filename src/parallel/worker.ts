@@ -1,5 +1,6 @@
 // A parallel worker: explores the subtrees it is handed against the shared fingerprint table and
-// returns what it found and the part it did not get to. Builds the model itself, from its files.
+// returns what it found and the part it did not get to. A worker thread builds the model itself, from
+// its files; the coordinator's thread runs tasks too, with the engine it already has.
 
 import { pathToFileURL } from 'node:url';
 import { instantiate, instantiateUserVariant } from '../model/compile.ts';
@@ -34,7 +35,15 @@ async function engineFor(m: ModelRef): Promise<Engine> {
 
 export async function explore(task: TaskMsg): Promise<ResultMsg> {
   if (task.v !== PROTOCOL_VERSION) throw new Error(`worker protocol ${PROTOCOL_VERSION} got a task of version ${task.v}`);
-  const engine = await engineFor(task.model);
+  return runTask(await engineFor(task.model), task);
+}
+
+/**
+ * Explores a task's units with `engine` against the shared table. In a worker thread it runs straight
+ * through; the coordinator's own thread, which takes a share of the work, passes `pause` to let the
+ * event loop (the other workers' results) run between slices.
+ */
+export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promise<void>): Promise<ResultMsg> {
   const visited = new SharedFingerprintSet(task.table);
   const ctl = new Int32Array(task.ctl);
   let states = 0;
@@ -56,6 +65,7 @@ export async function explore(task: TaskMsg): Promise<ResultMsg> {
       const dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, visited }, task.units[u] as DfsUnit);
       let ended = false;
       while (!(ended = dfs.run(4096))) {
+        if (pause) await pause();
         if (flagged() || states + dfs.states >= task.budget) break;
       }
       states += dfs.states;
