@@ -43,7 +43,7 @@ export function statsText(r: RunResult): string {
       ? `  state vector ${s.stateInts * 4} B, whole states stored (--exact, ${fmtBytes(s.tableBytes)}): no fingerprint collision possible`
       : `  state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state); ` +
         `P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}` +
-        (s.workers > 1 ? `; ${s.workers} worker threads` : ''),
+        (s.workers > 1 ? `; ${s.workers} threads` : ''),
   ].join('\n');
 }
 

@@ -92,7 +92,7 @@ describe('hard stops', () => {
     expect(code).toBe(130);
     expect(out).toMatch(/INCOMPLETE: interrupted/);
     expect(out).toMatch(/states [\d,]+ /);
-    expect(out).toMatch(/2 worker threads/);
+    expect(out).toMatch(/; 2 threads/);
   });
 
   it('a worker thread that dies: a clear error, exit 4, no hang', () => {
