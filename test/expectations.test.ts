@@ -31,9 +31,9 @@ describe('shipped models', () => {
       });
 
       for (const variant of variants) {
-        it(`${variant}: every verdict as expected; DFS, BFS, symmetry and POR on/off agreeing`, () => {
-          const run = (strategy: 'dfs' | 'bfs', symmetry: boolean, por = symmetry) =>
-            verify(instantiate(lm.module, variant, {}), lm.spec, { stopAtFirst: false, strategy, symmetry, por });
+        it(`${variant}: every verdict as expected; DFS, BFS, symmetry, POR and sleep sets on/off agreeing`, () => {
+          const run = (strategy: 'dfs' | 'bfs', symmetry: boolean, por = symmetry, sleep = por) =>
+            verify(instantiate(lm.module, variant, {}), lm.spec, { stopAtFirst: false, strategy, symmetry, por, sleep });
           const verdicts = (r: ReturnType<typeof run>) => Object.fromEntries(r.properties.map((p) => [p.name, p.status]));
           const dfs = run('dfs', true);
           expect(dfs.outcome.kind).toBe('complete');
@@ -50,6 +50,11 @@ describe('shipped models', () => {
           expect(verdicts(run('dfs', false, true))).toEqual(verdicts(dfs));
           expect(verdicts(run('bfs', false, true))).toEqual(verdicts(dfs));
           expect(verdicts(run('bfs', true))).toEqual(verdicts(dfs));
+          // sleep sets change which steps run, never what is explored
+          const counts = (r: ReturnType<typeof run>) => [r.stats.states, r.stats.transitions];
+          expect(counts(run('dfs', true, true, false))).toEqual(counts(dfs));
+          expect(counts(run('dfs', false, false, true))).toEqual(counts(dfsFull));
+          expect(dfsFull.stats.replayed).toBe(0);
         });
       }
     });

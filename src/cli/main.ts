@@ -66,7 +66,9 @@ verify options:
   --traces             with --all / no --variant: print the race diagram of every violation
   --progress           progress lines on stderr even when not a terminal
   --no-symmetry        do not merge states that differ only by a permutation of symmetric threads
-  --no-por             no partial-order reduction (explore every interleaving of safe local steps)
+  --no-por             no partial-order reduction (explore every interleaving of safe local steps;
+                       also turns sleep sets off)
+  --no-sleep-sets      run every step, even one whose successor sleep sets already know (A/B timing)
   --exact              store whole states instead of 64-bit fingerprints (small models: a collision cross-check)
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
@@ -89,6 +91,7 @@ interface Opts {
   progress: boolean;
   symmetry: boolean;
   por: boolean;
+  sleep: boolean;
   exact: boolean;
   checkDeterminism: boolean;
   workers: number;
@@ -130,6 +133,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
         progress: { type: 'boolean' },
         'no-symmetry': { type: 'boolean' },
         'no-por': { type: 'boolean' },
+        'no-sleep-sets': { type: 'boolean' },
         exact: { type: 'boolean' },
         'check-determinism': { type: 'boolean' },
         workers: { type: 'string', short: 'j' },
@@ -179,6 +183,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
       progress: !!v.progress,
       symmetry: !v['no-symmetry'],
       por: !v['no-por'],
+      sleep: !v['no-por'] && !v['no-sleep-sets'],
       exact: !!v.exact,
       checkDeterminism: !!v['check-determinism'],
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
@@ -320,6 +325,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     limits: o.limits,
     symmetry: o.symmetry,
     por: o.por,
+    sleep: o.sleep,
     exact: o.exact,
     checkDeterminism: o.checkDeterminism,
     ...(t.expect ? { expect: t.expect } : {}),

@@ -4,6 +4,7 @@
 import type { Engine } from './engine.ts';
 import { Search, type Limits, type SearchOptions } from './search.ts';
 import { encodeChoice } from '../trace/path.ts';
+import { SleepSets } from '../por/sleep-sets.ts';
 
 /**
  * Where a DFS (re)starts: a state already in the visited set, the path that reached it, and the
@@ -35,6 +36,8 @@ interface DfsBuffers {
   readonly amp: Int32Array;
   readonly doneTid: Int32Array;
   readonly doneAlt: Int32Array;
+  /** made on first use by a search with sleep sets */
+  sleep: SleepSets | null;
 }
 
 const spare: DfsBuffers[] = [];
@@ -56,6 +59,7 @@ function takeBuffers(W: number): DfsBuffers {
     amp: new Int32Array(cap),
     doneTid: new Int32Array(cap),
     doneAlt: new Int32Array(cap),
+    sleep: null,
   };
 }
 
@@ -80,6 +84,9 @@ export class Dfs extends Search {
    */
   private doneTid: Int32Array;
   private doneAlt: Int32Array;
+  /** sleep sets (src/por/sleep-sets.ts): steps whose successor is known without running them */
+  private readonly sl: SleepSets | null;
+  private readonly sleepBuf: SleepSets | null;
 
   constructor(engine: Engine, limits: Limits, opts: SearchOptions, start?: DfsUnit) {
     super(engine, limits, opts);
@@ -95,6 +102,10 @@ export class Dfs extends Search {
     this.amp = b.amp;
     this.doneTid = b.doneTid;
     this.doneAlt = b.doneAlt;
+    this.sleepBuf = b.sleep;
+    this.sl = opts.sleep ?? opts.por ?? true ? (this.sleepBuf ?? new SleepSets(engine.W)) : null;
+    this.sl?.ensureDepth(this.curTid.length);
+    this.sl?.reset();
     this.curTid[0] = 0;
     this.curAlt[0] = 0;
     this.any[0] = 0;
@@ -158,7 +169,8 @@ export class Dfs extends Search {
   release(): void {
     const W = this.engine.W;
     if (spare.length < 4) {
-      spare.push({ W, stack: this.stack, curTid: this.curTid, curAlt: this.curAlt, any: this.any, choice: this.choice, fpHi: this.fpHi, fpLo: this.fpLo, amp: this.amp, doneTid: this.doneTid, doneAlt: this.doneAlt });
+      const sleep = this.sl ?? this.sleepBuf;
+      spare.push({ W, stack: this.stack, curTid: this.curTid, curAlt: this.curAlt, any: this.any, choice: this.choice, fpHi: this.fpHi, fpLo: this.fpLo, amp: this.amp, doneTid: this.doneTid, doneAlt: this.doneAlt, sleep });
     }
     this.status = { kind: 'incomplete', reason: 'interrupted' };
   }
@@ -183,6 +195,7 @@ export class Dfs extends Search {
     this.amp = grow(this.amp, cap);
     this.doneTid = grow(this.doneTid, cap);
     this.doneAlt = grow(this.doneAlt, cap);
+    this.sl?.ensureDepth(cap);
   }
 
   run(budget: number): boolean {
@@ -216,10 +229,24 @@ export class Dfs extends Search {
       const stk = this.stack;
       const next = off + W;
       const doneTid = this.doneTid[d]!;
+      const sl = this.sl;
+      /** the sleep-set entry of the transition taken (-1: none) */
+      let via = -1;
       while (tid < lastTid) {
         if (tid === doneTid && alt < this.doneAlt[d]!) alt = this.doneAlt[d]!;
         if (alt < e.alts(stk, off, tid)) {
-          const ok = e.tryInPlace(stk, off, tid, alt, phi, plo);
+          let ok: boolean;
+          const z = sl === null ? -1 : sl.asleep(d, tid, alt);
+          if (z >= 0) {
+            // asleep: its successor is this state with the changes it made where it was run
+            e.replay(stk, off, tid, alt, sl!.fp, sl!.ref(z), phi ^ sl!.dHi(z), plo ^ sl!.dLo(z));
+            ok = true;
+            via = z;
+            this.replayed++;
+          } else {
+            ok = e.tryInPlace(stk, off, tid, alt, phi, plo);
+            if (ok && sl !== null) via = sl.record(e, d, tid, alt, stk, off, e.hi ^ phi, e.lo ^ plo);
+          }
           alt++;
           if (ok) {
             found = true;
@@ -265,6 +292,7 @@ export class Dfs extends Search {
           this.doneAlt[d] = alt;
           this.curTid[d] = 0;
           this.curAlt[d] = 0;
+          sl?.restart(d);
         }
         continue;
       }
@@ -274,6 +302,7 @@ export class Dfs extends Search {
       }
       this.states++;
       this.choice[d] = encodeChoice(tid, alt - 1);
+      sl?.push(d, via);
       d++;
       this.fpHi[d] = chi;
       this.fpLo[d] = clo;

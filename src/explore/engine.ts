@@ -4,12 +4,14 @@
 import { CompiledModel, DONE, BLOCKED } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import type { Property } from '../spec/property.ts';
-import { store } from '../state/zobrist.ts';
+import { fullFingerprint, store } from '../state/zobrist.ts';
 
 export const MAX_PROPERTIES = 30;
 /** a blocked step that touched more words than this is not memoised */
 const MEMO_WORDS = 8;
 const MEMO_STRIDE = 2 + 2 * MEMO_WORDS;
+/** footprint words recorded per step run (enough for a sleep-set entry) */
+const REC_WORDS = 64;
 
 /** A step threw or misbehaved: which thread, which label. */
 export class StepError extends ModelError {
@@ -49,7 +51,12 @@ export class Engine {
    */
   private readonly memo: Int32Array;
   private readonly memoBase: Int32Array;
-  private readonly memoRec = new Int32Array(MEMO_WORDS);
+  /** words the last step run by tryInPlace() touched (first REC_WORDS of h.rn) */
+  private readonly memoRec = new Int32Array(REC_WORDS);
+  private recN = 0;
+  /** stamps per word, to list a footprint's words once each */
+  private readonly seen: Int32Array;
+  private seenStamp = 0;
 
   constructor(
     readonly cm: CompiledModel,
@@ -84,6 +91,7 @@ export class Engine {
     });
     this.memo = new Int32Array(slots * MEMO_STRIDE);
     for (let k = 0; k < slots; k++) this.memo[k * MEMO_STRIDE] = -2;
+    this.seen = new Int32Array(this.W);
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -155,6 +163,7 @@ export class Engine {
       const u = h.undo!;
       this.undoBuf = u;
       this.undoN = h.un;
+      this.recN = h.rn;
       h.undo = null;
       h.rec = null;
       if (!ok) this.undo(buf, off);
@@ -172,6 +181,112 @@ export class Engine {
       }
     }
     return ok;
+  }
+
+  /**
+   * After tryInPlace() returned true, before settle(): writes the footprint of the step it ran by
+   * thread tid into fp[at..] as nTouched, nChanged, the touched words (its pc included), then (word,
+   * new value) for each changed word. Returns the end offset, or -1 if more than `max` words were
+   * touched (the footprint is then not kept).
+   */
+  footprint(buf: Int32Array, off: number, tid: number, fp: Int32Array, at: number, max: number): number {
+    const rn = this.recN;
+    if (rn >= max || rn > REC_WORDS) return -1;
+    const seen = this.seen;
+    if (this.seenStamp >= 0x3ffffff0) {
+      seen.fill(0);
+      this.seenStamp = 0;
+    }
+    let s = ++this.seenStamp;
+    const rec = this.memoRec;
+    let j = at + 2;
+    const pcOff = this.pcOffs[tid]!;
+    seen[pcOff] = s;
+    fp[j++] = pcOff;
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      if (seen[w] !== s) {
+        seen[w] = s;
+        fp[j++] = w;
+      }
+    }
+    const nT = j - (at + 2);
+    s = ++this.seenStamp;
+    let nW = 0;
+    if (this.detBuf !== null) {
+      // checked mode keeps the parent whole in detSave instead of an undo log
+      const p = this.detSave!;
+      for (let w = 0; w < this.W; w++) {
+        if (buf[off + w] !== p[w]) {
+          fp[j++] = w;
+          fp[j++] = buf[off + w]!;
+          nW++;
+        }
+      }
+    } else {
+      const u = this.undoBuf;
+      for (let k = 0; k < this.undoN; k += 2) {
+        const w = u[k]!;
+        if (seen[w] === s) continue;
+        seen[w] = s;
+        fp[j++] = w;
+        fp[j++] = buf[off + w]!;
+        nW++;
+      }
+    }
+    fp[at] = nT;
+    fp[at + 1] = nW;
+    return j;
+  }
+
+  /**
+   * Applies, in place at buf[off..], the changes recorded in footprint fp[ref..] by footprint(): the
+   * successor of a transition known (by independence) to do here what it did where it was recorded.
+   * (hi, lo) is the successor's fingerprint. Undone by settle(), like a step run by tryInPlace().
+   * Under --check-determinism the step is also run, and must give the same state.
+   */
+  replay(buf: Int32Array, off: number, tid: number, alt: number, fp: Int32Array, ref: number, hi: number, lo: number): void {
+    const h = this.cm.holder;
+    const nT = fp[ref]!;
+    const nW = fp[ref + 1]!;
+    const base = ref + 2 + nT;
+    if (this.detBuf !== null) {
+      this.detSave ??= new Int32Array(this.W);
+      this.detOut ??= new Int32Array(this.W);
+      const W = this.W;
+      const ok = this.successor(buf, off, tid, alt, this.detOut, 0, 0, 0);
+      this.detSave.set(buf.subarray(off, off + W));
+      for (let k = 0; k < nW; k++) buf[off + fp[base + 2 * k]!] = fp[base + 2 * k + 1]!;
+      let same = ok;
+      for (let i = 0; i < W && same; i++) same = buf[off + i] === this.detOut[i];
+      if (same) {
+        fullFingerprint(buf, off, W, this.detFp);
+        same = this.detFp.hi === hi && this.detFp.lo === lo;
+      }
+      if (!same) {
+        const th = this.cm.threads[tid]!;
+        const label = th.labels[this.pc(this.detSave, 0, tid)] ?? '?';
+        throw new StepError(
+          `step ${th.name}.${label} did not commute with the steps of other threads it was found independent of ` +
+            '(steps must depend only on the state they read through the model\'s views)',
+          th.name,
+          label,
+        );
+      }
+    } else {
+      let u = this.undoBuf;
+      if (2 * nW > u.length) u = this.undoBuf = new Int32Array(Math.max(2 * u.length, 2 * nW));
+      let n = 0;
+      for (let k = 0; k < nW; k++) {
+        const w = fp[base + 2 * k]!;
+        u[n++] = w;
+        u[n++] = buf[off + w]!;
+        buf[off + w] = fp[base + 2 * k + 1]!;
+      }
+      this.undoN = n;
+    }
+    h.hi = hi;
+    h.lo = lo;
   }
 
   /** After tryInPlace() returned true: copies the successor to buf[next..] if `keep`, then restores the parent at buf[off..]. */
@@ -194,7 +309,17 @@ export class Engine {
     const W = this.W;
     this.detSave ??= new Int32Array(W);
     this.detOut ??= new Int32Array(W);
-    const ok = this.successor(buf, off, tid, alt, this.detOut, hi, lo, 0);
+    const h = this.cm.holder;
+    h.rec = this.memoRec;
+    h.rn = 0;
+    let ok = false;
+    try {
+      ok = this.successor1(buf, off, tid, alt, this.detOut, hi, lo, 0);
+    } finally {
+      this.recN = h.rn;
+      h.rec = null;
+    }
+    this.recheck(buf, off, tid, alt, this.detOut, hi, lo, 0, ok);
     if (ok) {
       this.detSave.set(buf.subarray(off, off + W));
       buf.set(this.detOut, off);
@@ -202,6 +327,7 @@ export class Engine {
     return ok;
   }
   private detSave: Int32Array | null = null;
+  private readonly detFp = { hi: 0, lo: 0 };
   private detOut: Int32Array | null = null;
 
   /** Debug mode (--check-determinism): every step is run twice from the same state and must agree. */

@@ -61,6 +61,11 @@ export interface SearchOptions {
   readonly symmetry?: boolean;
   /** partial-order reduction by safe local steps (default on) */
   readonly por?: boolean;
+  /**
+   * sleep sets (DFS): a transition independent of everything taken since a sibling state ran it is
+   * not run again; its successor is rebuilt from what it changed there (default: as `por`)
+   */
+  readonly sleep?: boolean;
   /** the visited set to use (default: a new local table) */
   readonly visited?: VisitedSet;
   /** store whole states instead of fingerprints (no collisions; small models only) */
@@ -70,6 +75,8 @@ export interface SearchOptions {
 export abstract class Search {
   states = 0;
   transitions = 0;
+  /** transitions whose successor sleep sets rebuilt without running the step (counted in `transitions`) */
+  replayed = 0;
   maxDepthSeen = 0;
   /** a state at the depth limit had successors that were not explored */
   truncated = false;

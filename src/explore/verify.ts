@@ -22,6 +22,8 @@ export interface VerifyOptions {
   readonly symmetry?: boolean;
   /** partial-order reduction by safe local steps (default on) */
   readonly por?: boolean;
+  /** sleep sets in the DFS (default: as `por`) */
+  readonly sleep?: boolean;
   /** store whole states, not fingerprints (no collisions; small models only) */
   readonly exact?: boolean;
   /** run every step twice and fail on a difference (debug) */
@@ -34,6 +36,7 @@ export interface SearchSummary {
   readonly discoveries: readonly Discovery[];
   readonly states: number;
   readonly transitions: number;
+  readonly replayed: number;
   readonly maxDepthSeen: number;
   readonly tableBytes: number;
   readonly workers: number;
@@ -72,6 +75,8 @@ export interface PropertyResult {
 export interface RunStats {
   readonly states: number;
   readonly transitions: number;
+  /** of those, transitions whose step sleep sets did not need to run */
+  readonly replayed: number;
   readonly maxDepth: number;
   readonly elapsedMs: number;
   /** ints per state vector */
@@ -100,7 +105,7 @@ export function isMismatch(p: PropertyResult): boolean {
 }
 
 function pick(s: Search): Omit<SearchSummary, 'workers'> {
-  return { status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes };
+  return { status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, replayed: s.replayed, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes };
 }
 
 export class Verification {
@@ -117,7 +122,7 @@ export class Verification {
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
     if (opts.checkDeterminism) this.engine.checkDeterminism(true);
-    const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true, exact: !!opts.exact };
+    const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true, sleep: opts.sleep ?? opts.por ?? true, exact: !!opts.exact };
     this.search = opts.strategy === 'bfs' ? new Bfs(this.engine, opts.limits, so) : new Dfs(this.engine, opts.limits, so);
   }
 
@@ -198,6 +203,7 @@ export class Verification {
       stats: {
         states: s.states,
         transitions: s.transitions,
+        replayed: s.replayed,
         maxDepth: s.maxDepthSeen,
         elapsedMs: this.elapsed,
         stateInts: this.engine.W,

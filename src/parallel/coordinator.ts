@@ -39,7 +39,7 @@ export async function warmPool(workers: number, model: ModelRef): Promise<void> 
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
   const table = new SharedArrayBuffer(64 * 8);
   const task: TaskMsg = {
-    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true,
+    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true, sleep: true,
   };
   await Promise.all(Array.from({ length: n }, () => pool.run(task)));
 }
@@ -64,9 +64,11 @@ export interface ParallelInput {
   readonly stopAtFirst: boolean;
   readonly symmetry: boolean;
   readonly por: boolean;
+  readonly sleep: boolean;
   /** counters of the search so far (the single-threaded start) */
   readonly states: number;
   readonly transitions: number;
+  readonly replayed: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
   readonly discoveries: readonly Discovery[];
@@ -78,6 +80,7 @@ export interface ParallelOutcome {
   readonly status: Exclude<SearchStatus, { kind: 'running' }>;
   readonly states: number;
   readonly transitions: number;
+  readonly replayed: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
   readonly discoveries: Discovery[];
@@ -103,6 +106,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let table = inp.table;
   let states = inp.states;
   let transitions = inp.transitions;
+  let replayed = inp.replayed;
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
   const discoveries: Discovery[] = [...inp.discoveries];
@@ -132,6 +136,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       stopAtFirst: inp.stopAtFirst,
       symmetry: inp.symmetry,
       por: inp.por,
+      sleep: inp.sleep,
     };
     // the pool's threads are served first (this thread's task runs its first slice before returning);
     // this thread takes a task whenever it has none, so it is never left waiting while there is work
@@ -145,6 +150,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
         states += r.states;
         transitions += r.transitions;
+        replayed += r.replayed;
         maxDepthSeen = Math.max(maxDepthSeen, r.maxDepth);
         truncated ||= r.truncated;
         for (const d of r.discoveries) {
@@ -207,5 +213,5 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     throw new WorkerError(`a worker thread failed: ${msg}`);
   }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
-  return { status, states, transitions, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes };
+  return { status, states, transitions, replayed, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes };
 }

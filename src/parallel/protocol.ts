@@ -1,6 +1,6 @@
 // The versioned messages between the coordinator and its workers.
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** How a worker finds and builds the model instance (it imports the same files by path). */
 export interface ModelRef {
@@ -41,6 +41,7 @@ export interface TaskMsg {
   readonly stopAtFirst: boolean;
   readonly symmetry: boolean;
   readonly por: boolean;
+  readonly sleep: boolean;
 }
 
 export type StopKind = 'done' | 'budget' | 'stopped' | 'memory' | 'timeout' | 'max-states';
@@ -49,6 +50,7 @@ export interface ResultMsg {
   readonly v: typeof PROTOCOL_VERSION;
   readonly states: number;
   readonly transitions: number;
+  readonly replayed: number;
   readonly maxDepth: number;
   readonly truncated: boolean;
   readonly discoveries: readonly { readonly prop: number; readonly path: readonly number[] }[];

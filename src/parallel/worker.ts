@@ -48,6 +48,7 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
   const ctl = new Int32Array(task.ctl);
   let states = 0;
   let transitions = 0;
+  let replayed = 0;
   let maxDepth = 0;
   let truncated = false;
   let stop: StopKind = 'done';
@@ -62,7 +63,7 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
         break;
       }
       const limits = { maxStates: task.maxStates - states, maxDepth: task.maxDepth, deadline: task.deadline, maxTableBytes: Infinity };
-      const dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, visited }, task.units[u] as DfsUnit);
+      const dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, sleep: task.sleep, visited }, task.units[u] as DfsUnit);
       let ended = false;
       while (!(ended = dfs.run(4096))) {
         if (pause) await pause();
@@ -70,6 +71,7 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
       }
       states += dfs.states;
       transitions += dfs.transitions;
+      replayed += dfs.replayed;
       maxDepth = Math.max(maxDepth, dfs.maxDepthSeen);
       truncated ||= dfs.truncated;
       for (const d of dfs.discoveries) discoveries.push({ prop: d.prop, path: d.path });
@@ -97,11 +99,11 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
     if (e instanceof ModelError) {
-      return { v: PROTOCOL_VERSION, states, transitions, maxDepth, truncated, discoveries, frontier: [], stop: 'stopped', modelError: e.message };
+      return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier: [], stop: 'stopped', modelError: e.message };
     }
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, maxDepth, truncated, discoveries, frontier, stop };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier, stop };
 }
 
 export default explore;

@@ -39,6 +39,7 @@ export function statsText(r: RunResult): string {
   const rate = s.elapsedMs > 0 ? ` (${fmtInt((s.states / s.elapsedMs) * 1000)} states/s)` : '';
   return [
     `  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}`,
+    ...(s.replayed > 0 ? [`  sleep sets: ${fmtInt(s.replayed)} of those transitions taken without running their step`] : []),
     s.exact
       ? `  state vector ${s.stateInts * 4} B, whole states stored (--exact, ${fmtBytes(s.tableBytes)}): no fingerprint collision possible`
       : `  state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state); ` +

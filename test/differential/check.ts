@@ -40,6 +40,8 @@ export interface Config {
   readonly orbitBound?: boolean;
   /** run on every model; the others may be sampled (checkModel's `all`) to save time */
   readonly core?: boolean;
+  /** must store exactly the states, and take exactly the transitions, of this earlier configuration */
+  readonly sameAs?: string;
   /** runs only on models this accepts (default: every model) */
   readonly applies?: (d: ModelDesc) => boolean;
 }
@@ -59,6 +61,13 @@ export const CONFIGS: readonly Config[] = [
   { name: 'bfs+por+symmetry', opts: { strategy: 'bfs', symmetry: true, por: true }, applies: isSymmetric },
   // `ptcheck verify` as a user runs it: every reduction on, stop at the first violation
   { name: 'default', opts: { strategy: 'dfs', stopAtFirst: true }, core: true },
+  // ---- sleep sets (they change which steps are run, never what is explored) -----------------------
+  { name: 'dfs+sleep', opts: { strategy: 'dfs', symmetry: false, por: false, sleep: true }, exact: true, core: true },
+  // the same with every replayed successor also computed by running its step, which must agree
+  { name: 'dfs+sleep+checked', opts: { strategy: 'dfs', symmetry: false, por: false, sleep: true, checkDeterminism: true }, exact: true, core: true },
+  { name: 'dfs+por-sleep', opts: { strategy: 'dfs', symmetry: false, por: true, sleep: false }, allTerminals: true, sameAs: 'dfs+por' },
+  { name: 'dfs+symmetry+sleep', opts: { strategy: 'dfs', symmetry: true, por: false, sleep: true }, orbitBound: true, sameAs: 'dfs+symmetry', applies: isSymmetric },
+  { name: 'dfs+por+symmetry-sleep', opts: { strategy: 'dfs', symmetry: true, por: true, sleep: false }, sameAs: 'dfs+por+symmetry', applies: isSymmetric },
   // A further reduction plugs in here: an inexact configuration (verdicts as the reference's, states
   // stored <= reachable), with allTerminals / orbitBound where the reduction guarantees them.
 ];
@@ -181,11 +190,17 @@ export function checkModel(d: ModelDesc, o: CheckOptions = {}): ModelReport | un
     ? orbitCount(inst.compiled, d.groups.flatMap((g, gi) => (g.symmetric && g.count >= 2 ? [GROUP_NAMES[gi]!] : [])), ref.stateList)
     : ref.states;
   const stored: Record<string, number> = {};
+  const taken: Record<string, number> = {};
   for (const c of CONFIGS) {
     if ((c.applies && !c.applies(d)) || (!all && !c.core)) continue;
     const { result, terminals } = runEngine(inst, spec, c.opts);
     const what = `[${c.name}]`;
     stored[c.name] = result.stats.states;
+    taken[c.name] = result.stats.transitions;
+    if (c.sameAs !== undefined && stored[c.sameAs] !== undefined) {
+      assert.equal(result.stats.states, stored[c.sameAs], `${what}: ${result.stats.states} states stored, [${c.sameAs}] stored ${stored[c.sameAs]}`);
+      assert.equal(result.stats.transitions, taken[c.sameAs], `${what}: ${result.stats.transitions} transitions, [${c.sameAs}] took ${taken[c.sameAs]}`);
+    }
     if (c.opts.stopAtFirst) {
       const violated = ref.verdicts.includes('violated');
       assert.equal(result.outcome.kind, violated ? 'violation' : 'complete', `${what}: outcome, with reference verdicts ${want}`);
