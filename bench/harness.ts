@@ -94,13 +94,15 @@ export function ensureSpin(): void {
 export const PTCHECK_REDUCTIONS_OFF: readonly string[] = ['--no-symmetry', '--no-por', '--workers', '1'];
 /**
  * ptcheck's default reductions, in one thread: symmetry of declared thread groups (e.g. ppc-pte-free-defer's
- * collapsers) and partial-order reduction by safe local steps.
+ * collapsers), partial-order reduction by safe local steps, and sleep sets.
  */
 export const PTCHECK_REDUCTIONS_ON: readonly string[] = ['--workers', '1'];
 
 export interface PtcheckRun {
   readonly states: number;
   readonly transitions: number;
+  /** transitions taken by sleep sets without running their step */
+  readonly replayed: number;
   readonly maxDepth: number;
   /** the search alone, as ptcheck measures it */
   readonly elapsedMs: number;
@@ -139,7 +141,7 @@ export function runPtcheck(t: Twin, value: number, extra: readonly string[] = []
   let j: {
     format: string;
     outcome: { kind: string };
-    stats: { states: number; transitions: number; maxDepth: number; elapsedMs: number; tableBytes: number; workers?: number };
+    stats: { states: number; transitions: number; replayed?: number; maxDepth: number; elapsedMs: number; tableBytes: number; workers?: number };
     properties: readonly PtcheckProperty[];
   };
   try {
@@ -161,6 +163,7 @@ export function runPtcheck(t: Twin, value: number, extra: readonly string[] = []
   return {
     states: s.states,
     transitions: s.transitions,
+    replayed: s.replayed ?? 0,
     maxDepth: s.maxDepth,
     elapsedMs: s.elapsedMs,
     tableBytes: s.tableBytes,

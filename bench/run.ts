@@ -29,6 +29,8 @@ import {
 const REPS = 3;
 /** the "1 vs 2 workers" column: ptcheck's default reductions with two worker threads */
 const PTCHECK_TWO_WORKERS: readonly string[] = ['--workers', '2'];
+/** the same as PTCHECK_REDUCTIONS_ON without sleep sets: what they save, on ptcheck's own clock */
+const PTCHECK_NO_SLEEP: readonly string[] = [...PTCHECK_REDUCTIONS_ON, '--no-sleep-sets'];
 
 const fmtInt = (n: number) => Math.round(n).toLocaleString('en-US');
 const fmtRate = (perS: number) => (perS >= 1e6 ? `${(perS / 1e6).toFixed(2)} M/s` : `${(perS / 1e3).toFixed(1)} k/s`);
@@ -52,6 +54,7 @@ interface Row {
   readonly pOn: PtcheckRun;
   readonly sOn: PanRun;
   readonly p2: PtcheckRun;
+  readonly pNoSleep: PtcheckRun;
   readonly w: number;
   readonly buildMs: number;
 }
@@ -75,12 +78,14 @@ try {
       const pOn: PtcheckRun[] = [];
       const sOn: PanRun[] = [];
       const p2: PtcheckRun[] = [];
+      const pNoSleep: PtcheckRun[] = [];
       for (let i = 0; i < REPS; i++) {
         pOff.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF));
         sOff.push(runPan(panOff, w));
         pOn.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_ON));
         sOn.push(runPan(panOn, w));
         p2.push(runPtcheck(t, v, PTCHECK_TWO_WORKERS));
+        pNoSleep.push(runPtcheck(t, v, PTCHECK_NO_SLEEP));
       }
       rows.push({
         label: `${t.model} (${t.variant}), ${t.param}=${v}`,
@@ -89,6 +94,7 @@ try {
         pOn: best(pOn),
         sOn: best(sOn),
         p2: best(p2),
+        pNoSleep: best(pNoSleep),
         w,
         buildMs: panOn.buildMs,
       });
@@ -130,6 +136,10 @@ for (const r of rows) {
     `- ${r.label}: search alone (each tool's own clock, no process start): ptcheck ${searchOnly(r.pOff.states, r.pOff.elapsedMs)} ` +
       `in ${fmtTime(r.pOff.elapsedMs)}, pan ${searchOnly(r.sOff.stored, r.sOff.elapsedMs)}; ` +
       `with reductions on ptcheck stored ${fmtInt(r.pOn.states)} states, SPIN ${fmtInt(r.sOn.stored)} (reductions off: ${fmtInt(r.pOff.states)}); ` +
+      `sleep sets took ${fmtInt(r.pOn.replayed)} of ${fmtInt(r.pOn.transitions)} transitions without running the step, ` +
+      `search alone ${fmtTime(r.pOn.elapsedMs)} against ${fmtTime(r.pNoSleep.elapsedMs)} with \`--no-sleep-sets\` ` +
+      `(${fmtRatio(r.pOn.elapsedMs / r.pNoSleep.elapsedMs)}; same states and transitions: ` +
+      `${r.pNoSleep.states === r.pOn.states && r.pNoSleep.transitions === r.pOn.transitions ? 'yes' : '**NO**'}); ` +
       `spin -a + gcc took ${fmtTime(r.buildMs)}; ` +
       `pan -w${r.w} (${fmtInt(2 ** r.w)} hash slots), state vector ${r.sOff.stateVectorBytes} B, ` +
       `memory: states ${fmtInt(r.sOff.mem.states)} B + hash table ${fmtInt(r.sOff.mem.hashTable)} B, total ${fmtInt(r.sOff.mem.total)} B ` +
@@ -150,8 +160,8 @@ const section = [
   ...table,
   '',
   `¹ ptcheck \`verify <model> --variant V --param k=v --json\` (a complete run with the spec's verdicts required) with its default reductions ` +
-    '(symmetry of declared thread groups, such as ppc-pte-free-defer\'s collapsers, and partial-order reduction by safe ' +
-    `local steps) in one thread: \`${PTCHECK_REDUCTIONS_ON.join(' ')}\`; reductions off: \`${PTCHECK_REDUCTIONS_OFF.join(' ')}\`. Its times ` +
+    '(symmetry of declared thread groups, such as ppc-pte-free-defer\'s collapsers, partial-order reduction by safe ' +
+    `local steps, and sleep sets, which skip running steps and change no count) in one thread: \`${PTCHECK_REDUCTIONS_ON.join(' ')}\`; reductions off: \`${PTCHECK_REDUCTIONS_OFF.join(' ')}\`. Its times ` +
     'are the whole process: Node start-up, the tsx loader, model compilation, the search and the JSON output.',
   '² SPIN with its default partial-order reduction (`spin -o2 -a`, `gcc -O2 -DSAFETY -DNOCLAIM -DNOFAIR`, no `-DNOREDUCE`; ' +
     '`-o2` keeps variables no statement reads in the state vector, as ptcheck does), ' +
