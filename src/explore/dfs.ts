@@ -239,7 +239,7 @@ export class Dfs extends Search {
           const z = sl === null ? -1 : sl.asleep(d, tid, alt);
           if (z >= 0) {
             // asleep: its successor is this state with the changes it made where it was run
-            e.replay(stk, off, tid, alt, sl!.fp, sl!.ref(z), phi ^ sl!.dHi(z), plo ^ sl!.dLo(z));
+            e.replay(stk, off, tid, alt, sl!.fp, sl!.ref(z), sl!.k, phi ^ sl!.dHi(z), plo ^ sl!.dLo(z));
             ok = true;
             via = z;
             this.replayed++;

@@ -54,9 +54,6 @@ export class Engine {
   /** words the last step run by tryInPlace() touched (first REC_WORDS of h.rn) */
   private readonly memoRec = new Int32Array(REC_WORDS);
   private recN = 0;
-  /** stamps per word, to list a footprint's words once each */
-  private readonly seen: Int32Array;
-  private seenStamp = 0;
 
   constructor(
     readonly cm: CompiledModel,
@@ -91,7 +88,6 @@ export class Engine {
     });
     this.memo = new Int32Array(slots * MEMO_STRIDE);
     for (let k = 0; k < slots; k++) this.memo[k * MEMO_STRIDE] = -2;
-    this.seen = new Int32Array(this.W);
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -185,57 +181,50 @@ export class Engine {
 
   /**
    * After tryInPlace() returned true, before settle(): writes the footprint of the step it ran by
-   * thread tid into fp[at..] as nTouched, nChanged, the touched words (its pc included), then (word,
-   * new value) for each changed word. Returns the end offset, or -1 if more than `max` words were
-   * touched (the footprint is then not kept).
+   * thread tid into fp[at..]: the number n of words it changed, a bitset of the words it touched (its
+   * pc included; `k` int32s, bit w for word w), a bitset of the words it changed, then n (word, new
+   * value) pairs. Returns the end offset, or -1 if the step touched more words than were recorded.
    */
-  footprint(buf: Int32Array, off: number, tid: number, fp: Int32Array, at: number, max: number): number {
+  footprint(buf: Int32Array, off: number, tid: number, fp: Int32Array, at: number, k: number): number {
     const rn = this.recN;
-    if (rn >= max || rn > REC_WORDS) return -1;
-    const seen = this.seen;
-    if (this.seenStamp >= 0x3ffffff0) {
-      seen.fill(0);
-      this.seenStamp = 0;
-    }
-    let s = ++this.seenStamp;
+    if (rn > REC_WORDS) return -1;
+    const tb = at + 1;
+    const wb = tb + k;
+    for (let i = tb; i < wb + k; i++) fp[i] = 0;
     const rec = this.memoRec;
-    let j = at + 2;
     const pcOff = this.pcOffs[tid]!;
-    seen[pcOff] = s;
-    fp[j++] = pcOff;
+    fp[tb + (pcOff >>> 5)] |= 1 << (pcOff & 31);
     for (let i = 0; i < rn; i++) {
       const w = rec[i]!;
-      if (seen[w] !== s) {
-        seen[w] = s;
-        fp[j++] = w;
-      }
+      fp[tb + (w >>> 5)] |= 1 << (w & 31);
     }
-    const nT = j - (at + 2);
-    s = ++this.seenStamp;
-    let nW = 0;
+    let j = wb + k;
+    let n = 0;
     if (this.detBuf !== null) {
       // checked mode keeps the parent whole in detSave instead of an undo log
       const p = this.detSave!;
       for (let w = 0; w < this.W; w++) {
         if (buf[off + w] !== p[w]) {
+          fp[wb + (w >>> 5)] |= 1 << (w & 31);
           fp[j++] = w;
           fp[j++] = buf[off + w]!;
-          nW++;
+          n++;
         }
       }
     } else {
       const u = this.undoBuf;
-      for (let k = 0; k < this.undoN; k += 2) {
-        const w = u[k]!;
-        if (seen[w] === s) continue;
-        seen[w] = s;
+      for (let i = 0; i < this.undoN; i += 2) {
+        const w = u[i]!;
+        const m = 1 << (w & 31);
+        const x = wb + (w >>> 5);
+        if (fp[x]! & m) continue; // changed twice: once is enough (its value is the final one)
+        fp[x] |= m;
         fp[j++] = w;
         fp[j++] = buf[off + w]!;
-        nW++;
+        n++;
       }
     }
-    fp[at] = nT;
-    fp[at + 1] = nW;
+    fp[at] = n;
     return j;
   }
 
@@ -245,11 +234,10 @@ export class Engine {
    * (hi, lo) is the successor's fingerprint. Undone by settle(), like a step run by tryInPlace().
    * Under --check-determinism the step is also run, and must give the same state.
    */
-  replay(buf: Int32Array, off: number, tid: number, alt: number, fp: Int32Array, ref: number, hi: number, lo: number): void {
+  replay(buf: Int32Array, off: number, tid: number, alt: number, fp: Int32Array, ref: number, k: number, hi: number, lo: number): void {
     const h = this.cm.holder;
-    const nT = fp[ref]!;
-    const nW = fp[ref + 1]!;
-    const base = ref + 2 + nT;
+    const nW = fp[ref]!;
+    const base = ref + 1 + 2 * k;
     if (this.detBuf !== null) {
       this.detSave ??= new Int32Array(this.W);
       this.detOut ??= new Int32Array(this.W);

@@ -10,43 +10,38 @@
 // Here a sleeping transition is still explored, and its successor is still looked up in the visited
 // set, so the search visits exactly the same states and transitions, in the same order, as without
 // sleep sets: only the step itself is not run. Each entry carries what the transition did where it
-// was run: the words it changed with their new values and the change of the fingerprint. While every
-// transition taken since is independent of it, the transition reads the same values, so it takes the
-// same path and writes the same values, and its successor is the current state with those writes
-// applied (the engine's replay()). Independence is decided on recorded footprints: u and t are
-// independent when neither changes a word the other read or wrote (a step's own pc counts as read).
+// was run: the words it touched (read or wrote; its own pc counts as read), the words it changed with
+// their new values, and the change of the fingerprint. While no transition taken since has changed a
+// word it touched, it reads the same values, so it takes the same path and writes the same values
+// over the same old ones: its successor is the current state with those writes applied (the engine's
+// replay()), and its fingerprint the current one XOR the same change. Only that direction matters:
+// classic sleep sets also need the two transitions to commute, because they skip the other order;
+// here nothing is skipped, so a sleeping transition may change what later ones read.
 //
 // Layout: one stack of entries and one stack of footprints, both growing with the DFS depth. Depth d
 // owns entries [zStart[d], zEnd[d]) (its sleep set, sorted by (thread, alternative)) followed by
-// [zEnd[d], eEnd[d]) (the transitions it has run so far), and footprints [.., fTop[d]).
+// [zEnd[d], eEnd[d]) (the transitions it has run so far), and footprints [.., fTop[d]). A footprint
+// holds exact bitsets of the words touched and changed, so independence is a few ANDs.
 
 /** What sleep sets need of the explorer's engine (src/explore/engine.ts provides it). */
 export interface FootprintSource {
   /**
-   * After a step ran in place at buf[off..]: writes its footprint at fp[at..] (nTouched, nChanged,
-   * touched words, then (word, new value) per changed word); the end offset, or -1 if too large.
+   * After a step ran in place at buf[off..]: writes its footprint at fp[at..] (number n of changed
+   * words, bitset of touched words, bitset of changed words, k int32s each, then n (word, new value)
+   * pairs); the end offset, or -1 if it is not known in full.
    */
-  footprint(buf: Int32Array, off: number, tid: number, fp: Int32Array, at: number, max: number): number;
+  footprint(buf: Int32Array, off: number, tid: number, fp: Int32Array, at: number, k: number): number;
 }
 
-/**
- * entry: key (tid << 16 | alt), fingerprint change hi, lo, footprint offset, and two 32-bit summaries
- * of the footprint (bit h(w) set for each touched / changed word w): disjoint summaries prove
- * independence without comparing the word lists
- */
-const E = 6;
-
-/** summary bit of word w */
-function bit(w: number): number {
-  return 1 << (Math.imul(w, 0x9e3779b1) >>> 27);
-}
-/** a step whose footprint is larger than this many words is not put to sleep */
-export const MAX_FOOTPRINT = 48;
+/** entry: key (tid << 16 | alt), fingerprint change hi, lo, footprint offset */
+const E = 4;
 
 export class SleepSets {
+  /** int32s per bitset over the state's words */
+  readonly k: number;
   /** entries, E ints each */
   ent = new Int32Array(1024 * E);
-  /** footprints: nTouched, nChanged, touched words, then (word, new value) per changed word */
+  /** footprints, as FootprintSource.footprint writes them */
   fp = new Int32Array(16384);
   zStart = new Int32Array(256);
   zEnd = new Int32Array(256);
@@ -54,14 +49,9 @@ export class SleepSets {
   fTop = new Int32Array(256);
   /** per depth: next sleep entry the cursor has not passed */
   zPtr = new Int32Array(256);
-  /** per word: stamps marking the footprint being compared against */
-  private readonly markT: Int32Array;
-  private readonly markW: Int32Array;
-  private stamp = 0;
 
   constructor(readonly W: number) {
-    this.markT = new Int32Array(W);
-    this.markW = new Int32Array(W);
+    this.k = (W + 31) >>> 5;
   }
 
   /** Depth 0 starts with nothing asleep and nothing run. */
@@ -121,25 +111,20 @@ export class SleepSets {
 
   /**
    * After `engine` ran (tid, alt) in place at depth d (successor at buf[off..], fingerprint change
-   * dhi/dlo): appends it to the transitions run at d. Its entry index, or -1 if its footprint was too
-   * large to keep (then nothing is passed down through it).
+   * dhi/dlo): appends it to the transitions run at d. Its entry index, or -1 if its footprint is not
+   * known in full (then nothing is passed down through it).
    */
   record(engine: FootprintSource, d: number, tid: number, alt: number, buf: Int32Array, off: number, dhi: number, dlo: number): number {
     const at = this.fTop[d]!;
-    if (at + 2 + 3 * MAX_FOOTPRINT > this.fp.length) {
-      const g = new Int32Array(this.fp.length * 2);
+    // a step changes at most what it touched: at most W words
+    if (at + 1 + 2 * this.k + 2 * this.W > this.fp.length) {
+      const g = new Int32Array(2 * (this.fp.length + 2 * this.k + 2 * this.W));
       g.set(this.fp);
       this.fp = g;
     }
-    const top = engine.footprint(buf, off, tid, this.fp, at, MAX_FOOTPRINT);
+    const top = engine.footprint(buf, off, tid, this.fp, at, this.k);
     if (top < 0) return -1;
     this.fTop[d] = top;
-    const fp = this.fp;
-    const nT = fp[at]!;
-    let mT = 0;
-    let mW = 0;
-    for (let j = at + 2, end = at + 2 + nT; j < end; j++) mT |= bit(fp[j]!);
-    for (let j = at + 2 + nT; j < top; j += 2) mW |= bit(fp[j]!);
     const i = this.eEnd[d]!;
     if ((i + 1) * E > this.ent.length) this.growEntries();
     const ent = this.ent;
@@ -147,41 +132,8 @@ export class SleepSets {
     ent[i * E + 1] = dhi;
     ent[i * E + 2] = dlo;
     ent[i * E + 3] = at;
-    ent[i * E + 4] = mT;
-    ent[i * E + 5] = mW;
     this.eEnd[d] = i + 1;
     return i;
-  }
-
-  /** Marks the words of footprint f (touched in markT, changed in markW); returns the stamp. */
-  private mark(f: number): number {
-    const fp = this.fp;
-    const mT = this.markT;
-    const mW = this.markW;
-    if (this.stamp === 0x3fffffff) {
-      // stamps live in Int32Arrays: start over before they could wrap
-      mT.fill(0);
-      mW.fill(0);
-      this.stamp = 0;
-    }
-    const s = ++this.stamp;
-    const nT = fp[f]!;
-    const nW = fp[f + 1]!;
-    for (let j = f + 2, end = f + 2 + nT; j < end; j++) mT[fp[j]!] = s;
-    for (let j = f + 2 + nT, end = j + 2 * nW; j < end; j += 2) mW[fp[j]!] = s;
-    return s;
-  }
-
-  /** Footprint g changes no word marked touched and touches no word marked changed (stamp s). */
-  private disjoint(g: number, s: number): boolean {
-    const fp = this.fp;
-    const mT = this.markT;
-    const mW = this.markW;
-    const gT = fp[g]!;
-    const gW = fp[g + 1]!;
-    for (let j = g + 2 + gT, end = j + 2 * gW; j < end; j += 2) if (mT[fp[j]!] === s) return false;
-    for (let j = g + 2, end = g + 2 + gT; j < end; j++) if (mW[fp[j]!] === s) return false;
-    return true;
   }
 
   private growEntries(): void {
@@ -192,8 +144,8 @@ export class SleepSets {
 
   /**
    * Depth d+1 is entered through entry `via` of depth d (-1: through a step whose footprint is not
-   * known): its sleep set is every entry asleep or run at d, other than `via`, that is independent of
-   * it, in cursor order.
+   * known): its sleep set is every entry asleep or run at d, other than `via`, that touched no word
+   * `via` changed, in cursor order.
    */
   push(d: number, via: number): void {
     const start = this.eEnd[d]!;
@@ -202,24 +154,32 @@ export class SleepSets {
       const need = start + (start - this.zStart[d]!);
       if (need * E > this.ent.length) this.growEntries();
       const ent = this.ent;
-      const uT = ent[via * E + 4]!;
-      const uW = ent[via * E + 5]!;
-      let marked = 0;
+      const fp = this.fp;
+      const k = this.k;
+      const u = ent[via * E + 3]! + 1;
       for (let i = this.zStart[d]!; i < start; i++) {
         if (i === via) continue;
-        // it must not change a word `via` touched, nor touch a word `via` changed
-        if (((ent[i * E + 4]! & uW) | (ent[i * E + 5]! & uT)) !== 0) {
-          if (marked === 0) marked = this.mark(ent[via * E + 3]!);
-          if (!this.disjoint(ent[i * E + 3]!, marked)) continue;
-        }
+        // it stays asleep if `via` changed no word it touched (read or wrote): it then reads what it
+        // read where it ran, so it takes the same path and writes the same values. (Whether it
+        // changes what `via` touched does not matter: nothing here runs `via` after it.)
+        const g = ent[i * E + 3]! + 1;
+        let clash = 0;
+        for (let j = 0; j < k; j++) clash |= fp[g + j]! & fp[u + k + j]!;
+        if (clash !== 0) continue;
         // insert in key order (the lists are short)
         const key = ent[i * E]!;
-        let k = n * E;
-        while (k > start * E && ent[k - E]! > key) {
-          for (let j = 0; j < E; j++) ent[k + j] = ent[k - E + j]!;
-          k -= E;
+        let x = n * E;
+        while (x > start * E && ent[x - E]! > key) {
+          ent[x] = ent[x - E]!;
+          ent[x + 1] = ent[x - E + 1]!;
+          ent[x + 2] = ent[x - E + 2]!;
+          ent[x + 3] = ent[x - E + 3]!;
+          x -= E;
         }
-        for (let j = 0; j < E; j++) ent[k + j] = ent[i * E + j]!;
+        ent[x] = key;
+        ent[x + 1] = ent[i * E + 1]!;
+        ent[x + 2] = ent[i * E + 2]!;
+        ent[x + 3] = ent[i * E + 3]!;
         n++;
       }
     }
