@@ -12,6 +12,12 @@ const MEMO_WORDS = 8;
 const MEMO_STRIDE = 2 + 2 * MEMO_WORDS;
 /** footprint words recorded per step run (enough for a sleep-set entry) */
 const REC_WORDS = 64;
+/** an enabled step is memoised if it touched at most this many words (counted with repeats)... */
+const EMEMO_TOUCHED = 24;
+/** ...and stored at most this many times */
+const EMEMO_CHANGED = 12;
+/** entry: pc, n, n (word, value) slots, nw, nw (word, new value) slots, fingerprint change hi, lo */
+const EMEMO_STRIDE = 2 + 2 * EMEMO_TOUCHED + 1 + 2 * EMEMO_CHANGED + 2;
 
 /** A step threw or misbehaved: which thread, which label. */
 export class StepError extends ModelError {
@@ -51,6 +57,14 @@ export class Engine {
    */
   private readonly memo: Int32Array;
   private readonly memoBase: Int32Array;
+  /**
+   * Enabled-step memo, one entry per (thread, alternative), on the same ground: the pc and every word
+   * the step touched with its value before the step, the last time the step ran enabled, and what it
+   * did: the words it stored to with their new values, and the change of the fingerprint (the old
+   * values of those words are among the words compared, so the change is the same). Where they recur,
+   * the successor is built from the entry without running the step.
+   */
+  private readonly emo: Int32Array;
   /** words the last step run by tryInPlace() touched (first REC_WORDS of h.rn) */
   private readonly memoRec = new Int32Array(REC_WORDS);
   private recN = 0;
@@ -88,6 +102,8 @@ export class Engine {
     });
     this.memo = new Int32Array(slots * MEMO_STRIDE);
     for (let k = 0; k < slots; k++) this.memo[k * MEMO_STRIDE] = -2;
+    this.emo = new Int32Array(slots * EMEMO_STRIDE);
+    for (let k = 0; k < slots; k++) this.emo[k * EMEMO_STRIDE] = -2;
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -147,6 +163,9 @@ export class Engine {
       }
       if (same) return false;
     }
+    const emo = this.emo;
+    const eo = (this.memoBase[tid]! + alt) * EMEMO_STRIDE;
+    if (emo[eo] === pc && this.replayMemo(buf, off, eo, hi, lo)) return true;
     const h = this.cm.holder;
     h.undo = this.undoBuf;
     h.un = 0;
@@ -164,7 +183,9 @@ export class Engine {
       h.rec = null;
       if (!ok) this.undo(buf, off);
     }
-    if (!ok && h.rn <= MEMO_WORDS) {
+    if (ok) {
+      if (h.rn <= EMEMO_TOUCHED && this.undoN <= 2 * EMEMO_CHANGED) this.rememberEnabled(buf, off, eo, pc, hi, lo);
+    } else if (h.rn <= MEMO_WORDS) {
       // the state is restored: remember what the step saw, so the same view blocks without running
       const rec = this.memoRec;
       const rn = h.rn;
@@ -177,6 +198,66 @@ export class Engine {
       }
     }
     return ok;
+  }
+
+  /**
+   * If every word of enabled-memo entry eo holds its recorded value in buf[off..]: applies the
+   * entry's stores in place (with the undo log, as a run would) and returns true.
+   */
+  private replayMemo(buf: Int32Array, off: number, eo: number, hi: number, lo: number): boolean {
+    const emo = this.emo;
+    const n = emo[eo + 1]!;
+    for (let j = eo + 2, end = eo + 2 + 2 * n; j < end; j += 2) if (buf[off + emo[j]!] !== emo[j + 1]) return false;
+    const wb = eo + 2 + 2 * EMEMO_TOUCHED;
+    const nw = emo[wb]!;
+    const u = this.undoBuf; // at least 64 slots: room for EMEMO_CHANGED pairs
+    let k = 0;
+    for (let j = wb + 1, end = wb + 1 + 2 * nw; j < end; j += 2) {
+      const w = emo[j]!;
+      u[k++] = w;
+      u[k++] = buf[off + w]!;
+      buf[off + w] = emo[j + 1]!;
+    }
+    this.undoN = k;
+    // the footprint, for sleep sets: the words it touched
+    const rec = this.memoRec;
+    for (let i = 0; i < n; i++) rec[i] = emo[eo + 2 + 2 * i]!;
+    this.recN = n;
+    const h = this.cm.holder;
+    h.hi = hi ^ emo[eo + EMEMO_STRIDE - 2]!;
+    h.lo = lo ^ emo[eo + EMEMO_STRIDE - 1]!;
+    return true;
+  }
+
+  /** After a step ran enabled in place (successor in buf[off..], undo log current): fills entry eo. */
+  private rememberEnabled(buf: Int32Array, off: number, eo: number, pc: number, hi: number, lo: number): void {
+    const emo = this.emo;
+    const rec = this.memoRec;
+    const rn = this.recN;
+    const u = this.undoBuf;
+    const un = this.undoN;
+    emo[eo] = pc;
+    emo[eo + 1] = rn;
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      emo[eo + 2 + 2 * i] = w;
+      emo[eo + 3 + 2 * i] = buf[off + w]!;
+    }
+    // words the step changed held, before it, the oldest value the undo log has for them
+    for (let k = un - 2; k >= 0; k -= 2) {
+      const w = u[k]!;
+      for (let i = 0; i < rn; i++) if (emo[eo + 2 + 2 * i] === w) emo[eo + 3 + 2 * i] = u[k + 1]!;
+    }
+    const wb = eo + 2 + 2 * EMEMO_TOUCHED;
+    emo[wb] = un >>> 1;
+    for (let k = 0; k < un; k += 2) {
+      const w = u[k]!;
+      emo[wb + 1 + k] = w;
+      emo[wb + 2 + k] = buf[off + w]!;
+    }
+    const h = this.cm.holder;
+    emo[eo + EMEMO_STRIDE - 2] = h.hi ^ hi;
+    emo[eo + EMEMO_STRIDE - 1] = h.lo ^ lo;
   }
 
   /**
