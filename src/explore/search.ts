@@ -38,6 +38,20 @@ export interface Discovery {
 }
 
 const canonicalizers = new WeakMap<Engine, Canonicalizer>();
+
+/**
+ * Fingerprints lately found or put in the visited set, direct-mapped by their low bits: a hit means
+ * "visited" (the set only grows), and (0, 0), which no empty slot may match, is never looked up here.
+ */
+const RECENT_BITS = 15;
+const RECENT_MASK = (1 << RECENT_BITS) - 1;
+/** one per visited set (a run's own table, or a worker's view of the shared one) */
+const recentOf = new WeakMap<object, Int32Array>();
+function recentFor(set: object): Int32Array {
+  let c = recentOf.get(set);
+  if (!c) recentOf.set(set, (c = new Int32Array(2 << RECENT_BITS)));
+  return c;
+}
 const reductions = new WeakMap<Engine, LocalStepReduction>();
 
 /** One reduction per engine: it learns which steps are never local, for the engine's lifetime. */
@@ -86,6 +100,7 @@ export abstract class Search {
   readonly discoveries: Discovery[] = [];
   protected pendingSometimes: number;
   protected readonly fps: VisitedSet;
+  private readonly recent: Int32Array;
   /** symmetry reduction, when the model declares symmetric threads and it is not turned off */
   private readonly canon: Canonicalizer | undefined;
   private readonly canonBuf: Int32Array;
@@ -113,6 +128,7 @@ export abstract class Search {
     this.exact = opts.exact ? new ExactStateSet() : undefined;
     const visited = this.exact ?? opts.visited;
     this.fps = visited ?? new FingerprintSet(1 << 15, limits.maxTableBytes);
+    this.recent = recentFor(this.fps);
   }
 
   get tableBytes(): number {
@@ -160,8 +176,18 @@ export abstract class Search {
 
   /** Inserts a fingerprint: 1 new, 0 seen, -1 table full (status set). */
   protected visit(hi: number, lo: number): number {
+    // most revisits close a diamond the DFS opened shortly before: the small cache answers them
+    // without touching the (large, cache-missing) table
+    const c = this.recent;
+    const i = (lo & RECENT_MASK) << 1;
+    if (c[i] === hi && c[i + 1] === lo && (hi | lo) !== 0) return 0;
     const r = this.fps.insertIfAbsent(hi, lo);
-    if (r < 0) this.status = { kind: 'incomplete', reason: 'memory' };
+    if (r < 0) {
+      this.status = { kind: 'incomplete', reason: 'memory' };
+      return r;
+    }
+    c[i] = hi;
+    c[i + 1] = lo;
     return r;
   }
 
