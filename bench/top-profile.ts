@@ -1,7 +1,7 @@
-// Summarises the largest .cpuprofile in a directory: self time per function, highest first.
+// Summarises the main thread's .cpuprofile in a directory: self time per function, highest first.
 //   node --import tsx bench/top-profile.ts /tmp/prof [rows]
 
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 interface Node {
@@ -10,12 +10,18 @@ interface Node {
 }
 const dir = process.argv[2] ?? '/tmp/prof';
 const rows = Number(process.argv[3] ?? 25);
-const file = readdirSync(dir)
+type Profile = { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+// Node writes one profile per thread (the tsx loader runs on its own): take the one that spent the
+// most time in the project's own code, not the largest file.
+const ownTime = (q: Profile): number => {
+  const own = new Set(q.nodes.filter((n) => /\/(src|models)\//.test(n.callFrame.url)).map((n) => n.id));
+  return q.samples.reduce((t, id, i) => t + (own.has(id) ? (q.timeDeltas[i] ?? 0) : 0), 0);
+};
+const profiles = readdirSync(dir)
   .filter((f) => f.endsWith('.cpuprofile'))
-  .map((f) => join(dir, f))
-  .sort((a, b) => statSync(b).size - statSync(a).size)[0];
-if (!file) throw new Error(`no .cpuprofile in ${dir}`);
-const p = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; timeDeltas: number[] };
+  .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as Profile);
+if (profiles.length === 0) throw new Error(`no .cpuprofile in ${dir}`);
+const p = profiles.sort((a, b) => ownTime(b) - ownTime(a))[0]!;
 const byId = new Map(p.nodes.map((n) => [n.id, n]));
 const self = new Map<string, number>();
 p.samples.forEach((id, i) => {
