@@ -210,15 +210,7 @@ export class Engine {
     for (let j = eo + 2, end = eo + 2 + 2 * n; j < end; j += 2) if (buf[off + emo[j]!] !== emo[j + 1]) return false;
     const wb = eo + 2 + 2 * EMEMO_TOUCHED;
     const nw = emo[wb]!;
-    const u = this.undoBuf; // at least 64 slots: room for EMEMO_CHANGED pairs
-    let k = 0;
-    for (let j = wb + 1, end = wb + 1 + 2 * nw; j < end; j += 2) {
-      const w = emo[j]!;
-      u[k++] = w;
-      u[k++] = buf[off + w]!;
-      buf[off + w] = emo[j + 1]!;
-    }
-    this.undoN = k;
+    this.applyStores(buf, off, emo, wb + 1, nw);
     // the footprint, for sleep sets: the words it touched
     const rec = this.memoRec;
     for (let i = 0; i < n; i++) rec[i] = emo[eo + 2 + 2 * i]!;
@@ -227,6 +219,20 @@ export class Engine {
     h.hi = hi ^ emo[eo + EMEMO_STRIDE - 2]!;
     h.lo = lo ^ emo[eo + EMEMO_STRIDE - 1]!;
     return true;
+  }
+
+  /** Stores n (word, value) pairs from src[at..] into buf[off..], logging them for settle() to undo. */
+  private applyStores(buf: Int32Array, off: number, src: Int32Array, at: number, n: number): void {
+    let u = this.undoBuf;
+    if (2 * n > u.length) u = this.undoBuf = new Int32Array(Math.max(2 * u.length, 2 * n));
+    let k = 0;
+    for (let j = at, end = at + 2 * n; j < end; j += 2) {
+      const w = src[j]!;
+      u[k++] = w;
+      u[k++] = buf[off + w]!;
+      buf[off + w] = src[j + 1]!;
+    }
+    this.undoN = k;
   }
 
   /** After a step ran enabled in place (successor in buf[off..], undo log current): fills entry eo. */
@@ -325,7 +331,7 @@ export class Engine {
       const W = this.W;
       const ok = this.successor(buf, off, tid, alt, this.detOut, 0, 0, 0);
       this.detSave.set(buf.subarray(off, off + W));
-      for (let k = 0; k < nW; k++) buf[off + fp[base + 2 * k]!] = fp[base + 2 * k + 1]!;
+      for (let i = 0; i < nW; i++) buf[off + fp[base + 2 * i]!] = fp[base + 2 * i + 1]!;
       let same = ok;
       for (let i = 0; i < W && same; i++) same = buf[off + i] === this.detOut[i];
       if (same) {
@@ -336,23 +342,14 @@ export class Engine {
         const th = this.cm.threads[tid]!;
         const label = th.labels[this.pc(this.detSave, 0, tid)] ?? '?';
         throw new StepError(
-          `step ${th.name}.${label} did not commute with the steps of other threads it was found independent of ` +
+          `step ${th.name}.${label} did not do what it did in an earlier branch, though no word it touched had changed ` +
             '(steps must depend only on the state they read through the model\'s views)',
           th.name,
           label,
         );
       }
     } else {
-      let u = this.undoBuf;
-      if (2 * nW > u.length) u = this.undoBuf = new Int32Array(Math.max(2 * u.length, 2 * nW));
-      let n = 0;
-      for (let k = 0; k < nW; k++) {
-        const w = fp[base + 2 * k]!;
-        u[n++] = w;
-        u[n++] = buf[off + w]!;
-        buf[off + w] = fp[base + 2 * k + 1]!;
-      }
-      this.undoN = n;
+      this.applyStores(buf, off, fp, base, nW);
     }
     h.hi = hi;
     h.lo = lo;
