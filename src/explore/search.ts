@@ -45,11 +45,15 @@ const canonicalizers = new WeakMap<Engine, Canonicalizer>();
  */
 const RECENT_BITS = 15;
 const RECENT_MASK = (1 << RECENT_BITS) - 1;
-/** one per visited set (a run's own table, or a worker's view of the shared one) */
+/**
+ * One per visited set: a run's own table, or the shared table's memory, which a worker views through
+ * a new object for each task but whose fingerprints stay (the cache stays warm from task to task)
+ */
 const recentOf = new WeakMap<object, Int32Array>();
-function recentFor(set: object): Int32Array {
-  let c = recentOf.get(set);
-  if (!c) recentOf.set(set, (c = new Int32Array(2 << RECENT_BITS)));
+function recentFor(set: VisitedSet): Int32Array {
+  const key = set.shared ?? set;
+  let c = recentOf.get(key);
+  if (!c) recentOf.set(key, (c = new Int32Array(2 << RECENT_BITS)));
   return c;
 }
 const reductions = new WeakMap<Engine, LocalStepReduction>();

@@ -31,6 +31,11 @@ export class SharedFingerprintSet implements VisitedSet {
     return this.buffer.byteLength;
   }
 
+  /** every view of one buffer is the same set */
+  get shared(): object {
+    return this.buffer;
+  }
+
   insertIfAbsent(hi: number, lo: number): number {
     if (hi === 0) hi = 1;
     if (lo === 0) lo = 1;

@@ -5,4 +5,6 @@ export interface VisitedSet {
   insertIfAbsent(hi: number, lo: number): number;
   /** bytes the set occupies */
   readonly bytes: number;
+  /** the memory behind a set that several objects (threads, tasks) view: it identifies the set */
+  readonly shared?: object;
 }
