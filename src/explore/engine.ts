@@ -187,15 +187,9 @@ export class Engine {
       if (h.rn <= EMEMO_TOUCHED && this.undoN <= 2 * EMEMO_CHANGED) this.rememberEnabled(buf, off, eo, pc, hi, lo);
     } else if (h.rn <= MEMO_WORDS) {
       // the state is restored: remember what the step saw, so the same view blocks without running
-      const rec = this.memoRec;
-      const rn = h.rn;
       memo[mo] = pc;
-      memo[mo + 1] = rn;
-      for (let i = 0; i < rn; i++) {
-        const w = rec[i]!;
-        memo[mo + 2 + 2 * i] = w;
-        memo[mo + 3 + 2 * i] = buf[off + w]!;
-      }
+      memo[mo + 1] = h.rn;
+      this.copyTouched(memo, mo + 2, buf, off, h.rn);
     }
     return ok;
   }
@@ -235,20 +229,25 @@ export class Engine {
     this.undoN = k;
   }
 
+  /** Writes the first n words the last step touched, each with its value in buf[off..], as (word, value) pairs at dst[at..]. */
+  private copyTouched(dst: Int32Array, at: number, buf: Int32Array, off: number, n: number): void {
+    const rec = this.memoRec;
+    for (let i = 0; i < n; i++) {
+      const w = rec[i]!;
+      dst[at + 2 * i] = w;
+      dst[at + 2 * i + 1] = buf[off + w]!;
+    }
+  }
+
   /** After a step ran enabled in place (successor in buf[off..], undo log current): fills entry eo. */
   private rememberEnabled(buf: Int32Array, off: number, eo: number, pc: number, hi: number, lo: number): void {
     const emo = this.emo;
-    const rec = this.memoRec;
     const rn = this.recN;
     const u = this.undoBuf;
     const un = this.undoN;
     emo[eo] = pc;
     emo[eo + 1] = rn;
-    for (let i = 0; i < rn; i++) {
-      const w = rec[i]!;
-      emo[eo + 2 + 2 * i] = w;
-      emo[eo + 3 + 2 * i] = buf[off + w]!;
-    }
+    this.copyTouched(emo, eo + 2, buf, off, rn);
     // words the step changed held, before it, the oldest value the undo log has for them
     for (let k = un - 2; k >= 0; k -= 2) {
       const w = u[k]!;
