@@ -1,8 +1,8 @@
 // The ptcheck command line: argv and exit codes live here and nowhere else. Commands: list, verify,
 // replay. Every error the user can cause is one line on stderr with exit code 2.
 
-import { renameSync, writeFileSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
 import { InputError, ModelError } from '../model/errors.ts';
@@ -20,6 +20,7 @@ import { matrixText } from '../report/matrix.ts';
 import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
 import { resultText } from '../report/result-text.ts';
+import { installSignals, onStop, SIGNAL_EXIT, stopSignal } from './signals.ts';
 import { loadModel, loadVariantFile, shippedModelNames, type LoadedModel } from './registry.ts';
 import { availableParallelism } from 'node:os';
 import { closePools } from '../parallel/coordinator.ts';
@@ -36,7 +37,8 @@ export const EXIT = {
   INCOMPLETE: 3,
   /** ptcheck itself failed */
   INTERNAL: 4,
-  INTERRUPTED: 130,
+  /** ended by a signal: SIGINT 130, SIGHUP 129, SIGTERM 143 (see signals.ts) */
+  INTERRUPTED: SIGNAL_EXIT.SIGINT,
 } as const;
 
 const USAGE = `usage:
@@ -45,7 +47,7 @@ const USAGE = `usage:
   ptcheck verify <model> --variant-file my-variant.ts [options]
   ptcheck verify --all [options]
   ptcheck diff <model> <variantA> <variantB>     (or: <variantA> --variant-file my-variant.ts)
-  ptcheck replay <trace.json>
+  ptcheck replay <trace.json> [--model-file F | --variant-file F]
   ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
   ptcheck replay <model> --variant V|--variant-file F --from-trace <trace.json>
 
@@ -73,7 +75,8 @@ verify options:
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
-            3 incomplete (a limit was hit), 4 internal error, 130 interrupted`;
+            3 incomplete (a limit was hit, or the heap nearly full), 4 internal error,
+            130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (partial results printed)`;
 
 interface Opts {
   variant?: string;
@@ -97,6 +100,8 @@ interface Opts {
   workers: number;
   path?: string;
   property?: string;
+  /** replay: the model file a trace of a model loaded by path was made from */
+  modelFile?: string;
 }
 
 function posInt(name: string, v: string | undefined): number | undefined {
@@ -105,52 +110,97 @@ function posInt(name: string, v: string | undefined): number | undefined {
   return Number(v);
 }
 
-function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
+/** Every option any command takes; COMMANDS says which command takes which. */
+const OPTIONS = {
+  variant: { type: 'string', short: 'v' },
+  'variant-file': { type: 'string' },
+  'model-file': { type: 'string' },
+  html: { type: 'string' },
+  'from-trace': { type: 'string' },
+  param: { type: 'string', short: 'p', multiple: true },
+  all: { type: 'boolean' },
+  'all-violations': { type: 'boolean' },
+  shortest: { type: 'boolean' },
+  bfs: { type: 'boolean' },
+  dfs: { type: 'boolean' },
+  'max-states': { type: 'string' },
+  'max-depth': { type: 'string' },
+  timeout: { type: 'string' },
+  memory: { type: 'string' },
+  json: { type: 'boolean' },
+  'trace-out': { type: 'string' },
+  traces: { type: 'boolean' },
+  progress: { type: 'boolean' },
+  'no-symmetry': { type: 'boolean' },
+  'no-por': { type: 'boolean' },
+  'no-sleep-sets': { type: 'boolean' },
+  exact: { type: 'boolean' },
+  'check-determinism': { type: 'boolean' },
+  workers: { type: 'string', short: 'j' },
+  path: { type: 'string' },
+  property: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Flag = keyof typeof OPTIONS;
+
+/** Options of every command that runs a search. */
+const SEARCH_FLAGS: readonly Flag[] = [
+  'param', 'shortest', 'bfs', 'dfs', 'max-states', 'max-depth', 'timeout', 'memory', 'json', 'progress',
+  'no-symmetry', 'no-por', 'no-sleep-sets', 'exact', 'check-determinism', 'workers',
+];
+
+/**
+ * The commands and the options each accepts (--help goes with all): an option another command takes is
+ * an error here, never silently ignored. A new command is one row.
+ */
+const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
+  list: { flags: [], run: () => cmdList() },
+  verify: { flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'trace-out', 'html', 'traces'], run: (p, o) => cmdVerify(p, o) },
+  diff: { flags: [...SEARCH_FLAGS, 'variant-file'], run: (p, o) => cmdDiff(p, o) },
+  replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html'], run: (p, o) => cmdReplay(p, o) },
+};
+
+function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: ReadonlySet<Flag> } {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        variant: { type: 'string', short: 'v' },
-        'variant-file': { type: 'string' },
-        html: { type: 'string' },
-        'from-trace': { type: 'string' },
-        param: { type: 'string', short: 'p', multiple: true },
-        all: { type: 'boolean' },
-        'all-violations': { type: 'boolean' },
-        shortest: { type: 'boolean' },
-        bfs: { type: 'boolean' },
-        dfs: { type: 'boolean' },
-        'max-states': { type: 'string' },
-        'max-depth': { type: 'string' },
-        timeout: { type: 'string' },
-        memory: { type: 'string' },
-        json: { type: 'boolean' },
-        'trace-out': { type: 'string' },
-        traces: { type: 'boolean' },
-        progress: { type: 'boolean' },
-        'no-symmetry': { type: 'boolean' },
-        'no-por': { type: 'boolean' },
-        'no-sleep-sets': { type: 'boolean' },
-        exact: { type: 'boolean' },
-        'check-determinism': { type: 'boolean' },
-        workers: { type: 'string', short: 'j' },
-        path: { type: 'string' },
-        property: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
+    parsed = parseArgs({ args: argv, allowPositionals: true, strict: true, tokens: true, options: OPTIONS });
   } catch (e) {
     throw new InputError(`${(e as Error).message.split('\n')[0]} (see ptcheck --help)`);
   }
   const v = parsed.values;
   const [cmd = 'help', ...pos] = parsed.positionals;
+  // a single-valued option given twice: which one was meant is a guess, so neither is taken
+  const seen = new Map<string, string[]>();
+  for (const t of parsed.tokens) {
+    if (t.kind !== 'option') continue;
+    const vals = seen.get(t.name) ?? [];
+    vals.push(t.value ?? '');
+    seen.set(t.name, vals);
+  }
+  for (const [name, vals] of seen) {
+    const def = OPTIONS[name as Flag] as { multiple?: boolean; type: string };
+    if (vals.length > 1 && !def.multiple) {
+      const what = def.type === 'string' ? ` (${vals.map((x) => `'${x}'`).join(', ')})` : '';
+      throw new InputError(`--${name} is given ${vals.length} times${what}; give it once`);
+    }
+  }
+  const given = new Set([...seen.keys()] as Flag[]);
+  if (v.help) return { cmd: 'help', pos, o: undefined as never, given };
+  const command = COMMANDS[cmd];
+  if (!command) throw new InputError(`unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')}; see ptcheck --help)`);
+  for (const f of given) {
+    if (f !== 'help' && !command.flags.includes(f)) {
+      const takers = Object.entries(COMMANDS).filter(([, c]) => c.flags.includes(f)).map(([n]) => n);
+      throw new InputError(`--${f} does not apply to '${cmd}' (it is an option of ${takers.join(' and ')})`);
+    }
+  }
+  conflicts(given, v);
   const params: Record<string, number> = {};
   for (const p of v.param ?? []) {
     const m = /^([A-Za-z_][\w-]*)=(-?\d+)$/.exec(p);
     if (!m) throw new InputError(`--param takes name=integer, not '${p}'`);
+    if (m[1]! in params) throw new InputError(`--param ${m[1]} is given twice; give it once`);
     params[m[1]!] = Number(m[2]);
   }
   const timeout = v.timeout === undefined ? undefined : Number(v.timeout);
@@ -165,11 +215,13 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
     maxTableBytes: mem !== undefined ? mem * 2 ** 20 : NO_LIMITS.maxTableBytes,
   };
   return {
-    cmd: v.help ? 'help' : cmd,
+    cmd,
     pos,
+    given,
     o: {
       ...(v.variant !== undefined ? { variant: v.variant } : {}),
       ...(v['variant-file'] !== undefined ? { variantFile: v['variant-file'] } : {}),
+      ...(v['model-file'] !== undefined ? { modelFile: v['model-file'] } : {}),
       ...(v.html !== undefined ? { html: v.html } : {}),
       ...(v['from-trace'] !== undefined ? { fromTrace: v['from-trace'] } : {}),
       params,
@@ -193,15 +245,27 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts } {
   };
 }
 
+/** Options that cannot be honoured together: an error, never one silently ignored. */
+function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }): void {
+  const bfs = given.has('shortest') ? '--shortest' : given.has('bfs') ? '--bfs' : undefined;
+  const threads = given.has('workers') && v.workers !== '1';
+  if (bfs && given.has('dfs')) throw new InputError(`${bfs} and --dfs are two different searches; give one`);
+  if (bfs && threads) throw new InputError(`${bfs} (breadth-first) runs in one thread; --workers applies to the depth-first search`);
+  if (bfs && given.has('no-sleep-sets')) throw new InputError(`${bfs} (breadth-first) has no sleep sets; --no-sleep-sets applies to the depth-first search`);
+  if (given.has('exact') && threads) throw new InputError('--exact keeps whole states in this thread; it cannot run with --workers');
+  if (given.has('check-determinism') && threads) throw new InputError('--check-determinism runs in this thread; it cannot run with --workers');
+  if (given.has('variant') && given.has('variant-file')) throw new InputError('give either --variant or --variant-file, not both');
+  if (given.has('path') && given.has('from-trace')) throw new InputError('give either --path or --from-trace, not both');
+}
+
 // ---- running verifications ------------------------------------------------------------------
 
 let current: Verification | undefined;
-let interrupted = false;
 
 async function drive(v: Verification, label: string, progress: ProgressLine, handOff?: HandOff): Promise<RunResult> {
   current = v;
   try {
-    if (interrupted) v.abort();
+    if (stopSignal()) v.abort();
     return await v.run((states, depth, tableBytes) => {
       progress.tick({ label, states, depth, tableBytes, elapsedMs: v.elapsedMs });
     }, handOff);
@@ -293,18 +357,51 @@ function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: 
   return out;
 }
 
-function writeFileAtomic(file: string, text: string): void {
+/**
+ * Before any search: every file the run will write can be written (its folder exists and takes a new
+ * file), so a typo costs nothing instead of a whole run.
+ */
+function checkOutputs(o: Opts): void {
+  for (const [flag, file] of [['--trace-out', o.traceOut], ['--html', o.html]] as const) {
+    if (file === undefined) continue;
+    const path = resolve(file);
+    const dir = dirname(path);
+    if (!existsSync(dir)) throw new InputError(`${flag} ${file}: folder ${dir} does not exist`);
+    if (!statSync(dir).isDirectory()) throw new InputError(`${flag} ${file}: ${dir} is not a folder`);
+    if (existsSync(path) && statSync(path).isDirectory()) throw new InputError(`${flag} ${file} is a folder`);
+    const probe = `${path}.tmp-${process.pid}`;
+    try {
+      writeFileSync(probe, '', { flag: 'wx' });
+    } catch (e) {
+      throw new InputError(`${flag} ${file}: cannot write in ${dir}: ${firstLineOf(e)}`);
+    } finally {
+      rmSync(probe, { force: true });
+    }
+  }
+}
+
+function firstLineOf(e: unknown): string {
+  return ((e as Error)?.message ?? String(e)).split('\n')[0]!;
+}
+
+/**
+ * Writes through a temp file renamed into place (a reader never sees half a file); on failure the temp
+ * file is removed and the error returned as one line, for the caller to report after the result.
+ */
+function writeFileAtomic(file: string, text: string): string | undefined {
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text);
     renameSync(tmp, file);
+    return undefined;
   } catch (e) {
-    throw new InputError(`cannot write ${file}: ${(e as Error).message.split('\n')[0]}`);
+    rmSync(tmp, { force: true });
+    return `cannot write ${file}: ${firstLineOf(e)}`;
   }
 }
 
 function exitFor(results: readonly RunResult[], strict: boolean): number {
-  if (results.some((r) => r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted')) return EXIT.INTERRUPTED;
+  if (results.some((r) => r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted')) return SIGNAL_EXIT[stopSignal() ?? 'SIGINT'];
   const violated = results.some((r) => r.properties.some((p) => p.status === 'violated'));
   const mismatch = results.some((r) => r.properties.some(isMismatch));
   if (mismatch || (strict && violated)) return EXIT.VIOLATION;
@@ -350,18 +447,29 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
   const { inst, v, r } = await runTarget(t, o, progress, !o.allViolations);
   const traces = tracesOf(inst, v.engine, r, true, t.file);
   const first = traces[0];
-  if (o.traceOut && first) writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
-  if (o.html && first) writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path)), replayCommand(t.args, first)));
+  // a write that fails after the search loses nothing else: the result still goes to stdout
+  const failed: string[] = [];
+  const written: string[] = [];
+  if (o.traceOut && first) {
+    const err = writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
+    if (err) failed.push(err);
+    else written.push(`trace written to ${o.traceOut}`);
+  }
+  if (o.html && first) {
+    const err = writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path)), replayCommand(t.args, first)));
+    if (err) failed.push(err);
+    else written.push(`HTML viewer written to ${o.html}`);
+  }
   if (o.json) {
     process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes }), null, 2) + '\n');
   } else {
     process.stdout.write(
       resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes }) + '\n',
     );
-    if (o.traceOut && first) process.stdout.write(`trace written to ${o.traceOut}\n`);
-    if (o.html && first) process.stdout.write(`HTML viewer written to ${o.html}\n`);
+    for (const w of written) process.stdout.write(w + '\n');
     if ((o.traceOut || o.html) && !first) process.stdout.write('no counterexample: nothing written\n');
   }
+  for (const f of failed) process.stderr.write(`ptcheck: ${f}\n`);
   return exitFor([r], true);
 }
 
@@ -381,14 +489,14 @@ async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: P
         if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
         for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr) }));
       }
-      if (interrupted) break;
+      if (stopSignal()) break;
     }
     all.push(...results);
     if (!o.json) {
       process.stdout.write(matrixText(lm.module.name, results) + '\n\n');
       for (const d of diagrams) process.stdout.write(d + '\n\n');
     }
-    if (interrupted) break;
+    if (stopSignal()) break;
   }
   const code = exitFor(all, false);
   if (o.json) {
@@ -400,7 +508,7 @@ async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: P
     const summary =
       code === EXIT.OK
         ? `all ${cells} verdicts of ${all.length} model variants match their expectations`
-        : code === EXIT.INTERRUPTED
+        : stopSignal()
           ? 'interrupted: the matrix is incomplete'
           : `${mism} of ${cells} verdicts differ from their expectations` + (inc ? `; ${inc} runs incomplete` : '');
     process.stdout.write(`${summary}\n`);
@@ -415,15 +523,24 @@ function progressFor(o: Opts): ProgressLine {
 
 async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   const progress = progressFor(o);
+  const matrix = o.all || (o.variant === undefined && o.variantFile === undefined);
+  if (matrix) {
+    // one file per run cannot hold a matrix's traces: say so rather than write one of them
+    for (const [f, on] of [['--trace-out', o.traceOut], ['--html', o.html], ['--all-violations', o.allViolations || undefined]] as const) {
+      if (on !== undefined) throw new InputError(`${f} applies to one variant (--variant or --variant-file); a matrix run prints its traces with --traces`);
+    }
+  } else if (o.traces) {
+    throw new InputError('--traces applies to a matrix run (no --variant); one variant always prints its race diagram');
+  }
+  checkOutputs(o);
   if (o.all) {
     if (pos.length) throw new InputError('verify --all takes no model name');
-    if (o.variant || o.variantFile) throw new InputError('verify --all checks every shipped variant; --variant does not apply');
     const models: LoadedModel[] = [];
     for (const n of shippedModelNames()) models.push(await loadModel(n));
     return verifyMatrix(models, o, progress);
   }
   if (pos.length !== 1) throw new InputError('verify needs one model name or model file (see ptcheck list)');
-  if (o.variant === undefined && o.variantFile === undefined) {
+  if (matrix) {
     const lm = await loadModel(pos[0]!);
     return verifyMatrix([lm], o, progress);
   }
@@ -461,7 +578,8 @@ async function cmdDiff(pos: string[], o: Opts): Promise<number> {
   }
   if (introduced.length) return EXIT.VIOLATION;
   if (ra.r.outcome.kind === 'incomplete' || rb.r.outcome.kind === 'incomplete') {
-    return ra.r.outcome.kind === 'incomplete' && ra.r.outcome.reason === 'interrupted' ? EXIT.INTERRUPTED : EXIT.INCOMPLETE;
+    const stopped = [ra.r, rb.r].some((r) => r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted');
+    return stopped ? SIGNAL_EXIT[stopSignal() ?? 'SIGINT'] : EXIT.INCOMPLETE;
   }
   return EXIT.OK;
 }
@@ -500,6 +618,7 @@ function readTraceFile(file: string): Trace {
 /** Re-executes a path; reports which properties are violated along it and where. */
 async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   if (pos.length !== 1) throw new InputError('replay needs a trace file, or a model with --variant and --path');
+  checkOutputs(o);
   let t: Target;
   let params: Record<string, number>;
   let pathText: string;
@@ -588,8 +707,9 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       }
     }
   }
-  if (o.html && trace) writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices), replayCommand(t.args, trace)));
+  const htmlError = o.html && trace ? writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices), replayCommand(t.args, trace))) : undefined;
   if (trace) process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace) }) + '\n');
+  if (htmlError) process.stderr.write(`ptcheck: ${htmlError}\n`);
   const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
   if (k >= 0 && props[k]!.kind !== 'sometimes') {
     const at = firstAt.get(k);
@@ -638,33 +758,22 @@ async function cmdList(): Promise<number> {
 // ---- entry ------------------------------------------------------------------------------------
 
 export async function main(argv: string[]): Promise<number> {
-  const onSigint = () => {
-    if (interrupted) process.exit(EXIT.INTERRUPTED);
-    interrupted = true;
-    current?.abort();
-  };
-  process.on('SIGINT', onSigint);
+  const uninstall = installSignals();
+  const unhook = onStop(() => current?.abort());
   // a reader that goes away (ptcheck ... | head) is not an error
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code === 'EPIPE') process.exit(EXIT.OK);
   });
   try {
     const { cmd, pos, o } = parse(argv);
-    switch (cmd) {
-      case 'list':
-        return await cmdList();
-      case 'verify':
-        return await cmdVerify(pos, o);
-      case 'replay':
-        return await cmdReplay(pos, o);
-      case 'diff':
-        return await cmdDiff(pos, o);
-      case 'help':
-        process.stdout.write(USAGE + '\n');
-        return EXIT.OK;
-      default:
-        throw new InputError(`unknown command '${cmd}' (commands: list, verify, diff, replay; see ptcheck --help)`);
+    if (cmd === 'help') {
+      process.stdout.write(USAGE + '\n');
+      return EXIT.OK;
     }
+    const code = await COMMANDS[cmd]!.run(pos, o);
+    const sig = stopSignal();
+    if (sig) process.stderr.write(`ptcheck: stopped by ${sig}: the results above are partial\n`);
+    return code;
   } catch (e) {
     if (e instanceof InputError || e instanceof ModelError) {
       const prefix = e instanceof ModelError ? 'model error' : 'error';
@@ -681,9 +790,8 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write('(set PTCHECK_DEBUG=1 for the stack)\n');
     return EXIT.INTERNAL;
   } finally {
-    process.off('SIGINT', onSigint);
+    unhook();
+    uninstall();
     await closePools();
   }
 }
-
-
