@@ -3,8 +3,13 @@
 
 import { int, type IntSpec } from '../model/schema.ts';
 
+/**
+ * One bit per fault kind, all in one int field (bits 0..30), so that the engine checks every `noFault`
+ * property with one AND (engine.ts bitsOff). Free bits: 21..30. Reuse a kind where the kernel reports
+ * the same thing (any use of freed memory is UAF) rather than spending a bit.
+ */
 export const Fault = {
-  /** load/store/lock of a page-table page (or its ptlock) after it was freed */
+  /** load/store/lock of freed memory: a page-table page, its ptlock, a list entry, a struct page field */
   UAF: 1 << 0,
   /** a page-table page freed twice */
   DOUBLE_FREE: 1 << 1,
@@ -34,8 +39,21 @@ export const Fault = {
   REFCOUNT_UNDERFLOW: 1 << 13,
   /** pte_lockptr()/pte_offset_map() on a pmd that is none or huge: pointer computed from garbage */
   BAD_PMD_DEREF: 1 << 14,
+  /** a sleeping primitive (might_sleep: mutex_lock, down_*, synchronize_rcu, wait_event's schedule) called
+   *  with a spinlock held, preemption or IRQs off, or inside rcu_read_lock() */
+  SLEEP_IN_ATOMIC: 1 << 15,
+  /** refcount_t/kref: an increment from zero or a decrement at zero (refcount_warn_saturate:
+   *  "addition on 0; use-after-free" / "underflow; use-after-free"); the count then saturates */
+  REFCOUNT_ZERO: 1 << 16,
+  /** list corruption as CONFIG_DEBUG_LIST reports it: a LIST_POISON pointer followed, an entry added twice,
+   *  or prev/next links that do not agree */
+  LIST_CORRUPT: 1 << 17,
   /** a BUG_ON() of the modelled kernel code fired (e.g. track_pte_set on a pte_ref at zero) */
   BUG: 1 << 18,
+  /** pmd_populate() of a none or garbage table pointer (e.g. move_normal_pmd moving a pmd that is none) */
+  PMD_POPULATE_BAD: 1 << 19,
+  /** a task went to sleep in wait_event() having missed a wake_up() issued after its last condition check */
+  LOST_WAKEUP: 1 << 20,
 } as const;
 
 export type FaultName = keyof typeof Fault;
@@ -56,7 +74,12 @@ export const FAULT_NAMES: Readonly<Record<number, string>> = {
   [Fault.NR_PTES_NEGATIVE]: 'nr-ptes-negative',
   [Fault.REFCOUNT_UNDERFLOW]: 'refcount-underflow',
   [Fault.BAD_PMD_DEREF]: 'pmd-none-dereference',
+  [Fault.SLEEP_IN_ATOMIC]: 'sleep-in-atomic',
+  [Fault.REFCOUNT_ZERO]: 'refcount-use-after-last-put',
+  [Fault.LIST_CORRUPT]: 'list-corruption',
   [Fault.BUG]: 'bug-on',
+  [Fault.PMD_POPULATE_BAD]: 'pmd-populate-of-none-or-garbage',
+  [Fault.LOST_WAKEUP]: 'lost-wakeup',
 };
 
 export function formatFaults(v: number): string {

@@ -7,3 +7,4 @@ export * from './pgtable.ts';
 export * from './state.ts';
 export * from './properties.ts';
 export * from './pte-paths.ts';
+export * from './preempt.ts';

@@ -46,3 +46,11 @@ export const mappingsSurvive = (first = 0): Property<any> =>
     }
     return true;
   });
+
+/** `always`: no sleeping primitive runs in atomic context (might_sleep; CONFIG_DEBUG_ATOMIC_SLEEP). */
+export const noSleepInAtomic = () =>
+  noFault(
+    'no-sleep-in-atomic',
+    Fault.SLEEP_IN_ATOMIC,
+    'no sleeping primitive is called with a spinlock held, preemption or IRQs off, or inside an RCU read section (might_sleep)',
+  );

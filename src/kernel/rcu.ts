@@ -7,6 +7,7 @@
 import { array, bool, int, record, type ArraySpec, type BoolSpec, type IntSpec, type NameContext, type RecordSpec } from '../model/schema.ts';
 import { BLOCKED, thread, type StateDef, type ThreadDef, type ThreadView } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
+import { mightSleep } from './preempt.ts';
 
 const MASK_MAX = 0x3fffffff;
 /** Set in gp_wait while a synchronize_rcu is in progress (the other bits are readers still to pass). */
@@ -130,11 +131,13 @@ export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg:
  * synchronize_rcu() as one label that runs twice: the first run starts the grace period (records every
  * thread now inside a read section, the caller included) and stays on `self`; it then blocks until they
  * have all passed a quiescent state and continues to `next`. Called inside a read section it waits for
- * itself: the kernel deadlocks, and so does the model.
+ * itself: the kernel deadlocks, and so does the model. Called in atomic context it records
+ * SLEEP_IN_ATOMIC (might_sleep) first.
  */
 export function synchronizeRcu<L extends string>(self: L, next: L) {
-  return (_s: RcuState, me: ReaderView): L | typeof BLOCKED => {
+  return (s: RcuState, me: ReaderView): L | typeof BLOCKED => {
     if (me.gp_wait === 0) {
+      mightSleep(s, me); // SLEEP_IN_ATOMIC: synchronize_rcu() may sleep
       const wait = readersMask(me);
       if (wait === 0) return next;
       me.gp_wait = GP_STARTED | wait;

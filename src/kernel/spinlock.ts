@@ -1,10 +1,12 @@
 // spin_lock / spin_trylock / spin_unlock. A lock is a cell holding owner tid+1 (0 = free).
-// Blocking is expressed by the caller returning BLOCKED when spinLock() says false.
+// Blocking is expressed by the caller returning BLOCKED when spinLock() says false. Taking a spinlock
+// disables preemption: the holder's preempt_count (preempt.ts) goes up by one until spin_unlock.
 
 import { cell, int, type Cell, type CellSpec, type NameContext } from '../model/schema.ts';
 import type { ThreadView } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
 import { cellsOf } from '../model/cells.ts';
+import { preemptCountDec, preemptCountInc } from './preempt.ts';
 
 export const MAX_THREADS = 30;
 
@@ -20,26 +22,33 @@ interface Me {
   readonly tid: number;
 }
 
-/** Takes `l` if free. False means the caller must block (return BLOCKED): held by someone, or by itself (AA deadlock). */
+/**
+ * spin_lock: takes `l` if free and disables preemption. False means the caller must block (return
+ * BLOCKED): held by someone, or by itself (AA deadlock).
+ */
 export function spinLock(me: Me, l: Cell): boolean {
   if (l.v !== 0) return false;
   l.v = me.tid + 1;
+  preemptCountInc(me);
   return true;
 }
 
-/** spin_trylock: takes `l` if free; never blocks. */
+/** spin_trylock: takes `l` if free (and disables preemption); never blocks. */
 export function spinTrylock(me: Me, l: Cell): boolean {
   if (l.v !== 0) return false;
   l.v = me.tid + 1;
+  preemptCountInc(me);
   return true;
 }
 
+/** spin_unlock: releases `l` and re-enables preemption. Records UNLOCK_NOT_OWNER if `me` does not hold it. */
 export function spinUnlock(s: { faults: number }, me: Me, l: Cell): void {
   if (l.v !== me.tid + 1) {
     raise(s, Fault.UNLOCK_NOT_OWNER);
     return;
   }
   l.v = 0;
+  preemptCountDec(me);
 }
 
 export function holds(me: Me, l: Cell): boolean {

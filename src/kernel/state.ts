@@ -1,5 +1,5 @@
 // The kernel part of every model's state: the fault bitmask, page-table pages, nr_ptes, rcu heads,
-// and the per-thread RCU/IRQ context, with the exit checks. Models add their own fields beside it.
+// and the per-thread RCU/IRQ/preemption context, with the exit checks. Models add their own fields beside it.
 
 import { defineState, mergeState, type StateDef } from '../model/model.ts';
 import type { Fields } from '../model/schema.ts';
@@ -8,6 +8,7 @@ import { irqPerThread } from './irq.ts';
 import { nrPtesField, pageTables } from './pgtable.ts';
 import { rcuExitHook, rcuHeads, rcuPerThread } from './rcu.ts';
 import { lockExitHook } from './spinlock.ts';
+import { preemptExitHook, preemptPerThread } from './preempt.ts';
 
 export interface KernelOpts {
   /** page-table pages T1..Tn (default 0) */
@@ -30,12 +31,12 @@ function kernelFields(o: KernelOpts) {
   };
 }
 
-const perThread = { ...rcuPerThread, ...irqPerThread };
+const perThread = { ...rcuPerThread, ...irqPerThread, ...preemptPerThread };
 
 export type KernelStateDef<F extends Fields> = StateDef<ReturnType<typeof kernelFields> & F, typeof perThread>;
 
 /** The model's state: the kernel's fields plus `fields`. */
 export function kernelState<const F extends Fields>(o: KernelOpts, fields: F): KernelStateDef<F> {
-  const k = defineState(kernelFields(o), perThread, [lockExitHook, rcuExitHook]);
+  const k = defineState(kernelFields(o), perThread, [lockExitHook, rcuExitHook, preemptExitHook]);
   return mergeState(k, defineState(fields));
 }
