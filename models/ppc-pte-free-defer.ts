@@ -7,6 +7,10 @@
  *   mm/khugepaged.c                 retract_page_tables() / collapse_pte_mapped_thp(): clear *pmd
  *                                   under pml + ptl (pmdp_collapse_flush), then pte_free_defer()
  *   mm/pgtable-generic.c            ___pte_offset_map(): rcu_read_lock, lockless *pmd snapshot
+ *   arch/powerpc/mm/pgtable-frag.c  pte_frag_destroy() (mainline, unchanged since before the series;
+ *                                   pagetable_dtor/pagetable_free naming from v6.14), called from
+ *   arch/powerpc/mm/book3s64/mmu_context.c  arch_exit_mmap() -> destroy_pagetable_cache(), which
+ *   mm/mmap.c                       exit_mmap() calls first, before unmap_vmas() and free_pgtables()
  *
  * Threads:
  *   collapser<i>  frees fragment i: pmdp_collapse_flush clears pmd[i] (fragment i is a PTE table of
@@ -16,6 +20,14 @@
  *   rcu           invokes pte_free_now once its grace period has ended; its atomic operations are
  *                 steps of their own, so they interleave with the collapsers' (and in the v2 variant
  *                 it may call_rcu the page's rcu_head again).
+ *   exit_mmap     (only when `cached` > 0) the exiting mm's arch_exit_mmap -> pte_frag_destroy():
+ *                 atomic_sub_and_test(PTE_FRAG_NR - count) drops the references of the `cached`
+ *                 fragments never handed out; if that was the last reference, pagetable_dtor +
+ *                 pagetable_free at once, with no grace period and without looking at PageActive.
+ *                 It runs at any moment: exit_mmap holds only mmap_read_lock there, and neither
+ *                 retract_page_tables() (i_mmap_lock_read, no mmap_lock) nor an rmap walker
+ *                 (i_mmap_lock_read, pte_offset_map under RCU) is excluded by it; free_pgtables, which
+ *                 unlinks the vma from i_mmap, comes later.
  *
  * Variants (expected results at the default parameters; see specs/ppc-pte-free-defer.ts):
  *   page-active        mainline, Hugh Dickins "powerpc: add pte_free_defer() for pgtables sharing
@@ -28,6 +40,15 @@
  *   pte-free-deferred  v2 05/12 (Jun 20 2023): a deferral adds PTE_FREE_DEFERRED - 1, only the
  *                      first queues the rcu_head; pte_free_now folds the deferrals that came in
  *                      meanwhile and re-queues the head for one more grace period (B5.2).      SAFE
+ *   mm-exit            page-active (mainline) with the mm exiting meanwhile and one fragment still
+ *                      cached in mm->context (cached = 1): pte_frag_destroy() drops the last
+ *                      reference after the fragments were pte_free_defer()ed and frees the page at
+ *                      once, PageActive still set (analysis, see the spec).              VIOLATED
+ *                      (use-after-free by a walker still in its read section; page freed with
+ *                      PG_active, which is in PAGE_FLAGS_CHECK_AT_FREE)
+ *   mm-exit-test-clear-active  (analysis) mm-exit with pte_frag_destroy() doing what
+ *                      pte_fragment_free() does at zero: folio_test_clear_active() ? call_rcu :
+ *                      pte_free_now.                                                        SAFE
  *
  * Abstracted, and why that is sound here:
  *   - pt_frag_refcount is held as two small counters, `deferred` and `frag`, with value
@@ -36,9 +57,14 @@
  *     deferred + 1, frag - 1) and returns that exact integer, which is compared with the kernel's
  *     own constants (< 2 * 0x10000, < 0x10000, >= 2 * 0x10000, == 0, <= 0): nothing is scaled, so
  *     every comparison means what it means in the kernel.
- *   - the page starts with every fragment handed out (pt_frag_refcount = nfrag, all linked); the
- *     fragments cached in mm->context for later allocation (pte_frag_destroy at exit) are not
- *     modelled: with them the count would only be higher, and no path here drops them.
+ *   - the page starts with nfrag fragments handed out (each linked from its pmd) and `cached` more
+ *     cached in mm->context for later allocation (default 0: the whole page handed out, and no
+ *     exit_mmap thread); pt_frag_refcount starts at nfrag + cached, as __alloc_for_ptecache sets it
+ *     to PTE_FRAG_NR for a page whose fragments are all accounted for. Allocation from the cache is
+ *     not modelled (a fragment handed out later is one more collapser's fragment).
+ *   - exit_mmap is only pte_frag_destroy: the rest of exit_mmap (unmap_vmas, free_pgtables freeing
+ *     the still-linked fragments through the RCU table batch) is left out, since every fragment here
+ *     has its own collapser that unlinks and frees it.
  *   - the page is table T1; fragment i is its entry pte[i]. Freeing the page (__free_page /
  *     pagetable_free) is ptFree(T1), which frees every fragment's memory at once, as the page
  *     allocator does; powerpc never reuses a fragment once freed, so tables are never reused here.
@@ -55,7 +81,8 @@
  *   - callbacks run in the one sequential rcu thread (see rcuDoBatch in src/kernel/rcu.ts: a
  *     callback runs with bottom halves disabled, which holds off any grace period, so a callback
  *     queued while another runs cannot be invoked before it returns).
- *   - a spinlock is not an RCU read section here, and BUG_ON records a fault and carries on.
+ *   - no spinlock is held anywhere here (the collapse step above merges its locked section), so the RCU
+ *     flavour (src/kernel/rcu.ts) changes nothing; BUG_ON records a fault and carries on.
  */
 
 import { DONE, defineModel, thread, type SymmetryDecl, replaceThread } from '../src/model/model.ts';
@@ -71,16 +98,19 @@ export const WALKER_PTE = 'walker-pte';
 const PTE_FREE_NOW = 1; // rcu callback ids are 1-based, in the order given to kernelState
 const HEAD = 0; // the page's one rcu_head
 
-function state(nfrag: number) {
+function state(nfrag: number, cached = 0) {
+  const refs = nfrag + cached;
   return kernelState(
     { tables: 1, ptes: nfrag, rcuHeads: 1, rcuCallbacks: ['pte_free_now'] },
     {
       /** pmd[i] maps fragment i (T1 while linked) */
       pmd: array(nfrag, pmdEntry()),
       /** page->pt_frag_refcount = deferred * PTE_FREE_DEFERRED + frag */
-      pt_frag_refcount: record({ deferred: int(-nfrag, nfrag, 0), frag: int(-nfrag, nfrag, 0) }),
+      pt_frag_refcount: record({ deferred: int(-refs, refs, 0), frag: int(-refs, refs, 0) }),
       /** PG_active of the page (v3: some fragment was freed by pte_free_defer) */
       page_active: bool(),
+      /** ghost state for the vacuity guards only: no step reads it */
+      ghost: record({ folded: bool(), exit_last_ref: bool() }),
     },
   );
 }
@@ -221,8 +251,10 @@ function rcuDeferred(st: St) {
         return refcount >= PTE_FREE_DEFERRED + PTE_FREE_DEFERRED ? 'atomic_sub_return(PTE_FREE_DEFERRED)' : 'atomic_dec';
       },
       // while (refcount >= PTE_FREE_DEFERRED + PTE_FREE_DEFERRED) refcount = atomic_sub_return(PTE_FREE_DEFERRED, ...)
-      'atomic_sub_return(PTE_FREE_DEFERRED)': (s) =>
-        atomicAddReturn(s, -1, 0) >= PTE_FREE_DEFERRED + PTE_FREE_DEFERRED ? 'atomic_sub_return(PTE_FREE_DEFERRED)' : 'atomic_dec',
+      'atomic_sub_return(PTE_FREE_DEFERRED)': (s) => {
+        s.ghost.folded = true;
+        return atomicAddReturn(s, -1, 0) >= PTE_FREE_DEFERRED + PTE_FREE_DEFERRED ? 'atomic_sub_return(PTE_FREE_DEFERRED)' : 'atomic_dec';
+      },
       atomic_dec: (s) => {
         atomicAddReturn(s, 0, -1); // "Remove that refcount of 1 left for fragment freeing above"
         return 'call_rcu';
@@ -232,6 +264,40 @@ function rcuDeferred(st: St) {
         return 'rcu_do_batch';
       },
       ...fragmentFreeSteps,
+    },
+  });
+}
+
+// ---- mm exit: arch_exit_mmap -> destroy_pagetable_cache -> pte_frag_destroy ------------------------
+
+/**
+ * pte_frag_destroy(mm->context.pte_frag): drop the references of the `cached` fragments never handed
+ * out. `testClearActive` is the candidate fix: at zero, do what pte_fragment_free does.
+ */
+function exitMmap(st: St, cached: number, count: number, testClearActive: boolean) {
+  const atZero = testClearActive ? ('folio_test_clear_active' as const) : ('pagetable_free' as const);
+  return thread(st, {
+    count,
+    steps: {
+      // atomic_sub_and_test(PTE_FRAG_NR - count, &ptdesc->pt_frag_refcount)
+      pte_frag_destroy: (s) => {
+        if (atomicAddReturn(s, 0, -cached) !== 0) return DONE;
+        s.ghost.exit_last_ref = true;
+        return atZero;
+      },
+      pagetable_free: (s) => {
+        ptFree(s, PAGE); // pagetable_dtor(ptdesc); pagetable_free(ptdesc): at once, PG_active or not
+        return DONE;
+      },
+      folio_test_clear_active: (s) => {
+        const active = s.page_active;
+        s.page_active = false;
+        return active ? 'call_rcu' : 'pagetable_free';
+      },
+      call_rcu: (s, me) => {
+        callRcu(s, me, HEAD, PTE_FREE_NOW, PAGE);
+        return DONE;
+      },
     },
   });
 }
@@ -280,20 +346,22 @@ export default defineModel({
   params: {
     nfrag: { min: 1, max: 16, default: 3, doc: 'fragments of the page (one collapser each); PTE_FRAG_NR is 16' },
     walkers: { min: 1, max: 2, default: 1, doc: 'lockless RCU walkers (each reads one fragment of its choice)' },
+    cached: { min: 0, max: 15, default: 0, doc: 'fragments still cached in mm->context, never handed out; > 0 adds the exit_mmap thread (pte_frag_destroy)' },
   },
   build: (p) => {
-    const st = state(p.nfrag);
+    const st = state(p.nfrag, p.cached);
     return {
       state: st,
       init: (s: any) => {
         ptInitLive(s, PAGE);
         for (let i = 0; i < p.nfrag; i++) s.pmd[i].v = PAGE;
-        s.pt_frag_refcount.frag = p.nfrag;
+        s.pt_frag_refcount.frag = p.nfrag + p.cached;
       },
       threads: {
         collapser: collapserPageActive(st, p.nfrag) as Collapser,
         walker: walker(st, p.nfrag, p.walkers),
         rcu: rcuPageActive(st) as Rcu,
+        exit_mmap: exitMmap(st, p.cached, p.cached > 0 ? 1 : 0, false),
       },
     };
   },
@@ -306,7 +374,7 @@ export default defineModel({
       summary: 'v1: call_rcu(&page->rcu_head, pte_free_now) for every fragment (B5.1)',
       patch: '"powerpc: add pte_free_defer() for pgtables sharing page" 05/12, Hugh Dickins, May 28 2023',
       apply: (d, p) => {
-        const st = state(p.nfrag);
+        const st = state(p.nfrag, p.cached);
         replaceThread(d, 'collapser', collapserSharedHead(st, p.nfrag));
         replaceThread(d, 'rcu', rcuSharedHead(st));
       },
@@ -315,9 +383,22 @@ export default defineModel({
       summary: 'v2: PTE_FREE_DEFERRED heightened refcount, first deferral queues, pte_free_now re-defers (B5.2)',
       patch: '"powerpc: add pte_free_defer() for pgtables sharing page" v2 05/12, Hugh Dickins, Jun 20 2023',
       apply: (d, p) => {
-        const st = state(p.nfrag);
+        const st = state(p.nfrag, p.cached);
         replaceThread(d, 'collapser', collapserDeferred(st, p.nfrag));
         replaceThread(d, 'rcu', rcuDeferred(st));
+      },
+    },
+    'mm-exit': {
+      summary: 'mainline (page-active) while the mm exits: pte_frag_destroy drops the cached references and may free the page at once',
+      patch: 'mainline arch/powerpc/mm/pgtable-frag.c pte_frag_destroy() from arch_exit_mmap(), with 32cc0b7c9d50 pte_free_defer() (analysis)',
+      params: { cached: 1 },
+    },
+    'mm-exit-test-clear-active': {
+      summary: 'candidate fix: pte_frag_destroy at zero does folio_test_clear_active() ? call_rcu(pte_free_now) : pte_free_now',
+      patch: 'analysis: pte_frag_destroy() ending like pte_fragment_free()',
+      params: { cached: 1 },
+      apply: (d, p) => {
+        replaceThread(d, 'exit_mmap', exitMmap(state(p.nfrag, p.cached), p.cached, 1, true));
       },
     },
   },

@@ -1,6 +1,7 @@
 /*
  * Properties and expected verdicts for models/ppc-pte-free-defer.ts (protocols.md §5, B5.1, B5.2).
- * Expectations are for the default parameters (nfrag=3, walkers=1).
+ * Expectations are for the default parameters (nfrag=3, walkers=1, cached=0; the mm-exit variants fix
+ * cached=1).
  *
  * page-active (mainline, v3): every property holds. pte_free_defer marks the page Active before its
  *   decrement, so the reference that reaches zero always finds PageActive and call_rcu()s: the one
@@ -20,6 +21,33 @@
  *   queued leaves a second PTE_FREE_DEFERRED in the count (piggy-backs), and pte_free_now then folds
  *   the extra ones (the while loop, needing three fragments deferred at once: nfrag >= 3) and
  *   re-queues the head for one more grace period.
+ * mm-exit (analysis; mainline code): pte_free_defer() decrements pt_frag_refcount at once and relies
+ *   on whoever drops the last reference finding PageActive and call_rcu()ing. pte_frag_destroy()
+ *   (arch/powerpc/mm/pgtable-frag.c) drops the references of the fragments still cached in
+ *   mm->context with atomic_sub_and_test() and, at zero, calls pagetable_dtor() + pagetable_free()
+ *   directly: no grace period, PageActive neither tested nor cleared. It runs from arch_exit_mmap()
+ *   (book3s64 destroy_pagetable_cache(); nohash arch/powerpc/mm/mmu_context.c alike), which exit_mmap()
+ *   (mm/mmap.c) calls first, under mmap_read_lock only, before unmap_vmas() and before free_pgtables()
+ *   unlinks the vma from the file's i_mmap tree. retract_page_tables() (mm/khugepaged.c) holds only
+ *   i_mmap_lock_read and rechecks hpage_collapse_test_exit() locklessly, and an rmap walker
+ *   (page_vma_mapped_walk -> pte_offset_map*, under i_mmap_lock_read) is not excluded either. So:
+ *     walker: rcu_read_lock; snapshot pmd[k] = fragment k
+ *     collapsers: unlink and pte_free_defer every handed-out fragment (SetPageActive; the count
+ *       falls to `cached`, not zero: no call_rcu)
+ *     exit_mmap: pte_frag_destroy: atomic_sub_and_test(cached) hits zero -> pagetable_free at once
+ *     walker: ptep_get_lockless(fragment k): USE AFTER FREE
+ *   no-use-after-free is violated, and so is page-freed-not-active (the page reaches the allocator
+ *   with PG_active set; PAGE_FLAGS_CHECK_AT_FREE in include/linux/page-flags.h has PG_active, so with
+ *   page checks on (CONFIG_DEBUG_VM) free_pages_prepare() reports "Bad page state"). The second needs
+ *   no walker at all, only a retracted fragment on the page the mm still caches when it exits. The
+ *   other orders are safe: if exit_mmap runs first, the last collapser reaches zero and call_rcu()s.
+ * mm-exit-test-clear-active (analysis): with pte_frag_destroy ending like pte_fragment_free
+ *   (folio_test_clear_active() ? call_rcu(pte_free_now) : pte_free_now) everything holds: PageActive
+ *   is set only by pte_free_defer and tested-and-cleared only by whoever drops the last reference, so
+ *   the head is queued once, after every fragment was unlinked.
+ * pte-free-deferred with cached > 0 (not a row; test/specs/guards.test.ts checks it) also holds: a
+ *   pending deferral keeps the count >= PTE_FREE_DEFERRED, so pte_frag_destroy cannot reach zero
+ *   before pte_free_now has run after its grace period.
  *
  * "A fragment's memory is never freed while a reader that could see it is inside its read section" is
  * no-use-after-free: the walker's load (ptep_get_lockless) writes nothing and no other step depends
@@ -44,9 +72,11 @@ const holdsAll = {
   'page-freed': 'reachable',
   'walker-holds-detached-fragment': 'reachable',
   'grace-period-waits-for-walker': 'reachable',
+  'page-freed-not-active': 'holds',
   'deferral-piggy-backs': 'unreachable',
   'deferrals-fold': 'unreachable',
   'page-marked-active': 'unreachable',
+  'exit-drops-last-reference': 'unreachable',
 } as const;
 
 export default defineSpec(model, {
@@ -61,6 +91,11 @@ export default defineSpec(model, {
     noFault('no-use-after-free', Fault.UAF, 'no walker reads a fragment of a freed page (P-UAF)'),
     noFault('refcount-never-negative', Fault.REFCOUNT_UNDERFLOW, 'pt_frag_refcount never goes below zero, and BUG_ON(atomic_read(...) <= 0) never fires'),
     noFault('rcu-sections-balanced', Fault.RCU_UNBALANCED, 'every rcu_read_lock is matched by one rcu_read_unlock'),
+    always(
+      'page-freed-not-active',
+      'the page never reaches the page allocator with PG_active set (PAGE_FLAGS_CHECK_AT_FREE: "Bad page state")',
+      (s) => !(s.pt[PAGE - 1]!.state === 'freed' && s.page_active),
+    ),
     final(
       'everything-freed',
       'at the end the page is freed, its rcu_head is idle and pt_frag_refcount is zero (nothing leaked)',
@@ -74,12 +109,21 @@ export default defineSpec(model, {
     ),
     sometimes('grace-period-waits-for-walker', 'the queued rcu_head really waits for a walker', (s) => s.rcu_head[0]!.queued && s.rcu_head[0]!.wait !== 0),
     sometimes('deferral-piggy-backs', 'v2: a pte_free_defer finds the rcu_head in use (two PTE_FREE_DEFERRED in the count)', (s) => s.pt_frag_refcount.deferred >= 2),
-    sometimes('deferrals-fold', "v2: three deferrals pending at once, so pte_free_now's while loop folds one", (s) => s.pt_frag_refcount.deferred >= 3),
+    sometimes('deferrals-fold', "v2: pte_free_now's while loop runs (atomic_sub_return(PTE_FREE_DEFERRED) folds a deferral)", (s) => s.ghost.folded),
     sometimes('page-marked-active', 'v3: the page is marked Active while fragments remain', (s) => s.page_active && fragRefcount(s) > 0),
+    sometimes('exit-drops-last-reference', "pte_frag_destroy's atomic_sub_and_test at mm exit drops the page's last reference", (s) => s.ghost.exit_last_ref),
   ],
   expect: {
     'page-active': { ...holdsAll, 'page-marked-active': 'reachable' },
     'shared-rcu-head': { ...holdsAll, 'rcu-head-never-requeued': 'violated', 'everything-freed': 'violated' },
     'pte-free-deferred': { ...holdsAll, 'deferral-piggy-backs': 'reachable', 'deferrals-fold': 'reachable' },
+    'mm-exit': {
+      ...holdsAll,
+      'no-use-after-free': 'violated',
+      'page-freed-not-active': 'violated',
+      'page-marked-active': 'reachable',
+      'exit-drops-last-reference': 'reachable',
+    },
+    'mm-exit-test-clear-active': { ...holdsAll, 'page-marked-active': 'reachable', 'exit-drops-last-reference': 'reachable' },
   },
 });

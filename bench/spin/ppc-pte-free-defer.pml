@@ -9,7 +9,7 @@
  *   gcc -O2 -DNOREDUCE -DSAFETY -DNOCLAIM -DNOFAIR -o pan pan.c -w && ./pan -m100000 -w20
  *     "states, stored" == `ptcheck verify ppc-pte-free-defer --variant pte-free-deferred
  *     --param nfrag=3 --no-symmetry --no-por --workers 1`'s distinct states
- *     (45 / 347 / 2239 / 12403 / 61675 / 283835 for NFRAG = 1 / 2 / 3 / 4 / 5 / 6). -o2 keeps the
+ *     (45 / 347 / 2291 / 13143 for NFRAG = 1 / 2 / 3 / 4). -o2 keeps the
  *     fields no statement reads (page_active, nr_ptes, ipi_wait) in the state vector, as ptcheck
  *     does; they are constant here, so the count is the same without it.
  *
@@ -41,6 +41,8 @@
  *     deferred, frag         short  pt_frag_refcount = deferred * PTE_FREE_DEFERRED + frag, as the
  *                                   model holds it (frag = N at init)
  *     page_active            bit    (v3 only; constant false in this variant, kept as ptcheck keeps it)
+ *     ghost_folded           bit    the model's ghost.folded (set by the fold loop's step, for the
+ *                                   deferrals-fold guard); ghost_exit_last_ref is constant (cached = 0)
  *     per thread (by tid)    pc short, rcu_nesting byte, irqs_off bit, gp_wait byte, ipi_wait byte
  *     walker local           w_pte short (-1 = none, k = fragment k)
  *   The masks fit a byte because there are at most 8 threads (NFRAG <= 6). Scratch variables used
@@ -160,6 +162,8 @@ short pmd[NFRAG] = PAGE;           /* every fragment linked at init */
 short deferred;                    /* pt_frag_refcount = deferred * PTE_FREE_DEFERRED + frag */
 short frag = NFRAG;
 bit   page_active;
+bit   ghost_folded;                /* ghost.folded: pte_free_now's while loop ran */
+bit   ghost_exit_last_ref;         /* ghost.exit_last_ref: constant here (cached = 0, no exit_mmap) */
 
 /* per thread, indexed by tid */
 short pc[NT];                      /* all start at label 0 */
@@ -381,6 +385,7 @@ end:
        fi }
   /* while (refcount >= PTE_FREE_DEFERRED + PTE_FREE_DEFERRED) refcount = atomic_sub_return(PTE_FREE_DEFERRED, ...) */
   :: d_step { pc[RCU] == C_SUB_DEFERRED ->
+       ghost_folded = 1;
        atomic_add_return(-1, 0);
        if
        :: v_ >= PTE_FREE_DEFERRED + PTE_FREE_DEFERRED -> pc[RCU] = C_SUB_DEFERRED
