@@ -19,6 +19,8 @@ export interface KernelOpts {
   readonly rcuHeads?: number;
   /** names of the RCU callbacks the model queues, in the order of their ids (1-based) */
   readonly rcuCallbacks?: readonly string[];
+  /** each table's split ptlock has its own lifetime (ptlock_alloc/ptlock_free; see pageTables) */
+  readonly separatePtlock?: boolean;
 }
 
 function kernelFields(o: KernelOpts) {
@@ -26,7 +28,7 @@ function kernelFields(o: KernelOpts) {
   return {
     faults: faultsField(),
     nr_ptes: nrPtesField(),
-    pt: pageTables(tables, o.ptes ?? 1),
+    pt: pageTables(tables, o.ptes ?? 1, o.separatePtlock ? { separatePtlock: true } : {}),
     rcu_head: rcuHeads(o.rcuHeads ?? tables, o.rcuCallbacks ?? []),
   };
 }
