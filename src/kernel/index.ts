@@ -8,3 +8,7 @@ export * from './state.ts';
 export * from './properties.ts';
 export * from './pte-paths.ts';
 export * from './preempt.ts';
+export * from './mutex.ts';
+export * from './rwsem.ts';
+export * from './refcount.ts';
+export * from './page-atomic.ts';

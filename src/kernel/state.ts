@@ -9,6 +9,8 @@ import { nrPtesField, pageTables } from './pgtable.ts';
 import { rcuExitHook, rcuHeads, rcuPerThread } from './rcu.ts';
 import { lockExitHook } from './spinlock.ts';
 import { preemptExitHook, preemptPerThread } from './preempt.ts';
+import { mutexExitHook } from './mutex.ts';
+import { rwsemExitHook } from './rwsem.ts';
 
 export interface KernelOpts {
   /** page-table pages T1..Tn (default 0) */
@@ -39,6 +41,6 @@ export type KernelStateDef<F extends Fields> = StateDef<ReturnType<typeof kernel
 
 /** The model's state: the kernel's fields plus `fields`. */
 export function kernelState<const F extends Fields>(o: KernelOpts, fields: F): KernelStateDef<F> {
-  const k = defineState(kernelFields(o), perThread, [lockExitHook, rcuExitHook, preemptExitHook]);
+  const k = defineState(kernelFields(o), perThread, [lockExitHook, rcuExitHook, preemptExitHook, mutexExitHook, rwsemExitHook]);
   return mergeState(k, defineState(fields));
 }
