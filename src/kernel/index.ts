@@ -12,3 +12,4 @@ export * from './mutex.ts';
 export * from './rwsem.ts';
 export * from './refcount.ts';
 export * from './page-atomic.ts';
+export * from './list.ts';
