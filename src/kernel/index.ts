@@ -13,3 +13,5 @@ export * from './rwsem.ts';
 export * from './refcount.ts';
 export * from './page-atomic.ts';
 export * from './list.ts';
+export * from './walker-cache.ts';
+export * from './mmu-gather.ts';

@@ -58,3 +58,13 @@ export function cachesFreedTable(s: PtState, walker: HwWalker): boolean {
   for (const c of cellsOf(s, pwcTag(walker))) if (c.v > 0 && ptState(s, c.v) === 'freed') return true;
   return false;
 }
+
+/**
+ * flush_tlb_range() / flush_tlb_mm_range(..., freed_tables=true) over the user ranges tables in `mask`
+ * (bit t = table Tt) mapped: drops the CPUs' paging-structure-cache entries to those tables. Like the
+ * kernel-range flush it never reaches an IOMMU's caches (those need the mmu_notifier's secondary-TLB
+ * invalidation: invalidateWalkerCaches(s, 'iommu')).
+ */
+export function flushTlbUserRange(s: object, mask: number): void {
+  for (const c of cellsOf(s, pwcTag('cpu'))) if (c.v > 0 && mask & (1 << c.v)) c.v = PMD_NONE;
+}
