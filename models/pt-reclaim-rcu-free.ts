@@ -58,7 +58,10 @@
  *     call_rcu happens at tlb_finish_mmu, modelled as the next step of madvise;
  *   - the pinned page itself is not modelled (try_grab_folio_fast / gup_put_folio only track a local):
  *     this model asks about the table's lifetime, not the page's;
- *   - tables are never reused after free; a spinlock is not treated as an RCU read section.
+ *   - tables are never reused after free. RCU is consolidated (mainline since v4.20): holding a ptl is
+ *     a read-side section too; no verdict depends on it, since every thread that holds a ptl here is
+ *     inside rcu_read_lock at the same time, and the semi-RCU free waits for no grace period. A
+ *     spin_lock does not disable IRQs, so it does not hold off the IPI of tlb_remove_table_sync_one.
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';

@@ -38,8 +38,11 @@
  *   - TLB flushing is left out: no hardware walker is modelled here (see pt-reclaim-rcu-free);
  *   - the remover runs once; tables are never reused after free (any touch of a freed table is already
  *     the fault, so reuse adds nothing for safety);
- *   - a spinlock is not treated as an RCU read section (true on PREEMPT_RT; on other kernels it is one,
- *     which only protects more): the model is the conservative one.
+ *   - RCU is consolidated (mainline since v4.20, src/kernel/rcu.ts): a thread holding pml or a ptl is a
+ *     read-side section for grace periods, like rcu_read_lock. It changes no verdict here: the upstream
+ *     walker is inside rcu_read_lock whenever it holds the ptl, and the violations of no-pmd-recheck and
+ *     no-rcu happen at a spin_lock (before the walker holds anything) or against a free that does not
+ *     wait for a grace period at all.
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';

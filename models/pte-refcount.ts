@@ -56,8 +56,11 @@
  *     get_unless_zero) are one step under pml, which every *pmd writer holds;
  *   - page->pte_refcount lives in the struct page of the table: an atomic on it after the table page
  *     was freed is counted as a use-after-free (the field is reused once the page is reallocated);
- *   - tables are never reused after free (the first touch after free is already the fault); a spinlock
- *     is not an RCU read section (PREEMPT_RT; elsewhere it only protects more).
+ *   - tables are never reused after free (the first touch after free is already the fault). RCU is
+ *     consolidated (mainline since v4.20; the series ran on v5.14-v5.16): holding pml or a ptl is a
+ *     read-side section, so pte_free_rcu also waits for spinlock holders. The violations do not depend
+ *     on it: immediate-free waits for no grace period, and walker-without-tryget's walker holds no lock
+ *     between its pte_lockptr and the spin_lock that faults.
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';

@@ -80,13 +80,18 @@
  *     tlb_finish_mmu starts the grace period earlier, which can only free sooner (conservative);
  *   - the remover's own rcu_read_lock inside pte_offset_map_rw_nolock is omitted: it holds pml, so
  *     *pmd and the table are stable under it;
- *   - tables are never reused after free; a spinlock is not treated as an RCU read section (true on
- *     PREEMPT_RT; elsewhere it is one, which only protects more).
+ *   - tables are never reused after free. RCU is consolidated (mainline since v4.20,
+ *     src/kernel/rcu.ts): holding pml or a ptl is a read-side section, so a table queued by
+ *     pte_free_defer / pte_free_tlb is not freed while another thread still holds a spinlock it took
+ *     before the call_rcu; the new_folio lock (PG_locked) is a sleeping lock and not a read section.
+ *     No verdict depends on it: every violation below is at the free itself (garbage, non-empty, the
+ *     pmd-none dereference) or a lock-order deadlock, and nothing here waits for a grace period.
  */
 
 import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
 import { bool, record } from '../src/model/schema.ts';
 import {
+  Fault,
   PMD_NONE,
   callRcu,
   pteAlloc,
@@ -103,6 +108,7 @@ import {
   ptlUnlock,
   rcuReadUnlock,
   rcuThread,
+  raise,
   readPte,
   setPte,
   spinLock,
@@ -141,6 +147,22 @@ type St = ReturnType<typeof state>;
 const KHUGEPAGED_TID = 0; // declared first in build(): it owns new_folio from the start
 
 const isTable = (v: number) => v > 0;
+
+/**
+ * folio_lock / folio_unlock of new_folio. PG_locked is a sleeping lock: a waiter sleeps, and holding it
+ * neither disables preemption nor makes the holder an RCU reader, so it is a lock cell written directly
+ * (not spinLock, which raises preempt_count). Unlock by a non-owner is still a fault, and the lock exit
+ * hook still sees it held.
+ */
+function folioLock(s: any, me: any): boolean {
+  if (s.new_folio.v !== 0) return false;
+  s.new_folio.v = me.tid + 1;
+  return true;
+}
+function folioUnlock(s: any, me: any): void {
+  if (s.new_folio.v !== me.tid + 1) raise(s, Fault.UNLOCK_NOT_OWNER);
+  else s.new_folio.v = 0;
+}
 
 /** pte_free_defer(mm, pmd_pgtable(pgt_pmd)): call_rcu(pte_free_now) on the table's own rcu_head. */
 function pteFreeDefer(s: any, me: any, t: number): void {
@@ -191,7 +213,7 @@ function khugepaged(st: St) {
         return 'folio_unlock';
       },
       folio_unlock: (s, me) => {
-        spinUnlock(s, me, s.new_folio); // collapse_file: folio_unlock(new_folio) after retract_page_tables
+        folioUnlock(s, me); // collapse_file: folio_unlock(new_folio) after retract_page_tables
         return DONE;
       },
     },
@@ -277,7 +299,7 @@ function fault(st: St, n: number) {
     count: n,
     locals: { new: tableRef(), pmdval: tableRef(), refault: bool() },
     steps: {
-      folio_lock: (s, me) => (spinLock(me, s.new_folio) ? 'pmd_none' : BLOCKED), // filemap_fault
+      folio_lock: (s, me) => (folioLock(s, me) ? 'pmd_none' : BLOCKED), // filemap_fault
       ...pteAlloc('rcu_read_lock'),
       // pte_offset_map_lock; NULL: VM_FAULT_NOPAGE, the CPU refaults
       ...pteOffsetMapLock({
@@ -297,7 +319,7 @@ function fault(st: St, n: number) {
         return 'folio_unlock';
       },
       folio_unlock: (s, me) => {
-        spinUnlock(s, me, s.new_folio);
+        folioUnlock(s, me);
         if (!me.refault) return DONE;
         me.refault = false;
         return 'folio_lock';

@@ -63,8 +63,11 @@
  *   - percpu_ref: the sum of the per-CPU counters stands for all of them, since each this_cpu op is
  *     atomic and only the sum is ever read (by the switch, after its grace period);
  *   - pte_free_debug (CONFIG_DEBUG_VM) is left to the free itself, which checks emptiness;
- *   - tables are never reused after free (the first touch after free is already the fault); a
- *     spinlock is not an RCU read section (PREEMPT_RT; elsewhere it only protects more).
+ *   - tables are never reused after free (the first touch after free is already the fault). RCU is
+ *     consolidated (mainline since v4.20; the RFC was on v5.18-rc2): holding pml or a ptl is a
+ *     read-side section, so pte_free_rcu and the switch-to-atomic callback also wait for spinlock
+ *     holders. The traces in the spec hold with it: each fault there happens with the victim holding no
+ *     lock and no rcu_read_lock when the free is queued (see the spec header).
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';

@@ -44,6 +44,7 @@
  *     ghost_folded           bit    the model's ghost.folded (set by the fold loop's step, for the
  *                                   deferrals-fold guard); ghost_exit_last_ref is constant (cached = 0)
  *     per thread (by tid)    pc short, rcu_nesting byte, irqs_off bit, gp_wait byte, ipi_wait byte
+ *                            (no spinlock is taken here, so ptcheck's preempt_count stays 0 and is left out)
  *     walker local           w_pte short (-1 = none, k = fragment k)
  *   The masks fit a byte because there are at most 8 threads (NFRAG <= 6). Scratch variables used
  *   inside a d_step are `hidden`, so they are not part of the state vector. The twin reads what the

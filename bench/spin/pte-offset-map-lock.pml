@@ -6,8 +6,8 @@
  *   spin -DFAULTS=2 -a pte-offset-map-lock.pml
  *   gcc -O2 -DNOREDUCE -DSAFETY -DNOCLAIM -DNOFAIR -o pan pan.c -w && ./pan -m100000 -w24
  *     "states, stored" == `ptcheck verify pte-offset-map-lock --variant upstream --param faults=2`'s
- *     distinct states (139 / 2883 / 88053 for FAULTS = 1 / 2 / 3; the twin also takes FAULTS = 4, 5,
- *     beyond ptcheck's bound for this parameter: 3162085 states at 4, 120884140 at 5)
+ *     distinct states (141 / 3057 / 99840 for FAULTS = 1 / 2 / 3 with consolidated RCU; the twin also
+ *     takes FAULTS = 4, 5, beyond ptcheck's bound for this parameter)
  *
  * How the twin corresponds to the model
  *
@@ -41,7 +41,9 @@
  *                             live at init, the others unused)
  *     rcu_head[0..F]          queued bit, wait byte (reader mask), cb byte, arg short (-1 = none)
  *     pmd, pml                short (0 none, t = Tt) / byte (owner tid + 1)
- *     per thread (by tid)     pc short, rcu_nesting byte, irqs_off bit, gp_wait byte, ipi_wait byte
+ *     per thread (by tid)     pc short, rcu_nesting byte, irqs_off bit, gp_wait byte, ipi_wait byte,
+ *                             preempt_count byte (spinlocks held: consolidated RCU makes a holder a
+ *                             reader, and its last spin_unlock its quiescent point, as rcu.ts does)
  *     fault locals            new[i], pmdval[i]  (short, table refs)
  *     remover locals          r_pmdval short, r_cleared bit
  *   gp_wait, ipi_wait and irqs_off are constant in this model (no synchronize_rcu, no IPI, no
@@ -193,6 +195,7 @@ byte  rcu_nesting[NT];
 bit   irqs_off[NT];
 byte  gp_wait[NT];
 byte  ipi_wait[NT];
+byte  preempt_count[NT];           /* spinlocks held (preempt.ts); a holder is an RCU reader */
 
 /* thread locals */
 short f_new[FAULTS];               /* fault<i>.new */
@@ -215,7 +218,7 @@ inline raise(f) { faults = faults | (f) }
 inline spin_unlock(tid, l) {
   if
   :: l != (tid) + 1 -> raise(F_UNLOCK_NOT_OWNER)
-  :: else -> l = 0
+  :: else -> l = 0; preempt_count[tid]--; rcu_maybe_quiescent(tid)
   fi
 }
 
@@ -239,7 +242,7 @@ inline pt_touch(t) {
 inline ptl_lock(tid, t) {
   pt_touch(t);
   if
-  :: ok_ -> T[(t) - 1].ptl = (tid) + 1
+  :: ok_ -> T[(t) - 1].ptl = (tid) + 1; preempt_count[tid]++
   :: else -> skip
   fi
 }
@@ -340,7 +343,7 @@ inline mm_dec_nr_ptes() {
 /* rcu.ts rcuMaybeQuiescent -> quiescent: leaving the last read section (RCU or IRQs off) */
 inline rcu_maybe_quiescent(tid) {
   if
-  :: rcu_nesting[tid] == 0 && !irqs_off[tid] ->
+  :: rcu_nesting[tid] == 0 && !irqs_off[tid] && preempt_count[tid] == 0 ->
      for (i_ : 0 .. NHEAD - 1) {
        rcu_head[i_].wait = rcu_head[i_].wait & ~(1 << (tid))
      }
@@ -365,7 +368,7 @@ inline readers_mask() {
   m_ = 0;
   for (i_ : 0 .. NT - 1) {
     if
-    :: rcu_nesting[i_] > 0 || irqs_off[i_] -> m_ = m_ | (1 << i_)
+    :: rcu_nesting[i_] > 0 || irqs_off[i_] || preempt_count[i_] > 0 -> m_ = m_ | (1 << i_)
     :: else -> skip
     fi
   }
@@ -430,7 +433,7 @@ end:
        pt_alloc(f_new[_pid]);
        pc[_pid] = L_PMD_LOCK }
   :: d_step { pc[_pid] == L_PMD_LOCK && pml == 0 ->
-       pml = _pid + 1;
+       pml = _pid + 1; preempt_count[_pid]++;
        pc[_pid] = L_PMD_INSTALL }
   :: d_step { pc[_pid] == L_PMD_INSTALL ->
        if
@@ -489,7 +492,7 @@ active proctype remover() {
 end:
   do
   :: d_step { pc[RM] == R_PMD_LOCK && pml == 0 ->
-       pml = RM + 1;
+       pml = RM + 1; preempt_count[RM]++;
        pc[RM] = R_PTE_OFFSET_MAP }
   :: d_step { pc[RM] == R_PTE_OFFSET_MAP ->
        r_pmdval = pmd;

@@ -8,8 +8,8 @@
  *   spin -o2 -DFAULTS=1 -a retract-page-tables.pml
  *   gcc -O2 -DNOREDUCE -DSAFETY -DNOCLAIM -DNOFAIR -o pan pan.c -w && ./pan -m100000 -w22
  *     "states, stored" == `ptcheck verify retract-page-tables --variant upstream --param faults=1
- *     --no-symmetry --no-por --workers 1`'s distinct states (6059 / 90490 / 359009 / 1228309
- *     for FAULTS = 0 / 1 / 2 / 3). -o2 keeps the variables no statement reads
+ *     --no-symmetry --no-por --workers 1`'s distinct states (6579 / 96497 for FAULTS = 0 / 1,
+ *     with consolidated RCU). -o2 keeps the variables no statement reads
  *     (the ghost flags, ipi_wait) in the state vector, as ptcheck does (the count happens to be the
  *     same without it: the ghost flags are functions of the other fields in every reachable state).
  *
@@ -45,7 +45,9 @@
  *     pmd short (0 none, t = Tt; T1 at init), pml byte, new_folio byte (lock cells: owner tid + 1;
  *     new_folio = 1 at init: khugepaged holds it), ghost_retracted/zap_fast/zap_slow bits (ghost
  *     state that no step reads, stored all the same)
- *     per thread (by tid)    pc short, rcu_nesting byte, irqs_off bit, gp_wait byte, ipi_wait byte
+ *     per thread (by tid)    pc short, rcu_nesting byte, irqs_off bit, gp_wait byte, ipi_wait byte,
+ *                             preempt_count byte (spinlocks held: consolidated RCU makes a holder a
+ *                             reader, and its last spin_unlock its quiescent point, as rcu.ts does)
  *     khugepaged locals      k_ptl, k_pgt short (table refs), k_success bit
  *     madvise locals         m_pmdval short, m_cleared bit, m_slow bit
  *     fault locals           f_new[i], f_pmdval[i] short, f_refault[i] bit (i = tid - 2)
@@ -240,6 +242,7 @@ byte  rcu_nesting[NT];
 bit   irqs_off[NT];
 byte  gp_wait[NT];
 byte  ipi_wait[NT];
+byte  preempt_count[NT];           /* spinlocks held (preempt.ts); a holder is an RCU reader */
 
 /* thread locals */
 short k_ptl;                       /* khugepaged.ptl */
@@ -273,7 +276,15 @@ inline raise(f) { faults = faults | (f) }
 inline spin_unlock(tid, l) {
   if
   :: l != (tid) + 1 -> raise(F_UNLOCK_NOT_OWNER)
-  :: else -> l = 0
+  :: else -> l = 0; preempt_count[tid]--; rcu_maybe_quiescent(tid)
+  fi
+}
+
+/* the model's folioUnlock: PG_locked is a sleeping lock, no preempt_count, no RCU reader */
+inline folio_unlock(tid) {
+  if
+  :: new_folio != (tid) + 1 -> raise(F_UNLOCK_NOT_OWNER)
+  :: else -> new_folio = 0
   fi
 }
 
@@ -297,7 +308,7 @@ inline pt_touch(t) {
 inline ptl_lock(tid, t) {
   pt_touch(t);
   if
-  :: ok_ -> T[(t) - 1].ptl = (tid) + 1
+  :: ok_ -> T[(t) - 1].ptl = (tid) + 1; preempt_count[tid]++
   :: else -> skip
   fi
 }
@@ -407,7 +418,7 @@ inline mm_dec_nr_ptes() {
 /* rcu.ts rcuMaybeQuiescent -> quiescent: leaving the last read section (RCU or IRQs off) */
 inline rcu_maybe_quiescent(tid) {
   if
-  :: rcu_nesting[tid] == 0 && !irqs_off[tid] ->
+  :: rcu_nesting[tid] == 0 && !irqs_off[tid] && preempt_count[tid] == 0 ->
      for (i_ : 0 .. NHEAD - 1) {
        rcu_head[i_].wait = rcu_head[i_].wait & ~(1 << (tid))
      }
@@ -432,7 +443,7 @@ inline readers_mask() {
   m_ = 0;
   for (i_ : 0 .. NT - 1) {
     if
-    :: rcu_nesting[i_] > 0 || irqs_off[i_] -> m_ = m_ | (1 << i_)
+    :: rcu_nesting[i_] > 0 || irqs_off[i_] || preempt_count[i_] > 0 -> m_ = m_ | (1 << i_)
     :: else -> skip
     fi
   }
@@ -503,7 +514,7 @@ end:
        :: else -> pc[KH] = K_PMD_LOCK
        fi }
   :: d_step { pc[KH] == K_PMD_LOCK && pml == 0 ->
-       pml = KH + 1;
+       pml = KH + 1; preempt_count[KH]++;
        pc[KH] = K_CHECK_PMD_STATE }
   :: d_step { pc[KH] == K_CHECK_PMD_STATE ->
        if
@@ -549,7 +560,7 @@ end:
        fi;
        pc[KH] = K_FOLIO_UNLOCK }
   :: d_step { pc[KH] == K_FOLIO_UNLOCK ->
-       spin_unlock(KH, new_folio);
+       folio_unlock(KH);
        pc[KH] = DONE;
        thread_exit(KH) }
   od
@@ -603,7 +614,7 @@ end:
        if
        :: pml != 0 -> skip             /* the trylock fails */
        :: else ->
-          pml = MA + 1;
+          pml = MA + 1; preempt_count[MA]++;
           m_pmdval = pmd;
           pmd = PMD_NONE;
           spin_unlock(MA, pml);
@@ -620,7 +631,7 @@ end:
   /* try_to_free_pte (slow path) */
   :: d_step { pc[MA] == M_PMD_LOCK && pml == 0 ->
        m_slow = 1;
-       pml = MA + 1;
+       pml = MA + 1; preempt_count[MA]++;
        pc[MA] = M_PTE_OFFSET_MAP_RW_NOLOCK }
   :: d_step { pc[MA] == M_PTE_OFFSET_MAP_RW_NOLOCK ->
        m_pmdval = pmd;
@@ -691,7 +702,7 @@ end:
        pt_alloc(f_new[ME]);
        pc[_pid] = L_PMD_LOCK }
   :: d_step { pc[_pid] == L_PMD_LOCK && pml == 0 ->
-       pml = _pid + 1;
+       pml = _pid + 1; preempt_count[_pid]++;
        pc[_pid] = L_PMD_INSTALL }
   :: d_step { pc[_pid] == L_PMD_INSTALL ->
        if
@@ -744,7 +755,7 @@ end:
        rcu_read_unlock(_pid);
        pc[_pid] = L_FOLIO_UNLOCK }
   :: d_step { pc[_pid] == L_FOLIO_UNLOCK ->
-       spin_unlock(_pid, new_folio);
+       folio_unlock(_pid);
        if
        :: !f_refault[ME] -> pc[_pid] = DONE; thread_exit(_pid)
        :: else -> f_refault[ME] = 0; pc[_pid] = L_FOLIO_LOCK
@@ -770,7 +781,7 @@ end:
        pt_alloc(u_new);
        pc[UF] = U_PMD_LOCK }
   :: d_step { pc[UF] == U_PMD_LOCK && pml == 0 ->
-       pml = UF + 1;
+       pml = UF + 1; preempt_count[UF]++;
        pc[UF] = U_PMD_INSTALL }
   :: d_step { pc[UF] == U_PMD_INSTALL ->
        if

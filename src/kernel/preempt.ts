@@ -5,6 +5,7 @@
 import { int } from '../model/schema.ts';
 import { cellsOf } from '../model/cells.ts';
 import { Fault, raise } from './faults.ts';
+import { rcuPreemptOn } from './rcu.ts';
 
 export const PREEMPT_COUNT_MAX = 15;
 
@@ -51,6 +52,7 @@ export function preemptDisable(me: object): void {
 /** preempt_enable(): an enable without a matching disable records RCU_UNBALANCED (rcu-or-irq-section-unbalanced). */
 export function preemptEnable(s: { faults: number }, me: object): void {
   if (!preemptCountDec(me)) raise(s, Fault.RCU_UNBALANCED);
+  else rcuPreemptOn(s, me); // may end a consolidated-RCU read section
 }
 
 /**

@@ -2,7 +2,9 @@
 // and the `rcu` thread that invokes callbacks. A grace period started at time t ends once every thread
 // that was a reader at t has been outside all read sections at least once: each rcu_head (and each
 // synchronize_rcu caller) records the mask of readers at call time, and a reader clears its bit when it
-// leaves its last read section. IRQ-disabled regions count as read sections (consolidated RCU).
+// leaves its last read section. Which regions are read sections is the state's RCU flavour: mainline
+// since v4.20 ('consolidated') counts rcu_read_lock, IRQs off and preemption off (every spinlock holder:
+// preempt_count > 0, preempt.ts); a model may opt into 'spinlock-not-reader' (a weaker assumption).
 
 import { array, bool, int, record, type ArraySpec, type BoolSpec, type IntSpec, type NameContext, type RecordSpec } from '../model/schema.ts';
 import { BLOCKED, thread, type StateDef, type ThreadDef, type ThreadView } from '../model/model.ts';
@@ -17,6 +19,21 @@ export function formatMask(v: number, names: NameContext): string {
   const out: string[] = [];
   for (let t = 0; t < 30; t++) if (v & (1 << t)) out.push(names.threadName(t));
   return `{${out.join(', ')}}`;
+}
+
+/**
+ * What holds off a grace period. 'consolidated': mainline since v4.20 (the RCU flavours merged): an
+ * rcu_read_lock section, an IRQs-off region and a preemption-off region (any spinlock held on a non-RT
+ * kernel; on PREEMPT_RT rt_spin_lock takes rcu_read_lock itself) are all read sections.
+ * 'spinlock-not-reader': only rcu_read_lock and IRQs off are; a spinlock holder is not a reader. It adds
+ * behaviours (grace periods end sooner): conservative for use-after-free invariants, but it hides
+ * deadlocks (synchronize_rcu under a spinlock) and can reach states the kernel cannot.
+ */
+export type RcuFlavour = 'consolidated' | 'spinlock-not-reader';
+
+/** The global field kernelState declares for the flavour (constant over a run). */
+export function rcuFlavourField(f: RcuFlavour): BoolSpec {
+  return bool(f === 'spinlock-not-reader');
 }
 
 export const rcuPerThread = {
@@ -52,6 +69,8 @@ export function rcuHeads(n: number, callbacks: readonly string[]): ArraySpec<Rec
 export interface ReaderView {
   rcu_nesting: number;
   irqs_off: boolean;
+  /** preempt.ts's count (spinlocks held + preempt_disable nesting); absent outside kernelState */
+  preempt_count?: number;
   gp_wait: number;
   readonly tid: number;
   readonly all: readonly ThreadView[];
@@ -62,20 +81,35 @@ interface HeadView {
   cb: number;
   arg: number;
 }
-export interface RcuState {
+/** The flavour as the state holds it (absent: consolidated). */
+export interface RcuFlavourState {
+  readonly rcu_spinlock_not_reader?: boolean;
+}
+export interface RcuState extends RcuFlavourState {
   faults: number;
   readonly rcu_head: readonly HeadView[];
 }
 
-function isReader(t: ReaderView): boolean {
-  return t.rcu_nesting > 0 || t.irqs_off;
+function isReader(t: ReaderView, preemptOffReads: boolean): boolean {
+  return t.rcu_nesting > 0 || t.irqs_off || (preemptOffReads && (t.preempt_count ?? 0) > 0);
 }
 
-/** Mask of threads currently inside a read section (rcu_read_lock or IRQs off). */
-export function readersMask(me: { readonly all: readonly ThreadView[] }): number {
+/** Does a preemption-off region (a spinlock held) count as a read section in this state's flavour? */
+function preemptOffReads(s: RcuFlavourState): boolean {
+  return s.rcu_spinlock_not_reader !== true;
+}
+
+/** Is `me` inside a read section in this state's flavour (rcu_read_lock, IRQs off, or preemption off)? */
+export function rcuReader(s: RcuFlavourState, me: ReaderView): boolean {
+  return isReader(me, preemptOffReads(s));
+}
+
+/** Mask of threads currently inside a read section (see rcuReader). */
+export function readersMask(s: RcuFlavourState, me: { readonly all: readonly ThreadView[] }): number {
+  const p = preemptOffReads(s);
   let m = 0;
   const all = me.all as unknown as readonly ReaderView[];
-  for (let i = 0; i < all.length; i++) if (isReader(all[i]!)) m |= 1 << i;
+  for (let i = 0; i < all.length; i++) if (isReader(all[i]!, p)) m |= 1 << i;
   return m;
 }
 
@@ -107,9 +141,22 @@ export function rcuReadUnlock(s: RcuState, me: ReaderView): void {
   rcuMaybeQuiescent(s, me);
 }
 
-/** Called when `me` may have left its last read section (rcu_read_unlock, local_irq_enable). */
+/**
+ * Called when `me` may have left its last read section (rcu_read_unlock, local_irq_enable, and the
+ * spin_unlock / preempt_enable that brings preempt_count to zero).
+ */
 export function rcuMaybeQuiescent(s: RcuState, me: ReaderView): void {
-  if (!isReader(me)) quiescent(s, me);
+  if (!isReader(me, preemptOffReads(s))) quiescent(s, me);
+}
+
+/**
+ * For spin_unlock and preempt_enable, after preempt_count went down: if it is now zero, `me` may have
+ * left its last read section. A state without RCU heads (no kernelState) has no grace periods to end.
+ */
+export function rcuPreemptOn(s: object, me: object): void {
+  const m = me as ReaderView;
+  if (m.preempt_count !== 0 || (s as Partial<RcuState>).rcu_head === undefined) return;
+  rcuMaybeQuiescent(s as RcuState, m);
 }
 
 /**
@@ -124,21 +171,21 @@ export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg:
   head.queued = true;
   head.cb = cb;
   head.arg = arg;
-  head.wait = readersMask(me);
+  head.wait = readersMask(s, me);
 }
 
 /**
  * synchronize_rcu() as one label that runs twice: the first run starts the grace period (records every
  * thread now inside a read section, the caller included) and stays on `self`; it then blocks until they
- * have all passed a quiescent state and continues to `next`. Called inside a read section it waits for
- * itself: the kernel deadlocks, and so does the model. Called in atomic context it records
- * SLEEP_IN_ATOMIC (might_sleep) first.
+ * have all passed a quiescent state and continues to `next`. Called inside a read section (with
+ * consolidated RCU that includes holding a spinlock) it waits for itself: the kernel deadlocks, and so
+ * does the model. Called in atomic context it records SLEEP_IN_ATOMIC (might_sleep) first.
  */
 export function synchronizeRcu<L extends string>(self: L, next: L) {
   return (s: RcuState, me: ReaderView): L | typeof BLOCKED => {
     if (me.gp_wait === 0) {
       mightSleep(s, me); // SLEEP_IN_ATOMIC: synchronize_rcu() may sleep
-      const wait = readersMask(me);
+      const wait = readersMask(s, me);
       if (wait === 0) return next;
       me.gp_wait = GP_STARTED | wait;
       return self;
@@ -219,7 +266,7 @@ export function rcuThread<SD extends StateDef<any, any>, const CB extends string
   return thread(st, { daemon: true, steps: { rcu_do_batch: rcuDoBatch(callbackNames, entries, nHeads) } }) as ThreadDef<'rcu_do_batch'>;
 }
 
-/** Exit hook: a thread may not finish inside a read section or with IRQs off. */
+/** Exit hook: a thread may not finish inside a read section or with IRQs off (spinlocks: spinlock.ts). */
 export function rcuExitHook(s: RcuState, me: ThreadView): void {
   const r = me as unknown as ReaderView;
   if (r.rcu_nesting !== 0 || r.irqs_off) raise(s, Fault.RCU_UNBALANCED);

@@ -1,12 +1,14 @@
 // spin_lock / spin_trylock / spin_unlock. A lock is a cell holding owner tid+1 (0 = free).
 // Blocking is expressed by the caller returning BLOCKED when spinLock() says false. Taking a spinlock
-// disables preemption: the holder's preempt_count (preempt.ts) goes up by one until spin_unlock.
+// disables preemption: the holder's preempt_count (preempt.ts) goes up by one until spin_unlock, and
+// with consolidated RCU (rcu.ts) the holder is an RCU reader until its last spin_unlock.
 
 import { cell, int, type Cell, type CellSpec, type NameContext } from '../model/schema.ts';
 import type { ThreadView } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
 import { cellsOf } from '../model/cells.ts';
 import { preemptCountDec, preemptCountInc } from './preempt.ts';
+import { rcuPreemptOn } from './rcu.ts';
 
 export const MAX_THREADS = 30;
 
@@ -49,6 +51,7 @@ export function spinUnlock(s: { faults: number }, me: Me, l: Cell): void {
   }
   l.v = 0;
   preemptCountDec(me);
+  rcuPreemptOn(s, me); // leaving the last preemption-off region may end a read section (consolidated RCU)
 }
 
 export function holds(me: Me, l: Cell): boolean {

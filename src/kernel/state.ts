@@ -6,7 +6,7 @@ import type { Fields } from '../model/schema.ts';
 import { faultsField } from './faults.ts';
 import { irqPerThread } from './irq.ts';
 import { nrPtesField, pageTables } from './pgtable.ts';
-import { rcuExitHook, rcuHeads, rcuPerThread } from './rcu.ts';
+import { rcuExitHook, rcuFlavourField, rcuHeads, rcuPerThread, type RcuFlavour } from './rcu.ts';
 import { lockExitHook } from './spinlock.ts';
 import { preemptExitHook, preemptPerThread } from './preempt.ts';
 import { mutexExitHook } from './mutex.ts';
@@ -23,6 +23,8 @@ export interface KernelOpts {
   readonly rcuCallbacks?: readonly string[];
   /** each table's split ptlock has its own lifetime (ptlock_alloc/ptlock_free; see pageTables) */
   readonly separatePtlock?: boolean;
+  /** what holds off a grace period (rcu.ts RcuFlavour; default 'consolidated', mainline since v4.20) */
+  readonly rcu?: RcuFlavour;
 }
 
 function kernelFields(o: KernelOpts) {
@@ -32,6 +34,8 @@ function kernelFields(o: KernelOpts) {
     nr_ptes: nrPtesField(),
     pt: pageTables(tables, o.ptes ?? 1, o.separatePtlock ? { separatePtlock: true } : {}),
     rcu_head: rcuHeads(o.rcuHeads ?? tables, o.rcuCallbacks ?? []),
+    /** true: the model's weaker 'spinlock-not-reader' RCU flavour (constant over a run) */
+    rcu_spinlock_not_reader: rcuFlavourField(o.rcu ?? 'consolidated'),
   };
 }
 
