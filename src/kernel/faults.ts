@@ -5,7 +5,7 @@ import { int, type IntSpec } from '../model/schema.ts';
 
 /**
  * One bit per fault kind, all in one int field (bits 0..30), so that the engine checks every `noFault`
- * property with one AND (engine.ts bitsOff). Free bits: 21..30. Reuse a kind where the kernel reports
+ * property with one AND (engine.ts bitsOff). Free bits: 22..30. Reuse a kind where the kernel reports
  * the same thing (any use of freed memory is UAF) rather than spending a bit.
  */
 export const Fault = {
@@ -54,6 +54,8 @@ export const Fault = {
   PMD_POPULATE_BAD: 1 << 19,
   /** a task went to sleep in wait_event() having missed a wake_up() issued after its last condition check */
   LOST_WAKEUP: 1 << 20,
+  /** spin_lock/spin_unlock through a lock pointer that is NULL, garbage or never initialised */
+  BAD_LOCK_REF: 1 << 21,
 } as const;
 
 export type FaultName = keyof typeof Fault;
@@ -80,6 +82,7 @@ export const FAULT_NAMES: Readonly<Record<number, string>> = {
   [Fault.BUG]: 'bug-on',
   [Fault.PMD_POPULATE_BAD]: 'pmd-populate-of-none-or-garbage',
   [Fault.LOST_WAKEUP]: 'lost-wakeup',
+  [Fault.BAD_LOCK_REF]: 'lock-through-bad-pointer',
 };
 
 export function formatFaults(v: number): string {

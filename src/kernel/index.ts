@@ -15,3 +15,7 @@ export * from './page-atomic.ts';
 export * from './list.ts';
 export * from './walker-cache.ts';
 export * from './mmu-gather.ts';
+export * from './waitqueue.ts';
+export * from './lock-ref.ts';
+export * from './percpu-ref.ts';
+export * from './workqueue.ts';

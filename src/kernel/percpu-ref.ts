@@ -1,8 +1,9 @@
 // percpu_ref (lib/percpu-refcount.c with RFC 02/18, Apr 2022): percpu/atomic modes, tryget/get/put,
-// is_zero, the switch to atomic that completes in an RCU callback, the switch back. It owns counting and
-// mode rules only; callers check the memory the ref lives in (use-after-free) themselves.
+// is_zero, the switch to atomic that completes in an RCU callback (whole, or as its separate fold /
+// confirm steps), the switch back, kill. It owns counting and mode rules only; callers check the memory
+// the ref lives in (use-after-free) themselves.
 
-import { enumOf, int, record, type EnumSpec, type IntSpec, type RecordSpec } from '../model/schema.ts';
+import { bool, enumOf, int, record, type BoolSpec, type EnumSpec, type IntSpec, type RecordSpec } from '../model/schema.ts';
 import { ModelError } from '../model/errors.ts';
 import { Fault, raise } from './faults.ts';
 import { callRcu, type ReaderView, type RcuState } from './rcu.ts';
@@ -11,13 +12,17 @@ import { callRcu, type ReaderView, type RcuState } from './rcu.ts';
  * `percpu`: __PERCPU_REF_ATOMIC clear; get/put go to the per-CPU counters, whose sum is `pcpu`.
  * `to-atomic`: the flag is set and call_rcu(percpu_ref_switch_to_atomic_rcu) is pending; get/put go to
  *   the atomic counter, which still carries PERCPU_COUNT_BIAS, so it cannot reach zero.
- * `atomic`: the callback has folded the per-CPU sum into the atomic counter and removed the bias.
+ * `folded`: the callback has folded the per-CPU sum into the atomic counter and removed the bias, but
+ *   has not yet cleared confirm_switch (a waiter in percpu_ref_switch_to_atomic_sync still waits).
+ * `atomic`: folded and confirmed (confirm_switch is NULL).
  */
-export type PercpuMode = 'percpu' | 'to-atomic' | 'atomic';
+export type PercpuMode = 'percpu' | 'to-atomic' | 'atomic' | 'folded';
 
 export type PercpuRefFields = {
   mode: EnumSpec<PercpuMode>;
-  /** ref->data->count without PERCPU_COUNT_BIAS (the bias is present exactly when mode !== 'atomic') */
+  /** __PERCPU_REF_DEAD: percpu_ref_kill() ran */
+  dead: BoolSpec;
+  /** ref->data->count without PERCPU_COUNT_BIAS (the bias is present exactly in percpu and to-atomic modes) */
   atomic: IntSpec;
   /** sum over CPUs of the per-CPU counters (each CPU's own counter may be anything) */
   pcpu: IntSpec;
@@ -25,6 +30,7 @@ export type PercpuRefFields = {
 
 export interface PercpuRefView {
   mode: PercpuMode;
+  dead: boolean;
   atomic: number;
   pcpu: number;
 }
@@ -32,10 +38,21 @@ export interface PercpuRefView {
 /** One percpu_ref. Properties may read the true count (atomic + pcpu); the kernel sees it only in atomic mode. */
 export function percpuRef(): RecordSpec<PercpuRefFields> {
   return record({
-    mode: enumOf(['percpu', 'to-atomic', 'atomic'] as const, 'percpu'),
+    mode: enumOf(['percpu', 'to-atomic', 'atomic', 'folded'] as const, 'percpu'),
+    dead: bool(),
     atomic: int(-8, 15, 0),
     pcpu: int(-8, 15, 0),
   });
+}
+
+/** The bias is out of the atomic counter: the kernel reads the true count there. */
+function biasGone(r: PercpuRefView): boolean {
+  return r.mode === 'atomic' || r.mode === 'folded';
+}
+
+/** ref->data->confirm_switch is set: a switch to atomic is pending (to-atomic or folded). */
+export function percpuRefSwitchPending(r: PercpuRefView): boolean {
+  return r.mode === 'to-atomic' || r.mode === 'folded';
 }
 
 /** The true number of references: meaningful to the model at any time, to the kernel only in atomic mode. */
@@ -67,7 +84,7 @@ export function percpuRefGet(r: PercpuRefView): void {
  * counters only after a grace period, so an increment that saw percpu mode is always folded in.
  */
 export function percpuRefTryget(r: PercpuRefView): boolean {
-  if (r.mode === 'atomic') {
+  if (biasGone(r)) {
     if (r.atomic === 0) return false;
     r.atomic = r.atomic + 1;
     return true;
@@ -85,7 +102,7 @@ export function percpuRefPut(s: { faults: number }, r: PercpuRefView): void {
 
 /** percpu_ref_is_zero: false in percpu mode and while the switch is pending (the bias is still in). */
 export function percpuRefIsZero(r: PercpuRefView): boolean {
-  return r.mode === 'atomic' && r.atomic === 0;
+  return biasGone(r) && r.atomic === 0;
 }
 
 /**
@@ -97,7 +114,7 @@ export function percpuRefIsZero(r: PercpuRefView): boolean {
  * callback id `cb` and argument `arg` (the caller's name for this ref). Already atomic: only the sync get.
  */
 export function percpuRefSwitchToAtomic(s: RcuState, me: ReaderView, r: PercpuRefView, head: number, cb: number, arg: number): boolean {
-  if (r.mode === 'to-atomic') return false;
+  if (percpuRefSwitchPending(r)) return false;
   if (r.mode === 'percpu') {
     r.mode = 'to-atomic';
     percpuRefGet(r);
@@ -114,7 +131,7 @@ export function percpuRefSwitchToAtomic(s: RcuState, me: ReaderView, r: PercpuRe
  * has no effect of its own on shared state, so it is merged with the put.
  */
 export function percpuRefSwitchToAtomicWait(s: { faults: number }, r: PercpuRefView): boolean {
-  if (r.mode === 'to-atomic') return false;
+  if (percpuRefSwitchPending(r)) return false;
   percpuRefPut(s, r);
   return true;
 }
@@ -125,20 +142,70 @@ export function percpuRefSwitchToAtomicWait(s: { faults: number }, r: PercpuRefV
  * into the atomic counter and drop the bias.
  */
 export function percpuRefSwitchToAtomicRcu(s: { faults: number }, r: PercpuRefView): void {
+  percpuRefSwitchFold(s, r);
+  percpuRefSwitchConfirm(r);
+}
+
+/**
+ * The first half of percpu_ref_switch_to_atomic_rcu alone: fold the per-CPU sum into the atomic counter
+ * and drop PERCPU_COUNT_BIAS; confirm_switch stays set (mode `folded`) until percpuRefSwitchConfirm.
+ * With percpuRefSwitchConfirm, wakeUpAll (waitqueue.ts) and percpuRefPut a model writes
+ * percpu_ref_call_confirm_rcu's steps in any order it wants to check.
+ */
+export function percpuRefSwitchFold(s: { faults: number }, r: PercpuRefView): void {
   if (r.mode !== 'to-atomic') throw new ModelError(`percpu_ref_switch_to_atomic_rcu on a ref in ${r.mode} mode`);
   r.atomic = r.atomic + r.pcpu;
   r.pcpu = 0;
-  r.mode = 'atomic';
+  r.mode = 'folded';
   checkUnderflow(s, r);
+}
+
+/** percpu_ref_call_confirm_rcu's `ref->data->confirm_switch = NULL`: the switch is complete. */
+export function percpuRefSwitchConfirm(r: PercpuRefView): void {
+  if (r.mode !== 'folded') throw new ModelError(`percpu_ref confirm on a ref in ${r.mode} mode (fold it first)`);
+  r.mode = 'atomic';
+}
+
+/**
+ * percpu_ref_kill_and_confirm(ref, NULL), the start: marks the ref dead, starts the switch to atomic
+ * (as percpuRefSwitchToAtomic, without its sync reference: the caller then puts the initial reference
+ * with percpuRefPut, as a step of its own). False (block) while another switch is pending. Killing twice
+ * is the kernel's "called more than once" WARN: recorded as BUG.
+ */
+export function percpuRefKill(s: RcuState, me: ReaderView, r: PercpuRefView, head: number, cb: number, arg: number): boolean {
+  if (percpuRefSwitchPending(r)) return false;
+  if (r.dead) raise(s, Fault.BUG);
+  r.dead = true;
+  if (r.mode === 'percpu') {
+    r.mode = 'to-atomic';
+    percpuRefGet(r); // put after confirmation
+    callRcu(s, me, head, cb, arg);
+  }
+  return true;
+}
+
+/** percpu_ref_tryget_live(): fails once the ref is dead (else as percpuRefTryget). */
+export function percpuRefTrygetLive(r: PercpuRefView): boolean {
+  if (r.mode === 'percpu') {
+    r.pcpu = r.pcpu + 1;
+    return true;
+  }
+  if (r.dead) return false;
+  return percpuRefTryget(r);
+}
+
+/** percpu_ref_is_dying(). */
+export function percpuRefIsDying(r: PercpuRefView): boolean {
+  return r.dead;
 }
 
 /**
  * percpu_ref_switch_to_percpu: waits for a pending switch (false = block), then adds the bias back,
- * zeroes every per-CPU counter and clears the atomic flag.
+ * zeroes every per-CPU counter and clears the atomic flag (a dead ref stays atomic).
  */
 export function percpuRefSwitchToPercpu(r: PercpuRefView): boolean {
-  if (r.mode === 'to-atomic') return false;
-  if (r.mode === 'atomic') {
+  if (percpuRefSwitchPending(r)) return false;
+  if (r.mode === 'atomic' && !r.dead) {
     r.pcpu = 0;
     r.mode = 'percpu';
   }

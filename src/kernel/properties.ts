@@ -54,3 +54,7 @@ export const noSleepInAtomic = () =>
     Fault.SLEEP_IN_ATOMIC,
     'no sleeping primitive is called with a spinlock held, preemption or IRQs off, or inside an RCU read section (might_sleep)',
   );
+
+/** `always`: no task sleeps in wait_event() after missing the wake_up meant for it (waitqueue.ts). */
+export const noLostWakeup = () =>
+  noFault('no-lost-wakeup', Fault.LOST_WAKEUP, 'no task goes to sleep having missed a wake_up issued after its last condition check');

@@ -161,8 +161,11 @@ export function rcuPreemptOn(s: object, me: object): void {
 
 /**
  * call_rcu(&rcu_head[h], cb) with an argument for the callback. Queuing a head that is already queued
- * is a fault (P-RCUHEAD); the model then overwrites the head, as list corruption would lose the first
- * callback.
+ * records RCU_HEAD_REQUEUED at the call itself (P-RCUHEAD), as CONFIG_DEBUG_OBJECTS_RCU_HEAD reports it:
+ * debug_rcu_head_queue() finds the head active and __call_rcu() warns "Leaked duplicate callback". What
+ * follows is not defined by the kernel (without debug objects the callback list is corrupted; with them
+ * head->func becomes rcu_leak_callback and neither callback runs); the model overwrites the head, so the
+ * first callback is lost and the second runs after a grace period counted from the second call.
  */
 export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg: number): void {
   const head = s.rcu_head[h];
