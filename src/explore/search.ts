@@ -22,7 +22,9 @@ export interface Limits {
 
 export const NO_LIMITS: Limits = { maxStates: Infinity, maxDepth: Infinity, deadline: Infinity, maxTableBytes: 8 * 2 ** 30 };
 
-export type StopReason = 'max-states' | 'max-depth' | 'timeout' | 'interrupted' | 'memory';
+export type StopReason = 'max-states' | 'max-depth' | 'timeout' | 'interrupted' | 'memory'
+  /** a preemption-bounded search (bounded.ts) explored all it may: nothing beyond the bound is known */
+  | 'preemption-bound';
 
 export type SearchStatus =
   | { readonly kind: 'running' }

@@ -5,6 +5,7 @@ import type { Instance } from '../model/compile.ts';
 import { DEADLOCK_FREE, type Property, type PropertyKind, type SpecModule, type Verdict } from '../spec/property.ts';
 import { collisionProbability } from '../state/fingerprint.ts';
 import { Bfs } from './bfs.ts';
+import { Bounded } from './bounded.ts';
 import { Dfs } from './dfs.ts';
 import { Engine } from './engine.ts';
 import { NO_LIMITS, type Discovery, type Limits, type Search, type SearchStatus } from './search.ts';
@@ -28,6 +29,17 @@ export interface VerifyOptions {
   readonly exact?: boolean;
   /** run every step twice and fail on a difference (debug) */
   readonly checkDeterminism?: boolean;
+  /** preemption-bounded search (bounded.ts): only interleavings with at most this many preemptions */
+  readonly maxPreemptions?: number;
+}
+
+/** What a preemption-bounded run covered: its result holds within the bound, never beyond. */
+export interface BoundInfo {
+  readonly maxPreemptions: number;
+  /** transitions the bound cut (0: it cut nothing, though the run still claims only the bound) */
+  readonly cut: number;
+  /** explorations of a (state, last thread) again, reached later with fewer preemptions */
+  readonly reexplored: number;
 }
 
 /** What a finished search leaves behind, single-threaded or parallel. */
@@ -98,6 +110,8 @@ export interface RunResult {
   readonly outcome: Exclude<SearchStatus, { kind: 'running' }>;
   readonly stats: RunStats;
   readonly properties: readonly PropertyResult[];
+  /** set for a preemption-bounded run (--max-preemptions) */
+  readonly bound?: BoundInfo;
 }
 
 export function isMismatch(p: PropertyResult): boolean {
@@ -123,7 +137,12 @@ export class Verification {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
     if (opts.checkDeterminism) this.engine.checkDeterminism(true);
     const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true, sleep: opts.sleep ?? opts.por ?? true, exact: !!opts.exact };
-    this.search = opts.strategy === 'bfs' ? new Bfs(this.engine, opts.limits, so) : new Dfs(this.engine, opts.limits, so);
+    this.search =
+      opts.maxPreemptions !== undefined
+        ? new Bounded(this.engine, opts.limits, so, opts.maxPreemptions)
+        : opts.strategy === 'bfs'
+          ? new Bfs(this.engine, opts.limits, so)
+          : new Dfs(this.engine, opts.limits, so);
   }
 
   /** Explores a slice; true when the run has ended. */
@@ -214,6 +233,9 @@ export class Verification {
         workers: s.workers,
       },
       properties,
+      ...(this.search instanceof Bounded
+        ? { bound: { maxPreemptions: this.search.maxPreemptions, cut: this.search.cut, reexplored: this.search.reexplored } }
+        : {}),
     };
   }
 }

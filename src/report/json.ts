@@ -7,6 +7,11 @@ import { pathToString } from '../trace/path.ts';
 export const RESULT_FORMAT = 'ptcheck-result';
 export const RESULT_VERSION = 1;
 
+/** "holds within K preemptions": the claim a preemption-bounded run makes, and the only one. */
+export function boundedLabel(k: number): string {
+  return `holds within ${k} preemption${k === 1 ? '' : 's'}`;
+}
+
 export function resultJson(r: RunResult, traces: readonly Trace[], extra: Record<string, unknown> = {}): object {
   return {
     format: RESULT_FORMAT,
@@ -18,11 +23,15 @@ export function resultJson(r: RunResult, traces: readonly Trace[], extra: Record
     strategy: r.strategy,
     outcome: r.outcome,
     stats: r.stats,
+    ...(r.bound ? { bound: { ...r.bound, label: boundedLabel(r.bound.maxPreemptions) } } : {}),
     properties: r.properties.map((p) => ({
       name: p.name,
       kind: p.kind,
       doc: p.doc,
       status: p.status,
+      ...(r.bound && p.status === 'unknown' && r.outcome.kind === 'incomplete' && r.outcome.reason === 'preemption-bound'
+        ? { within: p.kind === 'sometimes' ? `not reached ${boundedLabel(r.bound.maxPreemptions).slice(6)}` : boundedLabel(r.bound.maxPreemptions) }
+        : {}),
       expected: p.expected ?? null,
       path: p.path ? pathToString(p.path) : null,
     })),

@@ -4,12 +4,12 @@
 import { isMismatch, type RunResult } from '../explore/verify.ts';
 import { fmtInt, fmtSecs, table } from './format.ts';
 import { paramText, } from './race-diagram.ts';
-import { stopReasonText } from './result-text.ts';
+import { boundedStatus, stopReasonText } from './result-text.ts';
 
 function cell(r: RunResult, name: string): string {
   const p = r.properties.find((q) => q.name === name);
   if (!p) return '-';
-  const v = p.status === 'violated' ? 'VIOLATED' : p.status;
+  const v = p.status === 'violated' ? 'VIOLATED' : boundedStatus(r, p.status, p.kind);
   return isMismatch(p) ? `${v} (expected ${p.expected}) <==` : v;
 }
 
@@ -23,7 +23,9 @@ export function matrixText(model: string, results: readonly RunResult[]): string
   const incomplete = results.filter((r) => r.outcome.kind === 'incomplete');
   const out = [`${model}${paramText(first.params)}`, table(rows)];
   for (const r of incomplete) {
-    if (r.outcome.kind === 'incomplete') out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason)}`);
+    if (r.outcome.kind === 'incomplete' && !(r.bound && r.outcome.reason === 'preemption-bound')) {
+      out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason)}`);
+    }
   }
   return out.join('\n');
 }

@@ -6,7 +6,22 @@ import type { Trace } from '../trace/trace.ts';
 import { fmtBytes, fmtInt, fmtProb, fmtSecs, table } from './format.ts';
 import { paramText, raceDiagram } from './race-diagram.ts';
 
+/** What an undecided property reads as in a preemption-bounded run: what it holds within, and no more. */
+export function boundedStatus(r: RunResult, status: string, kind: string): string {
+  if (!r.bound || status !== 'unknown' || r.outcome.kind !== 'incomplete' || r.outcome.reason !== 'preemption-bound') return status;
+  const k = r.bound.maxPreemptions;
+  const within = `within ${k} preemption${k === 1 ? '' : 's'}`;
+  return kind === 'sometimes' ? `not reached ${within}` : `holds ${within}`;
+}
+
 export function outcomeText(r: RunResult): string {
+  if (r.bound && r.outcome.kind === 'incomplete' && r.outcome.reason === 'preemption-bound') {
+    const k = r.bound.maxPreemptions;
+    return (
+      `BOUNDED: every interleaving with at most ${k} preemption${k === 1 ? '' : 's'} explored ` +
+      `(${fmtInt(r.bound.cut)} transitions cut by the bound) — nothing beyond it is claimed`
+    );
+  }
   switch (r.outcome.kind) {
     case 'complete':
       return 'complete (every reachable state explored)';
@@ -29,6 +44,8 @@ export function stopReasonText(reason: string): string {
       return 'interrupted';
     case 'memory':
       return 'fingerprint table full (raise --memory)';
+    case 'preemption-bound':
+      return 'preemption bound (--max-preemptions): only interleavings within it were explored';
     default:
       return reason;
   }
@@ -69,7 +86,7 @@ export function resultText(r: RunResult, o: ResultTextOptions): string {
   out.push('');
   const rows = [['property', 'kind', 'result', 'expected', '']];
   for (const p of r.properties) {
-    rows.push([p.name, p.kind, statusCell(p.status), p.expected ?? '-', isMismatch(p) ? '<== MISMATCH' : '']);
+    rows.push([p.name, p.kind, statusCell(boundedStatus(r, p.status, p.kind)), p.expected ?? '-', isMismatch(p) ? '<== MISMATCH' : '']);
   }
   out.push(table(rows));
   for (const t of o.traces) {
@@ -86,7 +103,11 @@ export function verdictLine(r: RunResult): string {
   const mism = r.properties.filter(isMismatch).map((p) => `${p.name} (${p.status}, expected ${p.expected})`);
   const parts: string[] = [];
   if (violated.length) parts.push(`VIOLATED: ${violated.join(', ')}`);
-  if (r.outcome.kind === 'incomplete') parts.push(`INCOMPLETE (${stopReasonText(r.outcome.reason)}): not verified`);
+  if (r.outcome.kind === 'incomplete' && r.outcome.reason === 'preemption-bound' && r.bound) {
+    const k = r.bound.maxPreemptions;
+    const held = r.properties.filter((p) => p.status === 'unknown' && p.kind !== 'sometimes').length;
+    if (held) parts.push(`${violated.length ? 'the others hold' : 'holds'} within ${k} preemption${k === 1 ? '' : 's'} (not verified beyond: exit 3)`);
+  } else if (r.outcome.kind === 'incomplete') parts.push(`INCOMPLETE (${stopReasonText(r.outcome.reason)}): not verified`);
   if (mism.length) parts.push(`differs from the spec's expectation: ${mism.join(', ')}`);
   if (!parts.length) return 'verdict: every property holds, as expected';
   return `verdict: ${parts.join('; ')}`;
