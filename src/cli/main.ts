@@ -26,6 +26,9 @@ import { availableParallelism } from 'node:os';
 import { closePools } from '../parallel/coordinator.ts';
 import { parallelHandOff } from '../parallel/handoff.ts';
 import type { ModelRef } from '../parallel/protocol.ts';
+import { Simulation } from '../explore/simulate.ts';
+import { simulationJson, simulationText, type SimulationReport } from '../report/simulation-text.ts';
+import { randomInt } from 'node:crypto';
 
 export const EXIT = {
   OK: 0,
@@ -50,6 +53,8 @@ const USAGE = `usage:
   ptcheck replay <trace.json> [--model-file F | --variant-file F]
   ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
   ptcheck replay <model> --variant V|--variant-file F --from-trace <trace.json>
+  ptcheck simulate <model|file.ts> --variant V|--variant-file F [--param k=v]... [--seed S] [--walks N]
+                   [--depth D] [--time T] [--swarm] [--json] [--trace-out FILE]
 
 verify options:
   --variant V          check one variant (default: every variant of the model, as a matrix)
@@ -74,6 +79,15 @@ verify options:
   --exact              store whole states instead of 64-bit fingerprints (small models: a collision cross-check)
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
+  --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
+                       could still run): finds bugs of few preemptions in large models; exit 3 at best
+
+simulate options (seeded random walks; never claims that anything holds):
+  --seed S             the walks' seed (default: one drawn now, and printed); the same seed, the same walks
+  --walks N            number of walks (default 10000, or unlimited with --time)
+  --depth D            steps per walk at most (default 10000)
+  --time T             stop after T seconds
+  --swarm              swarm: each walk draws its own thread priorities and step biases
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit, or the heap nearly full), 4 internal error,
             130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (partial results printed)`;
@@ -100,6 +114,14 @@ interface Opts {
   workers: number;
   path?: string;
   property?: string;
+  /** verify: preemption-bounded search */
+  maxPreemptions?: number;
+  /** simulate */
+  seed?: number;
+  walks?: number;
+  depth?: number;
+  time?: number;
+  swarm: boolean;
   /** replay: the model file a trace of a model loaded by path was made from */
   modelFile?: string;
 }
@@ -139,6 +161,12 @@ const OPTIONS = {
   workers: { type: 'string', short: 'j' },
   path: { type: 'string' },
   property: { type: 'string' },
+  'max-preemptions': { type: 'string' },
+  seed: { type: 'string' },
+  walks: { type: 'string' },
+  depth: { type: 'string' },
+  time: { type: 'string' },
+  swarm: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -156,9 +184,10 @@ const SEARCH_FLAGS: readonly Flag[] = [
  */
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
-  verify: { flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'trace-out', 'html', 'traces'], run: (p, o) => cmdVerify(p, o) },
+  verify: { flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'trace-out', 'html', 'traces', 'max-preemptions'], run: (p, o) => cmdVerify(p, o) },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file'], run: (p, o) => cmdDiff(p, o) },
   replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html'], run: (p, o) => cmdReplay(p, o) },
+  simulate: { flags: ['variant', 'variant-file', 'param', 'seed', 'walks', 'depth', 'time', 'swarm', 'json', 'trace-out', 'progress'], run: (p, o) => cmdSimulate(p, o) },
 };
 
 function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: ReadonlySet<Flag> } {
@@ -208,6 +237,14 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
     throw new InputError(`--timeout takes a positive number of seconds, not '${v.timeout}'`);
   }
   const mem = posInt('--memory', v.memory);
+  const time = v.time === undefined ? undefined : Number(v.time);
+  if (v.time !== undefined && !(Number.isFinite(time) && time! > 0)) throw new InputError(`--time takes a positive number of seconds, not '${v.time}'`);
+  if (v.seed !== undefined && !(/^\d+$/.test(v.seed) && Number.isSafeInteger(Number(v.seed)))) {
+    throw new InputError(`--seed takes a whole number from 0 to 2^53-1, not '${v.seed}'`);
+  }
+  if (v['max-preemptions'] !== undefined && !/^\d+$/.test(v['max-preemptions'])) {
+    throw new InputError(`--max-preemptions takes a whole number (0 or more), not '${v['max-preemptions']}'`);
+  }
   const limits: Limits = {
     maxStates: posInt('--max-states', v['max-states']) ?? NO_LIMITS.maxStates,
     maxDepth: posInt('--max-depth', v['max-depth']) ?? NO_LIMITS.maxDepth,
@@ -241,6 +278,12 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
       ...(v.property !== undefined ? { property: v.property } : {}),
+      ...(v['max-preemptions'] !== undefined ? { maxPreemptions: Number(v['max-preemptions']) } : {}),
+      ...(v.seed !== undefined ? { seed: Number(v.seed) } : {}),
+      ...(v.walks !== undefined ? { walks: posInt('--walks', v.walks)! } : {}),
+      ...(v.depth !== undefined ? { depth: posInt('--depth', v.depth)! } : {}),
+      ...(time !== undefined ? { time } : {}),
+      swarm: !!v.swarm,
     },
   };
 }
@@ -256,6 +299,13 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
   if (given.has('check-determinism') && threads) throw new InputError('--check-determinism runs in this thread; it cannot run with --workers');
   if (given.has('variant') && given.has('variant-file')) throw new InputError('give either --variant or --variant-file, not both');
   if (given.has('path') && given.has('from-trace')) throw new InputError('give either --path or --from-trace, not both');
+  if (given.has('max-preemptions')) {
+    // the bounded search is its own strategy, in this thread, over whole interleavings
+    for (const f of ['shortest', 'bfs', 'dfs', 'exact', 'no-sleep-sets'] as const) {
+      if (given.has(f)) throw new InputError(`--max-preemptions is its own search; --${f} does not apply to it`);
+    }
+    if (threads) throw new InputError('--max-preemptions runs in one thread; it cannot run with --workers');
+  }
 }
 
 // ---- running verifications ------------------------------------------------------------------
@@ -426,12 +476,13 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     exact: o.exact,
     checkDeterminism: o.checkDeterminism,
     ...(t.expect ? { expect: t.expect } : {}),
+    ...(o.maxPreemptions !== undefined ? { maxPreemptions: o.maxPreemptions } : {}),
   });
   let r: RunResult;
   // PTCHECK_HANDOFF=N (debugging, tests): hand off to the workers at N states, waiting for them
   const forced = Number(process.env.PTCHECK_HANDOFF) > 0 ? Number(process.env.PTCHECK_HANDOFF) : undefined;
   const handOff =
-    o.workers > 1 && o.strategy === 'dfs' && !o.checkDeterminism && !o.exact
+    o.workers > 1 && o.strategy === 'dfs' && !o.checkDeterminism && !o.exact && o.maxPreemptions === undefined
       ? parallelHandOff(o.workers, t.modelRef(inst.params), forced, forced !== undefined)
       : undefined;
   try {
@@ -728,6 +779,72 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   }
   process.stdout.write(`the path replays (${steps.length} steps); no property is violated along it\n`);
   return EXIT.OK;
+}
+
+// ---- simulate ---------------------------------------------------------------------------------
+
+/** Seeded random (or swarm) walks: the first violation, shrunk and drawn like verify's; exit 1, else 3. */
+async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
+  if (pos.length !== 1) throw new InputError('simulate needs one model name or model file (see ptcheck list)');
+  if (o.variant === undefined && o.variantFile === undefined) throw new InputError('simulate needs --variant or --variant-file');
+  checkOutputs(o);
+  const t = await target(pos[0]!, o.variant, o.variantFile);
+  const inst = t.instantiate(o.params);
+  const engine = new Engine(inst.compiled, t.lm.spec.properties as readonly Property[]);
+  const seed = o.seed ?? randomInt(2 ** 31);
+  const maxDepth = o.depth ?? 10_000;
+  const t0 = Date.now();
+  const sim = new Simulation(engine, {
+    seed,
+    walks: o.walks ?? (o.time !== undefined ? Infinity : 10_000),
+    maxDepth,
+    deadline: o.time !== undefined ? t0 + o.time * 1000 : Infinity,
+    swarm: o.swarm,
+  });
+  const progress = progressFor(o);
+  const unhook = onStop(() => sim.abort());
+  try {
+    while (!sim.run(1 << 14)) {
+      progress.tick({ label: `${t.lm.module.name} [${t.variant}] walk ${sim.walks}`, states: sim.distinct, depth: sim.maxDepthSeen, tableBytes: 0, elapsedMs: Date.now() - t0 });
+      await new Promise((r) => setImmediate(r));
+    }
+  } catch (e) {
+    if (e instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${e.message}`);
+    throw e;
+  } finally {
+    progress.clear();
+    unhook();
+  }
+  const elapsedMs = Date.now() - t0;
+  let trace: Trace | undefined;
+  const v = sim.violation;
+  if (v) {
+    const kind = engine.props[v.prop]!.kind;
+    const stopsAtEnd = kind === 'always' || kind === 'sometimes';
+    const shrunk = stopsAtEnd ? shrinkPath(engine, v.path, v.prop) : v.path;
+    trace = buildTrace(inst, engine, reorderForReadability(engine, shrunk, v.prop, stopsAtEnd), v.prop);
+    if (t.file !== undefined) trace = { ...trace, variantFile: resolve(t.file) };
+  }
+  const report: SimulationReport = {
+    model: t.lm.module.name,
+    variant: t.variant,
+    params: inst.params,
+    seed,
+    swarm: o.swarm,
+    maxDepth,
+    elapsedMs,
+    ...(v ? { violationMs: elapsedMs } : {}),
+    sim,
+    engine,
+    ...(trace ? { trace, replayLine: replayCommand(t.args, trace) } : {}),
+  };
+  const err = o.traceOut && trace ? writeFileAtomic(o.traceOut, JSON.stringify(trace, null, 2) + '\n') : undefined;
+  process.stdout.write((o.json ? JSON.stringify(simulationJson(report), null, 2) : simulationText(report)) + '\n');
+  if (!o.json && o.traceOut && trace && !err) process.stdout.write(`trace written to ${o.traceOut}\n`);
+  if (err) process.stderr.write(`ptcheck: ${err}\n`);
+  if (v) return EXIT.VIOLATION;
+  const sig = stopSignal();
+  return sig ? SIGNAL_EXIT[sig] : EXIT.INCOMPLETE;
 }
 
 // ---- list -------------------------------------------------------------------------------------
