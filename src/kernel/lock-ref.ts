@@ -40,7 +40,8 @@ export function lockRefs(space: LockRefSpace) {
   const cellOf = (s: any, v: number): Cell | undefined => {
     const k = -2 - v;
     if (k < 0 || k >= K) return undefined;
-    const c = s[space.named[k]!] as Cell | undefined;
+    const field = space.named[k]!;
+    const c = field in s ? (s[field] as Cell | undefined) : undefined;
     if (!c || typeof c !== 'object' || !('v' in c)) throw new ModelError(`lock reference: the state has no lock field '${space.named[k]}'`);
     return c;
   };

@@ -43,10 +43,11 @@ export function mutexUnlock(s: { faults: number }, me: { readonly tid: number },
   m.v = 0;
 }
 
-/** mutex_is_locked() by anyone; mutexHeld: by `me`. */
+/** mutex_is_locked(). */
 export function mutexIsLocked(m: Cell): boolean {
   return m.v !== 0;
 }
+/** lockdep_is_held(m) for `me`: does `me` hold the mutex? */
 export function mutexHeld(me: { readonly tid: number }, m: Cell): boolean {
   return m.v === me.tid + 1;
 }

@@ -15,6 +15,7 @@ export const PMD_NONE = 0;
 export const PMD_HUGE = -1;
 export const MAX_TABLES = 63;
 
+/** Prints a pmd value: none, huge, or the table Tt it links. */
 export function formatPmd(v: number): string {
   return v === PMD_NONE ? 'none' : v === PMD_HUGE ? 'huge' : `T${v}`;
 }
@@ -48,6 +49,7 @@ const MARKER_NAMES: Readonly<Record<number, string>> = {
   [PTE_MARKER.SWAP]: 'swap-entry',
 };
 
+/** Prints a PTE value: none, pageN, or a marker by name. */
 export function formatPte(v: number): string {
   return v === 0 ? 'none' : v > 0 ? `page${v}` : (MARKER_NAMES[v] ?? `marker${v}`);
 }
@@ -194,6 +196,7 @@ export function ptFree(s: PtState, t: number): void {
   pt.state = 'freed';
 }
 
+/** A table's lifecycle state, or 'garbage' for a none/huge value (reads nothing, records nothing). */
 export function ptState(s: PtState, t: number): 'unused' | 'live' | 'freed' | 'garbage' {
   return t <= 0 ? 'garbage' : table(s, t).state;
 }
@@ -275,6 +278,7 @@ export function pmdPopulate(s: PtState, pmd: Cell, t: number): void {
   pmd.v = t;
 }
 
+/** lockdep_is_held(pte_lockptr(T)) for `me`. */
 export function ptlHeld(s: PtState, me: Me, t: number): boolean {
   return t > 0 && holds(me, table(s, t).ptl);
 }
@@ -302,14 +306,17 @@ export function ptEmpty(s: PtState, t: number): boolean {
   return true;
 }
 
+/** mm->pgtables_bytes as a table count (mm_pgtables_bytes / PAGE_SIZE). */
 export function nrPtesField(): IntSpec {
   return int(-8, MAX_TABLES, 0);
 }
 
+/** mm_inc_nr_ptes(). */
 export function mmIncNrPtes(s: PtState): void {
   s.nr_ptes = s.nr_ptes + 1;
 }
 
+/** mm_dec_nr_ptes(): taking the count below zero records NR_PTES_NEGATIVE. */
 export function mmDecNrPtes(s: PtState): void {
   if (s.nr_ptes <= 0) raise(s, Fault.NR_PTES_NEGATIVE);
   s.nr_ptes = s.nr_ptes - 1;

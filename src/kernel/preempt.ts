@@ -7,6 +7,7 @@ import { cellsOf } from '../model/cells.ts';
 import { Fault, raise } from './faults.ts';
 import { rcuPreemptOn } from './rcu.ts';
 
+/** Deepest preemption-disable nesting a model may reach (a deeper one is a model error). */
 export const PREEMPT_COUNT_MAX = 15;
 
 /**
@@ -60,7 +61,12 @@ export function preemptEnable(s: { faults: number }, me: object): void {
  * A field the thread does not declare counts as "not in that context".
  */
 export function inAtomic(me: AtomicView): boolean {
-  return (me.preempt_count ?? 0) > 0 || (me.rcu_nesting ?? 0) > 0 || me.irqs_off === true;
+  // `in` first: a view may refuse reads of fields its model does not declare
+  return (
+    ('preempt_count' in me && (me.preempt_count as number) > 0) ||
+    ('rcu_nesting' in me && (me.rcu_nesting as number) > 0) ||
+    ('irqs_off' in me && me.irqs_off === true)
+  );
 }
 
 /**

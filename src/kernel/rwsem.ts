@@ -225,13 +225,15 @@ export function downgradeWrite(s: { faults: number }, me: { readonly tid: number
   if (!queueEmpty(sem) && (sem.policy === 'reader-preferring' || !sem.qwrite.get(0))) grantReaders(sem);
 }
 
-/** rwsem_is_locked(); and whether `me` holds it for read / write. */
+/** rwsem_is_locked(). */
 export function rwsemIsLocked(sem: RwsemView): boolean {
   return sem.writer.v !== 0 || sem.readers.v !== 0;
 }
+/** lockdep_is_held_type(sem, 1) for `me`: does `me` hold it for read? */
 export function rwsemHeldRead(me: { readonly tid: number }, sem: RwsemView): boolean {
   return (sem.readers.v & (1 << me.tid)) !== 0;
 }
+/** lockdep_is_held_type(sem, 0) for `me`: does `me` hold it for write? */
 export function rwsemHeldWrite(me: { readonly tid: number }, sem: RwsemView): boolean {
   return sem.writer.v === me.tid + 1;
 }

@@ -65,6 +65,7 @@ export function wakeUp(wq: WaitQueueView): void {
   wq.missed = wq.missed | (wq.checked & ~wq.queued);
   wq.queued = 0;
 }
+/** wake_up_all(): the same as wakeUp for the non-exclusive waiters wait_event() queues. */
 export const wakeUpAll = wakeUp;
 
 /** waitqueue_active(): is anyone on the queue? (the lockless check wakers use; needs a barrier in the kernel) */

@@ -10,6 +10,7 @@ import { MAX_TABLES, PMD_HUGE, PMD_NONE, formatPmd, ptState, ptTouch, type PtSta
 
 export type HwWalker = 'cpu' | 'iommu';
 
+/** The cell tag of `walker`'s paging-structure-cache entries. */
 export function pwcTag(walker: HwWalker): `pwc-${HwWalker}` {
   return `pwc-${walker}`;
 }
