@@ -51,13 +51,13 @@
  *   - the work item runs on one kworker at a time (workqueues are non-reentrant), as in the kernel.
  */
 
-import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
 import { array, bool } from '../src/model/schema.ts';
 import { PMD_NONE, kernelState, pmdEntry, ptFree, ptInitLive, tableRef } from '../src/kernel/index.ts';
 import { flushTlbKernelRange, hwWalk, invalidateWalkerCaches, pwcEntry, type HwWalker } from '../src/kernel/walker-cache.ts';
 import { processOneWork, scheduleWork, workBusy, workStruct } from '../src/kernel/workqueue.ts';
 
-function state(n: number) {
+export function state(n: number) {
   return kernelState(
     { tables: n, ptes: 1, rcuHeads: 0 },
     {
@@ -74,12 +74,12 @@ function state(n: number) {
     },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 // ---- pmd_free_pte_page() ------------------------------------------------------------------------
 
 /** `deferred`: pagetable_free_kernel (v7); otherwise __pagetable_free at once (before the series). */
-function vmap(st: St, n: number, deferred: boolean) {
+export function vmap(st: St, n: number, deferred: boolean) {
   const free = deferred ? ('list_add' as const) : ('__pagetable_free' as const);
   return thread(st, {
     count: n,
@@ -122,7 +122,7 @@ function anySet(a: { readonly length: number; get(i: number): boolean }): boolea
   return false;
 }
 
-function kworker(st: St, n: number, order: readonly [WorkStep, WorkStep, WorkStep]) {
+export function kworker(st: St, n: number, order: readonly [WorkStep, WorkStep, WorkStep]) {
   /** The action after `step`; the free loop is skipped when the batch is empty; then the function returns. */
   const after = (step: WorkStep, me: { page_list: { readonly length: number; get(i: number): boolean } }): WorkStep | 'process_one_work' => {
     for (let k = order.indexOf(step) + 1; k < order.length; k++) {
@@ -166,7 +166,7 @@ function kworker(st: St, n: number, order: readonly [WorkStep, WorkStep, WorkSte
 
 // ---- hardware walkers ---------------------------------------------------------------------------
 
-function hwWalker(st: St, n: number, walker: HwWalker) {
+export function hwWalker(st: St, n: number, walker: HwWalker) {
   return thread(st, {
     daemon: true,
     steps: {
@@ -212,23 +212,17 @@ export default defineModel({
     'immediate-free': {
       summary: 'before the series: __pagetable_free right after the CPU-only TLB flush (B6.1, CVE-2025-71089)',
       patch: 'x86 pmd_free_pte_page() before the series (the bug since 26b25a2b98e4 "iommu: Bind process address spaces to devices")',
-      apply: (d, p) => {
-        replaceThread(d, 'vmap', vmap(state(p.unmappers), p.unmappers, false));
-      },
+      apply: (d, p) => replaceThreads(d, { vmap: vmap(state(p.unmappers), p.unmappers, false) }),
     },
     'invalidate-before-splice': {
       summary: 'the worker invalidates the IOMMU before it splices the list (B6.2, W2 before W1)',
       patch: 'analysis (protocols.md B6.2)',
-      apply: (d, p) => {
-        replaceThread(d, 'kworker', kworker(state(p.unmappers), p.unmappers, ['iommu_sva_invalidate_kva_range', 'list_splice_tail_init', '__pagetable_free']));
-      },
+      apply: (d, p) => replaceThreads(d, { kworker: kworker(state(p.unmappers), p.unmappers, ['iommu_sva_invalidate_kva_range', 'list_splice_tail_init', '__pagetable_free']) }),
     },
     'free-before-invalidate': {
       summary: 'the worker frees the batch before it invalidates the IOMMU (B6.2, W3 before W2)',
       patch: 'analysis (protocols.md B6.2)',
-      apply: (d, p) => {
-        replaceThread(d, 'kworker', kworker(state(p.unmappers), p.unmappers, ['list_splice_tail_init', '__pagetable_free', 'iommu_sva_invalidate_kva_range']));
-      },
+      apply: (d, p) => replaceThreads(d, { kworker: kworker(state(p.unmappers), p.unmappers, ['list_splice_tail_init', '__pagetable_free', 'iommu_sva_invalidate_kva_range']) }),
     },
     'drop-kick-while-running': {
       summary: 'schedule_work misread as "queued or running => drop the kick" (B6.2): a late item is lost',

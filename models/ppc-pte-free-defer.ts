@@ -85,7 +85,7 @@
  *     flavour (src/kernel/rcu.ts) changes nothing; BUG_ON records a fault and carries on.
  */
 
-import { DONE, defineModel, thread, type SymmetryDecl, replaceThread } from '../src/model/model.ts';
+import { DONE, defineModel, thread, type SymmetryDecl, replaceThreads } from '../src/model/model.ts';
 import { array, bool, cell, int, record } from '../src/model/schema.ts';
 import { PMD_NONE, Fault, callRcu, kernelState, pmdEntry, ptFree, ptInitLive, raise, rcuReadLock, rcuReadUnlock, rcuDoBatch, rcuThread, readPte } from '../src/kernel/index.ts';
 
@@ -98,7 +98,7 @@ export const WALKER_PTE = 'walker-pte';
 const PTE_FREE_NOW = 1; // rcu callback ids are 1-based, in the order given to kernelState
 const HEAD = 0; // the page's one rcu_head
 
-function state(nfrag: number, cached = 0) {
+export function state(nfrag: number, cached = 0) {
   const refs = nfrag + cached;
   return kernelState(
     { tables: 1, ptes: nfrag, rcuHeads: 1, rcuCallbacks: ['pte_free_now'] },
@@ -114,7 +114,7 @@ function state(nfrag: number, cached = 0) {
     },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 /**
  * Collapsers are interchangeable: collapser i owns pmd[i] and fragment i (T1.pte[i]), and a walker's
@@ -159,7 +159,7 @@ const fragmentFreeSteps = {
 
 // ---- v3 (mainline): SetPageActive + pte_fragment_free -------------------------------------------
 
-function collapserPageActive(st: St, n: number) {
+export function collapserPageActive(st: St, n: number) {
   return thread(st, {
     count: n,
     symmetric: COLLAPSERS,
@@ -191,13 +191,13 @@ function collapserPageActive(st: St, n: number) {
   });
 }
 
-function rcuPageActive(st: St) {
+export function rcuPageActive(st: St) {
   return rcuThread(st, ['pte_free_now'], { pte_free_now: (s) => ptFree(s, PAGE) }, 1);
 }
 
 // ---- v1: one call_rcu per fragment on the shared rcu_head ---------------------------------------
 
-function collapserSharedHead(st: St, n: number) {
+export function collapserSharedHead(st: St, n: number) {
   return thread(st, {
     count: n,
     symmetric: COLLAPSERS,
@@ -212,7 +212,7 @@ function collapserSharedHead(st: St, n: number) {
 }
 
 /** v1 pte_free_now: pte_fragment_free(page_to_virt(page), 0). */
-function rcuSharedHead(st: St) {
+export function rcuSharedHead(st: St) {
   return thread(st, {
     daemon: true,
     steps: {
@@ -224,7 +224,7 @@ function rcuSharedHead(st: St) {
 
 // ---- v2: PTE_FREE_DEFERRED refcount, re-deferral ------------------------------------------------
 
-function collapserDeferred(st: St, n: number) {
+export function collapserDeferred(st: St, n: number) {
   return thread(st, {
     count: n,
     symmetric: COLLAPSERS,
@@ -240,7 +240,7 @@ function collapserDeferred(st: St, n: number) {
   });
 }
 
-function rcuDeferred(st: St) {
+export function rcuDeferred(st: St) {
   return thread(st, {
     daemon: true,
     steps: {
@@ -274,7 +274,7 @@ function rcuDeferred(st: St) {
  * pte_frag_destroy(mm->context.pte_frag): drop the references of the `cached` fragments never handed
  * out. `testClearActive` is the candidate fix: at zero, do what pte_fragment_free does.
  */
-function exitMmap(st: St, cached: number, count: number, testClearActive: boolean) {
+export function exitMmap(st: St, cached: number, count: number, testClearActive: boolean) {
   const atZero = testClearActive ? ('folio_test_clear_active' as const) : ('pagetable_free' as const);
   return thread(st, {
     count,
@@ -304,7 +304,7 @@ function exitMmap(st: St, cached: number, count: number, testClearActive: boolea
 
 // ---- the lockless walker ------------------------------------------------------------------------
 
-function walker(st: St, n: number, count: number) {
+export function walker(st: St, n: number, count: number) {
   return thread(st, {
     count,
     symmetric: {},
@@ -336,9 +336,6 @@ function walker(st: St, n: number, count: number) {
   });
 }
 
-type Collapser = ReturnType<typeof collapserPageActive> | ReturnType<typeof collapserSharedHead> | ReturnType<typeof collapserDeferred>;
-type Rcu = ReturnType<typeof rcuPageActive> | ReturnType<typeof rcuSharedHead> | ReturnType<typeof rcuDeferred>;
-
 export default defineModel({
   name: 'ppc-pte-free-defer',
   title: 'powerpc pte_free_defer(): PTE-table fragments sharing one page, refcount and rcu_head',
@@ -358,9 +355,9 @@ export default defineModel({
         s.pt_frag_refcount.frag = p.nfrag + p.cached;
       },
       threads: {
-        collapser: collapserPageActive(st, p.nfrag) as Collapser,
+        collapser: collapserPageActive(st, p.nfrag),
         walker: walker(st, p.nfrag, p.walkers),
-        rcu: rcuPageActive(st) as Rcu,
+        rcu: rcuPageActive(st),
         exit_mmap: exitMmap(st, p.cached, p.cached > 0 ? 1 : 0, false),
       },
     };
@@ -375,8 +372,7 @@ export default defineModel({
       patch: '"powerpc: add pte_free_defer() for pgtables sharing page" 05/12, Hugh Dickins, May 28 2023',
       apply: (d, p) => {
         const st = state(p.nfrag, p.cached);
-        replaceThread(d, 'collapser', collapserSharedHead(st, p.nfrag));
-        replaceThread(d, 'rcu', rcuSharedHead(st));
+        return replaceThreads(d, { collapser: collapserSharedHead(st, p.nfrag), rcu: rcuSharedHead(st) });
       },
     },
     'pte-free-deferred': {
@@ -384,8 +380,7 @@ export default defineModel({
       patch: '"powerpc: add pte_free_defer() for pgtables sharing page" v2 05/12, Hugh Dickins, Jun 20 2023',
       apply: (d, p) => {
         const st = state(p.nfrag, p.cached);
-        replaceThread(d, 'collapser', collapserDeferred(st, p.nfrag));
-        replaceThread(d, 'rcu', rcuDeferred(st));
+        return replaceThreads(d, { collapser: collapserDeferred(st, p.nfrag), rcu: rcuDeferred(st) });
       },
     },
     'mm-exit': {
@@ -397,9 +392,7 @@ export default defineModel({
       summary: 'candidate fix: pte_frag_destroy at zero does folio_test_clear_active() ? call_rcu(pte_free_now) : pte_free_now',
       patch: 'analysis: pte_frag_destroy() ending like pte_fragment_free()',
       params: { cached: 1 },
-      apply: (d, p) => {
-        replaceThread(d, 'exit_mmap', exitMmap(state(p.nfrag, p.cached), p.cached, 1, true));
-      },
+      apply: (d, p) => replaceThreads(d, { exit_mmap: exitMmap(state(p.nfrag, p.cached), p.cached, 1, true) }),
     },
   },
 });

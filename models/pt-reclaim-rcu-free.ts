@@ -64,7 +64,7 @@
  *     spin_lock does not disable IRQs, so it does not hold off the IPI of tlb_remove_table_sync_one.
  */
 
-import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
 import { bool, int, record } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -97,7 +97,7 @@ const PT_RCU_HEAD = 0; // T1's ptdesc->pt_rcu_head
 const BATCH_RCU_HEAD = 1; // the mmu_table_batch page's rcu_head
 const PAGE = 1; // the page T1's pte maps
 
-function state() {
+export function state() {
   return kernelState(
     { tables: 1, ptes: 1, rcuHeads: 2, rcuCallbacks: ['tlb_remove_table_rcu', '__tlb_remove_table_one_rcu'] },
     {
@@ -107,14 +107,14 @@ function state() {
     },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 const isTable = (v: number) => v > 0;
 
 const tlbRemoveTableSyncOne = ipiSync('tlb_remove_table_sync_one', '__tlb_remove_table');
 
 /** MADV_DONTNEED: zap_pte_range with PT_RECLAIM, then free_pte -> pte_free_tlb -> tlb_remove_table. */
-function madvise(st: St, semiRcu: boolean) {
+export function madvise(st: St, semiRcu: boolean) {
   return thread(st, {
     locals: { pmdval: tableRef() },
     steps: {
@@ -167,7 +167,7 @@ function madvise(st: St, semiRcu: boolean) {
 }
 
 /** A __pte_offset_map_lock() user with IRQs enabled. */
-function fault(st: St, n: number) {
+export function fault(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: { pmdval: tableRef() },
@@ -194,7 +194,7 @@ function fault(st: St, n: number) {
 }
 
 /** GUP-fast over the range: everything between local_irq_save and local_irq_restore. */
-function gupFast(st: St, n: number) {
+export function gupFast(st: St, n: number) {
   const readTable = (s: any, t: number): number => {
     if (!attached(s, t)) s.ghost.gup_read_detached = true;
     return readPte(s, t, 0);
@@ -278,17 +278,13 @@ export default defineModel({
     'semi-rcu': {
       summary: 'single-table fallback: tlb_remove_table_sync_one() IPI, then __tlb_remove_table() at once (B3.1)',
       patch: 'mm/mmu_gather.c tlb_remove_table_one() before 718b13861d22, under MADV_DONTNEED reclaim',
-      apply: (d) => {
-        replaceThread(d, 'madvise', madvise(state(), true));
-      },
+      apply: (d) => replaceThreads(d, { madvise: madvise(state(), true) }),
     },
     'semi-rcu-gup-fast-only': {
       summary: 'semi-RCU freeing with only the IRQs-off walker (GUP-fast) present',
       patch: 'mm/mmu_gather.c tlb_remove_table_one() before 718b13861d22: "sufficient for software page-table walkers that rely on IRQ disabling"',
       params: { faults: 0 },
-      apply: (d) => {
-        replaceThread(d, 'madvise', madvise(state(), true));
-      },
+      apply: (d) => replaceThreads(d, { madvise: madvise(state(), true) }),
     },
   },
 });

@@ -45,7 +45,7 @@
  *     wait for a grace period at all.
  */
 
-import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
 import { bool } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -71,20 +71,20 @@ import {
 
 const PTE_FREE_NOW = 1; // rcu callback ids are 1-based, in the order given to kernelState
 
-function state(faults: number) {
+export function state(faults: number) {
   return kernelState(
     { tables: faults + 1, ptes: faults, rcuCallbacks: ['pte_free_now'] },
     { pmd: pmdEntry(), pml: lock() },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 const isTable = (v: number) => v > 0;
 
 const faultLocals = { new: tableRef(), pmdval: tableRef() };
 
 /** Mainline: __pte_offset_map_lock with RCU and the pmd_same recheck. */
-function faultUpstream(st: St, n: number) {
+export function faultUpstream(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: faultLocals,
@@ -106,7 +106,7 @@ function faultUpstream(st: St, n: number) {
 }
 
 /** Hugh's 04/31 (May 2023): recheck, but "rcu_read_lock() to be added later". */
-function faultNoRcu(st: St, n: number) {
+export function faultNoRcu(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: faultLocals,
@@ -139,7 +139,7 @@ function faultNoRcu(st: St, n: number) {
  *   __ptl = pte_lockptr(mm, pmd);  __pte = pte_offset_map(pmd, address);  spin_lock(__ptl);
  * reads *pmd twice and never rechecks; there is no RCU read section.
  */
-function faultOldMacro(st: St, n: number) {
+export function faultOldMacro(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: { ...faultLocals, ptl: tableRef() },
@@ -168,7 +168,7 @@ function faultOldMacro(st: St, n: number) {
 }
 
 /** try_to_free_pte() shape; `deferred` frees through RCU (pte_free_defer), else at once (pte_free). */
-function remover(st: St, deferred: boolean) {
+export function remover(st: St, deferred: boolean) {
   const free = deferred ? ('pte_free_defer' as const) : ('pte_free' as const);
   return thread(st, {
     locals: { pmdval: tableRef(), cleared: bool() },
@@ -238,17 +238,14 @@ export default defineModel({
     'no-pmd-recheck': {
       summary: 'the old pte_offset_map_lock macro: *pmd read twice, no recheck, no RCU section (B1.1)',
       patch: 'pre-June-2023 include/linux/mm.h pte_offset_map_lock() macro, as removed in Hugh Dickins 04/31 (May 21 2023)',
-      apply: (d, p) => {
-        replaceThread(d, 'fault', faultOldMacro(state(p.faults), p.faults));
-      },
+      apply: (d, p) => replaceThreads(d, { fault: faultOldMacro(state(p.faults), p.faults) }),
     },
     'no-rcu': {
       summary: 'recheck without RCU: the walker has no read section and the remover frees at once (B1.2)',
       patch: 'Hugh Dickins 04/31 "rcu_read_lock() to be added later" (May 21 2023), remover using pte_free()',
       apply: (d, p) => {
         const st = state(p.faults);
-        replaceThread(d, 'fault', faultNoRcu(st, p.faults));
-        replaceThread(d, 'remover', remover(st, false));
+        return replaceThreads(d, { fault: faultNoRcu(st, p.faults), remover: remover(st, false) });
       },
     },
   },

@@ -63,7 +63,7 @@
  *     between its pte_lockptr and the spin_lock that faults.
  */
 
-import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
 import { array, bool, enumOf, int } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -98,7 +98,7 @@ interface Params {
   readonly walkers: number;
 }
 
-function state(p: Params) {
+export function state(p: Params) {
   return kernelState(
     { tables: 1 + p.faults, ptes: 1 + p.faults, rcuCallbacks: ['pte_free_rcu'] },
     {
@@ -111,7 +111,7 @@ function state(p: Params) {
     },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 const isTable = (v: number) => v > 0;
 
@@ -245,7 +245,7 @@ function freeLock() {
 }
 
 /** MADV_DONTNEED: zap_pmd_range + zap_pte_range. */
-function madvise(st: St, immediate: boolean) {
+export function madvise(st: St, immediate: boolean) {
   return thread(st, {
     locals: { ...baseLocals, nr_put: int(0, 1), stage: enumOf(['zap', 'own'] as const) },
     steps: {
@@ -290,7 +290,7 @@ function madvise(st: St, immediate: boolean) {
 }
 
 /** A walker that takes a reference first (smaps_pte_range, follow_page_pte, ... in the series). */
-function walker(st: St, n: number, immediate: boolean) {
+export function walker(st: St, n: number, immediate: boolean) {
   return thread(st, {
     count: n,
     locals: baseLocals,
@@ -318,7 +318,7 @@ function walker(st: St, n: number, immediate: boolean) {
 }
 
 /** The walker as before the series: pmd_trans_unstable(), then pte_offset_map_lock() with no reference. */
-function walkerWithoutTryget(st: St, n: number) {
+export function walkerWithoutTryget(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: baseLocals,
@@ -341,7 +341,7 @@ function walkerWithoutTryget(st: St, n: number) {
 }
 
 /** do_anonymous_page with pte_alloc_try_get. */
-function fault(st: St, n: number, immediate: boolean) {
+export function fault(st: St, n: number, immediate: boolean) {
   return thread(st, {
     count: n,
     locals: { ...baseLocals, new: tableRef(), retry: bool() },
@@ -402,10 +402,10 @@ function fault(st: St, n: number, immediate: boolean) {
   });
 }
 
-function threads(st: St, p: Params, immediate: boolean) {
+export function threads(st: St, p: Params, immediate: boolean) {
   return {
     madvise: madvise(st, immediate),
-    walker: walker(st, p.walkers, immediate) as ReturnType<typeof walker> | ReturnType<typeof walkerWithoutTryget>,
+    walker: walker(st, p.walkers, immediate),
     fault: fault(st, p.faults, immediate),
     rcu: rcuThread(st, ['pte_free_rcu'], { pte_free_rcu: (s, t) => ptFree(s, t) }, 1 + p.faults),
   };
@@ -447,9 +447,7 @@ export default defineModel({
     'walker-without-tryget': {
       summary: 'the walker keeps pmd_trans_unstable() + the old pte_offset_map_lock() and holds no reference',
       patch: 'Documentation/vm/pte_ref.rst ("broken!!" scenario), v3 Nov 10 2021',
-      apply: (d, p) => {
-        replaceThread(d, 'walker', walkerWithoutTryget(state(p), p.walkers));
-      },
+      apply: (d, p) => replaceThreads(d, { walker: walkerWithoutTryget(state(p), p.walkers) }),
     },
   },
 });

@@ -127,7 +127,7 @@ const ANON_PAGE = 2; // the page UFFDIO_COPY allocates and maps
 /** T1 (initial), one for UFFDIO_COPY's __pte_alloc, two per fault (its first install and one refault). */
 const tablesFor = (faults: number) => 2 + 2 * faults;
 
-function state(faults: number) {
+export function state(faults: number) {
   return kernelState(
     { tables: tablesFor(faults), ptes: faults + 1, rcuCallbacks: ['pte_free_now', 'tlb_remove_table_rcu'] },
     {
@@ -142,7 +142,7 @@ function state(faults: number) {
     },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 const KHUGEPAGED_TID = 0; // declared first in build(): it owns new_folio from the start
 
@@ -179,7 +179,7 @@ function pteLockptrAndLock<const L extends string>(next: L) {
   };
 }
 
-function khugepaged(st: St) {
+export function khugepaged(st: St) {
   return thread(st, {
     locals: { ptl: tableRef(), pgt: tableRef(), success: bool() },
     steps: {
@@ -221,7 +221,7 @@ function khugepaged(st: St) {
 }
 
 /** madvise(MADV_DONTNEED) over the whole pmd range, with PT_RECLAIM. */
-function madvise(st: St) {
+export function madvise(st: St) {
   return thread(st, {
     locals: { pmdval: tableRef(), cleared: bool(), slow: bool() },
     steps: {
@@ -294,7 +294,7 @@ function madvise(st: St) {
 }
 
 /** A read fault on page `index` of the range (do_read_fault -> __do_fault -> finish_fault). */
-function fault(st: St, n: number) {
+export function fault(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: { new: tableRef(), pmdval: tableRef(), refault: bool() },
@@ -329,7 +329,7 @@ function fault(st: St, n: number) {
 }
 
 /** UFFDIO_COPY of one page into the last address of the range (mfill_atomic, private shmem vma). */
-function uffdioCopy(st: St, addr: number) {
+export function uffdioCopy(st: St, addr: number) {
   return thread(st, {
     locals: { new: tableRef(), pmdval: tableRef() },
     steps: {

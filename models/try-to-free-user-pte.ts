@@ -70,7 +70,7 @@
  *     lock and no rcu_read_lock when the free is queued (see the spec header).
  */
 
-import { BLOCKED, DONE, defineModel, thread, replaceThread } from '../src/model/model.ts';
+import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
 import { array, bool, int } from '../src/model/schema.ts';
 import {
   PMD_NONE,
@@ -129,7 +129,7 @@ function tablesFor(p: Params): number {
   return 1 + p.faults * (3 + p.faults + p.walkers);
 }
 
-function state(p: Params) {
+export function state(p: Params) {
   const tables = tablesFor(p);
   return kernelState(
     {
@@ -148,7 +148,7 @@ function state(p: Params) {
     },
   );
 }
-type St = ReturnType<typeof state>;
+export type St = ReturnType<typeof state>;
 
 const isTable = (v: number) => v > 0;
 
@@ -268,7 +268,7 @@ const TRY_FREE = 1;
 const SWITCH_BACK = 2;
 
 /** MADV_DONTNEED: zap_pte_range (11/18, 14/18) then try_to_free_user_pte (13/18). */
-function madvise(st: St, switchBack: boolean) {
+export function madvise(st: St, switchBack: boolean) {
   return thread(st, {
     locals: { ...mapLocals, site: int(ZAP, SWITCH_BACK, ZAP, (v) => ['zap', 'try_free', 'switch_back'][v]!), old: int(0, 15), pte: tableRef() },
     steps: {
@@ -353,7 +353,7 @@ function madvise(st: St, switchBack: boolean) {
 }
 
 /** A read-only pte_tryget_map_lock user: map, read its entry, unmap. */
-function walker(st: St, n: number) {
+export function walker(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: mapLocals,
@@ -378,7 +378,7 @@ function walker(st: St, n: number) {
 }
 
 /** do_anonymous_page (11/18): pte_alloc, pte_tryget_map_lock (fail: return 0, fault again), set_pte_at. */
-function fault(st: St, n: number) {
+export function fault(st: St, n: number) {
   return thread(st, {
     count: n,
     locals: { ...mapLocals, new: tableRef() },
@@ -485,9 +485,7 @@ export default defineModel({
     'rfc-switch-back': {
       summary: 'switch_back = true (zap_pte_range in 14/18): pte_tryget again, switch the old `pte` back to percpu and put it',
       patch: 'Qi Zheng, "[RFC PATCH 14/18] mm: use try_to_free_user_pte() in MADV_DONTNEED case", Apr 29 2022',
-      apply: (d, p) => {
-        replaceThread(d, 'madvise', madvise(state(p), true));
-      },
+      apply: (d, p) => replaceThreads(d, { madvise: madvise(state(p), true) }),
     },
   },
 });

@@ -4,10 +4,10 @@
 import { enablePatches, produceWithPatches, type Patch } from 'immer';
 import { InputError, ModelError } from './errors.ts';
 import { LayoutBuilder, type Holder, type Leaf } from './layout.ts';
-import { DONE, BLOCKED, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
+import { DONE, BLOCKED, variantEdits, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
 import { int, type Cell, type Fields, type NameContext } from './schema.ts';
 import { indexCells } from './cells.ts';
-import type { UserVariant } from './variant-file.ts';
+import { baseOf, type UserVariant } from './variant-file.ts';
 
 enablePatches();
 
@@ -263,24 +263,39 @@ export function instantiate(mod: ModelModule<any, any>, variant: string, userPar
  */
 export function instantiateUserVariant(uv: UserVariant, file: string, userParams: Readonly<Record<string, number>> = {}): Instance {
   const mod = uv.model;
-  const base = uv.base ?? Object.keys(mod.variants)[0]!;
+  const base = baseOf(uv);
   if (!mod.variants[base]) throw new InputError(`${file}: base variant '${base}' is not a variant of '${mod.name}'`);
   const params = resolveParams(mod, base, { ...(uv.params as Record<string, number>), ...userParams });
   const [baseDef] = applyVariant(mod.build(params) as ModelDef, mod.variants[base]!.apply, params);
+  const fields = uv.fields ?? {};
+  for (const k of Object.keys(fields)) {
+    if (k in baseDef.state.fields) throw new InputError(`${file}: variant '${uv.name}' adds state field '${k}', which the model already has`);
+  }
   let def: ModelDef;
   let patches: Patch[];
+  const added = new Set<string>();
+  variantEdits.added = added;
   try {
-    [def, patches] = applyVariant(baseDef, uv.apply as (d: any, p: any) => void, params);
+    [def, patches] = applyVariant(
+      baseDef,
+      (d: any, p: any) => {
+        Object.assign(d.state.fields, fields);
+        uv.apply(d, p);
+      },
+      params,
+    );
   } catch (e) {
-    throw new InputError(`${file}: its apply() failed: ${(e as Error).message}`);
+    throw new InputError(`${file}: ${uv.name}: its apply() failed: ${(e as Error).message}`);
+  } finally {
+    variantEdits.added = null;
   }
   for (const p of patches) {
     const [a, thread, b, label] = p.path as (string | number)[];
     if (a === 'threads' && b === 'steps' && p.op === 'add' && p.path.length === 4) {
       const t = baseDef.threads[thread as string];
-      if (t && !(String(label) in t.steps)) {
+      if (t && !(String(label) in t.steps) && !added.has(`${String(thread)}\0${String(label)}`)) {
         throw new InputError(
-          `${file}: thread '${String(thread)}' has no step '${String(label)}' to override (its steps: ${Object.keys(t.steps).join(', ')})`,
+          `${file}: thread '${String(thread)}' has no step '${String(label)}' to override (its steps: ${Object.keys(t.steps).join(', ')}; add steps with editThread)`,
         );
       }
     }

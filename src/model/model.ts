@@ -59,9 +59,13 @@ export interface SymmetryDecl {
   readonly refs?: readonly { readonly leaves: string; readonly offset?: number }[];
 }
 
-export interface ThreadDef<L extends string = string> {
+/**
+ * A thread: its locals and its steps by label. `S` and `M` are the types its steps see as the state and
+ * as `me` (kept so that a variant file editing the thread is typed as the model is).
+ */
+export interface ThreadDef<L extends string = string, S = any, M = any> {
   readonly locals: Fields;
-  readonly steps: { readonly [K in L]: StepDef<any, any, L> };
+  readonly steps: { readonly [K in L]: StepDef<S, M, L> };
   /** First label (default: the first key of `steps`). */
   readonly start?: L;
   /** Identical instances of this thread (default 1). */
@@ -118,10 +122,10 @@ export function thread<SD extends StateDef<any, any>, const L extends string, co
     start?: NoInfer<L>;
     steps: { [P in L]: StepDef<StateView<SD>, MeView<SD, Loc>, L> };
   },
-): ThreadDef<L> {
+): ThreadDef<L, StateView<SD>, MeView<SD, Loc>> {
   return {
     locals: def.locals ?? {},
-    steps: def.steps as ThreadDef<L>['steps'],
+    steps: def.steps,
     ...(def.start !== undefined ? { start: def.start } : {}),
     ...(def.count !== undefined ? { count: def.count } : {}),
     ...(def.daemon ? { daemon: true } : {}),
@@ -140,14 +144,23 @@ export interface ParamDef {
 export type ParamDefs = { readonly [name: string]: ParamDef };
 export type ParamValues<P extends ParamDefs> = { readonly [K in keyof P]: number };
 
-type WritableThread<TD> = TD extends ThreadDef<infer L>
-  ? { -readonly [P in keyof TD]: P extends 'steps' ? { -readonly [K in L]: TD['steps'][K] } : TD[P] }
-  : TD;
+/** A thread as a variant's `apply` sees it: every part writable, steps typed by the thread's labels. */
+export interface ThreadDraft<L extends string = string, S = any, M = any> {
+  locals: Fields;
+  steps: { [K in L]: StepDef<S, M, L> };
+  start?: L;
+  count?: number;
+  daemon?: boolean;
+  symmetric?: SymmetryDecl;
+}
+
+// a step assigned in a draft sees the draft's state (with any fields a variant file adds)
+type WritableThread<TD, S> = TD extends ThreadDef<infer L, any, infer M> ? ThreadDraft<L, S, M> : TD;
 
 /** What a variant's `apply` may change: whole threads, single steps, the init function, the state. */
 export type VariantDraft<D extends ModelDef> = {
   -readonly [P in keyof D]: P extends 'threads'
-    ? { -readonly [T in keyof D['threads']]: WritableThread<D['threads'][T]> }
+    ? { -readonly [T in keyof D['threads']]: WritableThread<D['threads'][T], StateView<D['state']>> }
     : D[P];
 };
 
@@ -159,7 +172,27 @@ export function replaceThread<D extends ModelDef>(d: VariantDraft<D>, name: keyo
   (d.threads as Record<string, ThreadDef<string>>)[name] = t;
 }
 
-export interface VariantDef<P extends ParamDefs, D extends ModelDef> {
+declare const REPLACED: unique symbol;
+/** What replaceThreads() returns: the new threads, by name, kept in the type (see BaseDef). */
+export type Replaced<T> = T & { readonly [REPLACED]: T };
+
+/**
+ * In a shipped variant's apply(): replaces whole threads and returns them. Return its result from
+ * apply (`apply: (d, p) => replaceThreads(d, {...})`) and a variant file based on this variant sees
+ * these threads, with their labels, in its draft.
+ */
+export function replaceThreads<D extends ModelDef, const T extends { readonly [K in keyof D['threads']]?: ThreadDef<string> }>(
+  d: VariantDraft<D>,
+  threads: T,
+): Replaced<T> {
+  for (const [name, t] of Object.entries(threads)) {
+    if (!(name in d.threads)) throw new Error(`replaceThreads: the model has no thread '${name}'`);
+    (d.threads as Record<string, unknown>)[name] = t;
+  }
+  return threads as Replaced<T>;
+}
+
+export interface VariantDef<P extends ParamDefs, D extends ModelDef, R = unknown> {
   /** What this variant is, in one or two sentences. */
   readonly summary: string;
   /** The patch it applies or stands for: subject, author, date (or "analysis"). */
@@ -167,10 +200,12 @@ export interface VariantDef<P extends ParamDefs, D extends ModelDef> {
   /** Parameter values this variant fixes (the user may not override them). */
   readonly params?: Partial<{ [K in keyof P]: number }>;
   /** Changes to the base model; runs on an immer draft, so the base is never mutated. */
-  readonly apply?: (d: VariantDraft<D>, p: ParamValues<P>) => void;
+  readonly apply?: (d: VariantDraft<D>, p: ParamValues<P>) => R;
 }
 
-export interface ModelModule<P extends ParamDefs = ParamDefs, D extends ModelDef = ModelDef> {
+export type VariantDefs<P extends ParamDefs = ParamDefs, D extends ModelDef = ModelDef> = { readonly [name: string]: VariantDef<P, D, unknown> };
+
+export interface ModelModule<P extends ParamDefs = ParamDefs, D extends ModelDef = ModelDef, V extends VariantDefs<P, D> = VariantDefs<P, D>> {
   /** kebab-case, matches the file name. */
   readonly name: string;
   readonly title: string;
@@ -179,10 +214,16 @@ export interface ModelModule<P extends ParamDefs = ParamDefs, D extends ModelDef
   readonly params: P;
   readonly build: (p: ParamValues<P>) => D;
   /** Named variants; the first is the default. */
-  readonly variants: { readonly [name: string]: VariantDef<P, D> };
+  readonly variants: V;
 }
 
-export function defineModel<const P extends ParamDefs, D extends ModelDef>(m: ModelModule<P, D>): ModelModule<P, D> {
+/**
+ * Declares a model. Each variant's apply() may return what it installs (replaceThreads) so that a
+ * variant file based on it is typed with those threads; `R` keeps those return types by variant.
+ */
+export function defineModel<const P extends ParamDefs, D extends ModelDef, R extends { readonly [name: string]: unknown }>(
+  m: Omit<ModelModule<P, D>, 'variants'> & { readonly variants: { readonly [K in keyof R]: VariantDef<P, D, R[K]> } },
+): ModelModule<P, D, { readonly [K in keyof R]: VariantDef<P, D, R[K]> }> {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(m.name)) throw new Error(`model name '${m.name}' must be kebab-case`);
   if (Object.keys(m.variants).length === 0) throw new Error(`model '${m.name}' declares no variants`);
   for (const [k, d] of Object.entries(m.params)) {
@@ -191,4 +232,105 @@ export function defineModel<const P extends ParamDefs, D extends ModelDef>(m: Mo
     }
   }
   return m;
+}
+
+// ---- the types a variant file works with ------------------------------------------------------
+
+type Simplify<T> = { [K in keyof T]: T[K] } & {};
+
+/** The threads a variant's apply() installs (when it returns replaceThreads(...)); {} otherwise. */
+type InstalledThreads<VD> = VD extends { readonly apply?: (...a: any[]) => infer R } ? (R extends { readonly [REPLACED]: infer T } ? T : {}) : {};
+
+/**
+ * The model definition as variant `B` has it: the base build with the threads B's apply() installs.
+ * `B = never` (no base named) is the model's first variant, which changes no thread type.
+ */
+export type BaseDef<D extends ModelDef, V, B extends string> = [B] extends [never]
+  ? D
+  : B extends keyof V
+    ? Simplify<Omit<D, 'threads'> & { readonly threads: Simplify<Omit<D['threads'], keyof InstalledThreads<V[B]>> & InstalledThreads<V[B]>> }>
+    : D;
+
+/** The state definition with extra fields added by a variant file. */
+export type WithFields<D extends ModelDef, X extends Fields> = [keyof X] extends [never]
+  ? D
+  : Simplify<Omit<D, 'state'> & { readonly state: D['state'] extends StateDef<infer F, infer PT> ? StateDef<F & X, PT> : never }>;
+
+/** A model's state view type, e.g. `ModelState<typeof model>` for a helper written in a variant file. */
+export type ModelState<M> = M extends ModelModule<any, infer D, any> ? StateView<D['state']> : never;
+
+type DraftThreads<DR> = DR extends { threads: infer T } ? T : never;
+type LabelsOf<TD> = TD extends ThreadDraft<infer L, any, any> ? L : TD extends ThreadDef<infer L, any, any> ? L : never;
+type MeOf<TD> = TD extends ThreadDraft<any, any, infer M> ? M : TD extends ThreadDef<any, any, infer M> ? M : never;
+type DraftState<DR> = DR extends { state: infer SD } ? StateView<SD> : never;
+
+/**
+ * Labels that editThread() added during the apply() being run (thread\0label), so that compilation can
+ * tell them from a misspelt override. Set by compile.ts around each apply(); null otherwise.
+ */
+export const variantEdits: { added: Set<string> | null } = { added: null };
+
+/**
+ * In a variant's apply(): edits one thread in place, typed against it. `steps` replaces steps or adds
+ * new ones (a split step, a reordered call); every step may return the thread's labels and the new
+ * ones. `locals` adds locals, `remove` deletes steps (nothing left may return them), `start` moves the
+ * first label.
+ *
+ *   editThread(d, 'fault', {
+ *     steps: {
+ *       set_pte_at: (s, me) => { ...; return 'pte_unmap'; },      // was 'pte_unmap_unlock'
+ *       pte_unmap: (s, me) => { ...; return 'spin_unlock'; },     // new
+ *       spin_unlock: (s, me) => { ...; return DONE; },            // new
+ *     },
+ *     remove: ['pte_unmap_unlock'],
+ *   });
+ */
+export function editThread<
+  DR extends { threads: object; state: StateDef<any, any> },
+  const N extends keyof DraftThreads<DR> & string,
+  const L1 extends string = never,
+  const Loc extends Fields = {},
+>(
+  d: DR,
+  name: N,
+  edit: {
+    locals?: Loc;
+    steps?: {
+      [K in L1]: StepDef<DraftState<DR>, MeOf<DraftThreads<DR>[N]> & RecordView<Loc>, LabelsOf<DraftThreads<DR>[N]> | L1>;
+    };
+    remove?: readonly NoInfer<LabelsOf<DraftThreads<DR>[N]>>[];
+    start?: NoInfer<LabelsOf<DraftThreads<DR>[N]> | L1>;
+  },
+): void {
+  const t = (d.threads as Record<string, ThreadDraft | undefined>)[name];
+  if (!t) throw new Error(`editThread: the model has no thread '${name}'`);
+  const first = Object.keys(t.steps)[0];
+  for (const [k, spec] of Object.entries(edit.locals ?? {})) {
+    if (k in t.locals) throw new Error(`editThread(${name}): local '${k}' already exists`);
+    (t.locals as Record<string, unknown>)[k] = spec;
+  }
+  for (const [label, step] of Object.entries((edit.steps ?? {}) as Record<string, StepDef<any, any, string>>)) {
+    if (!(label in t.steps)) variantEdits.added?.add(`${name}\0${label}`);
+    t.steps[label] = step;
+  }
+  for (const label of edit.remove ?? []) {
+    if (!(label in t.steps)) throw new Error(`editThread(${name}): no step '${label}' to remove`);
+    delete t.steps[label];
+  }
+  if (edit.start !== undefined) t.start = edit.start;
+  else if (t.start === undefined && first !== undefined && !(first in t.steps)) {
+    throw new Error(`editThread(${name}): removes the first step '${first}'; say where the thread starts (start: ...)`);
+  }
+}
+
+/** In a variant's apply(): adds a thread (build it with `thread(d.state, {...})` or a model's exported builder). */
+export function addThread<DR extends { threads: object }>(d: DR, name: string, t: ThreadDef<any, any, any>): void {
+  if (name in d.threads) throw new Error(`addThread: the model already has a thread '${name}' (replace it with replaceThread)`);
+  (d.threads as Record<string, unknown>)[name] = t;
+}
+
+/** In a variant's apply(): removes a thread. */
+export function removeThread<DR extends { threads: object }>(d: DR, name: keyof DraftThreads<DR> & string): void {
+  if (!(name in d.threads)) throw new Error(`removeThread: the model has no thread '${name}'`);
+  delete (d.threads as Record<string, unknown>)[name];
 }
