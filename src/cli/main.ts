@@ -5,8 +5,9 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync }
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
+import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
-import { expectProblems, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
+import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
 import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
 import { Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
@@ -47,9 +48,10 @@ export const EXIT = {
 const USAGE = `usage:
   ptcheck list
   ptcheck verify <model|file.ts> [--variant V] [--param k=v]... [options]
-  ptcheck verify <model> --variant-file my-variant.ts [options]
+  ptcheck verify <model> --variant-file my-variants.ts [--variant NAME] [options]
   ptcheck verify --all [options]
-  ptcheck diff <model> <variantA> <variantB>     (or: <variantA> --variant-file my-variant.ts)
+  ptcheck diff <model> <variantA> <variantB> [--variant-file F]   (A, B: shipped or in F)
+  ptcheck diff <model> <variantA> --variant-file F                 (B: F's one variant)
   ptcheck replay <trace.json> [--model-file F | --variant-file F]
   ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
   ptcheck replay <model> --variant V|--variant-file F --from-trace <trace.json>
@@ -58,7 +60,8 @@ const USAGE = `usage:
 
 verify options:
   --variant V          check one variant (default: every variant of the model, as a matrix)
-  --variant-file F     check a patch variant written in F (see README: check your own patch)
+  --variant-file F     check the patch variants written in F, as a matrix when it holds several
+                       (--variant NAME picks one; see README: check your own patch)
   --param k=v          set a model parameter (repeatable)
   --all                every shipped model x variant against its expect matrix
   --all-violations     do not stop at the first violation: one trace per violated property
@@ -297,7 +300,6 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
   if (bfs && given.has('no-sleep-sets')) throw new InputError(`${bfs} (breadth-first) has no sleep sets; --no-sleep-sets applies to the depth-first search`);
   if (given.has('exact') && threads) throw new InputError('--exact keeps whole states in this thread; it cannot run with --workers');
   if (given.has('check-determinism') && threads) throw new InputError('--check-determinism runs in this thread; it cannot run with --workers');
-  if (given.has('variant') && given.has('variant-file')) throw new InputError('give either --variant or --variant-file, not both');
   if (given.has('path') && given.has('from-trace')) throw new InputError('give either --path or --from-trace, not both');
   if (given.has('max-preemptions')) {
     // the bounded search is its own strategy, in this thread, over whole interleavings
@@ -332,8 +334,11 @@ interface Target {
   readonly summary: string;
   /** command-line words that name this target again */
   readonly args: string;
-  /** expected verdicts (a variant file without `expect`: safety holds, guards reachable) */
-  readonly expect: Readonly<Record<string, Verdict>> | undefined;
+  /**
+   * expected verdicts at the resolved parameters; undefined: the spec's row. A variant file's are its
+   * base variant's row with the file's own expectations over it.
+   */
+  expect(params: Readonly<Record<string, number>>): Readonly<Record<string, Verdict>> | undefined;
   /** the variant file, when there is one (named in model errors) */
   readonly file?: string;
   /** how worker threads load this target */
@@ -345,27 +350,44 @@ function defaultExpect(spec: SpecModule): Record<string, Verdict> {
   return Object.fromEntries(spec.properties.map((p) => [p.name, p.kind === 'sometimes' ? 'reachable' : 'holds']));
 }
 
-async function target(modelRef: string, variant: string | undefined, variantFile: string | undefined): Promise<Target> {
-  if (variantFile !== undefined) {
-    if (variant !== undefined) throw new InputError('give either --variant or --variant-file, not both');
-    const lv = await loadVariantFile(variantFile);
-    const lm = await loadModel(modelRef);
-    if (lm.module.name !== lv.variant.model.name) {
-      throw new InputError(`variant file ${variantFile} is a variant of '${lv.variant.model.name}', not of '${lm.module.name}'`);
-    }
-    const uv = lv.variant;
+/** The targets of a variant file's variants (one, or several: a bug/fix matrix), on model `modelRef`. */
+async function fileTargets(modelRef: string, variantFile: string): Promise<Target[]> {
+  const lm = await loadModel(modelRef);
+  const lvs = await loadVariantFile(variantFile, lm);
+  const several = lvs.length > 1;
+  return lvs.map(({ variant: uv, model, path }) => {
+    const base = baseOf(uv);
     return {
-      lm: lv.model,
+      lm: model,
       variant: uv.name,
-      summary: `${uv.summary} (variant file ${variantFile}, on top of ${uv.base ?? Object.keys(uv.model.variants)[0]})`,
-      args: `${lm.ref} --variant-file ${variantFile}`,
+      summary: `${uv.summary} (variant file ${variantFile}, on top of ${base})`,
+      args: `${lm.ref} --variant-file ${variantFile}${several ? ` --variant ${uv.name}` : ''}`,
       file: variantFile,
-      modelRef: (params) => ({ modelPath: lv.model.path, specPath: lv.model.specPath, variant: uv.name, params, variantFile: lv.path }),
-      expect: { ...defaultExpect(lm.spec), ...(uv.expect ?? {}) },
+      modelRef: (params) => ({ modelPath: model.path, specPath: model.specPath, variant: uv.name, params, variantFile: path }),
+      // what the file does not say is as its base has it: the base's row, at these parameters
+      expect: (params) => ({ ...defaultExpect(lm.spec), ...(expectRow(lm.spec, base, params) ?? {}), ...userExpect(uv, params) }),
       instantiate: (params) => instantiateUserVariant(uv, variantFile, params),
     };
+  });
+}
+
+function pickVariant(ts: readonly Target[], variant: string | undefined, variantFile: string): Target {
+  if (variant === undefined) {
+    if (ts.length === 1) return ts[0]!;
+    throw new InputError(`variant file ${variantFile} holds ${ts.length} variants (${ts.map((t) => t.variant).join(', ')}); name one with --variant`);
   }
+  const t = ts.find((x) => x.variant === variant);
+  if (!t) throw new InputError(`variant file ${variantFile} has no variant '${variant}' (its variants: ${ts.map((x) => x.variant).join(', ')})`);
+  return t;
+}
+
+async function target(modelRef: string, variant: string | undefined, variantFile: string | undefined): Promise<Target> {
+  if (variantFile !== undefined) return pickVariant(await fileTargets(modelRef, variantFile), variant, variantFile);
   const lm = await loadModel(modelRef);
+  return shippedTarget(lm, variant);
+}
+
+function shippedTarget(lm: LoadedModel, variant: string | undefined): Target {
   checkSpec(lm);
   if (variant === undefined) throw new InputError('needs --variant or --variant-file');
   const vd = lm.module.variants[variant];
@@ -375,7 +397,7 @@ async function target(modelRef: string, variant: string | undefined, variantFile
     variant,
     summary: vd.summary,
     args: `${lm.ref} --variant ${variant}`,
-    expect: lm.spec.expect[variant],
+    expect: () => undefined,
     modelRef: (params) => ({ modelPath: lm.path, specPath: lm.specPath, variant, params }),
     instantiate: (params) => instantiate(lm.module, variant, params),
   };
@@ -466,7 +488,9 @@ function checkSpec(lm: LoadedModel): void {
 
 async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst: boolean) {
   const inst = t.instantiate(o.params);
+  const expect = t.expect(inst.params);
   const v = new Verification(inst, t.lm.spec, {
+    ...(expect ? { expect } : {}),
     strategy: o.strategy,
     stopAtFirst,
     limits: o.limits,
@@ -475,7 +499,6 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     sleep: o.sleep,
     exact: o.exact,
     checkDeterminism: o.checkDeterminism,
-    ...(t.expect ? { expect: t.expect } : {}),
     ...(o.maxPreemptions !== undefined ? { maxPreemptions: o.maxPreemptions } : {}),
   });
   let r: RunResult;
@@ -524,19 +547,28 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
   return exitFor([r], true);
 }
 
-async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: ProgressLine): Promise<number> {
+/** One matrix: a model's shipped variants, or a variant file's. */
+interface MatrixGroup {
+  readonly title: string;
+  readonly targets: readonly Target[];
+}
+
+function shippedGroup(lm: LoadedModel): MatrixGroup {
+  checkSpec(lm);
+  return { title: lm.module.name, targets: Object.keys(lm.module.variants).map((v) => shippedTarget(lm, v)) };
+}
+
+async function verifyMatrix(groups: readonly MatrixGroup[], o: Opts, progress: ProgressLine): Promise<number> {
   const all: RunResult[] = [];
   const jsonOut: object[] = [];
-  for (const lm of models) {
-    checkSpec(lm);
+  for (const g of groups) {
     const results: RunResult[] = [];
     const diagrams: string[] = [];
-    for (const variant of Object.keys(lm.module.variants)) {
-      const t = await target(lm.ref, variant, undefined);
+    for (const t of g.targets) {
       const { inst, v, r } = await runTarget(t, o, progress, false);
       results.push(r);
       if (o.json || o.traces) {
-        const traces = tracesOf(inst, v.engine, r, true);
+        const traces = tracesOf(inst, v.engine, r, true, t.file);
         if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
         for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr) }));
       }
@@ -544,7 +576,7 @@ async function verifyMatrix(models: readonly LoadedModel[], o: Opts, progress: P
     }
     all.push(...results);
     if (!o.json) {
-      process.stdout.write(matrixText(lm.module.name, results) + '\n\n');
+      process.stdout.write(matrixText(g.title, results) + '\n\n');
       for (const d of diagrams) process.stdout.write(d + '\n\n');
     }
     if (stopSignal()) break;
@@ -574,7 +606,8 @@ function progressFor(o: Opts): ProgressLine {
 
 async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   const progress = progressFor(o);
-  const matrix = o.all || (o.variant === undefined && o.variantFile === undefined);
+  const file = o.variantFile !== undefined && !o.all && pos.length === 1 ? await fileTargets(pos[0]!, o.variantFile) : undefined;
+  const matrix = o.all || (o.variant === undefined && (file === undefined || file.length > 1));
   if (matrix) {
     // one file per run cannot hold a matrix's traces: say so rather than write one of them
     for (const [f, on] of [['--trace-out', o.traceOut], ['--html', o.html], ['--all-violations', o.allViolations || undefined]] as const) {
@@ -586,30 +619,34 @@ async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   checkOutputs(o);
   if (o.all) {
     if (pos.length) throw new InputError('verify --all takes no model name');
-    const models: LoadedModel[] = [];
-    for (const n of shippedModelNames()) models.push(await loadModel(n));
-    return verifyMatrix(models, o, progress);
+    const groups: MatrixGroup[] = [];
+    for (const n of shippedModelNames()) groups.push(shippedGroup(await loadModel(n)));
+    return verifyMatrix(groups, o, progress);
   }
   if (pos.length !== 1) throw new InputError('verify needs one model name or model file (see ptcheck list)');
-  if (matrix) {
-    const lm = await loadModel(pos[0]!);
-    return verifyMatrix([lm], o, progress);
+  if (file) {
+    if (matrix) return verifyMatrix([{ title: `${file[0]!.lm.module.name} (${o.variantFile})`, targets: file }], o, progress);
+    return verifyOne(pickVariant(file, o.variant, o.variantFile!), o, progress);
   }
-  return verifyOne(await target(pos[0]!, o.variant, o.variantFile), o, progress);
+  if (matrix) return verifyMatrix([shippedGroup(await loadModel(pos[0]!))], o, progress);
+  return verifyOne(await target(pos[0]!, o.variant, undefined), o, progress);
 }
 
 // ---- diff -------------------------------------------------------------------------------------
 
 /** Both variants, side by side: verdicts, what B introduces or fixes, state-space sizes. */
 async function cmdDiff(pos: string[], o: Opts): Promise<number> {
-  const fromFile = o.variantFile !== undefined;
-  if (pos.length !== (fromFile ? 2 : 3)) {
-    throw new InputError('diff needs <model> <variantA> <variantB>, or <model> <variantA> --variant-file FILE');
+  const file = o.variantFile;
+  if (!(pos.length === 3 || (file !== undefined && pos.length === 2))) {
+    throw new InputError('diff needs <model> <variantA> <variantB> (shipped, or in --variant-file F), or <model> <variantA> --variant-file F');
   }
   if (o.variant !== undefined) throw new InputError('diff takes its variants as arguments, not --variant');
   const progress = progressFor(o);
-  const a = await target(pos[0]!, pos[1]!, undefined);
-  const b = fromFile ? await target(pos[0]!, undefined, o.variantFile) : await target(pos[0]!, pos[2]!, undefined);
+  const inFile = file !== undefined ? await fileTargets(pos[0]!, file) : [];
+  // a name is the file's variant if the file has one by that name, else the model's
+  const named = async (v: string) => inFile.find((t) => t.variant === v) ?? (await target(pos[0]!, v, undefined));
+  const a = await named(pos[1]!);
+  const b = pos.length === 3 ? await named(pos[2]!) : pickVariant(inFile, undefined, file!);
   const ra = await runTarget(a, o, progress, false);
   const rb = await runTarget(b, o, progress, false);
   const tb = tracesOf(rb.inst, rb.v.engine, rb.r, true, b.file);
@@ -683,7 +720,7 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
     if (recorded.variantFile !== undefined && typeof recorded.variantFile !== 'string') {
       throw new InputError(`${pos[0]}: trace field 'variantFile' is not a string`);
     }
-    t = recorded.variantFile !== undefined ? await target(recorded.model, undefined, recorded.variantFile) : await target(recorded.model, recorded.variant, undefined);
+    t = await target(recorded.model, recorded.variant, recorded.variantFile);
     params = { ...recorded.params };
     pathText = recorded.path;
     propName = recorded.property.name;

@@ -9,7 +9,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../model/errors.ts';
 import type { ModelModule } from '../model/model.ts';
 import type { SpecModule } from '../spec/property.ts';
-import { isUserVariant, type UserVariant } from '../model/variant-file.ts';
+import { userVariantsOf, type UserVariant } from '../model/variant-file.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODELS_DIR = join(ROOT, 'models');
@@ -38,7 +38,13 @@ function firstLine(e: unknown): string {
 }
 
 async function importDefault(path: string, what: string): Promise<unknown> {
-  let mod: { default?: unknown };
+  const mod = await importModule(path, what);
+  if (mod.default === undefined) throw new InputError(`${what} ${path} has no default export`);
+  return mod.default;
+}
+
+async function importModule(path: string, what: string): Promise<{ default?: unknown; spec?: unknown }> {
+  let mod: { default?: unknown; spec?: unknown };
   try {
     mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
   } catch (e) {
@@ -48,8 +54,7 @@ async function importDefault(path: string, what: string): Promise<unknown> {
     }
     throw new InputError(`cannot load ${what} ${path}: ${msg}`);
   }
-  if (mod.default === undefined) throw new InputError(`${what} ${path} has no default export`);
-  return mod.default;
+  return mod;
 }
 
 function isModelModule(m: unknown): m is ModelModule<any, any> {
@@ -68,22 +73,34 @@ export async function loadModel(ref: string): Promise<LoadedModel> {
   if (byPath) {
     path = isAbsolute(ref) ? ref : resolve(process.cwd(), ref);
     if (!existsSync(path)) throw new InputError(`no model file ${ref}`);
-    if (!path.startsWith(MODELS_DIR)) {
-      const err = typecheckFile(path);
-      if (err) throw new InputError(`model file does not typecheck: ${err}`);
-    }
   } else {
     path = join(MODELS_DIR, `${ref}.ts`);
     if (!existsSync(path)) {
       throw new InputError(`unknown model '${ref}' (models: ${shippedModelNames().join(', ') || 'none'})`);
     }
   }
-  const module = await importDefault(path, 'model file');
-  if (!isModelModule(module)) throw new InputError(`model file ${ref} does not export a model (use defineModel)`);
+  // its spec, the first found: a `spec` export of the model file, <name>.spec.ts beside it, ../specs/<name>.ts
   const name = basename(path, '.ts');
-  const candidates = [join(dirname(path), '..', 'specs', `${name}.ts`), join(SPECS_DIR, `${module.name}.ts`)];
-  const specPath = candidates.find((p) => existsSync(p));
-  if (!specPath) throw new InputError(`model '${module.name}' has no spec (looked for specs/${name}.ts)`);
+  const candidates = [join(dirname(path), `${name}.spec.ts`), join(dirname(path), '..', 'specs', `${name}.ts`)];
+  const specFile = candidates.find((p) => existsSync(p));
+  if (byPath && !path.startsWith(MODELS_DIR)) {
+    // one compiler run for both files
+    const err = typecheckFile(path, ...(specFile && !specFile.startsWith(SPECS_DIR) ? [specFile] : []));
+    if (err) throw new InputError(`model file does not typecheck: ${err}`);
+  }
+  const exports = await importModule(path, 'model file');
+  const module = exports.default;
+  if (module === undefined) throw new InputError(`model file ${path} has no default export`);
+  if (!isModelModule(module)) throw new InputError(`model file ${ref} does not export a model (use defineModel)`);
+  if (exports.spec !== undefined) {
+    if (!isSpecModule(exports.spec)) throw new InputError(`model file ${ref}: its 'spec' export is not a spec (use defineSpec)`);
+    return { module, spec: exports.spec, ref: byPath ? ref : module.name, path, specPath: path };
+  }
+  const fallback = join(SPECS_DIR, `${module.name}.ts`);
+  const specPath = specFile ?? (existsSync(fallback) ? fallback : undefined);
+  if (!specPath) {
+    throw new InputError(`model '${module.name}' has no spec (looked for a 'spec' export, ${name}.spec.ts beside it and ../specs/${name}.ts)`);
+  }
   const spec = await importDefault(specPath, 'spec file');
   if (!isSpecModule(spec)) throw new InputError(`spec file ${specPath} does not export a spec (use defineSpec)`);
   return { module, spec, ref: byPath ? ref : module.name, path, specPath };
@@ -93,7 +110,7 @@ export async function loadModel(ref: string): Promise<LoadedModel> {
  * Typechecks one TypeScript file against the project (tsc --noEmit). Returns the first error line,
  * or undefined when it is clean.
  */
-export function typecheckFile(path: string): string | undefined {
+export function typecheckFile(...paths: string[]): string | undefined {
   const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
   if (!existsSync(tsc)) return undefined; // no compiler installed: the loader still reports syntax errors
   const dir = mkdtempSync(join(tmpdir(), 'ptcheck-tc-'));
@@ -105,7 +122,7 @@ export function typecheckFile(path: string): string | undefined {
         extends: join(ROOT, 'tsconfig.json'),
         // a file outside the project has no package.json saying it is an ES module: resolve as a bundler would
         compilerOptions: { typeRoots: [join(ROOT, 'node_modules', '@types')], module: 'ESNext', moduleResolution: 'Bundler' },
-        include: [path],
+        include: paths,
         exclude: [],
       }),
     );
@@ -132,15 +149,17 @@ export interface LoadedVariant {
   readonly path: string;
 }
 
-/** Loads a variant file: typechecks it, imports it, finds its model's spec. */
-export async function loadVariantFile(file: string): Promise<LoadedVariant> {
+/** Loads a variant file (one variant or several): typechecks it, imports it, finds its model's spec. */
+export async function loadVariantFile(file: string, of?: LoadedModel): Promise<LoadedVariant[]> {
   const path = isAbsolute(file) ? file : resolve(process.cwd(), file);
   if (!existsSync(path)) throw new InputError(`no variant file ${file}`);
   const err = typecheckFile(path);
   if (err) throw new InputError(`variant file does not typecheck: ${err}`);
-  const v = await importDefault(path, 'variant file');
-  if (!isUserVariant(v)) throw new InputError(`variant file ${file} does not export a variant (use defineVariant)`);
-  const model = await loadModel(v.model.name);
-  // the variant runs on the very module it imported (its apply was written against it)
-  return { variant: v, model: { ...model, module: v.model }, file, path };
+  const vs = userVariantsOf(await importDefault(path, 'variant file'));
+  if (!vs) throw new InputError(`variant file ${file} does not export a variant (use defineVariant or defineVariants)`);
+  const mod = vs[0]!.model;
+  if (of && of.module.name !== mod.name) throw new InputError(`variant file ${file} is a variant of '${mod.name}', not of '${of.module.name}'`);
+  const model = of ?? (await loadModel(mod.name));
+  // the variants run on the very module they imported (their apply was written against it)
+  return vs.map((variant) => ({ variant, model: { ...model, module: mod }, file, path }));
 }

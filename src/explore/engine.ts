@@ -497,6 +497,7 @@ export class Engine {
     cm.holder.b = a;
     cm.holder.o = off;
     const root = cm.root;
+    const at = cm.threadsAt;
     let m = 0;
     const props = this.props;
     const al = this.callIdx;
@@ -507,13 +508,13 @@ export class Engine {
     try {
       for (let i = 0; i < al.length; i++) {
         const k = al[i]!;
-        if (!props[k]!.pred(root)) m |= 1 << k;
+        if (!props[k]!.pred(root, at)) m |= 1 << k;
       }
       if (pendingSometimes !== 0) {
         const so = this.sometimesIdx;
         for (let i = 0; i < so.length; i++) {
           const k = so[i]!;
-          if (pendingSometimes & (1 << k) && props[k]!.pred(root)) m |= 1 << k;
+          if (pendingSometimes & (1 << k) && props[k]!.pred(root, at)) m |= 1 << k;
         }
       }
     } catch (e) {
@@ -539,7 +540,7 @@ export class Engine {
     cm.holder.o = off;
     let m = 0;
     try {
-      for (const k of this.finalIdx) if (!this.props[k]!.pred(cm.root)) m |= 1 << k;
+      for (const k of this.finalIdx) if (!this.props[k]!.pred(cm.root, cm.threadsAt)) m |= 1 << k;
     } catch (e) {
       throw new ModelError(`a property threw: ${(e as Error).message}`);
     }

@@ -2,7 +2,7 @@
 // budgeted slices (so a caller can show progress or stop it), and summarises the outcome per property.
 
 import type { Instance } from '../model/compile.ts';
-import { DEADLOCK_FREE, type Property, type PropertyKind, type SpecModule, type Verdict } from '../spec/property.ts';
+import { DEADLOCK_FREE, expectRow, type Property, type PropertyKind, type SpecModule, type Verdict } from '../spec/property.ts';
 import { collisionProbability } from '../state/fingerprint.ts';
 import { Bfs } from './bfs.ts';
 import { Bounded } from './bounded.ts';
@@ -195,7 +195,7 @@ export class Verification {
   result(): RunResult {
     const s: SearchSummary = this.taken ?? { ...pick(this.search), workers: 1 };
     if (s.status.kind === 'running') throw new Error('result() before the run ended');
-    const expectRow = this.opts.expect ?? this.spec.expect[this.inst.variant];
+    const row = this.opts.expect ?? expectRow(this.spec, this.inst.variant, this.inst.params);
     const complete = s.status.kind === 'complete';
     const properties = this.engine.props.map((p, k): PropertyResult => {
       const disc = s.discoveries.find((d) => d.prop === k);
@@ -203,7 +203,7 @@ export class Verification {
       if (disc) status = p.kind === 'sometimes' ? 'reachable' : 'violated';
       else if (complete) status = p.kind === 'sometimes' ? 'unreachable' : 'holds';
       else status = 'unknown';
-      const expected = expectRow?.[p.name];
+      const expected = row?.[p.name];
       return {
         name: p.name,
         kind: p.kind,

@@ -61,6 +61,8 @@ export class CompiledModel implements NameContext {
   readonly exitHooks: readonly ExitHook[];
   readonly cells: readonly Cell[];
   readonly symmetry: readonly SymmetryGroup[];
+  /** Every thread instance by name, as properties see it (locals, `at(label)`, `done`); see threadsAt(). */
+  readonly threadsAt: Readonly<Record<string, unknown>>;
 
   constructor(def: ModelDef) {
     const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0, undo: null, un: 0 };
@@ -133,6 +135,7 @@ export class CompiledModel implements NameContext {
     }
     Object.freeze(allViews);
     this.threads = threads;
+    this.threadsAt = threadsAt(threads);
     this.leaves = lb.leaves;
     this.symmetry = this.resolveSymmetry(def, threads, lb.leaves);
     this.cells = lb.cells;
@@ -192,6 +195,27 @@ export class CompiledModel implements NameContext {
   format(leaf: Leaf, v: number): string {
     return leaf.format(v, this);
   }
+}
+
+/**
+ * The second argument of a property: each thread instance by name, reading through the thread's own
+ * view (so every read is a noted read of the state, as a step's are), plus `at(label)` and `done`,
+ * which read its pc. Built once per model; nothing here allocates per state.
+ */
+function threadsAt(threads: readonly CompiledThread[]): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = Object.create(null);
+  for (const th of threads) {
+    const me = th.me as ThreadView & { pc: number };
+    const index = th.labelIndex;
+    out[th.name] = Object.freeze(
+      Object.create(me, {
+        // a label this variant's thread does not have: the thread is never there
+        at: { value: (label: string) => me.pc === (index[label] ?? -2), enumerable: false },
+        done: { get: () => me.pc === -1, enumerable: false },
+      }),
+    );
+  }
+  return Object.freeze(out);
 }
 
 export interface Instance {

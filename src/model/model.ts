@@ -239,7 +239,7 @@ export function defineModel<const P extends ParamDefs, D extends ModelDef, R ext
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
 
 /** The threads a variant's apply() installs (when it returns replaceThreads(...)); {} otherwise. */
-type InstalledThreads<VD> = VD extends { readonly apply?: (...a: any[]) => infer R } ? (R extends { readonly [REPLACED]: infer T } ? T : {}) : {};
+export type InstalledThreads<VD> = VD extends { readonly apply?: (...a: any[]) => infer R } ? (R extends { readonly [REPLACED]: infer T } ? T : {}) : {};
 
 /**
  * The model definition as variant `B` has it: the base build with the threads B's apply() installs.

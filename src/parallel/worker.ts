@@ -5,7 +5,7 @@
 import { pathToFileURL } from 'node:url';
 import { instantiate, instantiateUserVariant } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
-import { isUserVariant } from '../model/variant-file.ts';
+import { userVariantsOf } from '../model/variant-file.ts';
 import { Engine } from '../explore/engine.ts';
 import { Dfs, type DfsUnit } from '../explore/dfs.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
@@ -18,11 +18,13 @@ async function engineFor(m: ModelRef): Promise<Engine> {
   const key = JSON.stringify(m);
   const hit = engines.get(key);
   if (hit) return hit;
-  const spec = (await import(pathToFileURL(m.specPath).href)).default as SpecModule;
+  const specExports = await import(pathToFileURL(m.specPath).href);
+  // a spec kept in its model's file is that file's `spec` export
+  const spec = (m.specPath === m.modelPath ? specExports.spec : specExports.default) as SpecModule;
   let inst;
   if (m.variantFile) {
-    const uv = (await import(pathToFileURL(m.variantFile).href)).default;
-    if (!isUserVariant(uv)) throw new ModelError(`${m.variantFile} does not export a variant`);
+    const uv = userVariantsOf((await import(pathToFileURL(m.variantFile).href)).default)?.find((v) => v.name === m.variant);
+    if (!uv) throw new ModelError(`${m.variantFile} does not export a variant '${m.variant}'`);
     inst = instantiateUserVariant(uv, m.variantFile, m.params);
   } else {
     const mod = (await import(pathToFileURL(m.modelPath).href)).default;

@@ -29,10 +29,10 @@ export function stateKey(a: Int32Array): string {
 }
 
 /** Evaluates `pred` on the state `a` (points the model's views at it). */
-function holds(cm: CompiledModel, a: Int32Array, pred: (s: any) => boolean): boolean {
+function holds(cm: CompiledModel, a: Int32Array, pred: (s: any, t: any) => boolean): boolean {
   cm.holder.b = a;
   cm.holder.o = 0;
-  return pred(cm.root);
+  return pred(cm.root, cm.threadsAt);
 }
 
 /**
