@@ -58,8 +58,10 @@ export const Fault = {
   BAD_LOCK_REF: 1 << 21,
 } as const;
 
+/** The name of one fault kind (a key of `Fault`). */
 export type FaultName = keyof typeof Fault;
 
+/** How reports name each fault bit (use-after-free, double-free, ...). */
 export const FAULT_NAMES: Readonly<Record<number, string>> = {
   [Fault.UAF]: 'use-after-free',
   [Fault.DOUBLE_FREE]: 'double-free',
@@ -85,6 +87,7 @@ export const FAULT_NAMES: Readonly<Record<number, string>> = {
   [Fault.BAD_LOCK_REF]: 'lock-through-bad-pointer',
 };
 
+/** The set of faults in a `faults` value, by name, for traces: `{use-after-free}`. */
 export function formatFaults(v: number): string {
   if (v === 0) return '{}';
   const out: string[] = [];
@@ -92,6 +95,7 @@ export function formatFaults(v: number): string {
   return `{${out.join(', ')}}`;
 }
 
+/** The state field holding the fault bits (kernelState declares it). */
 export function faultsField(): IntSpec {
   return int(0, 0x7fffffff, 0, formatFaults);
 }

@@ -11,6 +11,7 @@ import { formatMask, rcuMaybeQuiescent, type ReaderView, type RcuState } from '.
 const IPI_STARTED = 0x40000000;
 const MASK_MAX = 0x3fffffff;
 
+/** Per-thread fields for IRQ state: local_irq_disable() and the IPI a CPU still waits for. */
 export const irqPerThread = {
   /** a synchronous IPI broadcast in progress: CPUs that still have to take it */
   ipi_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`), 'tid-mask'),
@@ -20,6 +21,7 @@ interface IrqView extends ReaderView {
   ipi_wait: number;
 }
 
+/** local_irq_disable(): IRQs off, which is also an RCU read section and holds off IPIs. Disabling twice records RCU_UNBALANCED. */
 export function localIrqDisable(s: RcuState, me: ReaderView): void {
   if (me.irqs_off) raise(s, Fault.RCU_UNBALANCED);
   me.irqs_off = true;

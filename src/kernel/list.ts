@@ -14,6 +14,7 @@ export const LIST_SELF = 0;
 /** LIST_POISON1 / LIST_POISON2: what list_del() leaves in next / prev. */
 export const LIST_POISON = -1;
 
+/** A list_head node as steps see it: next, prev (node indices) and whether its object was freed. */
 export interface ListNodeView {
   next: number;
   prev: number;
@@ -22,6 +23,7 @@ export interface ListNodeView {
 }
 type Nodes = readonly ListNodeView[];
 
+/** The lists a model declares: the heads and the entries of the node pool. */
 export interface ListDecl {
   /** names of the list heads (nodes 0..heads-1), e.g. 'kernel_pgtable_work.list' */
   readonly heads: readonly string[];
@@ -235,4 +237,5 @@ export function kernelList(d: ListDecl) {
   };
 }
 
+/** The list primitives bound to one declared pool (what kernelList() returns). */
 export type KernelList = ReturnType<typeof kernelList>;

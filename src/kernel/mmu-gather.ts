@@ -11,6 +11,7 @@ import { MAX_TABLES, formatPmd, pagetableDtorFree, type PtState } from './pgtabl
 import { callRcu, type RcuState, type ReaderView } from './rcu.ts';
 import { flushTlbUserRange } from './walker-cache.ts';
 
+/** Sizes of a model's mmu_gather: batch pages in flight, tables per batch, and whether it tracks needs_invalidate. */
 export interface MmuGatherOpts {
   /** batch pages the model may have in flight at once (filling + queued for RCU) */
   readonly batches: number;
@@ -47,11 +48,13 @@ export function mmuGather(o: MmuGatherOpts) {
   });
 }
 
+/** One mmu_table_batch page: free, being filled, or queued for RCU, with the tables it holds. */
 export interface MmuBatchView {
   state: 'free' | 'filling' | 'queued';
   nr: number;
   readonly tables: ScalarArray<number>;
 }
+/** struct mmu_gather as steps see it: the batch being filled, the range to flush, needs_invalidate and the batch pool. */
 export interface MmuGatherView {
   readonly needs_invalidate: boolean;
   batch: number;
@@ -118,6 +121,7 @@ export function tlbRemoveTableRcu(gather: (s: any) => MmuGatherView) {
   };
 }
 
+/** tlb_remove_table()'s inputs: the mmu_gather and the table, how batches and (on batch-allocation failure) single tables are freed, and the next label. */
 export interface TlbRemoveTableOpts<L extends string> {
   readonly gather: (s: any) => MmuGatherView;
   /** the table to remove (a local of the calling thread, say) */

@@ -18,6 +18,7 @@ import { callRcu, type ReaderView, type RcuState } from './rcu.ts';
  */
 export type PercpuMode = 'percpu' | 'to-atomic' | 'atomic' | 'folded';
 
+/** The fields of one struct percpu_ref: mode, the atomic count and the sum of the per-CPU counters. */
 export type PercpuRefFields = {
   mode: EnumSpec<PercpuMode>;
   /** __PERCPU_REF_DEAD: percpu_ref_kill() ran */
@@ -28,6 +29,7 @@ export type PercpuRefFields = {
   pcpu: IntSpec;
 };
 
+/** A percpu_ref as steps see it (see PercpuRefFields). */
 export interface PercpuRefView {
   mode: PercpuMode;
   dead: boolean;

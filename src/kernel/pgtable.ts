@@ -11,8 +11,11 @@ import { ModelError } from '../model/errors.ts';
 import { Fault, raise } from './faults.ts';
 import { holds, lock, spinLock, spinUnlock } from './spinlock.ts';
 
+/** The value of a none pmd entry (pmd_none()). */
 export const PMD_NONE = 0;
+/** The value of a pmd entry mapping a huge page (pmd_leaf()): no table behind it. */
 export const PMD_HUGE = -1;
+/** The most page-table pages a model may declare. */
 export const MAX_TABLES = 63;
 
 /** Prints a pmd value: none, huge, or the table Tt it links. */
@@ -72,12 +75,14 @@ export function pteMarker(v: number): 'guard' | 'uffd-wp' | 'swap' | undefined {
 /** Lifetime of a split ptlock allocated apart from its table (ALLOC_SPLIT_PTLOCKS). */
 export type PtlockState = 'none' | 'live' | 'freed';
 
+/** The fields of one page-table page: its state (unused, live, freed), its split ptlock, its entries. */
 export type PageTableFields = {
   state: EnumSpec<'unused' | 'live' | 'freed'>;
   ptl: CellSpec<'lock'>;
   pte: ArraySpec<IntSpec>;
 };
 
+/** How page-table pages behave in a model (e.g. a split ptlock with its own lifetime). */
 export interface PageTableOpts {
   /**
    * The split ptlock gets its own lifetime (ALLOC_SPLIT_PTLOCKS, e.g. with lockdep or on PREEMPT_RT):
@@ -100,6 +105,7 @@ export function pageTables(n: number, ptes = 1, o: PageTableOpts = {}): ArraySpe
   return array(n, record(withPtlock as PageTableFields), (i) => `T${i + 1}`);
 }
 
+/** One page-table page as steps see it (see PageTableFields). */
 export interface PtView {
   state: 'unused' | 'live' | 'freed';
   readonly ptl: Cell;
@@ -107,6 +113,7 @@ export interface PtView {
   /** present only with separatePtlock */
   ptlock?: PtlockState;
 }
+/** The part of a model's state the page-table primitives use: faults, nr_ptes and the tables. */
 export interface PtState {
   faults: number;
   nr_ptes: number;

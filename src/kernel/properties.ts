@@ -17,14 +17,18 @@ export function noFault(name: string, mask: number, doc?: string): Property<{ fa
 
 // ---- page-table properties several specs share (same name, same meaning everywhere) ------------
 
+/** `always`: no table is freed twice (DOUBLE_FREE). */
 export const noDoubleFree = () => noFault('no-double-free', Fault.DOUBLE_FREE, 'no table freed twice');
 
+/** `always`: a PTE written under its ptl lands in a table still linked from *pmd (WRITE_DETACHED, P-ATTACHED). */
 export const pteWriteAttached = () =>
   noFault('pte-write-attached', Fault.WRITE_DETACHED, 'a PTE written under ptl lands in a table still linked from *pmd (P-ATTACHED)');
 
+/** `always`: a PTE is written only under its own table's ptl (WRITE_UNLOCKED, P-LOCK). */
 export const pteWriteUnderItsPtl = () =>
   noFault('pte-write-under-its-ptl', Fault.WRITE_UNLOCKED, "a PTE is written only under its own table's ptl (P-LOCK)");
 
+/** `always`: a table is freed only when empty and unlinked (FREE_NONEMPTY, FREE_ATTACHED, P-EMPTY). */
 export const noFreeOfNonEmptyTable = () =>
   noFault('no-free-of-non-empty-table', Fault.FREE_NONEMPTY | Fault.FREE_ATTACHED, 'a table is freed only when empty and unlinked (P-EMPTY)');
 

@@ -42,6 +42,7 @@ export function pteAlloc<const L extends string>(next: L) {
   };
 }
 
+/** Where pteOffsetMapLock() goes on each outcome of __pte_offset_map_lock(): locked, or no table mapped. */
 export interface PteOffsetMapLockExits<L extends string, N extends string | typeof DONE> {
   /** the ptl is held and *pmd still names the snapshot table (locals: `pmdval`) */
   readonly locked: L;

@@ -15,6 +15,7 @@ const MASK_MAX = 0x3fffffff;
 /** Set in gp_wait while a synchronize_rcu is in progress (the other bits are readers still to pass). */
 const GP_STARTED = 0x40000000;
 
+/** A mask of threads (bit = tid) for traces: `{fault0, remover}`. */
 export function formatMask(v: number, names: NameContext): string {
   const out: string[] = [];
   for (let t = 0; t < 30; t++) if (v & (1 << t)) out.push(names.threadName(t));
@@ -45,6 +46,7 @@ export const rcuPerThread = {
   gp_wait: int(0, 0x7fffffff, 0, (v, n) => (v === 0 ? 'idle' : `waiting for ${formatMask(v & MASK_MAX, n)}`), 'tid-mask'),
 } as const;
 
+/** The fields of one struct rcu_head: queued, the readers its grace period waits for, its callback and argument. */
 export type RcuHeadFields = {
   queued: BoolSpec;
   wait: IntSpec;
@@ -52,6 +54,7 @@ export type RcuHeadFields = {
   arg: IntSpec;
 };
 
+/** The rcu_head array of a model: `n` heads whose callbacks are named by `callbacks` (1-based ids). */
 export function rcuHeads(n: number, callbacks: readonly string[]): ArraySpec<RecordSpec<RcuHeadFields>> {
   const cbFmt = (v: number): string => (v === 0 ? '-' : (callbacks[v - 1] ?? `cb#${v}`));
   return array(
@@ -66,6 +69,7 @@ export function rcuHeads(n: number, callbacks: readonly string[]): ArraySpec<Rec
   );
 }
 
+/** A thread as the RCU primitives see it: read-section nesting, IRQs off, the grace period it waits for. */
 export interface ReaderView {
   rcu_nesting: number;
   irqs_off: boolean;
@@ -128,10 +132,12 @@ function quiescent(s: RcuState, me: ReaderView): void {
   }
 }
 
+/** rcu_read_lock(): enters (or nests) a read section. */
 export function rcuReadLock(me: ReaderView): void {
   me.rcu_nesting = me.rcu_nesting + 1;
 }
 
+/** rcu_read_unlock(): leaves a read section; may end grace periods waiting for this reader. Without a matching rcu_read_lock records RCU_UNBALANCED. */
 export function rcuReadUnlock(s: RcuState, me: ReaderView): void {
   if (me.rcu_nesting === 0) {
     raise(s, Fault.RCU_UNBALANCED);
@@ -201,6 +207,7 @@ export function synchronizeRcu<L extends string>(self: L, next: L) {
   };
 }
 
+/** An RCU callback (pte_free_rcu, ...): runs with the argument given to call_rcu once the grace period ends. */
 export type RcuCallback = (s: any, arg: number, me: ThreadView) => void;
 
 /**

@@ -44,6 +44,7 @@ export function rwsem(waiters: number, policy: RwsemPolicy = 'fair') {
   });
 }
 
+/** A struct rw_semaphore as steps see it: its fairness policy, the writer and the readers. */
 export interface RwsemView {
   readonly policy: RwsemPolicy;
   readonly writer: Cell;

@@ -10,12 +10,15 @@ import { cellsOf } from '../model/cells.ts';
 import { preemptCountDec, preemptCountInc } from './preempt.ts';
 import { rcuPreemptOn } from './rcu.ts';
 
+/** The most threads a lock owner (tid+1) can name. */
 export const MAX_THREADS = 30;
 
+/** A lock value for traces: `-` when free, else the owner's thread name. */
 export function formatOwner(v: number, names: NameContext): string {
   return v === 0 ? '-' : names.threadName(v - 1);
 }
 
+/** A spinlock_t field: a cell holding the owner's tid+1, 0 when free. */
 export function lock(): CellSpec<'lock'> {
   return cell('lock', int(0, MAX_THREADS, 0, formatOwner, 'tid+1'));
 }
@@ -54,6 +57,7 @@ export function spinUnlock(s: { faults: number }, me: Me, l: Cell): void {
   rcuPreemptOn(s, me); // leaving the last preemption-off region may end a read section (consolidated RCU)
 }
 
+/** Whether `me` holds `l` (lockdep_assert_held / spin_is_locked by this CPU). */
 export function holds(me: Me, l: Cell): boolean {
   return l.v === me.tid + 1;
 }

@@ -12,6 +12,7 @@ import { preemptExitHook, preemptPerThread } from './preempt.ts';
 import { mutexExitHook } from './mutex.ts';
 import { rwsemExitHook } from './rwsem.ts';
 
+/** What kernelState() declares: page-table pages, entries per table, rcu_heads and their callbacks. */
 export interface KernelOpts {
   /** page-table pages T1..Tn (default 0) */
   readonly tables?: number;
@@ -41,6 +42,7 @@ function kernelFields(o: KernelOpts) {
 
 const perThread = { ...rcuPerThread, ...irqPerThread, ...preemptPerThread };
 
+/** The state definition kernelState() returns: the kernel's fields plus the model's own. */
 export type KernelStateDef<F extends Fields> = StateDef<ReturnType<typeof kernelFields> & F, typeof perThread>;
 
 /** The model's state: the kernel's fields plus `fields`. */

@@ -8,6 +8,7 @@ import { cellsOf } from '../model/cells.ts';
 import { Fault, raise } from './faults.ts';
 import { MAX_TABLES, PMD_HUGE, PMD_NONE, formatPmd, ptState, ptTouch, type PtState } from './pgtable.ts';
 
+/** Which hardware walker a paging-structure cache belongs to: the CPU's or the IOMMU's. */
 export type HwWalker = 'cpu' | 'iommu';
 
 /** The cell tag of `walker`'s paging-structure-cache entries. */

@@ -4,8 +4,10 @@
 
 import type { InstalledThreads, ModelDef, ModelModule, ParamValues, StateView, ThreadDef, ThreadSelf } from '../model/model.ts';
 
+/** always (every reachable state), final (every final state), sometimes (some reachable state: a vacuity guard), deadlock (built in). */
 export type PropertyKind = 'always' | 'final' | 'sometimes' | 'deadlock';
 
+/** A named property of a model's states, with its kind and the predicate that decides it. */
 export interface Property<S = any, T = any> {
   readonly name: string;
   readonly kind: PropertyKind;
@@ -47,20 +49,24 @@ export type ModelThreads<M> = {
 /** For `always`/`final`/`deadlock`: holds or violated. For `sometimes`: reachable or unreachable. */
 export type Verdict = 'holds' | 'violated' | 'reachable' | 'unreachable';
 
+/** The name of the built-in deadlock-freedom property every spec carries. */
 export const DEADLOCK_FREE = 'deadlock-free';
 
 function checkName(name: string): void {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new Error(`property name '${name}' must be kebab-case`);
 }
 
+/** An `always` property: `pred` holds in every reachable state. */
 export function always<S, T = any>(name: string, doc: string, pred: (s: S, t: T) => boolean): Property<S, T> {
   checkName(name);
   return { name, kind: 'always', doc, pred };
 }
+/** A `final` property: `pred` holds in every state where all non-daemon threads are done and nothing can run. */
 export function final<S, T = any>(name: string, doc: string, pred: (s: S, t: T) => boolean): Property<S, T> {
   checkName(name);
   return { name, kind: 'final', doc, pred };
 }
+/** A `sometimes` property (a vacuity guard): `pred` holds in some reachable state. */
 export function sometimes<S, T = any>(name: string, doc: string, pred: (s: S, t: T) => boolean): Property<S, T> {
   checkName(name);
   return { name, kind: 'sometimes', doc, pred };
@@ -74,8 +80,10 @@ export const deadlockFree: Property = {
   pred: () => true,
 };
 
+/** One variant's expected verdicts, by property name. */
 export type ExpectRow = Readonly<Record<string, Verdict>>;
 
+/** What a spec file exports (defineSpec builds it): the properties and the expect matrix. */
 export interface SpecModule {
   /** The model this spec is for (its name). */
   readonly model: string;
