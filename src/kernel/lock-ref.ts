@@ -17,6 +17,7 @@ export const LOCK_REF_GARBAGE = -1;
 /** Not yet written: the first read picks one of the declared choices (see uninitRead). */
 export const LOCK_REF_UNINIT = MAX_TABLES + 1;
 
+/** What a lock reference may point to besides page-table ptlocks: the global lock cells, by field name. */
 export interface LockRefSpace {
   /** the global lock cells a reference may name, by field name (e.g. ['pml']) */
   readonly named: readonly string[];
@@ -105,6 +106,7 @@ export function lockRefs(space: LockRefSpace) {
   };
 }
 
+/** The lock-reference primitives bound to one LockRefSpace (what lockRefs() returns). */
 export type LockRefs = ReturnType<typeof lockRefs>;
 
 /**

@@ -37,6 +37,7 @@ export function rcuFlavourField(f: RcuFlavour): BoolSpec {
   return bool(f === 'spinlock-not-reader');
 }
 
+/** Per-thread RCU fields: rcu_read_lock() nesting, IRQs off, the grace period a synchronize_rcu waits for. */
 export const rcuPerThread = {
   /** rcu_read_lock() nesting depth */
   rcu_nesting: int(0, 7),
@@ -89,6 +90,7 @@ interface HeadView {
 export interface RcuFlavourState {
   readonly rcu_spinlock_not_reader?: boolean;
 }
+/** The part of a model's state the RCU primitives use: faults, the rcu_heads and the RCU flavour. */
 export interface RcuState extends RcuFlavourState {
   faults: number;
   readonly rcu_head: readonly HeadView[];

@@ -25,6 +25,7 @@ export function waitQueue() {
   });
 }
 
+/** A wait_queue_head_t as steps see it: masks of the tasks queued, asleep, that checked the condition, and that missed a wake_up. */
 export interface WaitQueueView {
   queued: number;
   asleep: number;
