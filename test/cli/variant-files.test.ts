@@ -2,6 +2,7 @@
 // threads, expectations inherited from the base row or depending on parameters; a model whose spec
 // sits beside it anywhere on disk; properties that read where a thread is.
 
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -87,7 +88,7 @@ export function second(count: number) {
     },
   });
 }
-export default defineModel({
+const model = defineModel({
   name: 'abba',
   title: 'lock order',
   doc: 'two lock users in opposite orders (a test)',
@@ -95,6 +96,7 @@ export default defineModel({
   build: (p) => ({ state: st, threads: { first: first(), second: second(p.late) } }),
   variants: { abba: { summary: 'opposite orders' } },
 });
+export default model;
 `;
   writeFileSync(join(dir, 'abba.ts'), modelText);
   const specText = (label: string) => `import model from './abba.ts';
@@ -163,6 +165,31 @@ export default defineVariants(model, {
       expect(r.stdout).toMatch(/all 4 verdicts of 2 model variants match/);
       expect(r.code).toBe(0);
     }
+  });
+
+  it('a spec kept in the model file itself (its `spec` export), also in worker threads', () => {
+    const solo = mkdtempSync(join(tmpdir(), 'ptcheck-solo-'));
+    writeFileSync(
+      join(solo, 'solo.ts'),
+      modelText.replace("name: 'abba'", "name: 'solo'") +
+        `import { defineSpec, final } from ${src('spec/property.ts')};
+export const spec = defineSpec(model, {
+  properties: [final('locks-free', 'both locks free at the end', (s) => s.a === 0 && s.b === 0)],
+  expect: { abba: (p) => ({ 'locks-free': 'holds', 'deadlock-free': p.late === 1 ? 'violated' : 'holds' }) },
+});
+`,
+    );
+    const r = ptcheck(['verify', join(solo, 'solo.ts')]);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/locks-free +holds\n/);
+    expect(r.code).toBe(0);
+    // workers load the spec from the model file too (forced hand-off at the first state)
+    const w = spawnSync(process.execPath, [join(ROOT, 'bin', 'ptcheck.js'), 'verify', join(solo, 'solo.ts'), '--variant', 'abba', '-j', '2'], {
+      encoding: 'utf8',
+      env: { ...process.env, PTCHECK_HANDOFF: '1' },
+    });
+    expect(w.stderr).toBe('');
+    expect(w.stdout).toMatch(/deadlock-free +deadlock +VIOLATED +violated/);
   });
 
   it('a misspelt label in a property is a type error at load', () => {
