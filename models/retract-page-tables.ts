@@ -1,7 +1,8 @@
 /*
  * retract-page-tables — may khugepaged's retract_page_tables() free a PTE table that is not empty, free
  * one twice, or free pmd_none garbage, while MADV_DONTNEED reclaims empty tables, a page fault
- * re-installs one and UFFDIO_COPY maps an anonymous page into the range?
+ * re-installs one, and UFFDIO_COPY, UFFDIO_WRITEPROTECT or MADV_GUARD_INSTALL put an anonymous page, a
+ * uffd-wp marker or a guard marker into the range?
  *
  * Kernel code followed (protocols.md §2, §3; seed 003):
  *   mm/khugepaged.c   retract_page_tables() after 6c18ec9af86c "mm: khugepaged: recheck pmd state in
@@ -10,13 +11,21 @@
  *   mm/memory.c       zap_pmd_range(), zap_pte_range() with PT_RECLAIM (6375e95f381e), pmd_install(),
  *                     do_read_fault() -> __do_fault() -> finish_fault()
  *   mm/pt_reclaim.c   try_get_and_clear_pmd(), try_to_free_pte(), free_pte()
- *   mm/userfaultfd.c  mfill_atomic() (anon_vma_prepare, __pte_alloc), mfill_atomic_install_pte()
+ *   mm/khugepaged.c   file_backed_vma_is_retractable() (Lorenzo Stoakes, 2025: anon_vma, userfaultfd_wp
+ *                     and VMA_MAYBE_GUARD_BIT in one helper, called before the locks and again under
+ *                     ptl; the anon_vma/userfaultfd_wp recheck under ptl since 1d65b771bc08, Hugh
+ *                     Dickins, v6.6)
+ *   mm/userfaultfd.c  mfill_atomic() (anon_vma_prepare, __pte_alloc), mfill_atomic_install_pte();
+ *                     UFFDIO_REGISTER (VM_UFFD_WP), mwriteprotect_range -> change_protection
+ *   mm/mprotect.c     change_pmd_range() (pte_alloc for markers), change_pte_range() (PTE_MARKER_UFFD_WP)
+ *   mm/madvise.c      madvise_guard_install() (vma_set_atomic_flag(VMA_MAYBE_GUARD_BIT), page walk
+ *                     installing PTE_MARKER_GUARD under ptl)
  *   mm/pgtable-generic.c  __pte_offset_map_lock(), pte_free_defer()
  *
  * Threads:
  *   khugepaged   retract_page_tables() for the one vma mapping the collapsed range: lockless
  *                find_pmd_or_thp_or_none, the optimistic file_backed_vma_is_retractable (anon_vma,
- *                userfaultfd_wp), pmd_lock, check_pmd_state, pte_lockptr + spin_lock_nested(ptl), the
+ *                userfaultfd_wp, VMA_MAYBE_GUARD), pmd_lock, check_pmd_state, pte_lockptr + spin_lock_nested(ptl), the
  *                recheck under ptl, pmdp_collapse_flush, unlocks, mm_dec_nr_ptes, pte_free_defer; then
  *                collapse_file's folio_unlock(new_folio). It holds new_folio locked from the start
  *                (__folio_set_locked before the folio is visible).
@@ -24,7 +33,8 @@
  *                maps and locks the table (pte_offset_map_lock, goto again on pmd change), zaps every
  *                pte, then under ptl try_get_and_clear_pmd (spin_trylock(pml)); on success free_pte
  *                (pte_free_tlb -> RCU, mm_dec_nr_ptes), on failure, after dropping ptl, the slow path
- *                try_to_free_pte (pml, then ptl, full rescan, pmd_clear).
+ *                try_to_free_pte (pml, then ptl, full rescan, pmd_clear). It keeps uffd-wp and guard
+ *                markers (no ZAP_FLAG_DROP_MARKER): any_skipped, so it then reclaims nothing.
  *   fault<i>     a read fault on page i of the range: __do_fault locks the folio (it blocks while
  *                khugepaged holds new_folio), finish_fault installs a table if the pmd is none
  *                (pmd_install under pml), pte_offset_map_lock, set_pte_at, pte_unmap_unlock,
@@ -34,6 +44,15 @@
  *                mfill_atomic_install_pte: pte_offset_map_lock (NULL = -EAGAIN), set_pte_at of the
  *                new anon page, pte_unmap_unlock. It takes no folio lock, so the locked new_folio does
  *                not hold it off: this is the path Jann Horn raised against Hugh's v1 (B2.4).
+ *                Parameter `anon` (default 1).
+ *   uffdio_writeprotect  (parameter uffd_wp, default 0) UFFDIO_REGISTER(MODE_WP) sets VM_UFFD_WP,
+ *                then UFFDIO_WRITEPROTECT: pte_alloc if none, pte_offset_map_lock, a uffd-wp marker on
+ *                its none pte (shmem uses markers), unlock. No folio lock.
+ *   madv_guard_install   (parameter guard, default 0) sets VMA_MAYBE_GUARD_BIT atomically, then the
+ *                page walk: pte_alloc if none, pte_offset_map_lock, a guard marker on its none pte.
+ *   uffdio_copy_shared   (parameter shared_copy, default 0) UFFDIO_COPY on a MAP_SHARED shmem vma:
+ *                mfill_atomic populates the pmd (__pte_alloc) before shmem_mfill_atomic_pte fails with
+ *                -EEXIST (the new folio is in the page cache): an empty table no recheck looks at.
  *   rcu          runs pte_free_now / tlb_remove_table_rcu once the grace period has ended.
  *
  * Emptiness of a retracted table (why nothing else writes it): the table T1 starts empty (collapse_file
@@ -41,8 +60,11 @@
  * khugepaged holds locked until after retract_page_tables(): a fault takes the folio lock before
  * finish_fault ever installs a table or a pte, so the fault threads run their table/pte work only after
  * khugepaged's folio_unlock. (Fault-around, filemap_map_pages, skips locked folios before it installs a
- * table, so it adds nothing here.) The only writer that does not need the folio is UFFDIO_COPY, and it
- * sets vma->anon_vma first; that is what the recheck under ptl looks at.
+ * table, so it adds nothing here.) The writers that do not need the folio each set a vma flag before
+ * the ptl section that writes: UFFDIO_COPY sets vma->anon_vma, UFFDIO_REGISTER(WP) VM_UFFD_WP,
+ * MADV_GUARD_INSTALL VMA_MAYBE_GUARD; those are what the recheck under ptl looks at. The only other
+ * table installer, UFFDIO_COPY on a shared vma, leaves its table empty: retracting that table (other
+ * than T1, after MADV_DONTNEED reclaimed T1) is the case of Qi's check_pmd_state comment.
  *
  * Variants (expected results at the default parameters; see specs/retract-page-tables.ts):
  *   upstream                  mainline: check_pmd_state under pml, retractable recheck under ptl,
@@ -55,6 +77,15 @@
  *                             Dickins' v1 09/12 "retract_page_tables() without mmap or vma lock"
  *                             (May 28 2023), on top of today's code (B2.4): a table holding
  *                             UFFDIO_COPY's anon pte is freed.                               VIOLATED
+ *   upstream-uffd-wp          mainline with the uffdio_writeprotect writer (faults=0, anon=0).  SAFE
+ *   upstream-guard            mainline with the madv_guard_install writer (faults=0, anon=0).   SAFE
+ *   upstream-shared-copy      mainline with uffdio_copy_shared (faults=0, anon=0): an empty table
+ *                             installed after T1's reclaim is retracted.                        SAFE
+ *   no-anon-vma-recheck       (analysis) the recheck under ptl leaves out anon_vma.      VIOLATED
+ *   no-uffd-wp-recheck        (analysis) ... leaves out userfaultfd_wp (uffd_wp=1).      VIOLATED
+ *   no-guard-recheck          (analysis) ... leaves out VMA_MAYBE_GUARD (guard=1).        VIOLATED
+ *                             Each: the writer sets its flag after the optimistic check, installs
+ *                             its pte or marker under ptl, and retract frees that table.
  *   spin-lock-pml             (analysis) try_get_and_clear_pmd with spin_lock(pml) instead of
  *                             spin_trylock: ptl -> pml against retract's pml -> ptl.   DEADLOCK
  *
@@ -62,10 +93,14 @@
  *   - one vma, one pmd and its pml; khugepaged visits that vma once (the vma_interval_tree loop runs
  *     one iteration); i_mmap_lock, hpage_collapse_test_exit and the range/alignment checks are left out
  *     (they never change during the run);
- *   - userfaultfd_wp is never set: the uffd-wp recheck guards pte markers exactly as the anon_vma
- *     recheck guards anon ptes (flag set before the ptl section that writes), so the anon_vma half
- *     stands for both; likewise MMU notifiers and the TLB flush of pmdp_collapse_flush (no secondary
- *     MMU or hardware walker here: see pt-reclaim-rcu-free for walkers of a detached table);
+ *   - the marker writers run only in their own variants (parameters default 0, and those rows fix
+ *     faults=0, anon=0): each alone keeps a run near 6,000 states, both at once with a fault go past
+ *     3 M. The writers do not interact with one another (different flags, different pte slots), so one
+ *     writer per run covers each recheck. MMU notifiers and the TLB flush of pmdp_collapse_flush are
+ *     left out (no secondary MMU or hardware walker here: see pt-reclaim-rcu-free for walkers of a
+ *     detached table);
+ *   - UFFDIO_REGISTER is merged into the writer's first step (it takes mmap_write_lock, which retract
+ *     does not take, so nothing here orders against it); VM_UFFD_WP and VMA_MAYBE_GUARD stay set;
  *   - finish_fault's do_set_pmd (map the PMD-sized folio with a huge pmd) is left out: the model takes
  *     its VM_FAULT_FALLBACK branch, the one that installs a PTE table and so the one that races with
  *     table reclaim;
@@ -73,8 +108,7 @@
  *     left out: the first only ends the ioctl early (pte_offset_map_lock returns NULL in the same
  *     states), the second always passes (no other thread writes that address);
  *   - zap_pte_range's need_resched/force_break exits (direct_reclaim = false) are left out: the slow
- *     path is reached through a failed trylock, which covers the same code; any_skipped (kept uffd-wp
- *     markers) cannot happen without userfaultfd_wp;
+ *     path is reached through a failed trylock, which covers the same code;
  *   - pte_free_tlb is modelled as its call_rcu (PT_RECLAIM frees both the batch and the single-table
  *     fallback by RCU; pt-reclaim-rcu-free models both): queuing it at pte_free_tlb rather than at
  *     tlb_finish_mmu starts the grace period earlier, which can only free sooner (conservative);
@@ -93,6 +127,7 @@ import { bool, record } from '../src/model/schema.ts';
 import {
   Fault,
   PMD_NONE,
+  PTE_MARKER,
   callRcu,
   pteAlloc,
   pteOffsetMapLock,
@@ -108,6 +143,7 @@ import {
   ptlUnlock,
   rcuReadUnlock,
   rcuThread,
+  pteMarker,
   raise,
   readPte,
   setPte,
@@ -121,24 +157,41 @@ import {
 const PTE_FREE_NOW = 1;
 const TLB_REMOVE_TABLE_RCU = 2;
 
-const FILE_PAGE = 1; // a subpage of the new folio, mapped by a fault
-const ANON_PAGE = 2; // the page UFFDIO_COPY allocates and maps
+export const FILE_PAGE = 1; // a subpage of the new folio, mapped by a fault
+export const ANON_PAGE = 2; // the page UFFDIO_COPY allocates and maps
 
-/** T1 (initial), one for UFFDIO_COPY's __pte_alloc, two per fault (its first install and one refault). */
-const tablesFor = (faults: number) => 2 + 2 * faults;
+interface Params {
+  readonly faults: number;
+  readonly anon: number;
+  readonly uffd_wp: number;
+  readonly guard: number;
+  readonly shared_copy: number;
+}
 
-export function state(faults: number) {
+/**
+ * T1 (initial), one for UFFDIO_COPY's __pte_alloc, two per fault (its first install and one refault),
+ * one for each marker writer's pte_alloc.
+ */
+const tablesFor = (p: Params) => 1 + p.anon + 2 * p.faults + p.uffd_wp + p.guard + p.shared_copy;
+/** PTE slots: one per fault (0..faults-1), UFFDIO_COPY's, then each marker writer's. */
+const ptesFor = (p: Params) => p.faults + 1 + p.uffd_wp + p.guard;
+
+export function state(p: Params) {
   return kernelState(
-    { tables: tablesFor(faults), ptes: faults + 1, rcuCallbacks: ['pte_free_now', 'tlb_remove_table_rcu'] },
+    { tables: tablesFor(p), ptes: ptesFor(p), rcuCallbacks: ['pte_free_now', 'tlb_remove_table_rcu'] },
     {
       pmd: pmdEntry(),
       pml: lock(),
       /** vma->anon_vma (set once by anon_vma_prepare) */
       anon_vma: bool(),
+      /** userfaultfd_wp(vma): VM_UFFD_WP, set by UFFDIO_REGISTER(MODE_WP) */
+      uffd_wp: bool(),
+      /** VMA_MAYBE_GUARD_BIT, set atomically by MADV_GUARD_INSTALL before it installs markers */
+      maybe_guard: bool(),
       /** the PG_locked bit of the collapsed new_folio (a sleeping lock: a waiter blocks) */
       new_folio: lock(),
       /** ghost state for the vacuity guards only: no step reads it */
-      ghost: record({ retracted: bool(), zap_fast: bool(), zap_slow: bool() }),
+      ghost: record({ retracted: bool(), retracted_other: bool(), zap_fast: bool(), zap_slow: bool() }),
     },
   );
 }
@@ -179,21 +232,39 @@ function pteLockptrAndLock<const L extends string>(next: L) {
   };
 }
 
+/** The three vma conditions file_backed_vma_is_retractable() tests (mm/khugepaged.c, mainline). */
+type Recheck = 'anon_vma' | 'uffd_wp' | 'maybe_guard';
+
+/**
+ * file_backed_vma_is_retractable(vma): no anon_vma (MAP_PRIVATE with anon pages), !userfaultfd_wp
+ * (uffd-wp markers), !VMA_MAYBE_GUARD_BIT (guard markers). `skip` leaves one condition out (the
+ * drop-one-recheck variants apply it to the recheck under ptl only).
+ */
+function retractable(s: any, skip?: Recheck): boolean {
+  return !((skip !== 'anon_vma' && s.anon_vma) || (skip !== 'uffd_wp' && s.uffd_wp) || (skip !== 'maybe_guard' && s.maybe_guard));
+}
+
+/** The recheck under ptl ("likely(file_backed_vma_is_retractable(vma))"), optionally without one condition. */
+function recheckUnderPtl(skip?: Recheck) {
+  return (s: any) => (retractable(s, skip) ? ('pmdp_collapse_flush' as const) : ('spin_unlock(ptl)' as const));
+}
+
 export function khugepaged(st: St) {
   return thread(st, {
     locals: { ptl: tableRef(), pgt: tableRef(), success: bool() },
     steps: {
       find_pmd_or_thp_or_none: (s) => (isTable(s.pmd.v) ? 'file_backed_vma_is_retractable' : 'folio_unlock'),
-      file_backed_vma_is_retractable: (s) => (s.anon_vma ? 'folio_unlock' : 'pmd_lock'),
+      file_backed_vma_is_retractable: (s) => (retractable(s) ? 'pmd_lock' : 'folio_unlock'),
       pmd_lock: (s, me) => (spinLock(me, s.pml) ? 'check_pmd_state' : BLOCKED),
       check_pmd_state: (s) => (isTable(s.pmd.v) ? 'spin_lock_nested(ptl)' : 'drop_pml'),
       'spin_lock_nested(ptl)': pteLockptrAndLock('likely(file_backed_vma_is_retractable)'),
-      'likely(file_backed_vma_is_retractable)': (s) => (s.anon_vma ? 'spin_unlock(ptl)' : 'pmdp_collapse_flush'),
+      'likely(file_backed_vma_is_retractable)': recheckUnderPtl(),
       pmdp_collapse_flush: (s, me) => {
         me.pgt = s.pmd.v;
         s.pmd.v = PMD_NONE;
         me.success = true;
         if (isTable(me.pgt)) s.ghost.retracted = true;
+        if (me.pgt > 1) s.ghost.retracted_other = true; // a table installed after T1 was reclaimed
         return 'spin_unlock(ptl)';
       },
       'spin_unlock(ptl)': (s, me) => {
@@ -223,17 +294,23 @@ export function khugepaged(st: St) {
 /** madvise(MADV_DONTNEED) over the whole pmd range, with PT_RECLAIM. */
 export function madvise(st: St) {
   return thread(st, {
-    locals: { pmdval: tableRef(), cleared: bool(), slow: bool() },
+    locals: { pmdval: tableRef(), cleared: bool(), slow: bool(), any_skipped: bool() },
     steps: {
       // zap_pmd_range: a none pmd is skipped
       pmd_none: (s) => (isTable(s.pmd.v) ? 'rcu_read_lock' : DONE),
       // pte_offset_map_lock; nomap: zap_pte_range returns early and zap_pmd_range looks at the pmd again
       ...pteOffsetMapLock({ locked: 'do_zap_pte_range', nomap: () => 'pmd_none' }),
       do_zap_pte_range: (s, me) => {
-        // every pte of the range, one step: all pte writers hold this ptl
+        // every pte of the range, one step: all pte writers hold this ptl. MADV_DONTNEED (no
+        // ZAP_FLAG_DROP_MARKER) keeps uffd-wp and guard markers: any_skipped, so no table reclaim.
         const n = s.pt[0]!.pte.length;
-        for (let i = 0; i < n; i++) if (readPte(s, me.pmdval, i) !== 0) setPte(s, me, me.pmdval, i, 0);
-        return 'try_get_and_clear_pmd';
+        for (let i = 0; i < n; i++) {
+          const v = readPte(s, me.pmdval, i);
+          if (v === 0) continue;
+          if (pteMarker(v) !== undefined) me.any_skipped = true;
+          else setPte(s, me, me.pmdval, i, 0);
+        }
+        return me.any_skipped ? 'pte_unmap_unlock' : 'try_get_and_clear_pmd'; // can_reclaim_pt = false
       },
       try_get_and_clear_pmd: (s, me) => {
         // spin_trylock(pml); pmdval = *pmd; pmd_clear; spin_unlock(pml) as one step: every writer of *pmd
@@ -248,6 +325,7 @@ export function madvise(st: St) {
       pte_unmap_unlock: (s, me) => {
         ptlUnlock(s, me, me.pmdval);
         rcuReadUnlock(s, me);
+        if (me.any_skipped) return DONE;
         return me.cleared ? 'pte_free_tlb' : 'pmd_lock';
       },
       // try_to_free_pte (slow path)
@@ -329,8 +407,9 @@ export function fault(st: St, n: number) {
 }
 
 /** UFFDIO_COPY of one page into the last address of the range (mfill_atomic, private shmem vma). */
-export function uffdioCopy(st: St, addr: number) {
+export function uffdioCopy(st: St, addr: number, count: number) {
   return thread(st, {
+    count,
     locals: { new: tableRef(), pmdval: tableRef() },
     steps: {
       anon_vma_prepare: (s) => {
@@ -353,15 +432,74 @@ export function uffdioCopy(st: St, addr: number) {
   });
 }
 
+/**
+ * A writer of pte markers that sets its vma flag first, then installs the marker under ptl:
+ *   uffdio_writeprotect  UFFDIO_REGISTER(MODE_WP) sets VM_UFFD_WP (userfaultfd_wp), then
+ *                        UFFDIO_WRITEPROTECT -> change_protection(MM_CP_UFFD_WP) -> change_pmd_range
+ *                        (pte_alloc for markers) -> change_pte_range: pte_offset_map_lock, a none pte
+ *                        gets PTE_MARKER_UFFD_WP (userfaultfd_wp_use_markers: shmem)
+ *   madv_guard_install   madvise_guard_install(): vma_set_atomic_flag(VMA_MAYBE_GUARD_BIT) under
+ *                        mmap_read_lock, then the page walk (installing a table if none) sets
+ *                        PTE_MARKER_GUARD under the walk's ptl (Lorenzo Stoakes, 2025: the flag is
+ *                        set before the ptl that installs, which is what retract's recheck relies on)
+ */
+export function markerWriter<const F extends string>(st: St, count: number, addr: number, setFlag: F, flag: 'uffd_wp' | 'maybe_guard', marker: number) {
+  return thread(st, {
+    count,
+    locals: { new: tableRef(), pmdval: tableRef() },
+    steps: {
+      ...({
+        [setFlag]: (s: any) => {
+          s[flag] = true;
+          return 'pmd_none' as const;
+        },
+      } as { [K in F]: (s: any) => 'pmd_none' }),
+      ...pteAlloc('rcu_read_lock'),
+      // pte_offset_map_lock; NULL: the range is retried by the caller or -EAGAIN (nothing installed)
+      ...pteOffsetMapLock({ locked: 'set_pte_at', nomap: () => DONE }),
+      set_pte_at: (s: any, me: any) => {
+        if (readPte(s, me.pmdval, addr) === 0) setPte(s, me, me.pmdval, addr, marker); // only on a none pte
+        return 'pte_unmap_unlock' as const;
+      },
+      pte_unmap_unlock: (s: any, me: any) => {
+        ptlUnlock(s, me, me.pmdval);
+        rcuReadUnlock(s, me);
+        return DONE;
+      },
+    },
+  });
+}
+
+/**
+ * UFFDIO_COPY into a MAP_SHARED shmem vma registered MISSING (mfill_atomic, mm/userfaultfd.c): the
+ * pmd is populated first (__pte_alloc when pmd_none), then shmem_mfill_atomic_pte() finds the index
+ * already in the page cache (the new folio) and fails with -EEXIST. A shared vma has no anon_vma, and
+ * MISSING mode sets no userfaultfd_wp: it installs an empty table that no recheck looks at.
+ */
+export function uffdioCopyShared(st: St, count: number) {
+  return thread(st, {
+    count,
+    locals: { new: tableRef() },
+    steps: {
+      ...pteAlloc('shmem_mfill_atomic_pte'),
+      shmem_mfill_atomic_pte: () => DONE, // shmem_add_to_page_cache: -EEXIST
+    },
+  });
+}
+
 export default defineModel({
   name: 'retract-page-tables',
   title: "khugepaged's retract_page_tables() against MADV_DONTNEED table reclaim, faults and UFFDIO_COPY",
   doc: 'protocols.md §2 (B2.4, B2.7) and §3: retract_page_tables() frees a PTE table under pml+ptl without checking it is empty, while zap_pte_range() reclaims empty tables, a fault re-installs one and UFFDIO_COPY maps an anon page.',
   params: {
     faults: { min: 0, max: 3, default: 1, doc: 'read-fault threads (each maps its own page of the collapsed range)' },
+    anon: { min: 0, max: 1, default: 1, doc: '1: the uffdio_copy thread (anon_vma_prepare, then an anon pte under ptl)' },
+    uffd_wp: { min: 0, max: 1, default: 0, doc: '1: a uffdio_writeprotect thread (UFFDIO_REGISTER(WP) sets userfaultfd_wp, then a uffd-wp marker under ptl)' },
+    shared_copy: { min: 0, max: 1, default: 0, doc: '1: a uffdio_copy_shared thread (UFFDIO_COPY on a shared vma: installs an empty table, then -EEXIST)' },
+    guard: { min: 0, max: 1, default: 0, doc: '1: a madv_guard_install thread (sets VMA_MAYBE_GUARD, then a guard marker under ptl)' },
   },
   build: (p) => {
-    const st = state(p.faults);
+    const st = state(p);
     return {
       state: st,
       init: (s: any) => {
@@ -372,13 +510,16 @@ export default defineModel({
         khugepaged: khugepaged(st),
         madvise: madvise(st),
         fault: fault(st, p.faults),
-        uffdio_copy: uffdioCopy(st, p.faults),
+        uffdio_copy: uffdioCopy(st, p.faults, p.anon),
         rcu: rcuThread(
           st,
           ['pte_free_now', 'tlb_remove_table_rcu'],
           { pte_free_now: (s, t) => ptFree(s, t), tlb_remove_table_rcu: (s, t) => ptFree(s, t) },
-          tablesFor(p.faults),
+          tablesFor(p),
         ),
+        uffdio_writeprotect: markerWriter(st, p.uffd_wp, p.faults + 1, 'userfaultfd_register', 'uffd_wp', PTE_MARKER.UFFD_WP),
+        uffdio_copy_shared: uffdioCopyShared(st, p.shared_copy),
+        madv_guard_install: markerWriter(st, p.guard, p.faults + 1 + p.uffd_wp, 'vma_set_atomic_flag(VMA_MAYBE_GUARD)', 'maybe_guard', PTE_MARKER.GUARD),
       },
     };
   },
@@ -399,6 +540,44 @@ export default defineModel({
       patch: 'Hugh Dickins v1 09/12 "mm/khugepaged: retract_page_tables() without mmap or vma lock" (May 28 2023); Jann Horn May 31 2023',
       apply: (d) => {
         d.threads.khugepaged.steps['spin_lock_nested(ptl)'] = pteLockptrAndLock('pmdp_collapse_flush');
+      },
+    },
+    'upstream-uffd-wp': {
+      summary: 'mainline with the uffdio_writeprotect writer: userfaultfd_wp is rechecked under ptl',
+      patch: '1d65b771bc08 "mm/khugepaged: retract_page_tables() without mmap or vma lock" (Hugh Dickins, v6.6): anon_vma and userfaultfd_wp rechecked under ptl',
+      params: { faults: 0, anon: 0, uffd_wp: 1 },
+    },
+    'upstream-guard': {
+      summary: 'mainline with the madv_guard_install writer: VMA_MAYBE_GUARD is rechecked under ptl',
+      patch: 'Lorenzo Stoakes, 2025: VM_MAYBE_GUARD set atomically by madvise_guard_install() and tested in file_backed_vma_is_retractable() under ptl',
+      params: { faults: 0, anon: 0, guard: 1 },
+    },
+    'upstream-shared-copy': {
+      summary: 'mainline with UFFDIO_COPY on a shared vma: an empty table installed after T1 is reclaimed is retracted',
+      patch: '6c18ec9af86c: check_pmd_state asks only that *pmd still hold a table ("a new PTE page ... is still empty and can be removed")',
+      params: { faults: 0, anon: 0, shared_copy: 1 },
+    },
+    'no-anon-vma-recheck': {
+      summary: 'the recheck under ptl leaves out anon_vma (uffd-wp and guard still rechecked)',
+      patch: 'analysis: one condition of file_backed_vma_is_retractable() dropped from the recheck',
+      apply: (d) => {
+        d.threads.khugepaged.steps['likely(file_backed_vma_is_retractable)'] = recheckUnderPtl('anon_vma');
+      },
+    },
+    'no-uffd-wp-recheck': {
+      summary: 'the recheck under ptl leaves out userfaultfd_wp, with the uffdio_writeprotect writer',
+      patch: 'analysis: one condition of file_backed_vma_is_retractable() dropped from the recheck',
+      params: { faults: 0, anon: 0, uffd_wp: 1 },
+      apply: (d) => {
+        d.threads.khugepaged.steps['likely(file_backed_vma_is_retractable)'] = recheckUnderPtl('uffd_wp');
+      },
+    },
+    'no-guard-recheck': {
+      summary: 'the recheck under ptl leaves out VMA_MAYBE_GUARD, with the madv_guard_install writer',
+      patch: 'analysis: one condition of file_backed_vma_is_retractable() dropped from the recheck (the optimistic check keeps it)',
+      params: { faults: 0, anon: 0, guard: 1 },
+      apply: (d) => {
+        d.threads.khugepaged.steps['likely(file_backed_vma_is_retractable)'] = recheckUnderPtl('maybe_guard');
       },
     },
     'spin-lock-pml': {

@@ -1,6 +1,8 @@
 /*
  * Properties and expected verdicts for models/retract-page-tables.ts (protocols.md §2, §3, P-* list;
- * seed 003). Expectations are for the default parameters (faults=1).
+ * seed 003). Expectations are for the default parameters (faults=1, anon=1, uffd_wp=0, guard=0,
+ * shared_copy=0) except where a row fixes others (the marker-writer and shared-copy rows: faults=0,
+ * anon=0 and their writer).
  *
  * upstream: everything holds. Every clear of *pmd holds pml, and retract and try_to_free_pte read the
  *   table from *pmd under pml after check_pmd_state / pte_offset_map_rw_nolock saw a table, so a table
@@ -31,13 +33,40 @@
  *   and, without the recheck, detaches and frees the table with the live anon pte (P-EMPTY: the anon
  *   page is leaked, "Bad rss-counter"). Only no-free-of-non-empty-table is violated: UFFDIO_COPY wrote
  *   under ptl into an attached table, and the freeing itself is still RCU-deferred and single.
+ * checks-before-locks-only and the no-*-recheck rows also reach khugepaged-retracts-other-table: the
+ *   writer can install T2 after MADV_DONTNEED reclaimed T1, fill it, and the broken recheck retracts T2.
+ * upstream-uffd-wp / upstream-guard (mainline, one marker writer): everything holds. The writer sets
+ *   its flag (VM_UFFD_WP by UFFDIO_REGISTER; VMA_MAYBE_GUARD by madvise_guard_install, atomically)
+ *   before it takes the ptl that installs the marker, and retract rechecks the flag under that ptl:
+ *   either retract's ptl section comes first (the writer's pte_offset_map_lock then finds *pmd changed
+ *   or none and installs into a fresh table, or gives up) or the recheck sees the flag and skips.
+ *   Lorenzo Stoakes (2025): "Guard marker installation acquires page table lock after setting
+ *   VM_MAYBE_GUARD, which raced and didn't pick this up in the initial optimistic check, blocking page
+ *   table retraction until the guard regions are installed - the second VM_MAYBE_GUARD check will
+ *   prevent page table retraction. Either way we're safe." MADV_DONTNEED keeps markers (any_skipped),
+ *   so it reclaims no table holding one; the zap guards stay reachable through runs where it goes
+ *   before the marker.
+ * upstream-shared-copy (mainline): everything holds, and khugepaged-retracts-other-table is reachable:
+ *   MADV_DONTNEED reclaims T1, UFFDIO_COPY on the shared vma installs an empty T2 (mfill_atomic's
+ *   __pte_alloc) and fails -EEXIST; check_pmd_state sees a table and retract frees T2, which is empty
+ *   ("a new PTE page is filled into the pmd entry, it is still empty and can be removed", 6c18ec9af86c).
+ *   In every other mainline row it is unreachable: faults wait for new_folio, and the other writers
+ *   set a flag the recheck sees before they install a table.
+ * no-anon-vma-recheck / no-uffd-wp-recheck / no-guard-recheck (analysis): the recheck under ptl leaves
+ *   one condition out (the optimistic check keeps it). The writer of that condition passes between the
+ *   optimistic check and retract's pml: it sets its flag, installs its anon pte / uffd-wp marker /
+ *   guard marker under ptl and unlocks; retract takes pml and ptl, its recheck misses the flag, and the
+ *   table is detached and freed with the entry in it: no-free-of-non-empty-table is violated (the anon
+ *   page leaks, "Bad rss-counter"; the uffd-wp protection or the guard region silently disappears, and
+ *   the next access faults in a fresh table instead of trapping). Nothing else: the writes were under
+ *   ptl into an attached table, and the free is single and RCU-deferred.
  * spin-lock-pml: madvise holds T1's ptl and waits for pml; khugepaged holds pml (check_pmd_state passed)
  *   and waits for T1's ptl: ABBA deadlock. Nothing else changes, except that the zap path never takes its
  *   slow path (spin_lock does not fail), so that guard is unreachable.
  */
 
-import model from '../models/retract-page-tables.ts';
-import { Fault, noFault, pteWriteAttached, nrPtesConsistent } from '../src/kernel/index.ts';
+import model, { ANON_PAGE, FILE_PAGE } from '../models/retract-page-tables.ts';
+import { Fault, PTE_MARKER, noFault, pteWriteAttached, nrPtesConsistent } from '../src/kernel/index.ts';
 import { defineSpec, sometimes } from '../src/spec/property.ts';
 
 const holdsAll = {
@@ -57,8 +86,18 @@ const holdsAll = {
   'retract-and-zap-both-free': 'reachable',
   'uffdio-copy-maps-anon-page': 'reachable',
   'fault-maps-file-page': 'reachable',
+  'uffd-wp-marker-installed': 'unreachable',
+  'guard-marker-installed': 'unreachable',
+  'khugepaged-retracts-other-table': 'unreachable',
   'deadlock-free': 'holds',
 } as const;
+
+/** The marker-writer rows fix faults=0 and anon=0: no fault or UFFDIO_COPY thread, so those guards are unreachable. */
+const markerWriter = { ...holdsAll, 'uffdio-copy-maps-anon-page': 'unreachable', 'fault-maps-file-page': 'unreachable' } as const;
+
+/** A dropped recheck: a table a writer filled (often one it installed after T1 was reclaimed) is retracted. */
+const retractsNonEmpty = { 'no-free-of-non-empty-table': 'violated', 'khugepaged-retracts-other-table': 'reachable' } as const;
+const unsafeRecheck = { ...holdsAll, ...retractsNonEmpty } as const;
 
 export default defineSpec(model, {
   properties: [
@@ -76,8 +115,11 @@ export default defineSpec(model, {
     sometimes('zap-frees-by-fast-path', 'try_get_and_clear_pmd under ptl clears the pmd and the table is freed', (s) => s.ghost.zap_fast),
     sometimes('zap-frees-by-slow-path', 'after a failed trylock, try_to_free_pte clears the pmd and the table is freed', (s) => s.ghost.zap_slow),
     sometimes('retract-and-zap-both-free', 'khugepaged retracts one table and MADV_DONTNEED frees another in the same run', (s) => s.ghost.retracted && (s.ghost.zap_fast || s.ghost.zap_slow)),
-    sometimes('uffdio-copy-maps-anon-page', "UFFDIO_COPY's anon pte is written", (s) => s.pt.some((t) => t.pte.get(t.pte.length - 1) !== 0)),
-    sometimes('fault-maps-file-page', "a fault's pte is written", (s) => s.pt.some((t) => t.pte.length > 1 && t.pte.get(0) !== 0)),
+    sometimes('uffdio-copy-maps-anon-page', "UFFDIO_COPY's anon pte is written", (s) => s.pt.some((t) => hasValue(t.pte, ANON_PAGE))),
+    sometimes('fault-maps-file-page', "a fault's pte is written", (s) => s.pt.some((t) => hasValue(t.pte, FILE_PAGE))),
+    sometimes('khugepaged-retracts-other-table', 'pmdp_collapse_flush detaches a table other than T1 (installed after T1 was reclaimed)', (s) => s.ghost.retracted_other),
+    sometimes('uffd-wp-marker-installed', 'UFFDIO_WRITEPROTECT really installs a uffd-wp marker', (s) => s.pt.some((t) => hasValue(t.pte, PTE_MARKER.UFFD_WP))),
+    sometimes('guard-marker-installed', 'MADV_GUARD_INSTALL really installs a guard marker', (s) => s.pt.some((t) => hasValue(t.pte, PTE_MARKER.GUARD))),
   ],
   expect: {
     upstream: holdsAll,
@@ -88,7 +130,18 @@ export default defineSpec(model, {
       'nr-ptes-never-negative': 'violated',
       'nr-ptes-consistent': 'violated',
     },
-    'checks-before-locks-only': { ...holdsAll, 'no-free-of-non-empty-table': 'violated' },
+    'checks-before-locks-only': unsafeRecheck,
     'spin-lock-pml': { ...holdsAll, 'zap-frees-by-slow-path': 'unreachable', 'deadlock-free': 'violated' },
+    'upstream-uffd-wp': { ...markerWriter, 'uffd-wp-marker-installed': 'reachable' },
+    'upstream-guard': { ...markerWriter, 'guard-marker-installed': 'reachable' },
+    'upstream-shared-copy': { ...markerWriter, 'khugepaged-retracts-other-table': 'reachable' },
+    'no-anon-vma-recheck': { ...unsafeRecheck },
+    'no-uffd-wp-recheck': { ...markerWriter, ...retractsNonEmpty, 'uffd-wp-marker-installed': 'reachable' },
+    'no-guard-recheck': { ...markerWriter, ...retractsNonEmpty, 'guard-marker-installed': 'reachable' },
   },
 });
+
+function hasValue(a: { readonly length: number; get(i: number): number }, v: number): boolean {
+  for (let i = 0; i < a.length; i++) if (a.get(i) === v) return true;
+  return false;
+}
