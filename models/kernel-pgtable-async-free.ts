@@ -49,6 +49,13 @@
  *   - the walkers never evict a cache entry on their own (eviction only removes stale pointers) and a
  *     walk that would change nothing is not a step (it would be a self-loop).
  *   - the work item runs on one kworker at a time (workqueues are non-reentrant), as in the kernel.
+ *   - every kernel PTE table here is freed through pagetable_free() with its ptdesc marked kernel, so
+ *     through pagetable_free_kernel() and the deferred path. The model assumes that of every kernel
+ *     page table: a table freed some other way (arch code calling free_page()/__free_pages() on it
+ *     directly, memory hot-remove or vmemmap teardown not going through pagetable_free, a table never
+ *     marked with ptdesc_set_kernel) skips the IOMMU invalidation, and for it the deferred variant's
+ *     SAFE says nothing (it is the immediate-free variant's case). Which mainline free paths are
+ *     covered is not checked here (UNCONFIRMED).
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';

@@ -26,9 +26,16 @@
  *                   pte_offset_map(*pmd) read *pmd twice, no pmd_same recheck, no RCU.   VIOLATED
  *                   (write into the detached table, lock of one table / write of another, and a
  *                   use-after-free since no read section holds the grace period off)
+ *                   An ablation that never shipped: the old macro was only correct because nobody
+ *                   removed a table under mmap_lock(read), and it was gone (Hugh Dickins' series,
+ *                   v6.5) before any such remover existed (retract_page_tables without mmap_lock,
+ *                   1d65b771bc08, v6.6; PT_RECLAIM, v6.14). It shows what the recheck and RCU buy,
+ *                   not a kernel that ran.
  *   no-rcu          recheck, but neither rcu_read_lock in the walker nor RCU-deferred free in the
  *                   remover: Hugh's 04/31 "rcu_read_lock() to be added later" with a remover that
  *                   calls pte_free() at once (B1.2).                          VIOLATED (use-after-free)
+ *                   Also an ablation: the walker half was in the series until a349d72fd9ef added the
+ *                   RCU section, but no remover freed a table at once under such a walker.
  *
  * Abstracted, and why that is sound here:
  *   - one pmd entry and its pml; each fault writes its own PTE slot (different addresses), so two
