@@ -13,7 +13,7 @@ export interface Toy {
 }
 
 /** Explores the whole state space (no early stop) and returns the run. */
-export function run(toy: Toy, strategy: 'dfs' | 'bfs' = 'dfs'): RunResult {
+export function run(toy: Toy, strategy: 'dfs' | 'bfs' = 'dfs', reduce = true): RunResult {
   const model = defineModel({
     name: 'toy',
     title: 'toy',
@@ -23,7 +23,7 @@ export function run(toy: Toy, strategy: 'dfs' | 'bfs' = 'dfs'): RunResult {
     variants: { base: { summary: 'the only variant' } },
   });
   const spec = defineSpec(model as any, { properties: toy.properties, expect: { base: {} } });
-  return verify(instantiate(model, 'base'), spec, { stopAtFirst: false, strategy });
+  return verify(instantiate(model, 'base'), spec, { stopAtFirst: false, strategy, por: reduce, symmetry: reduce });
 }
 
 /** property name -> verdict, after a complete run. */

@@ -23,7 +23,7 @@ import {
   type RwsemPolicy,
 } from '../../src/kernel/index.ts';
 import { always, sometimes } from '../../src/spec/property.ts';
-import { verdicts } from './kit.ts';
+import { run, verdicts } from './kit.ts';
 
 const balanced = noFault('locks-balanced', Fault.UNLOCK_NOT_OWNER | Fault.LOCK_HELD_AT_EXIT);
 
@@ -158,6 +158,27 @@ describe('rwsem', () => {
 
   it('reader-preferring: exclusion holds and readers pass a queued writer', () => {
     expect(verdicts(threeTasks('reader-preferring'))).toMatchObject({ exclusive: 'holds', 'reader-passes-queued-writer': 'reachable' });
+  });
+
+  it('one writer and one reader: 12 states, counted by hand', () => {
+    // (w, r) with w in {not called, queued, granted, holding, done} and r alike: both idle; either holds
+    // with the other idle, queued behind it, or done; either granted (the other done); both done.
+    const st = kernelState({}, { sem: rwsem(1) });
+    const writer = thread(st, {
+      steps: {
+        down_write: downWrite('down_write', 'up_write', (s) => s.sem),
+        up_write: (s, me) => (upWrite(s, me, s.sem), DONE),
+      },
+    });
+    const reader = thread(st, {
+      steps: {
+        down_read: downRead('down_read', 'up_read', (s) => s.sem),
+        up_read: (s, me) => (upRead(s, me, s.sem), DONE),
+      },
+    });
+    const r = run({ state: st, threads: { writer, reader }, properties: [balanced] }, 'bfs', false);
+    expect(r.outcome.kind).toBe('complete');
+    expect(r.stats.states).toBe(12);
   });
 
   it('downgrade_write lets a queued reader in while keeping a queued writer out', () => {
