@@ -79,6 +79,15 @@ export function mightSleep(s: { faults: number }, me: AtomicView): void {
 }
 
 /**
+ * cond_resched() (and a bare schedule() or msleep()): a voluntary sleep point, so might_sleep() applies
+ * (SLEEP_IN_ATOMIC in atomic context). Being preempted there needs no modelling: the explorer already
+ * interleaves other threads at every step.
+ */
+export function condResched(s: { faults: number }, me: AtomicView): void {
+  mightSleep(s, me);
+}
+
+/**
  * Exit hook: a thread may not finish with preemption disabled by preempt_disable() (RCU_UNBALANCED).
  * The part of the count that spinlocks still held account for is LOCK_HELD_AT_EXIT's (spinlock.ts).
  */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BLOCKED, DONE, thread } from '../../src/model/model.ts';
 import {
   Fault,
+  condResched,
   inAtomic,
   kernelState,
   localIrqDisable,
@@ -94,6 +95,14 @@ describe('might_sleep and preempt_count', () => {
     expect(spinLock(me, a)).toBe(true);
     expect(me).toEqual({ tid: 3 });
     expect(inAtomic(me)).toBe(false);
+  });
+
+  it('cond_resched is a sleep point: fine unlocked, sleep-in-atomic under a spinlock', () => {
+    const s = { faults: 0 };
+    condResched(s, { tid: 0, preempt_count: 0, rcu_nesting: 0, irqs_off: false });
+    expect(s.faults).toBe(0);
+    condResched(s, { tid: 0, preempt_count: 1, rcu_nesting: 0, irqs_off: false });
+    expect(s.faults).toBe(Fault.SLEEP_IN_ATOMIC);
   });
 
   it('preempt_enable without preempt_disable, and exiting with preemption off, are unbalanced', () => {
