@@ -8,7 +8,7 @@ import type { BaseDef, ModelDef, ModelModule, ParamDefs, ParamValues, VariantDef
 export type ExpectedVerdict = 'holds' | 'violated' | 'reachable' | 'unreachable';
 export type ExpectRow = Readonly<Record<string, ExpectedVerdict>>;
 
-export interface UserVariant<P extends ParamDefs = ParamDefs, D extends ModelDef = ModelDef> {
+export interface UserVariant<P extends ParamDefs = any, D extends ModelDef = any> {
   readonly kind: 'ptcheck-variant';
   readonly model: ModelModule<P, D, any>;
   /** kebab-case name shown in reports */
@@ -30,7 +30,7 @@ export interface UserVariant<P extends ParamDefs = ParamDefs, D extends ModelDef
 }
 
 /** A file's several variants, in declaration order. */
-export interface UserVariantSet<P extends ParamDefs = ParamDefs, D extends ModelDef = ModelDef> {
+export interface UserVariantSet<P extends ParamDefs = any, D extends ModelDef = any> {
   readonly kind: 'ptcheck-variants';
   readonly model: ModelModule<P, D, any>;
   readonly variants: readonly UserVariant<P, D>[];
