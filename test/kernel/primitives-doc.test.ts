@@ -19,7 +19,11 @@ describe('the primitive reference', () => {
   });
 
   it('docs/primitives.md is current (else: npm run docs:primitives)', () => {
-    expect(readFileSync(DOC, 'utf8') === renderPrimitives(), 'docs/primitives.md is stale: run npm run docs:primitives').toBe(true);
+    const have = readFileSync(DOC, 'utf8').split('\n');
+    const want = renderPrimitives().split('\n');
+    const at = want.findIndex((l, i) => have[i] !== l);
+    const where = at < 0 ? (have.length === want.length ? '' : `length ${have.length} vs ${want.length}`) : `line ${at + 1}: '${have[at] ?? ''}' should be '${want[at]}'`;
+    expect(where, 'docs/primitives.md is stale: run npm run docs:primitives').toBe('');
   });
 
   it('names the faults a primitive records, through the primitives it calls', () => {
