@@ -55,13 +55,15 @@ export function lockRefs(space: LockRefSpace) {
     return true;
   };
 
+  const ref = (lockName: string): number => {
+    const k = space.named.indexOf(lockName);
+    if (k < 0) throw new ModelError(`lock reference: '${lockName}' is not one of ${space.named.join(', ')}`);
+    return named(k);
+  };
+
   return {
     /** &named lock (e.g. ref('pml')). */
-    ref(lockName: string): number {
-      const k = space.named.indexOf(lockName);
-      if (k < 0) throw new ModelError(`lock reference: '${lockName}' is not one of ${space.named.join(', ')}`);
-      return named(k);
-    },
+    ref,
     /** &Tt.ptl. */
     table: (t: number): number => t,
     name,
@@ -83,7 +85,7 @@ export function lockRefs(space: LockRefSpace) {
         raise(s, Fault.BAD_PMD_DEREF);
         return LOCK_REF_GARBAGE;
       }
-      return split ? t : this.ref(pml);
+      return split ? t : ref(pml);
     },
     /** spin_lock(ref): false = must block. Through NULL/garbage/uninit: BAD_LOCK_REF (nothing locked, continues). */
     lock(s: PtState, me: { readonly tid: number }, v: number): boolean {
