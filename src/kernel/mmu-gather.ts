@@ -64,6 +64,12 @@ export interface MmuGatherView {
 
 type St = PtState & RcuState;
 
+/** The gather's range bit for table t (none for a garbage t, whose free records the fault). */
+function rangeBit(t: number): number {
+  if (t > 30) throw new ModelError(`mmu_gather tracks the ranges of T1..T30 only (got T${t})`);
+  return t > 0 ? 1 << t : 0;
+}
+
 /**
  * tlb_flush_mmu_tlbonly(): flushes the TLB (and, the gather having freed tables, the CPUs' paging-structure
  * caches) for the gathered user ranges.
@@ -156,7 +162,7 @@ export function tlbRemoveTable<const L extends string>(o: TlbRemoveTableOpts<L>)
         const g = o.gather(s);
         const t = o.table(s, me);
         if (alt === 1 && g.batch !== 0) return BLOCKED; // a batch is there: no allocation to fail
-        g.range = g.range | (1 << t);
+        g.range = g.range | rangeBit(t);
         if (alt === 1) {
           tlbTableInvalidate(s, g);
           return fallbackLabel;
