@@ -11,18 +11,20 @@ import { expectProblems, expectRow, type Property, type SpecModule, type Verdict
 import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
 import { Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
-import { buildTrace, snapshots, TRACE_FORMAT, TRACE_VERSION, type Trace } from '../trace/trace.ts';
+import { buildTrace, snapshots, type Trace } from '../trace/trace.ts';
 import { reorderForReadability, shrinkPath } from '../trace/readable.ts';
 import { diffText } from '../report/diff.ts';
 import { parsePath } from '../trace/path.ts';
 import { ReplayError, replay } from '../trace/replay.ts';
-import { resultJson, RESULT_FORMAT } from '../report/json.ts';
+import { resultJson } from '../report/json.ts';
 import { matrixText } from '../report/matrix.ts';
 import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
 import { resultText } from '../report/result-text.ts';
 import { installSignals, onStop, SIGNAL_EXIT, stopSignal } from './signals.ts';
-import { loadModel, loadVariantFile, shippedModelNames, type LoadedModel } from './registry.ts';
+import { loadModel, loadVariantFile, shippedModelNames, typecheckShipped, unnamedModelFiles, type LoadedModel } from './registry.ts';
+import { readTraceFile, traceSource } from './trace-file.ts';
+import { SetupError, shown } from './typecheck.ts';
 import { availableParallelism } from 'node:os';
 import { closePools } from '../parallel/coordinator.ts';
 import { parallelHandOff } from '../parallel/handoff.ts';
@@ -105,6 +107,8 @@ interface Opts {
   allViolations: boolean;
   strategy: Strategy;
   limits: Limits;
+  /** --timeout in ms, counted from the start of the first search */
+  timeoutMs?: number;
   json: boolean;
   traceOut?: string;
   traces: boolean;
@@ -251,7 +255,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
   const limits: Limits = {
     maxStates: posInt('--max-states', v['max-states']) ?? NO_LIMITS.maxStates,
     maxDepth: posInt('--max-depth', v['max-depth']) ?? NO_LIMITS.maxDepth,
-    deadline: timeout !== undefined ? Date.now() + timeout * 1000 : Infinity,
+    deadline: Infinity, // set when the first search starts: loading and typechecking do not count
     maxTableBytes: mem !== undefined ? mem * 2 ** 20 : NO_LIMITS.maxTableBytes,
   };
   return {
@@ -269,6 +273,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       allViolations: !!v['all-violations'],
       strategy: v.shortest || v.bfs ? 'bfs' : 'dfs',
       limits,
+      ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
       json: !!v.json,
       ...(v['trace-out'] !== undefined ? { traceOut: v['trace-out'] } : {}),
       traces: !!v.traces,
@@ -351,8 +356,8 @@ function defaultExpect(spec: SpecModule): Record<string, Verdict> {
 }
 
 /** The targets of a variant file's variants (one, or several: a bug/fix matrix), on model `modelRef`. */
-async function fileTargets(modelRef: string, variantFile: string): Promise<Target[]> {
-  const lm = await loadModel(modelRef);
+async function fileTargets(modelRef: string | LoadedModel, variantFile: string): Promise<Target[]> {
+  const lm = typeof modelRef === 'string' ? await loadModel(modelRef) : modelRef;
   const lvs = await loadVariantFile(variantFile, lm);
   const several = lvs.length > 1;
   return lvs.map(({ variant: uv, model, path }) => {
@@ -363,6 +368,7 @@ async function fileTargets(modelRef: string, variantFile: string): Promise<Targe
       summary: `${uv.summary} (variant file ${variantFile}, on top of ${base})`,
       args: `${lm.ref} --variant-file ${variantFile}${several ? ` --variant ${uv.name}` : ''}`,
       file: variantFile,
+      // workers load the very files this thread loaded, never a model found by its name
       modelRef: (params) => ({ modelPath: model.path, specPath: model.specPath, variant: uv.name, params, variantFile: path }),
       // what the file does not say is as its base has it: the base's row, at these parameters
       expect: (params) => ({ ...defaultExpect(lm.spec), ...(expectRow(lm.spec, base, params) ?? {}), ...userExpect(uv, params) }),
@@ -381,16 +387,17 @@ function pickVariant(ts: readonly Target[], variant: string | undefined, variant
   return t;
 }
 
-async function target(modelRef: string, variant: string | undefined, variantFile: string | undefined): Promise<Target> {
+/** The target a command names: a model (loaded once, by name or by path) with a variant or a variant file. */
+async function target(modelRef: string | LoadedModel, variant: string | undefined, variantFile: string | undefined): Promise<Target> {
   if (variantFile !== undefined) return pickVariant(await fileTargets(modelRef, variantFile), variant, variantFile);
-  const lm = await loadModel(modelRef);
+  const lm = typeof modelRef === 'string' ? await loadModel(modelRef) : modelRef;
   return shippedTarget(lm, variant);
 }
 
 function shippedTarget(lm: LoadedModel, variant: string | undefined): Target {
   checkSpec(lm);
   if (variant === undefined) throw new InputError('needs --variant or --variant-file');
-  const vd = lm.module.variants[variant];
+  const vd = Object.hasOwn(lm.module.variants, variant) ? lm.module.variants[variant] : undefined;
   if (!vd) throw new InputError(`model '${lm.module.name}' has no variant '${variant}' (variants: ${Object.keys(lm.module.variants).join(', ')})`);
   return {
     lm,
@@ -414,8 +421,11 @@ function replayCommand(args: string, t: Trace): string {
   return `npx ptcheck replay ${args}${params} --path ${t.path || '-'} --property ${t.property.name}`;
 }
 
-/** The trace of every discovery (violations only, or also sometimes witnesses), told with fewer switches. */
-function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: boolean, variantFile?: string): Trace[] {
+/**
+ * The trace of every discovery (violations only, or also sometimes witnesses), told with fewer switches.
+ * A trace of a file loaded by path names that file, so that replaying it needs the same file named again.
+ */
+function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: boolean, t: Target): Trace[] {
   const out: Trace[] = [];
   r.properties.forEach((p, k) => {
     if (!p.path) return;
@@ -423,10 +433,18 @@ function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: 
     const stopsAtEnd = p.kind === 'always' || p.kind === 'sometimes';
     const shrunk = stopsAtEnd ? shrinkPath(engine, p.path, k) : p.path;
     const path = reorderForReadability(engine, shrunk, k, stopsAtEnd);
-    const t = buildTrace(inst, engine, path, k);
-    out.push(variantFile === undefined ? t : { ...t, variantFile: resolve(variantFile) });
+    out.push(withFiles(buildTrace(inst, engine, path, k), t));
   });
   return out;
+}
+
+/** A trace with the files it was made from, when they are not shipped ones. */
+function withFiles(tr: Trace, t: Target): Trace {
+  return {
+    ...tr,
+    ...(t.lm.shipped ? {} : { modelFile: resolve(t.lm.path) }),
+    ...(t.file === undefined ? {} : { variantFile: resolve(t.file) }),
+  };
 }
 
 /**
@@ -487,6 +505,7 @@ function checkSpec(lm: LoadedModel): void {
 }
 
 async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst: boolean) {
+  if (o.timeoutMs !== undefined && o.limits.deadline === Infinity) o.limits = { ...o.limits, deadline: Date.now() + o.timeoutMs };
   const inst = t.instantiate(o.params);
   const expect = t.expect(inst.params);
   const v = new Verification(inst, t.lm.spec, {
@@ -519,7 +538,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
 
 async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<number> {
   const { inst, v, r } = await runTarget(t, o, progress, !o.allViolations);
-  const traces = tracesOf(inst, v.engine, r, true, t.file);
+  const traces = tracesOf(inst, v.engine, r, true, t);
   const first = traces[0];
   // a write that fails after the search loses nothing else: the result still goes to stdout
   const failed: string[] = [];
@@ -568,7 +587,7 @@ async function verifyMatrix(groups: readonly MatrixGroup[], o: Opts, progress: P
       const { inst, v, r } = await runTarget(t, o, progress, false);
       results.push(r);
       if (o.json || o.traces) {
-        const traces = tracesOf(inst, v.engine, r, true, t.file);
+        const traces = tracesOf(inst, v.engine, r, true, t);
         if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
         for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr) }));
       }
@@ -619,8 +638,11 @@ async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   checkOutputs(o);
   if (o.all) {
     if (pos.length) throw new InputError('verify --all takes no model name');
+    typecheckShipped();
     const groups: MatrixGroup[] = [];
     for (const n of shippedModelNames()) groups.push(shippedGroup(await loadModel(n)));
+    // a file in models/ that --all does not check must not go unnoticed
+    if (!o.json) for (const f of unnamedModelFiles()) process.stdout.write(`(models/${f}: not a model name, so not in --all; verify it by path)\n`);
     return verifyMatrix(groups, o, progress);
   }
   if (pos.length !== 1) throw new InputError('verify needs one model name or model file (see ptcheck list)');
@@ -642,14 +664,15 @@ async function cmdDiff(pos: string[], o: Opts): Promise<number> {
   }
   if (o.variant !== undefined) throw new InputError('diff takes its variants as arguments, not --variant');
   const progress = progressFor(o);
-  const inFile = file !== undefined ? await fileTargets(pos[0]!, file) : [];
+  const lm = await loadModel(pos[0]!);
+  const inFile = file !== undefined ? await fileTargets(lm, file) : [];
   // a name is the file's variant if the file has one by that name, else the model's
-  const named = async (v: string) => inFile.find((t) => t.variant === v) ?? (await target(pos[0]!, v, undefined));
+  const named = async (v: string) => inFile.find((t) => t.variant === v) ?? (await target(lm, v, undefined));
   const a = await named(pos[1]!);
   const b = pos.length === 3 ? await named(pos[2]!) : pickVariant(inFile, undefined, file!);
   const ra = await runTarget(a, o, progress, false);
   const rb = await runTarget(b, o, progress, false);
-  const tb = tracesOf(rb.inst, rb.v.engine, rb.r, true, b.file);
+  const tb = tracesOf(rb.inst, rb.v.engine, rb.r, true, b);
   const introduced = rb.r.properties.filter((p, i) => p.status === 'violated' && ra.r.properties[i]?.status === 'holds');
   if (o.json) {
     process.stdout.write(
@@ -674,35 +697,6 @@ async function cmdDiff(pos: string[], o: Opts): Promise<number> {
 
 // ---- replay -----------------------------------------------------------------------------------
 
-function readTraceFile(file: string): Trace {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch {
-    throw new InputError(`cannot read trace file ${file}`);
-  }
-  let data: any;
-  try {
-    data = JSON.parse(text);
-  } catch {
-    throw new InputError(`${file} is not JSON`);
-  }
-  if (data && data.format === RESULT_FORMAT) {
-    if (!Array.isArray(data.traces) || data.traces.length === 0) throw new InputError(`${file} is a result with no trace in it`);
-    data = data.traces[0];
-  }
-  if (!data || data.format !== TRACE_FORMAT) throw new InputError(`${file} is not a ptcheck trace (format '${data?.format ?? 'none'}')`);
-  if (data.version !== TRACE_VERSION) {
-    throw new InputError(`${file} is trace format version ${data.version}; this ptcheck reads version ${TRACE_VERSION}`);
-  }
-  for (const k of ['model', 'variant', 'path'] as const) {
-    if (typeof data[k] !== 'string') throw new InputError(`${file}: trace field '${k}' is missing or not a string`);
-  }
-  if (typeof data.params !== 'object' || data.params === null) throw new InputError(`${file}: trace field 'params' is missing`);
-  if (typeof data.property?.name !== 'string') throw new InputError(`${file}: trace field 'property' is missing`);
-  return data as Trace;
-}
-
 /** Re-executes a path; reports which properties are violated along it and where. */
 async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   if (pos.length !== 1) throw new InputError('replay needs a trace file, or a model with --variant and --path');
@@ -714,17 +708,22 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   let recorded: Trace | undefined;
   if (pos[0]!.endsWith('.json')) {
     recorded = readTraceFile(pos[0]!);
-    if (o.variantFile !== undefined || o.variant !== undefined) {
-      throw new InputError('to re-run a trace on another variant: ptcheck replay <model> --variant V --from-trace FILE');
+    if (o.variant !== undefined || o.path !== undefined || o.fromTrace !== undefined || Object.keys(o.params).length) {
+      throw new InputError('a trace file carries its variant, parameters and path; to re-run it on another variant: ptcheck replay <model> --variant V --from-trace FILE');
     }
-    if (recorded.variantFile !== undefined && typeof recorded.variantFile !== 'string') {
-      throw new InputError(`${pos[0]}: trace field 'variantFile' is not a string`);
+    // the trace is data: it can only name a shipped model, or files the command line names too
+    const given = { ...(o.modelFile !== undefined ? { modelFile: o.modelFile } : {}), ...(o.variantFile !== undefined ? { variantFile: o.variantFile } : {}) };
+    const src = traceSource(recorded, pos[0]!, given, shippedModelNames());
+    const lm = await loadModel(src.model);
+    if (lm.module.name !== recorded.model) {
+      throw new InputError(`${pos[0]} is a trace of model '${recorded.model.slice(0, 80)}'; ${shown(lm.path)} defines '${lm.module.name}'`);
     }
-    t = await target(recorded.model, recorded.variant, recorded.variantFile);
+    t = await target(lm, recorded.variant, src.variantFile);
     params = { ...recorded.params };
     pathText = recorded.path;
     propName = recorded.property.name;
   } else {
+    if (o.modelFile !== undefined) throw new InputError('--model-file goes with a trace file: ptcheck replay trace.json --model-file FILE');
     t = await target(pos[0]!, o.variant, o.variantFile);
     if (o.fromTrace !== undefined) {
       if (o.path !== undefined) throw new InputError('give either --path or --from-trace, not both');
@@ -790,6 +789,12 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
         process.stdout.write(
           `diverges from the recorded trace at step ${i + 1} (${now.thread} ${now.label}):\n` +
             `  recorded: ${fmt(was?.changes)}\n  now:      ${fmt(now.changes)}\n\n`,
+        );
+        break;
+      }
+      if (was?.thread !== now.thread || was?.label !== now.label) {
+        process.stdout.write(
+          `diverges from the recorded trace at step ${i + 1}: recorded ${was?.thread} ${was?.label}, now ${now.thread} ${now.label}\n\n`,
         );
         break;
       }
@@ -860,7 +865,7 @@ async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
     const stopsAtEnd = kind === 'always' || kind === 'sometimes';
     const shrunk = stopsAtEnd ? shrinkPath(engine, v.path, v.prop) : v.path;
     trace = buildTrace(inst, engine, reorderForReadability(engine, shrunk, v.prop, stopsAtEnd), v.prop);
-    if (t.file !== undefined) trace = { ...trace, variantFile: resolve(t.file) };
+    trace = withFiles(trace, t);
   }
   const report: SimulationReport = {
     model: t.lm.module.name,
@@ -888,6 +893,7 @@ async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
 
 async function cmdList(): Promise<number> {
   const out: string[] = [];
+  typecheckShipped();
   for (const name of shippedModelNames()) {
     const lm = await loadModel(name);
     const m = lm.module;
@@ -911,13 +917,15 @@ async function cmdList(): Promise<number> {
 
 // ---- entry ------------------------------------------------------------------------------------
 
+function onStdoutError(e: NodeJS.ErrnoException): void {
+  if (e.code === 'EPIPE') process.exit(EXIT.OK);
+}
+
 export async function main(argv: string[]): Promise<number> {
   const uninstall = installSignals();
   const unhook = onStop(() => current?.abort());
   // a reader that goes away (ptcheck ... | head) is not an error
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(EXIT.OK);
-  });
+  if (!process.stdout.listeners('error').includes(onStdoutError)) process.stdout.on('error', onStdoutError);
   try {
     const { cmd, pos, o } = parse(argv);
     if (cmd === 'help') {
@@ -935,6 +943,10 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.BAD_INPUT;
     }
     const err = e as Error;
+    if (e instanceof SetupError) {
+      process.stderr.write(`ptcheck: ${err.message}\n`);
+      return EXIT.INTERNAL;
+    }
     if (err?.name === 'WorkerError') {
       process.stderr.write(`ptcheck: ${err.message} (the run is abandoned; --workers 1 runs in this thread)\n`);
       return EXIT.INTERNAL;

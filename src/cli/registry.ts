@@ -1,15 +1,15 @@
 // Finds and loads models and their specs: shipped ones by name (models/<name>.ts, specs/<name>.ts),
-// or any model file by path. Loading failures become one-line input errors.
+// or any model file by path. Every file is typechecked before it is imported; loading failures become
+// one-line input errors. It never picks a model by an internal name another file may also define.
 
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
-import { tmpdir } from 'node:os';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../model/errors.ts';
 import type { ModelModule } from '../model/model.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { userVariantsOf, type UserVariant } from '../model/variant-file.ts';
+import { ensureTypechecked, ensureTypecheckedGroups, shown } from './typecheck.ts';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 export const MODELS_DIR = join(ROOT, 'models');
@@ -22,14 +22,55 @@ export interface LoadedModel {
   readonly ref: string;
   readonly path: string;
   readonly specPath: string;
+  /** a shipped model named by its name; otherwise a file loaded by path */
+  readonly shipped: boolean;
+}
+
+/** What a shipped model may be called: its file is models/<name>.ts and it defines model <name>. */
+export const MODEL_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+
+function modelFilesInTree(): string[] {
+  if (!existsSync(MODELS_DIR)) return [];
+  return readdirSync(MODELS_DIR)
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts') && !f.endsWith('.spec.ts'))
+    .sort();
 }
 
 export function shippedModelNames(): string[] {
-  if (!existsSync(MODELS_DIR)) return [];
-  return readdirSync(MODELS_DIR)
-    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+  return modelFilesInTree()
     .map((f) => f.slice(0, -3))
-    .sort();
+    .filter((n) => MODEL_NAME.test(n));
+}
+
+/** Files in models/ whose name cannot be a model's (they load by path only), e.g. `H7-uninit-ptl.ts`. */
+export function unnamedModelFiles(): string[] {
+  return modelFilesInTree().filter((f) => !MODEL_NAME.test(f.slice(0, -3)));
+}
+
+/**
+ * Where a model's spec file may be, in order (a `spec` export of the model file itself comes first):
+ * <name>.spec.ts beside it, ../specs/<name>.ts, then, given the model's name, the shipped spec of that
+ * name (a copy of a shipped model is checked against its spec). One function: a new place is one line.
+ */
+export function specCandidates(modelPath: string, modelName?: string): string[] {
+  const name = basename(modelPath).replace(/\.m?ts$/, '');
+  const out = [join(dirname(modelPath), `${name}.spec.ts`), join(dirname(modelPath), '..', 'specs', `${name}.ts`)];
+  if (modelName !== undefined && MODEL_NAME.test(modelName)) out.push(join(SPECS_DIR, `${modelName}.ts`));
+  return out;
+}
+
+function isFile(path: string): boolean {
+  return existsSync(path) && statSync(path).isFile();
+}
+
+/** Typechecks every shipped model with its spec in one compiler run (before loading them all). */
+export function typecheckShipped(): void {
+  const groups = shippedModelNames().map((n) => {
+    const path = join(MODELS_DIR, `${n}.ts`);
+    const spec = specCandidates(path).find(isFile);
+    return spec ? [path, spec] : [path];
+  });
+  ensureTypecheckedGroups(groups, (f) => (f.endsWith('.spec.ts') || f.startsWith(SPECS_DIR) ? 'spec file' : 'model file'));
 }
 
 function firstLine(e: unknown): string {
@@ -67,78 +108,53 @@ function isSpecModule(m: unknown): m is SpecModule {
   return typeof x === 'object' && x !== null && Array.isArray(x.properties) && typeof x.expect === 'object';
 }
 
+/**
+ * Loads a model by shipped name or by path, typechecked first (with its spec). A shipped file must
+ * define the model it is named after: two files defining one name is an error naming both, never a
+ * silent choice between them.
+ */
 export async function loadModel(ref: string): Promise<LoadedModel> {
-  const byPath = ref.endsWith('.ts') || ref.includes('/') || ref.includes('\\');
+  const byPath = /\.m?ts$/.test(ref) || ref.includes('/') || ref.includes('\\');
   let path: string;
   if (byPath) {
     path = isAbsolute(ref) ? ref : resolve(process.cwd(), ref);
-    if (!existsSync(path)) throw new InputError(`no model file ${ref}`);
+    if (!isFile(path)) throw new InputError(`no model file ${ref}`);
   } else {
     path = join(MODELS_DIR, `${ref}.ts`);
-    if (!existsSync(path)) {
+    if (!MODEL_NAME.test(ref) || !isFile(path)) {
       throw new InputError(`unknown model '${ref}' (models: ${shippedModelNames().join(', ') || 'none'})`);
     }
   }
-  // its spec, the first found: a `spec` export of the model file, <name>.spec.ts beside it, ../specs/<name>.ts
-  const name = basename(path, '.ts');
-  const candidates = [join(dirname(path), `${name}.spec.ts`), join(dirname(path), '..', 'specs', `${name}.ts`)];
-  const specFile = candidates.find((p) => existsSync(p));
-  if (byPath && !path.startsWith(MODELS_DIR)) {
-    // one compiler run for both files
-    const err = typecheckFile(path, ...(specFile && !specFile.startsWith(SPECS_DIR) ? [specFile] : []));
-    if (err) throw new InputError(`model file does not typecheck: ${err}`);
-  }
+  const specFile = specCandidates(path).find(isFile);
+  // one compiler run for both files, before either runs
+  ensureTypechecked(specFile ? [path, specFile] : [path], (f) => (f === specFile ? 'spec file' : 'model file'));
   const exports = await importModule(path, 'model file');
   const module = exports.default;
   if (module === undefined) throw new InputError(`model file ${path} has no default export`);
   if (!isModelModule(module)) throw new InputError(`model file ${ref} does not export a model (use defineModel)`);
+  if (!byPath && module.name !== ref) {
+    const other = join(MODELS_DIR, `${module.name}.ts`);
+    if (isFile(other)) {
+      throw new InputError(
+        `models/${ref}.ts and models/${module.name}.ts both define model '${module.name}': one name, one model (rename the model in models/${ref}.ts, or load it by path)`,
+      );
+    }
+    throw new InputError(`models/${ref}.ts defines model '${module.name}': a shipped model's file is named after it (rename one of them)`);
+  }
+  const shipped = !byPath;
   if (exports.spec !== undefined) {
     if (!isSpecModule(exports.spec)) throw new InputError(`model file ${ref}: its 'spec' export is not a spec (use defineSpec)`);
-    return { module, spec: exports.spec, ref: byPath ? ref : module.name, path, specPath: path };
+    return { module, spec: exports.spec, ref: byPath ? ref : module.name, path, specPath: path, shipped };
   }
-  const fallback = join(SPECS_DIR, `${module.name}.ts`);
-  const specPath = specFile ?? (existsSync(fallback) ? fallback : undefined);
+  const specPath = specFile ?? specCandidates(path, module.name).find(isFile);
   if (!specPath) {
+    const name = basename(path).replace(/\.m?ts$/, '');
     throw new InputError(`model '${module.name}' has no spec (looked for a 'spec' export, ${name}.spec.ts beside it and ../specs/${name}.ts)`);
   }
+  if (specPath !== specFile) ensureTypechecked([specPath], () => 'spec file');
   const spec = await importDefault(specPath, 'spec file');
   if (!isSpecModule(spec)) throw new InputError(`spec file ${specPath} does not export a spec (use defineSpec)`);
-  return { module, spec, ref: byPath ? ref : module.name, path, specPath };
-}
-
-/**
- * Typechecks one TypeScript file against the project (tsc --noEmit). Returns the first error line,
- * or undefined when it is clean.
- */
-export function typecheckFile(...paths: string[]): string | undefined {
-  const tsc = join(ROOT, 'node_modules', '.bin', 'tsc');
-  if (!existsSync(tsc)) return undefined; // no compiler installed: the loader still reports syntax errors
-  const dir = mkdtempSync(join(tmpdir(), 'ptcheck-tc-'));
-  try {
-    const cfg = join(dir, 'tsconfig.json');
-    writeFileSync(
-      cfg,
-      JSON.stringify({
-        extends: join(ROOT, 'tsconfig.json'),
-        // a file outside the project has no package.json saying it is an ES module: resolve as a bundler would
-        compilerOptions: { typeRoots: [join(ROOT, 'node_modules', '@types')], module: 'ESNext', moduleResolution: 'Bundler' },
-        include: paths,
-        exclude: [],
-      }),
-    );
-    const r = spawnSync(tsc, ['--noEmit', '--pretty', 'false', '-p', cfg], { encoding: 'utf8' });
-    if (r.status === 0) return undefined;
-    const lines = (r.stdout + r.stderr).split('\n');
-    const at = lines.findIndex((l) => /error TS\d+/.test(l));
-    const first = (at >= 0 ? lines[at]! : 'type errors').replace(/^.*?([^/\\]+\.ts\()/, '$1');
-    // tsc's suggestion for a misspelt label or field is on a continuation line: keep it
-    const more = at >= 0 ? lines.slice(at + 1).findIndex((l) => !/^\s/.test(l)) : -1;
-    const rest = at >= 0 ? lines.slice(at + 1, more < 0 ? undefined : at + 1 + more) : [];
-    const hint = rest.map((l) => /Did you mean [^?]*\?/.exec(l)?.[0]).find((h) => h !== undefined);
-    return hint && !first.includes(hint) ? `${first} (${hint})` : first;
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  return { module, spec, ref: byPath ? ref : module.name, path, specPath, shipped };
 }
 
 export interface LoadedVariant {
@@ -149,17 +165,19 @@ export interface LoadedVariant {
   readonly path: string;
 }
 
-/** Loads a variant file (one variant or several): typechecks it, imports it, finds its model's spec. */
-export async function loadVariantFile(file: string, of?: LoadedModel): Promise<LoadedVariant[]> {
+/**
+ * Loads a variant file (one variant or several) of `of`, the model named on the command line:
+ * typechecks it, imports it, and checks that its variants apply to that very file's model, not to
+ * another file defining a model of the same name.
+ */
+export async function loadVariantFile(file: string, of: LoadedModel): Promise<LoadedVariant[]> {
   const path = isAbsolute(file) ? file : resolve(process.cwd(), file);
-  if (!existsSync(path)) throw new InputError(`no variant file ${file}`);
-  const err = typecheckFile(path);
-  if (err) throw new InputError(`variant file does not typecheck: ${err}`);
+  if (!isFile(path)) throw new InputError(`no variant file ${file}`);
+  ensureTypechecked([path], () => 'variant file');
   const vs = userVariantsOf(await importDefault(path, 'variant file'));
   if (!vs) throw new InputError(`variant file ${file} does not export a variant (use defineVariant or defineVariants)`);
   const mod = vs[0]!.model;
-  if (of && of.module.name !== mod.name) throw new InputError(`variant file ${file} is a variant of '${mod.name}', not of '${of.module.name}'`);
-  const model = of ?? (await loadModel(mod.name));
-  // the variants run on the very module they imported (their apply was written against it)
-  return vs.map((variant) => ({ variant, model: { ...model, module: mod }, file, path }));
+  if (of.module.name !== mod.name) throw new InputError(`variant file ${file} is a variant of '${mod.name}', not of '${of.module.name}'`);
+  if (of.module !== mod) throw new InputError(`variant file ${file} imports a model '${mod.name}' from another file than ${shown(of.path)}`);
+  return vs.map((variant) => ({ variant, model: of, file, path }));
 }

@@ -242,13 +242,14 @@ function describePatch(p: Patch): string {
 
 /** Resolves parameter values: defaults, then the variant's fixed values, then the user's. */
 export function resolveParams(mod: ModelModule<ParamDefs, ModelDef>, variant: string, user: Readonly<Record<string, number>>): Record<string, number> {
-  const v = mod.variants[variant];
+  // own names only: 'constructor' or '__proto__' from a command line or a trace is not a variant
+  const v = Object.hasOwn(mod.variants, variant) ? mod.variants[variant] : undefined;
   if (!v) throw new InputError(`model '${mod.name}' has no variant '${variant}' (variants: ${Object.keys(mod.variants).join(', ')})`);
   const out: Record<string, number> = {};
   for (const [k, d] of Object.entries(mod.params)) out[k] = d.default;
   for (const [k, val] of Object.entries(v.params ?? {})) out[k] = val as number;
   for (const [k, val] of Object.entries(user)) {
-    const d = mod.params[k];
+    const d = Object.hasOwn(mod.params, k) ? mod.params[k] : undefined;
     if (!d) {
       const known = Object.keys(mod.params);
       throw new InputError(`model '${mod.name}' has no parameter '${k}' (parameters: ${known.length ? known.join(', ') : 'none'})`);

@@ -39,6 +39,8 @@ export interface Trace {
   readonly version: typeof TRACE_VERSION;
   readonly model: string;
   readonly variant: string;
+  /** the model file, when the model was loaded by path rather than as a shipped model (absolute path) */
+  readonly modelFile?: string;
   /** the variant file the variant came from, when it did (absolute path) */
   readonly variantFile?: string;
   readonly params: Readonly<Record<string, number>>;

@@ -32,12 +32,12 @@ describe('model errors: exit 2, one line naming the thread and step', () => {
   it('a model file that does not parse', () => {
     const r = ptcheck(['verify', 'test/fixtures/models/bad-syntax.ts']);
     expect(r.code).toBe(2);
-    oneLine(r, /model file does not typecheck: bad-syntax\.ts\(2,\d+\): error TS\d+/);
+    oneLine(r, /model file does not typecheck: test\/fixtures\/models\/bad-syntax\.ts\(2,\d+\): error TS\d+/);
   });
   it('a model file that does not typecheck', () => {
     const r = ptcheck(['verify', 'test/fixtures/models/bad-types.ts']);
     expect(r.code).toBe(2);
-    oneLine(r, /model file does not typecheck: bad-types\.ts\(3,7\): error TS2322/);
+    oneLine(r, /model file does not typecheck: test\/fixtures\/models\/bad-types\.ts\(3,7\): error TS2322/);
   });
   it('a nondeterministic step, with --check-determinism', () => {
     const r = ptcheck(['verify', 'test/fixtures/models/flaky.ts', '--variant', 'base', '--check-determinism']);

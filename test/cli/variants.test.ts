@@ -21,12 +21,15 @@ describe('variant files', () => {
     expect(rep.stdout).toMatch(/reproduced: pte-write-attached/);
   });
 
-  it('a trace recorded from a variant file replays from the file alone', () => {
+  it('a trace recorded from a variant file replays when that file is named again, never by itself', () => {
     const file = join(tmp, 'vf.json');
     const v = ptcheck(['verify', 'pte-offset-map-lock', '--variant-file', 'examples/skip-pmd-same.ts', '--trace-out', file]);
     expect(v.code).toBe(1);
     expect(JSON.parse(readFileSync(file, 'utf8')).variantFile).toMatch(/examples\/skip-pmd-same\.ts$/);
-    const r = ptcheck(['replay', file]);
+    const alone = ptcheck(['replay', file]);
+    expect(alone.code).toBe(2);
+    expect(alone.stderr).toMatch(/is a trace of the variant file .*examples\/skip-pmd-same\.ts; a trace never chooses code to run/);
+    const r = ptcheck(['replay', file, '--variant-file', 'examples/skip-pmd-same.ts']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/reproduced: pte-write-attached violated/);
   });
@@ -40,8 +43,8 @@ describe('variant files', () => {
   const bad: [string, RegExp][] = [
     ['returns-unknown-label', /model error: test\/fixtures\/variants\/returns-unknown-label\.ts: step fault\d\.pmd_same returned 'set_pte_att', which is not a label/],
     ['overrides-unknown-step', /overrides-unknown-step\.ts: thread 'remover' has no step 'pte_free_defr' to override/],
-    ['bad-type', /variant file does not typecheck: bad-type\.ts\(9,\d+\): error TS2322/],
-    ['bad-returns-unknown-label', /variant file does not typecheck: bad-returns-unknown-label\.ts\(9,\d+\): error TS2322: .*Did you mean '"set_pte_at"'\?/],
+    ['bad-type', /variant file does not typecheck: test\/fixtures\/variants\/bad-type\.ts\(9,\d+\): error TS2322/],
+    ['bad-returns-unknown-label', /variant file does not typecheck: test\/fixtures\/variants\/bad-returns-unknown-label\.ts\(9,\d+\): error TS2322: .*Did you mean '"set_pte_at"'\?/],
   ];
   for (const [name, msg] of bad) {
     it(`${name}: one clear line naming the file, exit 2`, () => {
