@@ -26,6 +26,7 @@ import {
   tlbRemoveTableRcu,
   tlbTableFlush,
 } from '../../src/kernel/index.ts';
+import { final, sometimes } from '../../src/spec/property.ts';
 import { verdicts } from './kit.ts';
 
 const BATCH_RCU = { head: 0, cb: 1 };
@@ -147,5 +148,54 @@ describe('tlb_table_invalidate and the user-range paging-structure-cache flush',
 
   it('without it: the CPU walks the freed table through its cache', () => {
     expect(verdicts(staleWalk(false))).toMatchObject({ 'no-stale-walk': 'violated' });
+  });
+});
+
+describe('batch filling', () => {
+  /** Two tables removed through one gather: a full batch (perBatch) is flushed by tlb_remove_table itself. */
+  function twoTables(perBatch: number) {
+    const st = kernelState(
+      { tables: 2, rcuHeads: 4, rcuCallbacks: ['tlb_remove_table_rcu', 'pte_free_rcu'] },
+      { tlb: mmuGather({ batches: 2, perBatch }) },
+    );
+    const remover = thread(st, {
+      locals: { t: tableRef(1) },
+      steps: {
+        ...tlbRemoveTable({ gather: (s) => s.tlb, table: (_s, me) => me.t, batchRcu: BATCH_RCU, fallback: 'rcu', tableRcu: { head: (t) => 1 + t, cb: 2 }, next: 'next_table' }),
+        next_table: (_s, me) => {
+          if (me.t === 2) return 'tlb_flush_mmu';
+          me.t = 2;
+          return 'tlb_remove_table';
+        },
+        tlb_flush_mmu: (s, me) => (tlbFlushMmu(s, me, s.tlb, BATCH_RCU), DONE),
+      },
+    });
+    const rcu = rcuThread(
+      st,
+      ['tlb_remove_table_rcu', 'pte_free_rcu'],
+      { tlb_remove_table_rcu: tlbRemoveTableRcu((s) => s.tlb), pte_free_rcu: (s, t) => pagetableDtorFree(s, t) },
+      4,
+    );
+    return {
+      state: st,
+      init: (s: any) => {
+        s.pt[0].state = 'live';
+        s.pt[1].state = 'live';
+      },
+      threads: { remover, rcu },
+      properties: [
+        noFault('no-double-free', Fault.DOUBLE_FREE | Fault.FREE_GARBAGE | Fault.RCU_HEAD_REQUEUED),
+        final('both-freed', 'every removed table is freed in the end', (s: any) => s.pt.every((t: any) => t.state === 'freed')),
+        sometimes('one-batch-holds-both', 'both tables share one batch', (s: any) => s.tlb.pool.some((b: any) => b.nr === 2)),
+      ],
+    };
+  }
+
+  it('one table per batch: each tlb_remove_table queues its own batch', () => {
+    expect(verdicts(twoTables(1))).toEqual({ 'no-double-free': 'holds', 'both-freed': 'holds', 'one-batch-holds-both': 'unreachable', 'deadlock-free': 'holds' });
+  });
+
+  it('two per batch: both ride one batch, queued by tlb_flush_mmu', () => {
+    expect(verdicts(twoTables(2))).toEqual({ 'no-double-free': 'holds', 'both-freed': 'holds', 'one-batch-holds-both': 'reachable', 'deadlock-free': 'holds' });
   });
 });
