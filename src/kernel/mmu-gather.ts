@@ -168,7 +168,9 @@ export function tlbRemoveTable<const L extends string>(o: TlbRemoveTableOpts<L>)
           return fallbackLabel;
         }
         if (g.batch === 0) {
-          const b = g.pool.findIndex((x) => x.state === 'free');
+          let b = 0;
+          while (b < g.pool.length && g.pool[b]!.state !== 'free') b++;
+          if (b === g.pool.length) b = -1;
           if (b < 0) throw new ModelError(`mmu_gather: no free batch page (${g.pool.length} declared): declare more batches`);
           g.pool[b]!.state = 'filling';
           g.pool[b]!.nr = 0;
