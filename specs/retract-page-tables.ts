@@ -112,9 +112,9 @@ export default defineSpec(model, {
     noFault('locks-balanced', Fault.UNLOCK_NOT_OWNER | Fault.LOCK_HELD_AT_EXIT | Fault.RCU_UNBALANCED, 'every lock and RCU section released exactly once, by its owner (P-LOCK)'),
     nrPtesConsistent(),
     sometimes('khugepaged-retracts-table', 'pmdp_collapse_flush really detaches a table', (s) => s.ghost.retracted),
-    sometimes('zap-frees-by-fast-path', 'try_get_and_clear_pmd under ptl clears the pmd and the table is freed', (s) => s.ghost.zap_fast),
-    sometimes('zap-frees-by-slow-path', 'after a failed trylock, try_to_free_pte clears the pmd and the table is freed', (s) => s.ghost.zap_slow),
-    sometimes('retract-and-zap-both-free', 'khugepaged retracts one table and MADV_DONTNEED frees another in the same run', (s) => s.ghost.retracted && (s.ghost.zap_fast || s.ghost.zap_slow)),
+    sometimes('zap-frees-by-fast-path', 'try_get_and_clear_pmd under ptl clears the pmd and the table is freed', (s, t: any) => s.ghost.zap_fast && zapFreed(s, t)),
+    sometimes('zap-frees-by-slow-path', 'after a failed trylock, try_to_free_pte clears the pmd and the table is freed', (s, t: any) => s.ghost.zap_slow && zapFreed(s, t)),
+    sometimes('retract-and-zap-both-free', 'khugepaged retracts one table and MADV_DONTNEED frees another in the same run', (s, t: any) => s.ghost.retracted && (s.ghost.zap_fast || s.ghost.zap_slow) && zapFreed(s, t)),
     sometimes('uffdio-copy-maps-anon-page', "UFFDIO_COPY's anon pte is written", (s) => s.pt.some((t) => hasValue(t.pte, ANON_PAGE))),
     sometimes('fault-maps-file-page', "a fault's pte is written", (s) => s.pt.some((t) => hasValue(t.pte, FILE_PAGE))),
     sometimes('khugepaged-retracts-other-table', 'pmdp_collapse_flush detaches a table other than T1 (installed after T1 was reclaimed)', (s) => s.ghost.retracted_other),
@@ -140,6 +140,12 @@ export default defineSpec(model, {
     'no-guard-recheck': { ...markerWriter, ...retractsNonEmpty, 'guard-marker-installed': 'reachable' },
   },
 });
+
+/** The table MADV_DONTNEED queued for freeing (its pmdval) has really been freed. */
+function zapFreed(s: { readonly pt: readonly { readonly state: string }[] }, t: any): boolean {
+  const v: number = t.madvise.pmdval;
+  return v > 0 && s.pt[v - 1]!.state === 'freed';
+}
 
 function hasValue(a: { readonly length: number; get(i: number): number }, v: number): boolean {
   for (let i = 0; i < a.length; i++) if (a.get(i) === v) return true;

@@ -11,6 +11,11 @@ import type { SpecModule } from '../../src/spec/property.ts';
 
 import ppc, { PTE_FREE_DEFERRED, fragRefcount } from '../../models/ppc-pte-free-defer.ts';
 import ppcSpec from '../../specs/ppc-pte-free-defer.ts';
+import pteOffsetMapLock from '../../models/pte-offset-map-lock.ts';
+import pteOffsetMapLockSpec from '../../specs/pte-offset-map-lock.ts';
+import retract from '../../models/retract-page-tables.ts';
+import retractSpec from '../../specs/retract-page-tables.ts';
+import { sometimes } from '../../src/spec/property.ts';
 
 function verdicts(uv: UserVariant<any, any>, spec: SpecModule, params: Record<string, number> = {}): Record<string, string> {
   const r = verify(instantiateUserVariant(uv, 'test', params), spec, { stopAtFirst: false });
@@ -75,5 +80,78 @@ describe('ppc-pte-free-defer', () => {
     expect(v['page-freed-not-active']).toBe('holds');
     expect(v['everything-freed']).toBe('holds');
     expect(v['exit-drops-last-reference']).toBe('reachable');
+  });
+});
+
+describe('pte-offset-map-lock', () => {
+  it('remover-frees-table is unreachable when the remover never frees, though a fault losing the pmd_install race still frees a table', () => {
+    const noFree = defineVariant(pteOffsetMapLock, {
+      name: 'remover-never-frees',
+      summary: 'pte_free_defer queues nothing',
+      apply: (d) => {
+        (d.threads.remover.steps as Record<string, unknown>)['pte_free_defer'] = () => DONE;
+      },
+    });
+    const r = verify(instantiateUserVariant(noFree as UserVariant<any, any>, 'test', {}), pteOffsetMapLockSpec, { stopAtFirst: false });
+    const v = Object.fromEntries(r.properties.map((p) => [p.name, p.status]));
+    expect(v['remover-frees-table']).toBe('unreachable');
+    // what the old guard ("some table is freed") looked at is still reachable: pteAlloc's pte_free
+    const someFreed = sometimes('some-table-freed', 'any table is freed', (s: any) => s.pt.some((t: any) => t.state === 'freed'));
+    const r2 = verify(instantiateUserVariant(noFree as UserVariant<any, any>, 'test', {}), { ...pteOffsetMapLockSpec, properties: [someFreed], expect: {} }, { stopAtFirst: false });
+    expect(r2.properties.find((p) => p.name === 'some-table-freed')!.status).toBe('reachable');
+  });
+
+  it('fault-writes-pte is unreachable when the faults never write', () => {
+    const noWrite = defineVariant(pteOffsetMapLock, {
+      name: 'faults-never-write',
+      summary: 'set_pte_at writes nothing',
+      apply: (d) => {
+        (d.threads.fault.steps as Record<string, unknown>)['set_pte_at'] = () => 'pte_unmap_unlock';
+      },
+    });
+    expect(verdicts(noWrite, pteOffsetMapLockSpec)['fault-writes-pte']).toBe('unreachable');
+  });
+});
+
+describe('retract-page-tables', () => {
+  it('the zap guards are unreachable when pte_free_tlb queues nothing (the ghost flag alone would still be set)', () => {
+    const noZapFree = defineVariant(retract, {
+      name: 'zap-never-frees',
+      summary: 'pte_free_tlb records the path but queues no free',
+      apply: (d) => {
+        (d.threads.madvise.steps as Record<string, unknown>)['pte_free_tlb'] = (s: any, me: any) => {
+          if (me.slow) s.ghost.zap_slow = true;
+          else s.ghost.zap_fast = true;
+          return 'mm_dec_nr_ptes';
+        };
+      },
+    });
+    const v = verdicts(noZapFree, retractSpec);
+    expect(v['zap-frees-by-fast-path']).toBe('unreachable');
+    expect(v['zap-frees-by-slow-path']).toBe('unreachable');
+    expect(v['retract-and-zap-both-free']).toBe('unreachable');
+  });
+
+  it('khugepaged-retracts-table is unreachable when the recheck under ptl always refuses', () => {
+    const neverRetract = defineVariant(retract, {
+      name: 'never-retract',
+      summary: 'the recheck under ptl always says not retractable',
+      apply: (d) => {
+        d.threads.khugepaged.steps['likely(file_backed_vma_is_retractable)'] = () => 'spin_unlock(ptl)';
+      },
+    });
+    expect(verdicts(neverRetract, retractSpec)['khugepaged-retracts-table']).toBe('unreachable');
+  });
+
+  it('khugepaged-retracts-other-table is unreachable in upstream-shared-copy when UFFDIO_COPY installs no table', () => {
+    const noInstall = defineVariant(retract, {
+      name: 'shared-copy-installs-nothing',
+      summary: 'uffdio_copy_shared fails before __pte_alloc',
+      base: 'upstream-shared-copy',
+      apply: (d) => {
+        (d.threads.uffdio_copy_shared.steps as Record<string, unknown>)['pmd_none'] = () => DONE;
+      },
+    });
+    expect(verdicts(noInstall, retractSpec)['khugepaged-retracts-other-table']).toBe('unreachable');
   });
 });
