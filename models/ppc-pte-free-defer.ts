@@ -83,11 +83,13 @@
  *     queued while another runs cannot be invoked before it returns).
  *   - no spinlock is held anywhere here (the collapse step above merges its locked section), so the RCU
  *     flavour (src/kernel/rcu.ts) changes nothing; BUG_ON records a fault and carries on.
+ *   - the split ptlock has its own lifetime (kernelState separatePtlock, ALLOC_SPLIT_PTLOCKS):
+ *     it is freed where mainline frees it, in the same step as its table: pte_free_now() and pte_frag_destroy() (pagetable_dtor, then pagetable_free).
  */
 
 import { DONE, defineModel, thread, type SymmetryDecl, replaceThreads } from '../src/model/model.ts';
 import { array, bool, cell, int, record } from '../src/model/schema.ts';
-import { PMD_NONE, Fault, callRcu, kernelState, pmdEntry, ptFree, ptInitLive, raise, rcuReadLock, rcuReadUnlock, rcuDoBatch, rcuThread, readPte } from '../src/kernel/index.ts';
+import { PMD_NONE, Fault, callRcu, kernelState, pagetableDtorFree, pmdEntry, ptInitLive, raise, rcuReadLock, rcuReadUnlock, rcuDoBatch, rcuThread, readPte } from '../src/kernel/index.ts';
 
 /** The page holding the fragments: page-table page T1 (fragment i is its entry pte[i]). */
 export const PAGE = 1;
@@ -101,7 +103,7 @@ const HEAD = 0; // the page's one rcu_head
 export function state(nfrag: number, cached = 0) {
   const refs = nfrag + cached;
   return kernelState(
-    { tables: 1, ptes: nfrag, rcuHeads: 1, rcuCallbacks: ['pte_free_now'] },
+    { tables: 1, ptes: nfrag, rcuHeads: 1, rcuCallbacks: ['pte_free_now'], separatePtlock: true },
     {
       /** pmd[i] maps fragment i (T1 while linked) */
       pmd: array(nfrag, pmdEntry()),
@@ -152,7 +154,7 @@ const fragmentFreeSteps = {
   },
   atomic_dec_and_test: (s: any) => (atomicAddReturn(s, 0, -1) === 0 ? ('__free_page' as const) : ('rcu_do_batch' as const)),
   __free_page: (s: any) => {
-    ptFree(s, PAGE); // pgtable_pte_page_dtor + __free_page
+    pagetableDtorFree(s, PAGE); // pgtable_pte_page_dtor + __free_page
     return 'rcu_do_batch' as const;
   },
 };
@@ -184,7 +186,7 @@ export function collapserPageActive(st: St, n: number) {
         return DONE;
       },
       pte_free_now: (s) => {
-        ptFree(s, PAGE); // pgtable_pte_page_dtor + __free_page, without a grace period
+        pagetableDtorFree(s, PAGE); // pgtable_pte_page_dtor + __free_page, without a grace period
         return DONE;
       },
     },
@@ -192,7 +194,7 @@ export function collapserPageActive(st: St, n: number) {
 }
 
 export function rcuPageActive(st: St) {
-  return rcuThread(st, ['pte_free_now'], { pte_free_now: (s) => ptFree(s, PAGE) }, 1);
+  return rcuThread(st, ['pte_free_now'], { pte_free_now: (s) => pagetableDtorFree(s, PAGE) }, 1);
 }
 
 // ---- v1: one call_rcu per fragment on the shared rcu_head ---------------------------------------
@@ -286,7 +288,7 @@ export function exitMmap(st: St, cached: number, count: number, testClearActive:
         return atZero;
       },
       pagetable_free: (s) => {
-        ptFree(s, PAGE); // pagetable_dtor(ptdesc); pagetable_free(ptdesc): at once, PG_active or not
+        pagetableDtorFree(s, PAGE); // pagetable_dtor(ptdesc); pagetable_free(ptdesc): at once, PG_active or not
         return DONE;
       },
       folio_test_clear_active: (s) => {

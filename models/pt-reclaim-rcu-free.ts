@@ -62,6 +62,8 @@
  *     a read-side section too; no verdict depends on it, since every thread that holds a ptl here is
  *     inside rcu_read_lock at the same time, and the semi-RCU free waits for no grace period. A
  *     spin_lock does not disable IRQs, so it does not hold off the IPI of tlb_remove_table_sync_one.
+ *   - the split ptlock has its own lifetime (kernelState separatePtlock, ALLOC_SPLIT_PTLOCKS):
+ *     it is freed where mainline frees it, in the same step as its table: __tlb_remove_table() and the one-table RCU callback (pagetable_dtor_free).
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
@@ -76,7 +78,7 @@ import {
   localIrqDisable,
   localIrqEnable,
   pmdEntry,
-  ptFree,
+  pagetableDtorFree,
   ptInitInstalled,
   ptlLock,
   ptlUnlock,
@@ -99,7 +101,7 @@ const PAGE = 1; // the page T1's pte maps
 
 export function state() {
   return kernelState(
-    { tables: 1, ptes: 1, rcuHeads: 2, rcuCallbacks: ['tlb_remove_table_rcu', '__tlb_remove_table_one_rcu'] },
+    { tables: 1, ptes: 1, rcuHeads: 2, rcuCallbacks: ['tlb_remove_table_rcu', '__tlb_remove_table_one_rcu'], separatePtlock: true },
     {
       pmd: pmdEntry(),
       /** ghost state for the vacuity guards only: no step reads it */
@@ -159,7 +161,7 @@ export function madvise(st: St, semiRcu: boolean) {
       // smp_call_function(tlb_remove_table_smp_sync, NULL, 1)
       tlb_remove_table_sync_one: tlbRemoveTableSyncOne,
       __tlb_remove_table: (s, me) => {
-        ptFree(s, me.pmdval);
+        pagetableDtorFree(s, me.pmdval);
         return DONE;
       },
     },
@@ -264,7 +266,7 @@ export default defineModel({
         rcu: rcuThread(
           st,
           ['tlb_remove_table_rcu', '__tlb_remove_table_one_rcu'],
-          { tlb_remove_table_rcu: (s, t) => ptFree(s, t), __tlb_remove_table_one_rcu: (s, t) => ptFree(s, t) },
+          { tlb_remove_table_rcu: (s, t) => pagetableDtorFree(s, t), __tlb_remove_table_one_rcu: (s, t) => pagetableDtorFree(s, t) },
           2,
         ),
       },

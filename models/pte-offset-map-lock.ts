@@ -50,6 +50,8 @@
  *     walker is inside rcu_read_lock whenever it holds the ptl, and the violations of no-pmd-recheck and
  *     no-rcu happen at a spin_lock (before the walker holds anything) or against a free that does not
  *     wait for a grace period at all.
+ *   - the split ptlock has its own lifetime (kernelState separatePtlock, ALLOC_SPLIT_PTLOCKS):
+ *     it is freed where mainline frees it, in the same step as its table: pte_free_now() / pte_free() (pagetable_dtor_free).
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
@@ -64,7 +66,7 @@ import {
   pteAlloc,
   pteOffsetMapLock,
   ptEmpty,
-  ptFree,
+  pagetableDtorFree,
   ptInitInstalled,
   ptlLock,
   ptlUnlock,
@@ -80,7 +82,7 @@ const PTE_FREE_NOW = 1; // rcu callback ids are 1-based, in the order given to k
 
 export function state(faults: number) {
   return kernelState(
-    { tables: faults + 1, ptes: faults, rcuCallbacks: ['pte_free_now'] },
+    { tables: faults + 1, ptes: faults, rcuCallbacks: ['pte_free_now'], separatePtlock: true },
     { pmd: pmdEntry(), pml: lock() },
   );
 }
@@ -209,7 +211,7 @@ export function remover(st: St, deferred: boolean) {
         return DONE;
       },
       pte_free: (s, me) => {
-        ptFree(s, me.pmdval);
+        pagetableDtorFree(s, me.pmdval);
         return DONE;
       },
     },
@@ -233,7 +235,7 @@ export default defineModel({
       threads: {
         fault: faultUpstream(st, p.faults),
         remover: remover(st, true),
-        rcu: rcuThread(st, ['pte_free_now'], { pte_free_now: (s, t) => ptFree(s, t) }, p.faults + 1),
+        rcu: rcuThread(st, ['pte_free_now'], { pte_free_now: (s, t) => pagetableDtorFree(s, t) }, p.faults + 1),
       },
     };
   },

@@ -61,6 +61,8 @@
  *     read-side section, so pte_free_rcu also waits for spinlock holders. The violations do not depend
  *     on it: immediate-free waits for no grace period, and walker-without-tryget's walker holds no lock
  *     between its pte_lockptr and the spin_lock that faults.
+ *   - the split ptlock has its own lifetime (kernelState separatePtlock, ALLOC_SPLIT_PTLOCKS):
+ *     it is freed where mainline frees it, in the same step as its table: pte_free_rcu() / pte_free() (pgtable_pte_page_dtor, then __free_page).
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
@@ -74,7 +76,7 @@ import {
   mmIncNrPtes,
   pmdEntry,
   ptAlloc,
-  ptFree,
+  pagetableDtorFree,
   ptInitInstalled,
   ptTouch,
   ptlLock,
@@ -100,7 +102,7 @@ interface Params {
 
 export function state(p: Params) {
   return kernelState(
-    { tables: 1 + p.faults, ptes: 1 + p.faults, rcuCallbacks: ['pte_free_rcu'] },
+    { tables: 1 + p.faults, ptes: 1 + p.faults, rcuCallbacks: ['pte_free_rcu'], separatePtlock: true },
     {
       pmd: pmdEntry(),
       pml: lock(),
@@ -209,9 +211,9 @@ function freeTail<const A extends string | typeof DONE>(immediate: boolean, afte
       return free;
     },
     [free]: (s: any, me: any) => {
-      if (immediate) ptFree(s, me.pmdval);
+      if (immediate) pagetableDtorFree(s, me.pmdval);
       else if (me.pmdval > 0) callRcu(s, me, me.pmdval - 1, PTE_FREE_RCU, me.pmdval);
-      else ptFree(s, me.pmdval); // pmd_pgtable() of a none pmd: a garbage free
+      else pagetableDtorFree(s, me.pmdval); // pmd_pgtable() of a none pmd: a garbage free
       me.pmdval = PMD_NONE;
       me.in_free = false;
       return after(me);
@@ -377,7 +379,7 @@ export function fault(st: St, n: number, immediate: boolean) {
         return me.new !== PMD_NONE ? 'pte_free(new)' : 'pte_lockptr';
       },
       'pte_free(new)': (s, me) => {
-        ptFree(s, me.new); // __pte_alloc_try_get: the new table was not needed
+        pagetableDtorFree(s, me.new); // __pte_alloc_try_get: the new table was not needed
         me.new = PMD_NONE;
         return 'pte_lockptr';
       },
@@ -407,7 +409,7 @@ export function threads(st: St, p: Params, immediate: boolean) {
     madvise: madvise(st, immediate),
     walker: walker(st, p.walkers, immediate),
     fault: fault(st, p.faults, immediate),
-    rcu: rcuThread(st, ['pte_free_rcu'], { pte_free_rcu: (s, t) => ptFree(s, t) }, 1 + p.faults),
+    rcu: rcuThread(st, ['pte_free_rcu'], { pte_free_rcu: (s, t) => pagetableDtorFree(s, t) }, 1 + p.faults),
   };
 }
 

@@ -120,6 +120,8 @@
  *     before the call_rcu; the new_folio lock (PG_locked) is a sleeping lock and not a read section.
  *     No verdict depends on it: every violation below is at the free itself (garbage, non-empty, the
  *     pmd-none dereference) or a lock-order deadlock, and nothing here waits for a grace period.
+ *   - the split ptlock has its own lifetime (kernelState separatePtlock, ALLOC_SPLIT_PTLOCKS):
+ *     it is freed where mainline frees it, in the same step as its table: pte_free_now() and __tlb_remove_table() (pagetable_dtor_free).
  */
 
 import { BLOCKED, DONE, defineModel, thread } from '../src/model/model.ts';
@@ -136,7 +138,7 @@ import {
   mmDecNrPtes,
   pmdEntry,
   ptEmpty,
-  ptFree,
+  pagetableDtorFree,
   ptInitInstalled,
   ptlHeld,
   ptlLock,
@@ -178,7 +180,7 @@ const ptesFor = (p: Params) => p.faults + 1 + p.uffd_wp + p.guard;
 
 export function state(p: Params) {
   return kernelState(
-    { tables: tablesFor(p), ptes: ptesFor(p), rcuCallbacks: ['pte_free_now', 'tlb_remove_table_rcu'] },
+    { tables: tablesFor(p), ptes: ptesFor(p), rcuCallbacks: ['pte_free_now', 'tlb_remove_table_rcu'], separatePtlock: true },
     {
       pmd: pmdEntry(),
       pml: lock(),
@@ -219,8 +221,8 @@ function folioUnlock(s: any, me: any): void {
 
 /** pte_free_defer(mm, pmd_pgtable(pgt_pmd)): call_rcu(pte_free_now) on the table's own rcu_head. */
 function pteFreeDefer(s: any, me: any, t: number): void {
-  // pmd_pgtable() of a none pmd names no table: queuing it is already the fault, which ptFree records
-  if (t <= 0) ptFree(s, t);
+  // pmd_pgtable() of a none pmd names no table: queuing it is already the fault, which the free records
+  if (t <= 0) pagetableDtorFree(s, t);
   else callRcu(s, me, t - 1, PTE_FREE_NOW, t);
 }
 
@@ -514,7 +516,7 @@ export default defineModel({
         rcu: rcuThread(
           st,
           ['pte_free_now', 'tlb_remove_table_rcu'],
-          { pte_free_now: (s, t) => ptFree(s, t), tlb_remove_table_rcu: (s, t) => ptFree(s, t) },
+          { pte_free_now: (s, t) => pagetableDtorFree(s, t), tlb_remove_table_rcu: (s, t) => pagetableDtorFree(s, t) },
           tablesFor(p),
         ),
         uffdio_writeprotect: markerWriter(st, p.uffd_wp, p.faults + 1, 'userfaultfd_register', 'uffd_wp', PTE_MARKER.UFFD_WP),

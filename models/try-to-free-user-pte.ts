@@ -68,6 +68,8 @@
  *     read-side section, so pte_free_rcu and the switch-to-atomic callback also wait for spinlock
  *     holders. The traces in the spec hold with it: each fault there happens with the victim holding no
  *     lock and no rcu_read_lock when the free is queued (see the spec header).
+ *   - the split ptlock has its own lifetime (kernelState separatePtlock, ALLOC_SPLIT_PTLOCKS):
+ *     it is freed where mainline frees it, in the same step as its table: pte_free_rcu() / pte_free() (pgtable_pte_page_dtor, then __free_page).
  */
 
 import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
@@ -81,7 +83,7 @@ import {
   mmIncNrPtes,
   pmdEntry,
   ptAlloc,
-  ptFree,
+  pagetableDtorFree,
   ptInitInstalled,
   ptTouch,
   ptlLock,
@@ -137,6 +139,7 @@ export function state(p: Params) {
       ptes: 1 + p.faults,
       rcuHeads: 2 * tables, // head t-1: the page's rcu_head; head tables+t-1: pte_ref->data->rcu
       rcuCallbacks: ['pte_free_rcu', 'percpu_ref_switch_to_atomic_rcu'],
+      separatePtlock: true,
     },
     {
       pmd: pmdEntry(),
@@ -415,7 +418,7 @@ export function fault(st: St, n: number) {
         return me.new !== PMD_NONE ? 'pte_free' : 'pte_tryget';
       },
       pte_free: (s, me) => {
-        ptFree(s, me.new); // lost the race: another fault installed a table
+        pagetableDtorFree(s, me.new); // lost the race: another fault installed a table
         me.new = PMD_NONE;
         return 'pte_tryget';
       },
@@ -466,7 +469,7 @@ export default defineModel({
           st,
           ['pte_free_rcu', 'percpu_ref_switch_to_atomic_rcu'],
           {
-            pte_free_rcu: (s, t) => ptFree(s, t), // pgtable_pte_page_dtor frees the pte_ref with it
+            pte_free_rcu: (s, t) => pagetableDtorFree(s, t), // pgtable_pte_page_dtor frees the pte_ref with it
             percpu_ref_switch_to_atomic_rcu: (s, t) => {
               const r = refOf(s, t);
               if (r) percpuRefSwitchToAtomicRcu(s, r);

@@ -4,7 +4,7 @@
 // into a thread and names where each exit continues.
 
 import { BLOCKED, type DONE } from '../model/model.ts';
-import { PMD_NONE, ptAlloc, ptFree, ptlLock, ptlUnlock, mmIncNrPtes } from './pgtable.ts';
+import { PMD_NONE, pagetableDtorFree, ptAlloc, ptlLock, ptlUnlock, mmIncNrPtes } from './pgtable.ts';
 import { rcuReadLock, rcuReadUnlock } from './rcu.ts';
 import { spinLock, spinUnlock } from './spinlock.ts';
 
@@ -35,7 +35,7 @@ export function pteAlloc<const L extends string>(next: L) {
       return me.new !== PMD_NONE ? ('pte_free' as const) : next;
     },
     pte_free: (s: any, me: any) => {
-      ptFree(s, me.new);
+      pagetableDtorFree(s, me.new);
       me.new = PMD_NONE;
       return next;
     },
