@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# npm test's pretest: what the suite needs beyond npm -- Chromium (test/report/html.test.ts) and SPIN
-# with a C compiler (test/spin/twins.test.ts) -- looked up on PATH. A missing one is installed only
+# npm test's pretest: what the suite needs beyond npm -- Chromium (test/report/html.test.ts), SPIN
+# with a C compiler (test/spin/twins.test.ts) and redis-server (test/cli/queue.test.ts) -- looked up on PATH. A missing one is installed only
 # where that is possible (root with apt-get); otherwise its tests are skipped, and this says how to
 # install it. PTCHECK_REQUIRE_TEST_DEPS=1 (CI) makes anything still missing an error.
 set -euo pipefail
@@ -39,6 +39,13 @@ if ! have_spin; then
   fi
   if ! have_spin; then
     echo "ensure-test-deps: spin or a C compiler is not on PATH: test/spin/twins.test.ts will be SKIPPED (to run it: apt-get install -y spin gcc as root)" >&2
+    missing=1
+  fi
+fi
+if ! have redis-server; then
+  if can_apt; then apt_install redis-server; fi
+  if ! have redis-server; then
+    echo "ensure-test-deps: redis-server is not on PATH: the queue test in test/cli/queue.test.ts will be SKIPPED (to run it: apt-get install -y redis-server as root)" >&2
     missing=1
   fi
 fi

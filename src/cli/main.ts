@@ -32,6 +32,8 @@ import type { ModelRef } from '../parallel/protocol.ts';
 import { Simulation } from '../explore/simulate.ts';
 import { simulationJson, simulationText, type SimulationReport } from '../report/simulation-text.ts';
 import { randomInt } from 'node:crypto';
+import { CELL_RESULT_VERSION, matrixCells, matrixOutput, matrixSummary, parseSweep, type CellResult, type MatrixCell } from './matrix.ts';
+import type { JobOptions } from './queue.ts';
 
 export const EXIT = {
   OK: 0,
@@ -59,6 +61,8 @@ const USAGE = `usage:
   ptcheck replay <model> --variant V|--variant-file F --from-trace <trace.json>
   ptcheck simulate <model|file.ts> --variant V|--variant-file F [--param k=v]... [--seed S] [--walks N]
                    [--depth D] [--time T] [--swarm] [--json] [--trace-out FILE]
+  ptcheck matrix [<model>] [--variant V] [--param k=v]... [--sweep k=A..B]... [--queue redis://HOST:PORT] [options]
+  ptcheck worker --queue redis://HOST:PORT [--workers N]
 
 verify options:
   --variant V          check one variant (default: every variant of the model, as a matrix)
@@ -93,6 +97,11 @@ simulate options (seeded random walks; never claims that anything holds):
   --depth D            steps per walk at most (default 10000)
   --time T             stop after T seconds
   --swarm              swarm: each walk draws its own thread priorities and step biases
+
+matrix options (verify's selection and search options, plus):
+  --sweep k=A..B       one cell per value of parameter k from A to B (repeatable: every combination)
+  --queue URL          enqueue one job per cell on Redis (BullMQ) and gather what \`ptcheck worker\`
+                       processes on any machines return; without it the cells run here
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit, or the heap nearly full), 4 internal error,
             130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (partial results printed)`;
@@ -129,6 +138,11 @@ interface Opts {
   depth?: number;
   time?: number;
   swarm: boolean;
+  /** matrix / worker */
+  queue?: string;
+  sweep: string[];
+  /** --timeout in seconds (a queue job's own limit) */
+  timeoutSec?: number;
   /** replay: the model file a trace of a model loaded by path was made from */
   modelFile?: string;
 }
@@ -174,6 +188,8 @@ const OPTIONS = {
   depth: { type: 'string' },
   time: { type: 'string' },
   swarm: { type: 'boolean' },
+  queue: { type: 'string' },
+  sweep: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -194,6 +210,8 @@ const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(p
   verify: { flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'trace-out', 'html', 'traces', 'max-preemptions'], run: (p, o) => cmdVerify(p, o) },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file'], run: (p, o) => cmdDiff(p, o) },
   replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html'], run: (p, o) => cmdReplay(p, o) },
+  matrix: { flags: [...SEARCH_FLAGS, 'variant', 'traces', 'max-preemptions', 'sweep', 'queue'], run: (p, o) => cmdMatrix(p, o) },
+  worker: { flags: ['queue', 'workers'], run: (p, o) => cmdWorker(p, o) },
   simulate: { flags: ['variant', 'variant-file', 'param', 'seed', 'walks', 'depth', 'time', 'swarm', 'json', 'trace-out', 'progress'], run: (p, o) => cmdSimulate(p, o) },
 };
 
@@ -292,6 +310,9 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       ...(v.depth !== undefined ? { depth: posInt('--depth', v.depth)! } : {}),
       ...(time !== undefined ? { time } : {}),
       swarm: !!v.swarm,
+      ...(v.queue !== undefined ? { queue: v.queue } : {}),
+      sweep: v.sweep ?? [],
+      ...(timeout !== undefined ? { timeoutSec: timeout } : {}),
     },
   };
 }
@@ -821,6 +842,111 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   }
   process.stdout.write(`the path replays (${steps.length} steps); no property is violated along it\n`);
   return EXIT.OK;
+}
+
+// ---- matrix and queue workers ------------------------------------------------------------------
+
+/** One matrix cell, run as `verify` runs a matrix cell: every property determined, traces when wanted. */
+async function runCell(cell: MatrixCell, o: Opts, progress: ProgressLine): Promise<CellResult> {
+  const t = await target(cell.model, cell.variant, undefined);
+  const { inst, v, r } = await runTarget(t, { ...o, params: { ...cell.params } }, progress, false);
+  const traces = o.json || o.traces ? tracesOf(inst, v.engine, r, true) : [];
+  return {
+    v: CELL_RESULT_VERSION,
+    result: r,
+    json: o.json ? resultJson(r, traces, { changes: inst.changes }) : null,
+    diagrams: o.traces ? traces.map((tr) => raceDiagram(tr, { replay: replayCommand(t.args, tr) })) : [],
+  };
+}
+
+/** The verdict matrix of models x variants x a parameter sweep, run here or by queue workers. */
+async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
+  if (pos.length > 1) throw new InputError('matrix takes at most one model name or model file');
+  if (o.variant !== undefined && pos.length === 0) throw new InputError('--variant needs a model name');
+  const models: LoadedModel[] = [];
+  if (pos.length) models.push(await loadModel(pos[0]!));
+  else for (const n of shippedModelNames()) models.push(await loadModel(n));
+  for (const lm of models) checkSpec(lm);
+  const cells = matrixCells(models, pos.length > 0, o.variant, o.params, o.sweep.map(parseSweep));
+  const progress = progressFor(o);
+  let results: CellResult[] = [];
+  if (o.queue !== undefined) {
+    const { runOnQueue } = await import('./queue.ts');
+    const opts: JobOptions = {
+      maxStates: Number.isFinite(o.limits.maxStates) ? o.limits.maxStates : null,
+      maxDepth: Number.isFinite(o.limits.maxDepth) ? o.limits.maxDepth : null,
+      timeoutMs: o.timeoutSec !== undefined ? o.timeoutSec * 1000 : null,
+      maxTableBytes: o.limits.maxTableBytes,
+      symmetry: o.symmetry,
+      por: o.por,
+      sleep: o.sleep,
+      exact: o.exact,
+      maxPreemptions: o.maxPreemptions ?? null,
+      json: o.json,
+      traces: o.traces,
+    };
+    const t0 = Date.now();
+    const got = await runOnQueue(o.queue, cells, opts, {
+      progress: (done, total) => progress.tick({ label: `matrix on ${o.queue}: ${done}/${total} jobs done`, states: done, depth: 0, tableBytes: 0, elapsedMs: Date.now() - t0 }),
+      onStop: (fn) => onStop(fn),
+    });
+    progress.clear();
+    if (got === 'stopped') {
+      process.stdout.write('interrupted: the matrix is incomplete (its queued jobs were removed)\n');
+      return SIGNAL_EXIT[stopSignal() ?? 'SIGINT'];
+    }
+    results = got;
+  } else {
+    for (const cell of cells) {
+      results.push(await runCell(cell, o, progress));
+      if (stopSignal()) break;
+    }
+  }
+  process.stdout.write(matrixOutput(cells, results, o));
+  const all = results.map((r) => r.result);
+  const code = exitFor(all, false);
+  if (!o.json) process.stdout.write(matrixSummary(all, code === EXIT.OK, stopSignal() !== undefined));
+  return code;
+}
+
+/** Drains the matrix queue: runs each job's cell as `ptcheck matrix` would here, until stopped. */
+async function cmdWorker(pos: string[], o: Opts): Promise<number> {
+  if (pos.length) throw new InputError('worker takes no arguments besides --queue and --workers');
+  if (o.queue === undefined) throw new InputError('worker needs --queue redis://HOST:PORT');
+  const { serveQueue } = await import('./queue.ts');
+  const quiet = new ProgressLine(process.stderr, false, false);
+  await serveQueue(
+    o.queue,
+    async (job) => {
+      const j = job.opts;
+      const jo: Opts = {
+        ...o,
+        limits: {
+          maxStates: j.maxStates ?? Infinity,
+          maxDepth: j.maxDepth ?? Infinity,
+          deadline: j.timeoutMs !== null ? Date.now() + j.timeoutMs : Infinity,
+          maxTableBytes: j.maxTableBytes,
+        },
+        symmetry: j.symmetry,
+        por: j.por,
+        sleep: j.sleep,
+        exact: j.exact,
+        json: j.json,
+        traces: j.traces,
+        ...(j.maxPreemptions !== null ? { maxPreemptions: j.maxPreemptions } : {}),
+      };
+      try {
+        return await runCell(job.cell, jo, quiet);
+      } catch (e) {
+        if (e instanceof InputError || e instanceof ModelError) {
+          return { v: CELL_RESULT_VERSION, error: { kind: e instanceof ModelError ? 'model' : 'input', message: e.message.split('\n')[0]! } } as const;
+        }
+        throw e;
+      }
+    },
+    { log: (line) => process.stderr.write(`ptcheck worker: ${line}\n`), onStop: (fn) => onStop(fn), stopped: () => stopSignal() !== undefined },
+  );
+  return SIGNAL_EXIT[stopSignal() ?? 'SIGINT'];
 }
 
 // ---- simulate ---------------------------------------------------------------------------------
