@@ -32,7 +32,7 @@ import type { ModelRef } from '../parallel/protocol.ts';
 import { Simulation } from '../explore/simulate.ts';
 import { simulationJson, simulationText, type SimulationReport } from '../report/simulation-text.ts';
 import { randomInt } from 'node:crypto';
-import { CELL_RESULT_VERSION, matrixCells, matrixOutput, matrixSummary, parseSweep, type CellResult, type MatrixCell } from './matrix.ts';
+import { CELL_RESULT_VERSION, cellModel, matrixCells, matrixOutput, matrixSummary, parseSweep, type CellResult, type MatrixCell } from './matrix.ts';
 import type { JobOptions } from './queue.ts';
 
 export const EXIT = {
@@ -141,8 +141,6 @@ interface Opts {
   /** matrix / worker */
   queue?: string;
   sweep: string[];
-  /** --timeout in seconds (a queue job's own limit) */
-  timeoutSec?: number;
   /** replay: the model file a trace of a model loaded by path was made from */
   modelFile?: string;
 }
@@ -312,7 +310,6 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       swarm: !!v.swarm,
       ...(v.queue !== undefined ? { queue: v.queue } : {}),
       sweep: v.sweep ?? [],
-      ...(timeout !== undefined ? { timeoutSec: timeout } : {}),
     },
   };
 }
@@ -846,11 +843,16 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
 
 // ---- matrix and queue workers ------------------------------------------------------------------
 
-/** One matrix cell, run as `verify` runs a matrix cell: every property determined, traces when wanted. */
+/**
+ * One matrix cell, run as `verify` runs a matrix cell: every property determined, traces when wanted.
+ * Models are loaded once per process (a model file is typechecked when loaded). --timeout is per cell.
+ */
 async function runCell(cell: MatrixCell, o: Opts, progress: ProgressLine): Promise<CellResult> {
-  const t = await target(cell.model, cell.variant, undefined);
+  let lm = loadedForCells.get(cell.model);
+  if (!lm) loadedForCells.set(cell.model, (lm = loadModel(cell.model)));
+  const t = await target(await lm, cell.variant, undefined);
   const { inst, v, r } = await runTarget(t, { ...o, params: { ...cell.params } }, progress, false);
-  const traces = o.json || o.traces ? tracesOf(inst, v.engine, r, true) : [];
+  const traces = o.json || o.traces ? tracesOf(inst, v.engine, r, true, t) : [];
   return {
     v: CELL_RESULT_VERSION,
     result: r,
@@ -859,6 +861,8 @@ async function runCell(cell: MatrixCell, o: Opts, progress: ProgressLine): Promi
   };
 }
 
+const loadedForCells = new Map<string, Promise<LoadedModel>>();
+
 /** The verdict matrix of models x variants x a parameter sweep, run here or by queue workers. */
 async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
   if (pos.length > 1) throw new InputError('matrix takes at most one model name or model file');
@@ -866,7 +870,10 @@ async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
   const models: LoadedModel[] = [];
   if (pos.length) models.push(await loadModel(pos[0]!));
   else for (const n of shippedModelNames()) models.push(await loadModel(n));
-  for (const lm of models) checkSpec(lm);
+  for (const lm of models) {
+    checkSpec(lm);
+    loadedForCells.set(cellModel(lm), Promise.resolve(lm));
+  }
   const cells = matrixCells(models, pos.length > 0, o.variant, o.params, o.sweep.map(parseSweep));
   const progress = progressFor(o);
   let results: CellResult[] = [];
@@ -875,7 +882,7 @@ async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
     const opts: JobOptions = {
       maxStates: Number.isFinite(o.limits.maxStates) ? o.limits.maxStates : null,
       maxDepth: Number.isFinite(o.limits.maxDepth) ? o.limits.maxDepth : null,
-      timeoutMs: o.timeoutSec !== undefined ? o.timeoutSec * 1000 : null,
+      timeoutMs: o.timeoutMs ?? null,
       maxTableBytes: o.limits.maxTableBytes,
       symmetry: o.symmetry,
       por: o.por,

@@ -83,11 +83,16 @@ export function matrixCells(
       for (const v of variants) {
         const p = { ...params, ...point };
         resolveParams(lm.module, v, p); // out of range, unknown, fixed by the variant: one clear line now
-        cells.push({ model: lm.ref, variant: v, params: p });
+        cells.push({ model: cellModel(lm), variant: v, params: p });
       }
     }
   }
   return cells;
+}
+
+/** How a cell names its model: a shipped one by name, a model file by absolute path (workers load it there). */
+export function cellModel(lm: LoadedModel): string {
+  return lm.shipped ? lm.module.name : lm.path;
 }
 
 /**
