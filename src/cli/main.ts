@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { getHeapStatistics } from 'node:v8';
 import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
 import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
@@ -337,13 +338,34 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
 
 let current: Verification | undefined;
 
+/**
+ * Whether to stop a search for the heap: V8 ends a process whose heap runs out, results and all. Its
+ * limit includes the young generation's reserve (3 x 16 MiB); the old space, what fills, is the rest.
+ * Stop with room left to build the report: 15% of it, at least 16 MiB.
+ */
+function heapNearlyFull(): boolean {
+  const h = getHeapStatistics();
+  const old = Math.max(h.heap_size_limit - 48 * 2 ** 20, h.heap_size_limit / 2);
+  return h.used_heap_size > old - Math.max(16 * 2 ** 20, old * 0.15);
+}
+
 async function drive(v: Verification, label: string, progress: ProgressLine, handOff?: HandOff): Promise<RunResult> {
   current = v;
+  let heapFull = false;
   try {
     if (stopSignal()) v.abort();
-    return await v.run((states, depth, tableBytes) => {
+    const r = await v.run((states, depth, tableBytes) => {
+      if (!heapFull && heapNearlyFull()) {
+        heapFull = true;
+        v.abort();
+      }
       progress.tick({ label, states, depth, tableBytes, elapsedMs: v.elapsedMs });
     }, handOff);
+    // stopped for the heap, not by a signal: say so (an INCOMPLETE, exit 3)
+    if (heapFull && !stopSignal() && r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted') {
+      return { ...r, outcome: { kind: 'incomplete', reason: 'heap' } };
+    }
+    return r;
   } finally {
     progress.clear();
     current = undefined;

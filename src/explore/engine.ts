@@ -505,20 +505,21 @@ export class Engine {
       const f = a[off + this.bitsOff]!;
       if (f & this.bitsUnion) for (const [k, bits] of this.bitsProps) if (f & bits) m |= 1 << k;
     }
+    let k = -1; // the property being evaluated, to name it if it throws
     try {
       for (let i = 0; i < al.length; i++) {
-        const k = al[i]!;
+        k = al[i]!;
         if (!props[k]!.pred(root, at)) m |= 1 << k;
       }
       if (pendingSometimes !== 0) {
         const so = this.sometimesIdx;
         for (let i = 0; i < so.length; i++) {
-          const k = so[i]!;
+          k = so[i]!;
           if (pendingSometimes & (1 << k) && props[k]!.pred(root, at)) m |= 1 << k;
         }
       }
     } catch (e) {
-      throw new ModelError(`a property threw: ${(e as Error).message}`);
+      throw new ModelError(`property ${props[k]?.name ?? '?'} threw: ${(e as Error).message}`);
     }
     return m;
   }
@@ -539,10 +540,14 @@ export class Engine {
     cm.holder.b = a;
     cm.holder.o = off;
     let m = 0;
+    let at = -1; // the property being evaluated, to name it if it throws
     try {
-      for (const k of this.finalIdx) if (!this.props[k]!.pred(cm.root, cm.threadsAt)) m |= 1 << k;
+      for (const k of this.finalIdx) {
+        at = k;
+        if (!this.props[k]!.pred(cm.root, cm.threadsAt)) m |= 1 << k;
+      }
     } catch (e) {
-      throw new ModelError(`a property threw: ${(e as Error).message}`);
+      throw new ModelError(`property ${this.props[at]?.name ?? '?'} threw: ${(e as Error).message}`);
     }
     return m;
   }

@@ -24,7 +24,9 @@ export const NO_LIMITS: Limits = { maxStates: Infinity, maxDepth: Infinity, dead
 
 export type StopReason = 'max-states' | 'max-depth' | 'timeout' | 'interrupted' | 'memory'
   /** a preemption-bounded search (bounded.ts) explored all it may: nothing beyond the bound is known */
-  | 'preemption-bound';
+  | 'preemption-bound'
+  /** the CLI stopped the run before this thread's heap ran out */
+  | 'heap';
 
 export type SearchStatus =
   | { readonly kind: 'running' }
@@ -131,7 +133,7 @@ export abstract class Search {
     this.canon = c?.active ? c : undefined;
     this.canonBuf = new Int32Array(engine.W);
     this.por = opts.por ?? true ? porOf(engine) : undefined;
-    this.exact = opts.exact ? new ExactStateSet() : undefined;
+    this.exact = opts.exact ? new ExactStateSet(limits.maxTableBytes) : undefined;
     const visited = this.exact ?? opts.visited;
     this.fps = visited ?? new FingerprintSet(1 << 15, limits.maxTableBytes);
     this.recent = recentFor(this.fps);
@@ -204,7 +206,9 @@ export abstract class Search {
   protected visitState(a: Int32Array, off: number, hi: number, lo: number): number {
     if (this.exact) {
       const W = this.engine.W;
-      return this.canon && this.canon.canon(a, off, this.canonBuf) ? this.exact.insertState(this.canonBuf, 0, W) : this.exact.insertState(a, off, W);
+      const r = this.canon && this.canon.canon(a, off, this.canonBuf) ? this.exact.insertState(this.canonBuf, 0, W) : this.exact.insertState(a, off, W);
+      if (r < 0) this.status = { kind: 'incomplete', reason: 'memory' };
+      return r;
     }
     if (this.canon && this.canon.canon(a, off, this.canonBuf)) {
       fullFingerprint(this.canonBuf, 0, this.engine.W, this.fp);

@@ -44,6 +44,8 @@ export function stopReasonText(reason: string): string {
       return 'interrupted';
     case 'memory':
       return 'fingerprint table full (raise --memory)';
+    case 'heap':
+      return "this thread's heap nearly full (run node with a larger --max-old-space-size, or use fewer states)";
     case 'preemption-bound':
       return 'preemption bound (--max-preemptions): only interleavings within it were explored';
     default:

@@ -7,11 +7,15 @@ export class ExactStateSet implements VisitedSet {
   private readonly seen = new Set<string>();
   private chars = 0;
 
-  /** Inserts the state a[off .. off+n). 1 new, 0 seen. */
+  /** @param maxBytes the set never grows past about this many bytes (--memory): then it is full */
+  constructor(private readonly maxBytes = Infinity) {}
+
+  /** Inserts the state a[off .. off+n). 1 new, 0 seen, -1 full. */
   insertState(a: Int32Array, off: number, n: number): number {
     let key = '';
     for (let i = 0; i < n; i++) key += String.fromCharCode(a[off + i]! & 0xffff, (a[off + i]! >>> 16) & 0xffff);
     if (this.seen.has(key)) return 0;
+    if (this.bytes + key.length * 2 + 48 > this.maxBytes) return -1;
     this.seen.add(key);
     this.chars += key.length;
     return 1;

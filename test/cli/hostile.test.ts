@@ -88,6 +88,23 @@ describe('nothing is lost: output paths', () => {
   });
 });
 
+describe('memory: an INCOMPLETE, never a crash', () => {
+  const args = ['verify', 'retract-page-tables', '--variant', 'upstream', '--param', 'faults=3', '--exact', '--workers', '1'];
+  it('the heap nearly full: exit 3 with partial statistics, not a V8 abort', () => {
+    const r = spawnSync(process.execPath, ['--max-old-space-size=100', `${ROOT}bin/ptcheck.js`, ...args], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
+    expect(r.status).toBe(3);
+    expect(r.stdout).toMatch(/INCOMPLETE: this thread's heap nearly full/);
+    expect(r.stdout).toMatch(/states [\d,]+ /);
+    expect(r.stderr).not.toMatch(/FATAL ERROR|heap out of memory/);
+  });
+  it('--exact honours --memory', () => {
+    const r = ptcheck([...args, '--memory', '8']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/INCOMPLETE: .*--memory/);
+    expect(r.stdout).toMatch(/whole states stored \(--exact, [78]\.\d MiB\)/);
+  });
+});
+
 describe('signals: partial statistics, INCOMPLETE, workers stopped', () => {
   for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     it(`${sig} mid-run: exit ${code}`, async () => {
@@ -252,6 +269,12 @@ export default defineSpec(model, {
     const r = run();
     expect(r.code).toBe(2);
     oneLine(r, new RegExp(`spec file does not typecheck: models-bad-${process.pid}/specs/tiny\\.ts\\(\\d+,\\d+\\): error TS\\d+: Property 'donx' does not exist`));
+  });
+  it('a property that throws is named', () => {
+    setUp('s.x = bump(s.x); s.done = true', "s.x === 1 ? (() => { throw new Error('boom at 1'); })() : true");
+    const r = run();
+    expect(r.code).toBe(2);
+    oneLine(r, /^ptcheck: model error: .*property small threw: boom at 1$/);
   });
   it('the cache notices an edited import: a cached clean model is checked again', () => {
     setUp('s.x = bump(s.x); s.done = true', 's.x <= 1 || s.done');
