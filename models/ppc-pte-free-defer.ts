@@ -8,7 +8,7 @@
  *                                   under pml + ptl (pmdp_collapse_flush), then pte_free_defer()
  *   mm/pgtable-generic.c            ___pte_offset_map(): rcu_read_lock, lockless *pmd snapshot
  *   arch/powerpc/mm/pgtable-frag.c  pte_frag_destroy() (mainline, unchanged since before the series;
- *                                   pagetable_dtor/pagetable_free naming from v6.14), called from
+ *                                   pagetable_dtor/pagetable_free naming from v6.14 UNCONFIRMED), called from
  *   arch/powerpc/mm/book3s64/mmu_context.c  arch_exit_mmap() -> destroy_pagetable_cache(), which
  *   mm/mmap.c                       exit_mmap() calls first, before unmap_vmas() and free_pgtables()
  *
@@ -28,6 +28,22 @@
  *                 retract_page_tables() (i_mmap_lock_read, no mmap_lock) nor an rmap walker
  *                 (i_mmap_lock_read, pte_offset_map under RCU) is excluded by it; free_pgtables, which
  *                 unlinks the vma from i_mmap, comes later.
+ *
+ * Steps and the mainline code they follow:
+ *   collapser   pmdp_collapse_flush: retract_page_tables() / collapse_pte_mapped_thp() (mm/khugepaged.c,
+ *               1d65b771bc08, v6.6 UNCONFIRMED); SetPageActive .. pte_free_now (page-active):
+ *               pte_free_defer() + pte_fragment_free() (arch/powerpc/mm/pgtable-frag.c, 32cc0b7c9d50,
+ *               v6.6 UNCONFIRMED; folio_set_active/folio_test_clear_active spelling in mainline today);
+ *               call_rcu (shared-rcu-head) and atomic_add_return .. call_rcu (pte-free-deferred): the
+ *               v1 and v2 patches named below, never merged
+ *   walker      rcu_read_lock .. rcu_read_unlock: ___pte_offset_map() + pte_unmap() (mm/pgtable-generic.c,
+ *               a349d72fd9ef, v6.5) and ptep_get_lockless()
+ *   rcu         rcu_do_batch and pte_free_now's steps: pte_free_now() (mainline: pagetable_dtor +
+ *               pagetable_free; v1/v2: the patches' pte_free_now)
+ *   exit_mmap   pte_frag_destroy, pagetable_free: pte_frag_destroy() (arch/powerpc/mm/pgtable-frag.c,
+ *               mainline; pagetable_dtor/pagetable_free names from v6.14 UNCONFIRMED) called by
+ *               destroy_pagetable_cache() from arch_exit_mmap() (arch/powerpc/mm/book3s64/mmu_context.c);
+ *               folio_test_clear_active, call_rcu: the candidate fix only
  *
  * Variants (expected results at the default parameters; see specs/ppc-pte-free-defer.ts):
  *   page-active        mainline, Hugh Dickins "powerpc: add pte_free_defer() for pgtables sharing

@@ -18,6 +18,17 @@
  *             remover that clears *pmd under pml + ptl (retract_page_tables, pt_reclaim).
  *   rcu       invokes pte_free_now once the grace period of its call_rcu has ended.
  *
+ * Steps and the mainline code they follow:
+ *   fault<i>  pmd_none .. pte_free: __pte_alloc() -> pmd_install() (mm/memory.c); rcu_read_lock ..
+ *             'pte_unmap_unlock; goto again': __pte_offset_map_lock() (mm/pgtable-generic.c, Hugh
+ *             Dickins 0d940a9b270b and a349d72fd9ef, v6.5 UNCONFIRMED); set_pte_at: do_anonymous_page();
+ *             pte_unmap_unlock. no-rcu: the same without rcu_read_lock (Hugh's 04/31); no-pmd-recheck:
+ *             pmd_trans_unstable, pte_lockptr, pte_offset_map, spin_lock(ptl): the pre-v6.5 macro
+ *   remover   pmd_lock .. pte_free_defer: try_to_free_pte() (mm/pt_reclaim.c, 6375e95f381e, v6.14 UNCONFIRMED)
+ *             with pte_free_defer() (mm/pgtable-generic.c, v6.6 UNCONFIRMED) as its free; pte_free:
+ *             the no-rcu ablation
+ *   rcu       pte_free_now: pte_free_defer's callback (pagetable_dtor_free)
+ *
  * Variants (expected results at the default parameters; see specs/pte-offset-map-lock.ts):
  *   upstream        recheck + RCU, as in mainline since Hugh Dickins "mm: allow pte_offset_map[_lock]()
  *                   to fail" (v2, Jun 8 2023) and "mm/pgtable: add rcu_read_lock() and
@@ -29,7 +40,7 @@
  *                   An ablation that never shipped: the old macro was only correct because nobody
  *                   removed a table under mmap_lock(read), and it was gone (Hugh Dickins' series,
  *                   v6.5) before any such remover existed (retract_page_tables without mmap_lock,
- *                   1d65b771bc08, v6.6; PT_RECLAIM, v6.14). It shows what the recheck and RCU buy,
+ *                   1d65b771bc08, v6.6; PT_RECLAIM, v6.14; releases UNCONFIRMED). It shows what the recheck and RCU buy,
  *                   not a kernel that ran.
  *   no-rcu          recheck, but neither rcu_read_lock in the walker nor RCU-deferred free in the
  *                   remover: Hugh's 04/31 "rcu_read_lock() to be added later" with a remover that
