@@ -30,11 +30,24 @@ import { availableParallelism } from 'node:os';
 import { closePools } from '../parallel/coordinator.ts';
 import { parallelHandOff } from '../parallel/handoff.ts';
 import type { ModelRef } from '../parallel/protocol.ts';
-import { Simulation } from '../explore/simulate.ts';
+import { Simulation, type SimulateOptions } from '../explore/simulate.ts';
 import { simulationJson, simulationText, type SimulationReport } from '../report/simulation-text.ts';
 import { randomInt } from 'node:crypto';
-import { CELL_RESULT_VERSION, cellModel, matrixCells, matrixOutput, matrixSummary, parseSweep, type CellResult, type MatrixCell } from './matrix.ts';
-import type { JobOptions } from './queue.ts';
+import {
+  CELL_RESULT_VERSION,
+  cellModel,
+  matrixCells,
+  matrixOutput,
+  matrixSummary,
+  parseSweep,
+  seedRange,
+  simulationMatrixOutput,
+  type CellResult,
+  type MatrixCell,
+  type SimJob,
+  type SimSeedResult,
+} from './matrix.ts';
+import type { JobOptions, JobResult } from './queue.ts';
 
 export const EXIT = {
   OK: 0,
@@ -142,6 +155,8 @@ interface Opts {
   /** matrix / worker */
   queue?: string;
   sweep: string[];
+  /** matrix --simulate --seeds A..B */
+  seeds?: string;
   /** replay: the model file a trace of a model loaded by path was made from */
   modelFile?: string;
 }
@@ -189,6 +204,7 @@ const OPTIONS = {
   swarm: { type: 'boolean' },
   queue: { type: 'string' },
   sweep: { type: 'string', multiple: true },
+  seeds: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -209,7 +225,10 @@ const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(p
   verify: { flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'trace-out', 'html', 'traces', 'max-preemptions'], run: (p, o) => cmdVerify(p, o) },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file'], run: (p, o) => cmdDiff(p, o) },
   replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html'], run: (p, o) => cmdReplay(p, o) },
-  matrix: { flags: [...SEARCH_FLAGS, 'variant', 'traces', 'max-preemptions', 'sweep', 'queue'], run: (p, o) => cmdMatrix(p, o) },
+  matrix: {
+    flags: [...SEARCH_FLAGS, 'variant', 'traces', 'max-preemptions', 'sweep', 'queue', 'seeds', 'walks', 'depth', 'time', 'swarm'],
+    run: (p, o) => cmdMatrix(p, o),
+  },
   worker: { flags: ['queue', 'workers'], run: (p, o) => cmdWorker(p, o) },
   simulate: { flags: ['variant', 'variant-file', 'param', 'seed', 'walks', 'depth', 'time', 'swarm', 'json', 'trace-out', 'progress'], run: (p, o) => cmdSimulate(p, o) },
 };
@@ -311,6 +330,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       swarm: !!v.swarm,
       ...(v.queue !== undefined ? { queue: v.queue } : {}),
       sweep: v.sweep ?? [],
+      ...(v.seeds !== undefined ? { seeds: v.seeds } : {}),
     },
   };
 }
@@ -325,6 +345,11 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
   if (given.has('exact') && threads) throw new InputError('--exact keeps whole states in this thread; it cannot run with --workers');
   if (given.has('check-determinism') && threads) throw new InputError('--check-determinism runs in this thread; it cannot run with --workers');
   if (given.has('path') && given.has('from-trace')) throw new InputError('give either --path or --from-trace, not both');
+  if (given.has('seeds')) {
+    for (const f of ['max-preemptions', 'shortest', 'bfs', 'max-states', 'exact', 'memory'] as const) {
+      if (given.has(f)) throw new InputError(`matrix --seeds runs simulations; --${f} applies to verification`);
+    }
+  }
   if (given.has('max-preemptions')) {
     // the bounded search is its own strategy, in this thread, over whole interleavings
     for (const f of ['shortest', 'bfs', 'dfs', 'exact', 'no-sleep-sets'] as const) {
@@ -885,6 +910,33 @@ async function runCell(cell: MatrixCell, o: Opts, progress: ProgressLine): Promi
 
 const loadedForCells = new Map<string, Promise<LoadedModel>>();
 
+/** One seed's simulation of a matrix cell, as `ptcheck simulate` runs it. */
+async function runSimCell(cell: MatrixCell, job: SimJob, o: Opts): Promise<SimSeedResult> {
+  let lm = loadedForCells.get(cell.model);
+  if (!lm) loadedForCells.set(cell.model, (lm = loadModel(cell.model)));
+  const t = await target(await lm, cell.variant, undefined);
+  const { report, trace } = await simulateTarget(t, cell.params, {
+    seed: job.seed,
+    walks: job.walks ?? Infinity, // null: unlimited (until --time)
+    maxDepth: job.depth,
+    swarm: job.swarm,
+    ...(job.timeMs !== null ? { timeMs: job.timeMs } : {}),
+  });
+  const s = report.sim;
+  const v = s.violation;
+  return {
+    v: CELL_RESULT_VERSION,
+    kind: 'simulate',
+    seed: job.seed,
+    walks: s.walks,
+    steps: s.steps,
+    distinct: s.distinct,
+    violation: v && trace ? { property: trace.property.name, walk: v.walk, path: trace.path, replay: report.replayLine ?? '' } : null,
+    json: o.json ? simulationJson(report) : null,
+    diagram: o.traces && trace ? raceDiagram(trace, { replay: report.replayLine ?? '' }) : null,
+  };
+}
+
 /** The verdict matrix of models x variants x a parameter sweep, run here or by queue workers. */
 async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
   if (pos.length > 1) throw new InputError('matrix takes at most one model name or model file');
@@ -898,7 +950,19 @@ async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
   }
   const cells = matrixCells(models, pos.length > 0, o.variant, o.params, o.sweep.map(parseSweep));
   const progress = progressFor(o);
-  let results: CellResult[] = [];
+  // --simulate: one job per cell and seed of the range, each a whole simulation
+  const seeds = o.seeds !== undefined ? seedRange(o.seeds) : undefined;
+  if (!seeds && (o.walks !== undefined || o.depth !== undefined || o.time !== undefined || o.swarm)) {
+    throw new InputError('--walks, --depth, --time and --swarm apply to simulations: matrix --seeds A..B');
+  }
+  const simJob = { walks: o.walks ?? (o.time !== undefined ? null : 10_000), depth: o.depth ?? 10_000, swarm: o.swarm, timeMs: o.time !== undefined ? o.time * 1000 : null };
+  const jobs = cells.flatMap((cell): { cell: MatrixCell; simulate: SimJob | null }[] => {
+    if (!seeds) return [{ cell, simulate: null }];
+    const out = [];
+    for (let seed = seeds.from; seed <= seeds.to; seed++) out.push({ cell, simulate: { seed, ...simJob } });
+    return out;
+  });
+  let results: JobResult[] = [];
   if (o.queue !== undefined) {
     const { runOnQueue } = await import('./queue.ts');
     const opts: JobOptions = {
@@ -915,7 +979,7 @@ async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
       traces: o.traces,
     };
     const t0 = Date.now();
-    const got = await runOnQueue(o.queue, cells, opts, {
+    const got = await runOnQueue(o.queue, jobs, opts, {
       progress: (done, total) => progress.tick({ label: `matrix on ${o.queue}: ${done}/${total} jobs done`, states: done, depth: 0, tableBytes: 0, elapsedMs: Date.now() - t0 }),
       onStop: (fn) => onStop(fn),
     });
@@ -926,13 +990,21 @@ async function cmdMatrix(pos: string[], o: Opts): Promise<number> {
     }
     results = got;
   } else {
-    for (const cell of cells) {
-      results.push(await runCell(cell, o, progress));
+    for (const { cell, simulate } of jobs) {
+      results.push(simulate ? await runSimCell(cell, simulate, o) : await runCell(cell, o, progress));
       if (stopSignal()) break;
     }
   }
-  process.stdout.write(matrixOutput(cells, results, o));
-  const all = results.map((r) => r.result);
+  if (seeds) {
+    const n = seeds.to - seeds.from + 1;
+    const per = cells.map((_, i) => results.slice(i * n, (i + 1) * n) as SimSeedResult[]).filter((r) => r.length === n);
+    process.stdout.write(simulationMatrixOutput(cells.slice(0, per.length), per, { json: o.json, seeds, job: simJob }));
+    if (stopSignal()) return SIGNAL_EXIT[stopSignal()!];
+    return per.some((rs) => rs.some((r) => r.violation !== null)) ? EXIT.VIOLATION : EXIT.INCOMPLETE;
+  }
+  const verified = results as CellResult[];
+  process.stdout.write(matrixOutput(cells, verified, o));
+  const all = verified.map((r) => r.result);
   const code = exitFor(all, false);
   if (!o.json) process.stdout.write(matrixSummary(all, code === EXIT.OK, stopSignal() !== undefined));
   return code;
@@ -965,7 +1037,7 @@ async function cmdWorker(pos: string[], o: Opts): Promise<number> {
         ...(j.maxPreemptions !== null ? { maxPreemptions: j.maxPreemptions } : {}),
       };
       try {
-        return await runCell(job.cell, jo, quiet);
+        return job.simulate ? await runSimCell(job.cell, job.simulate, jo) : await runCell(job.cell, jo, quiet);
       } catch (e) {
         if (e instanceof InputError || e instanceof ModelError) {
           return { v: CELL_RESULT_VERSION, error: { kind: e instanceof ModelError ? 'model' : 'input', message: e.message.split('\n')[0]! } } as const;
@@ -981,35 +1053,23 @@ async function cmdWorker(pos: string[], o: Opts): Promise<number> {
 // ---- simulate ---------------------------------------------------------------------------------
 
 /** Seeded random (or swarm) walks: the first violation, shrunk and drawn like verify's; exit 1, else 3. */
-async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
-  if (pos.length !== 1) throw new InputError('simulate needs one model name or model file (see ptcheck list)');
-  if (o.variant === undefined && o.variantFile === undefined) throw new InputError('simulate needs --variant or --variant-file');
-  checkOutputs(o);
-  const t = await target(pos[0]!, o.variant, o.variantFile);
-  const inst = t.instantiate(o.params);
+/** One simulation of a target: the walks, and the first violation shrunk and drawn like verify's. */
+async function simulateTarget(t: Target, params: Readonly<Record<string, number>>, so: Omit<SimulateOptions, 'deadline'> & { readonly timeMs?: number }, progress?: ProgressLine) {
+  const inst = t.instantiate(params);
   const engine = new Engine(inst.compiled, t.lm.spec.properties as readonly Property[]);
-  const seed = o.seed ?? randomInt(2 ** 31);
-  const maxDepth = o.depth ?? 10_000;
   const t0 = Date.now();
-  const sim = new Simulation(engine, {
-    seed,
-    walks: o.walks ?? (o.time !== undefined ? Infinity : 10_000),
-    maxDepth,
-    deadline: o.time !== undefined ? t0 + o.time * 1000 : Infinity,
-    swarm: o.swarm,
-  });
-  const progress = progressFor(o);
+  const sim = new Simulation(engine, { ...so, deadline: so.timeMs !== undefined ? t0 + so.timeMs : Infinity });
   const unhook = onStop(() => sim.abort());
   try {
     while (!sim.run(1 << 14)) {
-      progress.tick({ label: `${t.lm.module.name} [${t.variant}] walk ${sim.walks}`, states: sim.distinct, depth: sim.maxDepthSeen, tableBytes: 0, elapsedMs: Date.now() - t0 });
+      progress?.tick({ label: `${t.lm.module.name} [${t.variant}] walk ${sim.walks}`, states: sim.distinct, depth: sim.maxDepthSeen, tableBytes: 0, elapsedMs: Date.now() - t0 });
       await new Promise((r) => setImmediate(r));
     }
   } catch (e) {
     if (e instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${e.message}`);
     throw e;
   } finally {
-    progress.clear();
+    progress?.clear();
     unhook();
   }
   const elapsedMs = Date.now() - t0;
@@ -1019,27 +1079,47 @@ async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
     const kind = engine.props[v.prop]!.kind;
     const stopsAtEnd = kind === 'always' || kind === 'sometimes';
     const shrunk = stopsAtEnd ? shrinkPath(engine, v.path, v.prop) : v.path;
-    trace = buildTrace(inst, engine, reorderForReadability(engine, shrunk, v.prop, stopsAtEnd), v.prop);
-    trace = withFiles(trace, t);
+    trace = withFiles(buildTrace(inst, engine, reorderForReadability(engine, shrunk, v.prop, stopsAtEnd), v.prop), t);
   }
   const report: SimulationReport = {
     model: t.lm.module.name,
     variant: t.variant,
     params: inst.params,
-    seed,
-    swarm: o.swarm,
-    maxDepth,
+    seed: so.seed,
+    swarm: so.swarm,
+    maxDepth: so.maxDepth,
     elapsedMs,
     ...(v ? { violationMs: elapsedMs } : {}),
     sim,
     engine,
     ...(trace ? { trace, replayLine: replayCommand(t.args, trace) } : {}),
   };
+  return { report, trace };
+}
+
+/** Seeded random (or swarm) walks: the first violation, shrunk and drawn like verify's; exit 1, else 3. */
+async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
+  if (pos.length !== 1) throw new InputError('simulate needs one model name or model file (see ptcheck list)');
+  if (o.variant === undefined && o.variantFile === undefined) throw new InputError('simulate needs --variant or --variant-file');
+  checkOutputs(o);
+  const t = await target(pos[0]!, o.variant, o.variantFile);
+  const { report, trace } = await simulateTarget(
+    t,
+    o.params,
+    {
+      seed: o.seed ?? randomInt(2 ** 31),
+      walks: o.walks ?? (o.time !== undefined ? Infinity : 10_000),
+      maxDepth: o.depth ?? 10_000,
+      swarm: o.swarm,
+      ...(o.time !== undefined ? { timeMs: o.time * 1000 } : {}),
+    },
+    progressFor(o),
+  );
   const err = o.traceOut && trace ? writeFileAtomic(o.traceOut, JSON.stringify(trace, null, 2) + '\n') : undefined;
   process.stdout.write((o.json ? JSON.stringify(simulationJson(report), null, 2) : simulationText(report)) + '\n');
   if (!o.json && o.traceOut && trace && !err) process.stdout.write(`trace written to ${o.traceOut}\n`);
   if (err) process.stderr.write(`ptcheck: ${err}\n`);
-  if (v) return EXIT.VIOLATION;
+  if (trace) return EXIT.VIOLATION;
   const sig = stopSignal();
   return sig ? SIGNAL_EXIT[sig] : EXIT.INCOMPLETE;
 }

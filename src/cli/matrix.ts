@@ -122,3 +122,102 @@ export function matrixSummary(all: readonly RunResult[], ok: boolean, interrupte
   if (interrupted) return 'interrupted: the matrix is incomplete\n';
   return `${mism} of ${cells} verdicts differ from their expectations` + (inc ? `; ${inc} runs incomplete` : '') + '\n';
 }
+
+// ---- simulation over a seed range -----------------------------------------------------------
+
+/** One simulation job: a cell's walks for one seed of the range. */
+export interface SimJob {
+  readonly seed: number;
+  /** null: unlimited (until timeMs) */
+  readonly walks: number | null;
+  readonly depth: number;
+  readonly swarm: boolean;
+  /** per job, from its start */
+  readonly timeMs: number | null;
+}
+
+/** What one seed's simulation gives, here or on a worker (plain data). */
+export interface SimSeedResult {
+  readonly v: typeof CELL_RESULT_VERSION;
+  readonly kind: 'simulate';
+  readonly seed: number;
+  readonly walks: number;
+  readonly steps: number;
+  readonly distinct: number;
+  readonly violation: { readonly property: string; readonly walk: number; readonly path: string; readonly replay: string } | null;
+  /** the seed's `ptcheck-simulation` JSON (when --json) */
+  readonly json: object | null;
+  /** the first violation's race diagram (when --traces) */
+  readonly diagram: string | null;
+}
+
+export function seedRange(text: string): { readonly from: number; readonly to: number } {
+  const m = /^(\d+)\.\.(\d+)$/.exec(text);
+  if (!m || !Number.isSafeInteger(Number(m[2]))) throw new InputError(`--seeds takes FROM..TO (whole numbers, e.g. 1..64), not '${text}'`);
+  const from = Number(m[1]);
+  const to = Number(m[2]);
+  if (from > to) throw new InputError(`--seeds ${text}: the range is empty`);
+  if (to - from >= 100_000) throw new InputError(`--seeds ${text}: at most 100,000 seeds per run`);
+  return { from, to };
+}
+
+/**
+ * The simulation matrix: per cell, how many seeds found a violation, the walks run, and the first
+ * violation (lowest seed). It never says that anything holds. Results are per cell, then per seed.
+ */
+export function simulationMatrixOutput(
+  cells: readonly MatrixCell[],
+  results: readonly (readonly SimSeedResult[])[],
+  o: { readonly json: boolean; readonly seeds: { from: number; to: number }; readonly job: Omit<SimJob, 'seed'> },
+): string {
+  if (o.json) {
+    return (
+      JSON.stringify(
+        {
+          format: 'ptcheck-simulation-matrix',
+          version: 1,
+          seeds: o.seeds,
+          ...o.job,
+          cells: cells.map((c, i) => ({ model: c.model, variant: c.variant, params: c.params, runs: results[i]!.map((r) => r.json) })),
+        },
+        null,
+        2,
+      ) + '\n'
+    );
+  }
+  const j = o.job;
+  const out = [
+    `simulation matrix: seeds ${o.seeds.from}..${o.seeds.to}, ${j.swarm ? 'swarm' : 'uniform'} walks, ` +
+      `${j.walks !== null ? j.walks.toLocaleString('en-US') : 'unlimited'} walks per seed of at most ${j.depth.toLocaleString('en-US')} steps` +
+      (j.timeMs !== null ? `, ${j.timeMs / 1000} s per seed` : ''),
+  ];
+  const rows = [['model', 'variant', 'parameters', 'seeds violated', 'walks', 'first violation']];
+  const diagrams: string[] = [];
+  let violatedCells = 0;
+  cells.forEach((c, i) => {
+    const rs = results[i]!;
+    const hit = rs.filter((r) => r.violation !== null);
+    if (hit.length) violatedCells++;
+    const first = hit[0];
+    rows.push([
+      c.model.includes('/') ? c.model.slice(c.model.lastIndexOf('/') + 1) : c.model,
+      c.variant,
+      Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(' ') || '-',
+      `${hit.length}/${rs.length}`,
+      rs.reduce((n, r) => n + r.walks, 0).toLocaleString('en-US'),
+      first ? `${first.violation!.property} (seed ${first.seed}, walk #${first.violation!.walk})` : '-',
+    ]);
+    if (first?.diagram) diagrams.push(first.diagram);
+  });
+  const w: number[] = [];
+  for (const r of rows) r.forEach((x, k) => (w[k] = Math.max(w[k] ?? 0, x.length)));
+  for (const r of rows) out.push(('  ' + r.map((x, k) => (k === r.length - 1 ? x : x.padEnd(w[k]!))).join('  ')).trimEnd());
+  for (const d of diagrams) out.push('', d);
+  out.push('');
+  out.push(
+    violatedCells
+      ? `verdict: a violation in ${violatedCells} of ${cells.length} cells (exit 1); in the others none was found, which proves nothing`
+      : `verdict: no violation found in ${cells.length} cells — a simulation is not a proof: nothing is claimed to hold (exit 3)`,
+  );
+  return out.join('\n') + '\n';
+}

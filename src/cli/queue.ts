@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, QueueEvents, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { InputError, ModelError } from '../model/errors.ts';
-import { CELL_RESULT_VERSION, type CellResult, type MatrixCell } from './matrix.ts';
+import { CELL_RESULT_VERSION, type CellResult, type MatrixCell, type SimJob, type SimSeedResult } from './matrix.ts';
 
 export const QUEUE_NAME = 'ptcheck-matrix';
 export const JOB_VERSION = 1;
@@ -34,7 +34,11 @@ export interface JobData {
   readonly index: number;
   readonly cell: MatrixCell;
   readonly opts: JobOptions;
+  /** a simulation of one seed instead of a verification */
+  readonly simulate: SimJob | null;
 }
+
+export type JobResult = CellResult | SimSeedResult;
 
 /** A cell that cannot run anywhere (bad model, model error): reported, not retried. */
 export interface JobFailure {
@@ -83,10 +87,10 @@ function lockMs(): number {
  */
 export async function runOnQueue(
   url: string,
-  cells: readonly MatrixCell[],
+  cells: readonly { readonly cell: MatrixCell; readonly simulate: SimJob | null }[],
   opts: JobOptions,
   hooks: { readonly progress: (done: number, total: number) => void; readonly onStop: (fn: () => void) => () => void },
-): Promise<CellResult[] | 'stopped'> {
+): Promise<JobResult[] | 'stopped'> {
   await probe(url);
   // connections we pass in are ours to close (BullMQ leaves a given connection open)
   const conn = connection(url);
@@ -98,9 +102,9 @@ export async function runOnQueue(
     await events.waitUntilReady();
     const run = randomUUID();
     jobs = await queue.addBulk(
-      cells.map((cell, index) => {
-        const data: JobData = { v: JOB_VERSION, run, index, cell, opts };
-        return { name: 'verify', data, opts: { jobId: `${run}-${index}`, attempts: 3, removeOnComplete: false, removeOnFail: false } };
+      cells.map(({ cell, simulate }, index) => {
+        const data: JobData = { v: JOB_VERSION, run, index, cell, opts, simulate };
+        return { name: simulate ? 'simulate' : 'verify', data, opts: { jobId: `${run}-${index}`, attempts: 3, removeOnComplete: false, removeOnFail: false } };
       }),
     );
     let done = 0;
@@ -111,13 +115,13 @@ export async function runOnQueue(
     });
     const all = Promise.all(
       jobs.map(async (j) => {
-        const r = (await j.waitUntilFinished(events)) as CellResult | JobFailure;
+        const r = (await j.waitUntilFinished(events)) as JobResult | JobFailure;
         hooks.progress(++done, cells.length);
         return r;
       }),
     );
     all.catch(() => {}); // a stop may leave it pending or failing
-    let out: (CellResult | JobFailure)[] | 'stopped';
+    let out: (JobResult | JobFailure)[] | 'stopped';
     try {
       out = await Promise.race([all, stopped]);
     } catch (e) {
@@ -129,7 +133,7 @@ export async function runOnQueue(
     return out.map((r, i) => {
       if (!r || r.v !== CELL_RESULT_VERSION) throw new Error(`job ${i} returned a result of another format version (${(r as { v?: unknown })?.v}); run the same ptcheck on every machine`);
       if ('error' in r) {
-        const c = cells[i]!;
+        const c = cells[i]!.cell;
         const msg = `${c.model} [${c.variant}]: ${r.error.message}`;
         throw r.error.kind === 'model' ? new ModelError(msg) : new InputError(msg);
       }
@@ -151,7 +155,7 @@ export async function runOnQueue(
  */
 export async function serveQueue(
   url: string,
-  runJob: (data: JobData) => Promise<CellResult | JobFailure>,
+  runJob: (data: JobData) => Promise<JobResult | JobFailure>,
   hooks: { readonly log: (line: string) => void; readonly onStop: (fn: () => void) => () => void; readonly stopped: () => boolean },
 ): Promise<void> {
   await probe(url);
@@ -166,7 +170,9 @@ export async function serveQueue(
         return failure;
       }
       const c = data.cell;
-      const what = `${c.model} [${c.variant}] ${Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(' ')}`.trim();
+      const what =
+        `${c.model} [${c.variant}] ${Object.entries(c.params).map(([k, v]) => `${k}=${v}`).join(' ')}`.trim() +
+        (data.simulate ? ` simulate seed ${data.simulate.seed}` : '');
       hooks.log(`job ${job.id} started: ${what}`);
       const t0 = Date.now();
       const r = await runJob(data);

@@ -121,6 +121,18 @@ describe('ptcheck matrix', () => {
     // the killed job was not finished by a, and was run again by b, once
     expect(a.err()).not.toContain(`job ${jobId} done`);
     expect(b.err().split(`job ${jobId} done`).length - 1).toBe(1);
+    // a simulation over a seed range: one job per cell and seed; the same walks as here
+    const simArgs = ['matrix', 'pte-offset-map-lock', '--seeds', '1..3', '--walks', '50', '--json'];
+    const simLocal = ptcheck(simArgs);
+    const simCoord = start(process.execPath, [bin, ...simArgs, '--queue', url]);
+    expect(await simCoord.exited).toBe(simLocal.code);
+    expect(simLocal.code).toBe(1); // no-pmd-recheck and no-rcu violate within 50 walks of seed 1..3
+    const runs = (json: string) => {
+      const m = JSON.parse(json);
+      expect(m.format).toBe('ptcheck-simulation-matrix');
+      return m.cells.map((c: any) => c.runs.map((r: any) => ({ ...r, elapsedMs: 0, violation: r.violation && { ...r.violation, elapsedMs: 0 } })));
+    };
+    expect(runs(simCoord.out())).toEqual(runs(simLocal.stdout));
     b.c.kill('SIGTERM');
     expect(await b.exited).toBe(143);
     redis.c.kill('SIGTERM');
