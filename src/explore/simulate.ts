@@ -135,6 +135,8 @@ export class Simulation {
   private readonly fp = { hi: 0, lo: 0 };
   private readonly seedLo: number;
   private readonly seedHi: number;
+  /** index of the walk to run next, and of the first not to run */
+  private nextWalk: number;
   private readonly end: number;
   private aborted = false;
 
@@ -147,7 +149,6 @@ export class Simulation {
     this.seedLo = opts.seed % 4294967296 | 0;
     this.seedHi = Math.floor(opts.seed / 4294967296) | 0;
     const first = opts.firstWalk ?? 0;
-    this.walks = 0;
     this.nextWalk = first;
     this.end = first + opts.walks;
     this.seen = new FingerprintSet(1 << 14, opts.maxTableBytes ?? 2 ** 30);
@@ -176,8 +177,6 @@ export class Simulation {
     });
     this.ran = new Uint8Array(labels);
   }
-
-  private nextWalk: number;
 
   /** Distinct states seen over all walks (fingerprints; a lower bound once the table is full). */
   get distinct(): number {
