@@ -20,6 +20,17 @@
  *   mmu      the CPUs' page walker, speculative, with its own paging-structure cache: the control
  *            that flush_tlb_kernel_range does protect the CPUs, and only them.
  *
+ * Steps and the mainline code they follow (v7 of the series, Oct 22 2025; merge UNCONFIRMED):
+ *   vmap<i>   pmd_clear, flush_tlb_kernel_range: x86 pmd_free_pte_page() (arch/x86/mm/pgtable.c);
+ *             list_add, schedule_work: pagetable_free() -> pagetable_free_kernel() (mm/pgtable-generic.c,
+ *             "mm: Introduce deferred freeing for kernel page tables"); __pagetable_free: the
+ *             immediate-free variant (before the series)
+ *   kworker   process_one_work: kernel/workqueue.c (src/kernel/workqueue.ts); list_splice_tail_init,
+ *             iommu_sva_invalidate_kva_range, __pagetable_free: kernel_pgtable_work_func() (the
+ *             invalidation from "iommu/sva: Invalidate stale IOTLB entries for kernel address space",
+ *             drivers/iommu/iommu-sva.c)
+ *   iommu, mmu  page_walk: the hardware walkers (src/kernel/walker-cache.ts), not kernel code
+ *
  * Variants (expected results at the default parameters; see specs/kernel-pgtable-async-free.ts):
  *   deferred                 v7 (Lu Baolu, Oct 22 2025; "mm: Introduce deferred freeing for kernel
  *                            page tables", Dave Hansen, and "iommu/sva: Invalidate stale IOTLB
