@@ -97,12 +97,13 @@ export interface RcuState extends RcuFlavourState {
 }
 
 function isReader(t: ReaderView, preemptOffReads: boolean): boolean {
-  return t.rcu_nesting > 0 || t.irqs_off || (preemptOffReads && (t.preempt_count ?? 0) > 0);
+  // `in` first: a view may refuse reads of fields its model does not declare
+  return t.rcu_nesting > 0 || t.irqs_off || (preemptOffReads && 'preempt_count' in t && (t.preempt_count as number) > 0);
 }
 
 /** Does a preemption-off region (a spinlock held) count as a read section in this state's flavour? */
 function preemptOffReads(s: RcuFlavourState): boolean {
-  return s.rcu_spinlock_not_reader !== true;
+  return !('rcu_spinlock_not_reader' in s) || s.rcu_spinlock_not_reader !== true;
 }
 
 /** Is `me` inside a read section in this state's flavour (rcu_read_lock, IRQs off, or preemption off)? */
@@ -162,8 +163,9 @@ export function rcuMaybeQuiescent(s: RcuState, me: ReaderView): void {
  * left its last read section. A state without RCU heads (no kernelState) has no grace periods to end.
  */
 export function rcuPreemptOn(s: object, me: object): void {
+  if (!('preempt_count' in me) || !('rcu_head' in s)) return; // no count, or no grace periods to end
   const m = me as ReaderView;
-  if (m.preempt_count !== 0 || (s as Partial<RcuState>).rcu_head === undefined) return;
+  if (m.preempt_count !== 0) return;
   rcuMaybeQuiescent(s as RcuState, m);
 }
 
