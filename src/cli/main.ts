@@ -116,6 +116,8 @@ matrix options (verify's selection and search options, plus):
   --sweep k=A..B       one cell per value of parameter k from A to B (repeatable: every combination)
   --queue URL          enqueue one job per cell on Redis (BullMQ) and gather what \`ptcheck worker\`
                        processes on any machines return; without it the cells run here
+  --seeds A..B         simulate every cell instead, once per seed (with simulate's --walks, --depth,
+                       --time, --swarm): exit 1 if any seed finds a violation, else 3
 exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit, or the heap nearly full), 4 internal error,
             130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (partial results printed)`;
