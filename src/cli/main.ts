@@ -72,7 +72,7 @@ const USAGE = `usage:
   ptcheck diff <model> <variantA> --variant-file F                 (B: F's one variant)
   ptcheck replay <trace.json> [--model-file F | --variant-file F]
   ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
-  ptcheck replay <model> --variant V|--variant-file F --from-trace <trace.json>
+  ptcheck replay <model> --variant V|--variant-file F [--variant V] --from-trace <trace.json>
   ptcheck simulate <model|file.ts> --variant V|--variant-file F [--param k=v]... [--seed S] [--walks N]
                    [--depth D] [--time T] [--swarm] [--json] [--trace-out FILE]
   ptcheck matrix [<model>] [--variant V] [--param k=v]... [--sweep k=A..B]... [--queue redis://HOST:PORT] [options]
