@@ -3,7 +3,7 @@
 // something else). Also variants the spec headers argue about without giving them a row.
 
 import { describe, expect, it } from 'vitest';
-import { DONE } from '../../src/model/model.ts';
+import { DONE, replaceThreads } from '../../src/model/model.ts';
 import { instantiateUserVariant } from '../../src/model/compile.ts';
 import { defineVariant, type UserVariant } from '../../src/model/variant-file.ts';
 import { verify } from '../../src/explore/verify.ts';
@@ -16,6 +16,11 @@ import pteOffsetMapLockSpec from '../../specs/pte-offset-map-lock.ts';
 import retract from '../../models/retract-page-tables.ts';
 import retractSpec from '../../specs/retract-page-tables.ts';
 import { sometimes } from '../../src/spec/property.ts';
+import pteRefcount, { state as pteRefcountState } from '../../models/pte-refcount.ts';
+import pteRefcountSpec from '../../specs/pte-refcount.ts';
+import ptReclaim from '../../models/pt-reclaim-rcu-free.ts';
+import ptReclaimSpec from '../../specs/pt-reclaim-rcu-free.ts';
+import { rcuThread } from '../../src/kernel/index.ts';
 
 function verdicts(uv: UserVariant<any, any>, spec: SpecModule, params: Record<string, number> = {}): Record<string, string> {
   const r = verify(instantiateUserVariant(uv, 'test', params), spec, { stopAtFirst: false });
@@ -153,5 +158,33 @@ describe('retract-page-tables', () => {
       },
     });
     expect(verdicts(noInstall, retractSpec)['khugepaged-retracts-other-table']).toBe('unreachable');
+  });
+});
+
+describe('pte-refcount and pt-reclaim-rcu-free', () => {
+  it("pte-refcount's madvise-frees-table is unreachable when pte_free_rcu frees nothing, though faults still free their spare tables", () => {
+    const noFree = defineVariant(pteRefcount, {
+      name: 'pte-free-rcu-frees-nothing',
+      summary: 'the RCU callback drops the table instead of freeing it',
+      apply: (d, p) => replaceThreads(d, { rcu: rcuThread(pteRefcountState(p), ['pte_free_rcu'], { pte_free_rcu: () => {} }, 1 + p.faults) }),
+    });
+    const v = verdicts(noFree, pteRefcountSpec);
+    expect(v['madvise-frees-table']).toBe('unreachable');
+    const someFreed = sometimes('some-table-freed', 'any table is freed', (s: any) => s.pt.some((t: any) => t.state === 'freed'));
+    const r = verify(instantiateUserVariant(noFree as UserVariant<any, any>, 'test', {}), { ...pteRefcountSpec, properties: [someFreed], expect: {} }, { stopAtFirst: false });
+    expect(r.properties.find((p) => p.name === 'some-table-freed')!.status).toBe('reachable');
+  });
+
+  it("pt-reclaim-rcu-free's single-table-path-frees is unreachable when the fallback queues nothing", () => {
+    const noFallbackFree = defineVariant(ptReclaim, {
+      name: 'fallback-frees-nothing',
+      summary: '__tlb_remove_table_one queues no free',
+      apply: (d) => {
+        (d.threads.madvise.steps as Record<string, unknown>)['__tlb_remove_table_one'] = () => DONE;
+      },
+    });
+    const v = verdicts(noFallbackFree, ptReclaimSpec);
+    expect(v['single-table-path-frees']).toBe('unreachable');
+    expect(v['batch-path-frees']).toBe('reachable');
   });
 });
