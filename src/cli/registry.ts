@@ -141,7 +141,8 @@ export async function loadModel(ref: string): Promise<LoadedModel> {
     }
     throw new InputError(`models/${ref}.ts defines model '${module.name}': a shipped model's file is named after it (rename one of them)`);
   }
-  const shipped = !byPath;
+  // named by path or by name, the shipped file of its name is the shipped model (its traces name it)
+  const shipped = resolve(path) === join(MODELS_DIR, `${module.name}.ts`);
   if (exports.spec !== undefined) {
     if (!isSpecModule(exports.spec)) throw new InputError(`model file ${ref}: its 'spec' export is not a spec (use defineSpec)`);
     return { module, spec: exports.spec, ref: byPath ? ref : module.name, path, specPath: path, shipped };

@@ -19,13 +19,16 @@ export class SetupError extends Error {
   override name = 'SetupError';
 }
 
+let found: { tsc: string; version: string } | undefined;
+
 function compiler(): { tsc: string; version: string } {
+  if (found) return found;
   try {
     const req = createRequire(join(ROOT, 'package.json'));
     const pkg = req.resolve('typescript/package.json');
     const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
     const tsc = join(dirname(pkg), 'bin', 'tsc');
-    if (existsSync(tsc)) return { tsc, version };
+    if (existsSync(tsc)) return (found = { tsc, version });
   } catch {
     /* reported below */
   }
