@@ -1,12 +1,11 @@
 // Bad input and hard stops, as a user meets them: a one-line message and the documented exit code,
 // never a stack trace or a hang; an incomplete run keeps its partial statistics.
 
-import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ptcheck, ROOT } from '../helpers/cli.ts';
+import { ptcheck, ROOT, signalMidRun } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ptcheck-bad-'));
 const GRID = 'test/fixtures/models/counter-grid.ts';
@@ -74,25 +73,11 @@ describe('limits: exit 3, incomplete, partial statistics kept', () => {
 
 describe('hard stops', () => {
   it('Ctrl-C during a parallel run: partial statistics, exit 130, workers stopped', async () => {
-    const child = spawn(process.execPath, [`${ROOT}bin/ptcheck.js`, 'verify', 'try-to-free-user-pte', '--variant', 'rfc', '--param', 'faults=2', '--workers', '2', '--all-violations'], {
-      cwd: ROOT,
-      env: { ...process.env, PTCHECK_HANDOFF: '20000' },
-    });
-    let out = '';
-    child.stdout.on('data', (b) => (out += b));
-    const code = await new Promise<number | null>((resolve) => {
-      const kill = setTimeout(() => child.kill('SIGINT'), 4000);
-      const hard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-      child.on('exit', (c) => {
-        clearTimeout(kill);
-        clearTimeout(hard);
-        resolve(c);
-      });
-    });
-    expect(code).toBe(130);
-    expect(out).toMatch(/INCOMPLETE: interrupted/);
-    expect(out).toMatch(/states [\d,]+ /);
-    expect(out).toMatch(/; 2 threads/);
+    const r = await signalMidRun(['verify', 'try-to-free-user-pte', '--variant', 'rfc', '--param', 'faults=2', '--workers', '2', '--all-violations', '--progress'], 'SIGINT');
+    expect(r.code).toBe(130);
+    expect(r.out).toMatch(/INCOMPLETE: interrupted/);
+    expect(r.out).toMatch(/states [\d,]+ /);
+    expect(r.out).toMatch(/; 2 threads/);
   });
 
   it('a worker thread that dies: a clear error, exit 4, no hang', () => {

@@ -1,12 +1,12 @@
 // Hostile and careless input, one test per way it once made ptcheck lie, lose a result or run a file it
 // should not: each ends in one line on stderr and the documented exit code, or in a correct result.
 
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ptcheck, ROOT } from '../helpers/cli.ts';
+import { ptcheck, ROOT, signalMidRun } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ptcheck-hostile-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -108,28 +108,14 @@ describe('memory: an INCOMPLETE, never a crash', () => {
 describe('signals: partial statistics, INCOMPLETE, workers stopped', () => {
   for (const [sig, code] of [['SIGTERM', 143], ['SIGHUP', 129]] as const) {
     it(`${sig} mid-run: exit ${code}`, async () => {
-      const child = spawn(process.execPath, [`${ROOT}bin/ptcheck.js`, 'verify', 'retract-page-tables', '--variant', 'upstream', '--param', 'faults=3', '--workers', '2'], {
-        cwd: ROOT,
-        env: { ...process.env, PTCHECK_HANDOFF: '20000' },
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (b) => (out += b));
-      child.stderr.on('data', (b) => (err += b));
-      const got = await new Promise<number | null>((resolve) => {
-        const kill = setTimeout(() => child.kill(sig), 4000);
-        const hard = setTimeout(() => child.kill('SIGKILL'), 60_000);
-        child.on('exit', (c) => {
-          clearTimeout(kill);
-          clearTimeout(hard);
-          resolve(c);
-        });
-      });
-      expect(got).toBe(code);
-      expect(out).toMatch(/INCOMPLETE: interrupted/);
-      expect(out).toMatch(/states [\d,]+ /);
-      expect(out).not.toMatch(/verdict: every property holds/);
-      expect(err).toMatch(new RegExp(`stopped by ${sig}`));
+      const args = ['verify', 'retract-page-tables', '--variant', 'upstream', '--param', 'faults=3', '--workers', '2', '--progress'];
+      const r = await signalMidRun(args, sig);
+      expect(r.code).toBe(code);
+      expect(r.out).toMatch(/INCOMPLETE: interrupted/);
+      expect(r.out).toMatch(/states [\d,]+ /);
+      expect(r.out).toMatch(/; 2 threads/);
+      expect(r.out).not.toMatch(/verdict: every property holds/);
+      expect(r.err).toMatch(new RegExp(`stopped by ${sig}`));
     });
   }
 });
