@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ptcheck, ROOT, signalMidRun } from '../helpers/cli.ts';
+import { ptcheck, signalMidRun } from '../helpers/cli.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'ptcheck-bad-'));
 const GRID = 'test/fixtures/models/counter-grid.ts';
