@@ -3,10 +3,13 @@
 
 import { CompiledModel, DONE, BLOCKED } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
+import { FieldError } from '../model/sealed.ts';
 import type { Property } from '../spec/property.ts';
 import { fullFingerprint, store } from '../state/zobrist.ts';
 
 export const MAX_PROPERTIES = 30;
+/** no result cached yet for a (thread, pc): a value no step can return (not even undefined) */
+const NO_RESULT: unique symbol = Symbol('no result');
 /** a blocked step that touched more words than this is not memoised */
 const MEMO_WORDS = 8;
 const MEMO_STRIDE = 2 + 2 * MEMO_WORDS;
@@ -92,7 +95,7 @@ export class Engine {
     this.bitsProps = this.alwaysIdx.filter(fast).map((k) => [k, props[k]!.noBits!.bits] as const);
     this.bitsUnion = this.bitsProps.reduce((u, [, b]) => u | b, 0);
     this.callIdx = this.alwaysIdx.filter((k) => !fast(k));
-    this.lastRes = cm.threads.map((t) => t.labels.map(() => undefined));
+    this.lastRes = cm.threads.map((t) => t.labels.map(() => NO_RESULT));
     this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
     this.memoBase = new Int32Array(this.T);
     let slots = 0;
@@ -469,7 +472,7 @@ export class Engine {
     }
     const next = typeof res === 'string' ? th.labelIndex[res] : undefined;
     if (next === undefined) {
-      const shown = typeof res === 'string' ? `'${res}'` : String(res);
+      const shown = typeof res === 'string' ? `'${res}'` : res === undefined ? 'undefined (a forgotten return?)' : typeof res === 'object' && res !== null ? 'an object' : typeof res === 'function' ? 'a function' : String(res);
       throw new StepError(
         `step ${th.name}.${th.labels[pc]} returned ${shown}, which is not a label of thread '${th.group}' (nor DONE/BLOCKED)`,
         th.name,
@@ -485,7 +488,8 @@ export class Engine {
   private stepError(e: unknown, thread: string, label: string): StepError {
     if (e instanceof StepError) return e;
     const msg = e instanceof Error ? e.message : String(e);
-    return new StepError(`step ${thread}.${label}: ${msg}`, thread, label);
+    const where = e instanceof FieldError ? ` (model '${this.cm.name}')` : '';
+    return new StepError(`step ${thread}.${label}${where}: ${msg}`, thread, label);
   }
 
   /**
@@ -519,9 +523,16 @@ export class Engine {
         }
       }
     } catch (e) {
-      throw new ModelError(`property ${props[k]?.name ?? '?'} threw: ${(e as Error).message}`);
+      throw this.propertyError(e, k);
     }
     return m;
+  }
+
+  /** A property's predicate threw (an undeclared field read, say): name the property and the model. */
+  private propertyError(e: unknown, k: number): ModelError {
+    const msg = e instanceof Error ? e.message : String(e);
+    const p = this.props[k];
+    return new ModelError(`model '${this.cm.name}': property ${p?.name ?? '?'} threw: ${msg}`);
   }
 
   /** True when every non-daemon thread has finished. */
@@ -547,7 +558,7 @@ export class Engine {
         if (!this.props[k]!.pred(cm.root, cm.threadsAt)) m |= 1 << k;
       }
     } catch (e) {
-      throw new ModelError(`property ${this.props[at]?.name ?? '?'} threw: ${(e as Error).message}`);
+      throw this.propertyError(e, at);
     }
     return m;
   }

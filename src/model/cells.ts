@@ -6,8 +6,10 @@ import type { Cell } from './schema.ts';
 const EMPTY: readonly Cell[] = Object.freeze([]);
 
 export function cellsOf(s: object, tag: string): readonly Cell[] {
-  const byTag = (s as { $cells?: Readonly<Record<string, readonly Cell[]>> }).$cells;
-  return byTag?.[tag] ?? EMPTY;
+  // only the state root carries the index: probe first, a sealed view throws on a name it lacks
+  if (!('$cells' in s)) return EMPTY;
+  const byTag = (s as { $cells: Readonly<Record<string, readonly Cell[]>> }).$cells;
+  return byTag[tag] ?? EMPTY;
 }
 
 export function indexCells(cells: readonly Cell[]): Readonly<Record<string, readonly Cell[]>> {

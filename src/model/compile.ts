@@ -64,7 +64,11 @@ export class CompiledModel implements NameContext {
   /** Every thread instance by name, as properties see it (locals, `at(label)`, `done`); see threadsAt(). */
   readonly threadsAt: Readonly<Record<string, unknown>>;
 
-  constructor(def: ModelDef) {
+  /** the model's name, for error messages */
+  readonly name: string;
+
+  constructor(def: ModelDef, name = 'model') {
+    this.name = name;
     const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0, undo: null, un: 0 };
     const lb = new LayoutBuilder(holder);
     this.holder = holder;
@@ -142,6 +146,7 @@ export class CompiledModel implements NameContext {
     this.W = lb.size;
     this.exitHooks = def.state.onExit;
     Object.defineProperty(this.root, '$cells', { value: indexCells(this.cells), enumerable: false });
+    lb.seal();
     const init = new Int32Array(this.W);
     for (const leaf of this.leaves) init[leaf.off] = leaf.init;
     holder.b = init;
@@ -278,7 +283,7 @@ function applyVariant(base: ModelDef, apply: ((d: any, p: any) => void) | undefi
 export function instantiate(mod: ModelModule<any, any>, variant: string, userParams: Readonly<Record<string, number>> = {}): Instance {
   const params = resolveParams(mod, variant, userParams);
   const [def, patches] = applyVariant(mod.build(params) as ModelDef, mod.variants[variant]!.apply, params);
-  return { module: mod, variant, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def) };
+  return { module: mod, variant, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def, mod.name) };
 }
 
 /**
@@ -325,5 +330,5 @@ export function instantiateUserVariant(uv: UserVariant, file: string, userParams
       }
     }
   }
-  return { module: mod, variant: uv.name, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def) };
+  return { module: mod, variant: uv.name, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def, mod.name) };
 }

@@ -5,6 +5,7 @@
 import type { Cell, Fields, FieldSpec, Formatter, NameContext, ScalarSpec, ThreadRef } from './schema.ts';
 
 import { ModelError } from './errors.ts';
+import { sealPrototype, sealView } from './sealed.ts';
 import { note, store, type FpHolder } from '../state/zobrist.ts';
 
 /** The current state buffer and its running fingerprint: every write goes through store(). */
@@ -75,6 +76,11 @@ class CellImpl implements Cell {
   }
 }
 
+function boolError(path: string, v: unknown): ModelError {
+  const shown = typeof v === 'string' ? `'${v}'` : typeof v === 'object' && v !== null ? 'an object' : String(v);
+  return new ModelError(`write of ${shown} to ${path}: a bool field takes true or false only`);
+}
+
 function indexError(path: string, i: number, n: number): ModelError {
   return new ModelError(`index ${i} out of bounds for ${path} (length ${n})`);
 }
@@ -113,6 +119,7 @@ class BoolArray {
   }
   set(i: number, v: boolean): void {
     if (!(i >= 0 && i < this.length)) throw indexError(this.path, i, this.length);
+    if (v !== true && v !== false) throw boolError(`${this.path}[${i}]`, v);
     store(this.h, this.base + i, v ? 1 : 0);
   }
 }
@@ -138,6 +145,9 @@ class EnumArray {
   }
 }
 
+// Handles a step holds (cells, scalar arrays) refuse undeclared names like record views do.
+for (const C of [CellImpl, IntArray, BoolArray, EnumArray]) sealPrototype(C.prototype, (self: { path: string }) => self.path);
+
 interface RecordInstance {
   $h: Holder;
   $o: number;
@@ -149,12 +159,19 @@ interface RecordInstance {
 export class LayoutBuilder {
   readonly leaves: Leaf[] = [];
   readonly cells: Cell[] = [];
+  /** every view object built, sealed by seal() once the model has added its own names */
+  private readonly views: object[] = [];
   private readonly classes = new WeakMap<Fields, new (h: Holder, o: number, p: string) => RecordInstance>();
 
   constructor(readonly holder: Holder) {}
 
   get size(): number {
     return this.leaves.length;
+  }
+
+  /** Seals every view built so far: reading or writing an undeclared name then throws (see sealed.ts). */
+  seal(): void {
+    for (const v of this.views) sealView(v);
   }
 
   /** Lays out `fields` at the end of the vector and returns the record view. */
@@ -176,6 +193,7 @@ export class LayoutBuilder {
     const Cls = this.classFor(fields);
     const base = this.leaves.length;
     const inst = new Cls(this.holder, base, path);
+    this.views.push(inst);
     // Scalars first (contiguous, matching the class's relative offsets), then structure.
     for (const [name, spec] of Object.entries(fields)) {
       if (spec.kind === 'int' || spec.kind === 'bool' || spec.kind === 'enum') {
@@ -198,6 +216,7 @@ export class LayoutBuilder {
         const off = this.leaf(path, lo, hi, init, spec.tag, scalarFormatter(spec.of), spec.of.ref);
         const c = new CellImpl(this.holder, off, spec.tag, path, lo, hi);
         this.cells.push(c);
+        this.views.push(c);
         return c;
       }
       case 'record':
@@ -217,11 +236,16 @@ export class LayoutBuilder {
           const fmt = scalarFormatter(el);
           const base = this.leaves.length;
           for (let i = 0; i < spec.length; i++) this.leaf(elName(i), lo, hi, init, undefined, fmt, el.kind === 'int' ? el.ref : undefined);
-          if (el.kind === 'int') return new IntArray(this.holder, base, spec.length, lo, hi, path);
-          if (el.kind === 'bool') return new BoolArray(this.holder, base, spec.length, path);
-          const index: Record<string, number> = {};
-          el.values.forEach((v: string, i: number) => (index[v] = i));
-          return new EnumArray(this.holder, base, spec.length, el.values, index, path);
+          let arr: object;
+          if (el.kind === 'int') arr = new IntArray(this.holder, base, spec.length, lo, hi, path);
+          else if (el.kind === 'bool') arr = new BoolArray(this.holder, base, spec.length, path);
+          else {
+            const index: Record<string, number> = Object.create(null);
+            el.values.forEach((v: string, i: number) => (index[v] = i));
+            arr = new EnumArray(this.holder, base, spec.length, el.values, index, path);
+          }
+          this.views.push(arr);
+          return arr;
         }
         const out: unknown[] = [];
         for (let i = 0; i < spec.length; i++) out.push(this.structural(el, elName(i), name));
@@ -270,6 +294,7 @@ export class LayoutBuilder {
             return this.$h.b[this.$h.o + this.$o + r] !== 0;
           },
           set(this: RecordInstance, v: boolean) {
+            if (v !== true && v !== false) throw boolError(`${this.$p ? this.$p + '.' : ''}${name}`, v);
             store(this.$h, this.$o + r, v ? 1 : 0);
           },
           enumerable: true,
@@ -303,6 +328,7 @@ export class LayoutBuilder {
         });
       }
     }
+    sealPrototype(proto, (self: RecordInstance) => self.$p);
     this.classes.set(fields, View);
     return View;
   }
