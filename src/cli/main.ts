@@ -89,6 +89,7 @@ verify options:
   --max-states N       stop after N distinct states (incomplete, exit 3)
   --max-depth N        do not explore beyond N steps (incomplete if anything was cut)
   --timeout S          stop after S seconds (incomplete, exit 3)
+  --step-timeout S     a step running longer than S seconds is a model error, exit 2 (default 5)
   --memory MIB         fingerprint table budget in MiB (default 8192)
   --json               print the result as versioned JSON
   --trace-out FILE     write the first counterexample trace as JSON
@@ -143,6 +144,8 @@ interface Opts {
   sleep: boolean;
   exact: boolean;
   checkDeterminism: boolean;
+  /** seconds a step may run (--step-timeout) */
+  stepTimeout?: number;
   workers: number;
   path?: string;
   property?: string;
@@ -185,6 +188,7 @@ const OPTIONS = {
   'max-states': { type: 'string' },
   'max-depth': { type: 'string' },
   timeout: { type: 'string' },
+  'step-timeout': { type: 'string' },
   memory: { type: 'string' },
   json: { type: 'boolean' },
   'trace-out': { type: 'string' },
@@ -215,7 +219,7 @@ type Flag = keyof typeof OPTIONS;
 /** Options of every command that runs a search. */
 const SEARCH_FLAGS: readonly Flag[] = [
   'param', 'shortest', 'bfs', 'dfs', 'max-states', 'max-depth', 'timeout', 'memory', 'json', 'progress',
-  'no-symmetry', 'no-por', 'no-sleep-sets', 'exact', 'check-determinism', 'workers',
+  'no-symmetry', 'no-por', 'no-sleep-sets', 'exact', 'check-determinism', 'workers', 'step-timeout',
 ];
 
 /**
@@ -281,6 +285,10 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
   if (v.timeout !== undefined && !(Number.isFinite(timeout) && timeout! > 0)) {
     throw new InputError(`--timeout takes a positive number of seconds, not '${v.timeout}'`);
   }
+  const stepTimeout = v['step-timeout'] === undefined ? undefined : Number(v['step-timeout']);
+  if (v['step-timeout'] !== undefined && !(Number.isFinite(stepTimeout) && stepTimeout! > 0)) {
+    throw new InputError(`--step-timeout takes a positive number of seconds, not '${v['step-timeout']}'`);
+  }
   const mem = posInt('--memory', v.memory);
   const time = v.time === undefined ? undefined : Number(v.time);
   if (v.time !== undefined && !(Number.isFinite(time) && time! > 0)) throw new InputError(`--time takes a positive number of seconds, not '${v.time}'`);
@@ -321,6 +329,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       sleep: !v['no-por'] && !v['no-sleep-sets'],
       exact: !!v.exact,
       checkDeterminism: !!v['check-determinism'],
+      ...(stepTimeout !== undefined ? { stepTimeout } : {}),
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
       ...(v.property !== undefined ? { property: v.property } : {}),
@@ -586,6 +595,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     exact: o.exact,
     checkDeterminism: o.checkDeterminism,
     ...(o.maxPreemptions !== undefined ? { maxPreemptions: o.maxPreemptions } : {}),
+    ...(o.stepTimeout !== undefined ? { stepTimeout: o.stepTimeout } : {}),
   });
   let r: RunResult;
   // PTCHECK_HANDOFF=N (debugging, tests): hand off to the workers at N states, waiting for them

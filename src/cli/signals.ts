@@ -2,6 +2,8 @@
 // keep its partial statistics (INCOMPLETE); a second signal exits at once. The only place that handles
 // signals: whatever must stop on one (a search, worker threads, a watchdog) registers with onStop().
 
+import { isWatchdogSignal } from '../explore/watchdog.ts';
+
 export type StopSignal = 'SIGINT' | 'SIGTERM' | 'SIGHUP';
 
 /** 128 + the signal's number, as shells report a process a signal ended */
@@ -28,6 +30,7 @@ export function onStop(fn: (sig: StopSignal) => void): () => void {
 export function installSignals(): () => void {
   const installed = SIGNALS.map((sig) => {
     const h = () => {
+      if (sig === 'SIGINT' && isWatchdogSignal()) return; // the watchdog's own: the run ends by itself
       // a second signal: the user (or a supervisor) will not wait for the partial results
       if (received) process.exit(SIGNAL_EXIT[sig]);
       received = sig;

@@ -75,6 +75,10 @@ export class Bfs extends Search {
     return out.reverse();
   }
 
+  expandingPath(): number[] {
+    return this.pathTo(this.head - 1);
+  }
+
   run(budget: number): boolean {
     if (this.status.kind !== 'running') return true;
     const e = this.engine;

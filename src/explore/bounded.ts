@@ -152,6 +152,10 @@ export class Bounded extends Search {
     return Array.from(this.choice.subarray(0, n));
   }
 
+  expandingPath(): number[] {
+    return this.path(Math.floor(this.engine.runOff / this.engine.W));
+  }
+
   private growTo(depth: number): void {
     let cap = this.curJ.length;
     if (depth < cap) return;

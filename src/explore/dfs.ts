@@ -144,6 +144,10 @@ export class Dfs extends Search {
     return [...this.prefix, ...this.choice.subarray(0, n)];
   }
 
+  expandingPath(): number[] {
+    return this.path(Math.floor(this.engine.runOff / this.engine.W));
+  }
+
   /** The unexplored rest of a stopped search, as units (deepest last). */
   frontier(): DfsUnit[] {
     const W = this.engine.W;

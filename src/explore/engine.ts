@@ -71,6 +71,13 @@ export class Engine {
   /** words the last step run by tryInPlace() touched (first REC_WORDS of h.rn) */
   private readonly memoRec = new Int32Array(REC_WORDS);
   private recN = 0;
+  /**
+   * The step running now: thread, pc (-1: none), alternative, for the watchdog to name a step that
+   * never returns. In a worker thread, a view into the watchdog's shared memory.
+   */
+  running: Int32Array<ArrayBufferLike> = Int32Array.of(0, -1, 0);
+  /** offset of the state tryInPlace() last ran a step on (the DFS stack depth times W) */
+  runOff = 0;
 
   constructor(
     readonly cm: CompiledModel,
@@ -150,6 +157,7 @@ export class Engine {
    * (so a successor that was already visited is never copied either).
    */
   tryInPlace(buf: Int32Array, off: number, tid: number, alt: number, hi: number, lo: number): boolean {
+    this.runOff = off;
     if (this.detBuf !== null) return this.tryInPlaceChecked(buf, off, tid, alt, hi, lo);
     const pc = buf[off + this.pcOffs[tid]!]!;
     if (pc < 0) return false;
@@ -449,8 +457,13 @@ export class Engine {
     const pc = out[outOff + pcOff]!;
     if (pc < 0) return false;
     let res: unknown;
+    const run = this.running;
+    run[0] = tid;
+    run[1] = pc;
+    run[2] = alt;
     try {
       res = th.steps[pc]!(cm.root, th.me, alt);
+      run[1] = -1;
     } catch (e) {
       throw this.stepError(e, th.name, th.labels[pc]!);
     }

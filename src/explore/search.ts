@@ -8,6 +8,7 @@ import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 import { Canonicalizer } from './symmetry.ts';
 import { LocalStepReduction } from '../por/local-steps.ts';
+import { pulse } from './watchdog.ts';
 
 export interface Limits {
   /** stop after this many distinct states */
@@ -161,6 +162,9 @@ export abstract class Search {
   /** Explores up to about `budget` expansions. Returns true when the search has ended. */
   abstract run(budget: number): boolean;
 
+  /** Path to the state whose successors were being built when a slice was interrupted. */
+  abstract expandingPath(): number[];
+
   /** Depth of the state the search is at (DFS) or the current level (BFS). */
   abstract get depth(): number;
 
@@ -224,6 +228,7 @@ export abstract class Search {
 
   /** Periodic checks: interruption, deadline, state limit. Sets status and returns true to stop. */
   protected limitHit(): boolean {
+    pulse(); // progress, for the watchdog
     if (this.aborted) {
       this.status = { kind: 'incomplete', reason: 'interrupted' };
       return true;

@@ -7,8 +7,10 @@ import { collisionProbability } from '../state/fingerprint.ts';
 import { Bfs } from './bfs.ts';
 import { Bounded } from './bounded.ts';
 import { Dfs } from './dfs.ts';
-import { Engine } from './engine.ts';
+import { Engine, StepError } from './engine.ts';
 import { NO_LIMITS, type Discovery, type Limits, type Search, type SearchStatus } from './search.ts';
+import { arm, disarm, guarded, passUserInterrupt, SliceInterrupted, DEFAULT_STEP_TIMEOUT_S, type Interruption } from './watchdog.ts';
+import { encodeChoice, pathToString } from '../trace/path.ts';
 
 export type Strategy = 'dfs' | 'bfs';
 
@@ -31,6 +33,8 @@ export interface VerifyOptions {
   readonly checkDeterminism?: boolean;
   /** preemption-bounded search (bounded.ts): only interleavings with at most this many preemptions */
   readonly maxPreemptions?: number;
+  /** seconds a step (or the search) may go without progress before the run ends as a model error */
+  readonly stepTimeout?: number;
 }
 
 /** What a preemption-bounded run covered: its result holds within the bound, never beyond. */
@@ -40,6 +44,27 @@ export interface BoundInfo {
   readonly cut: number;
   /** explorations of a (state, last thread) again, reached later with fewer preemptions */
   readonly reexplored: number;
+}
+
+/** A step that never returned (the watchdog interrupted it): a model error, with the path to it. */
+export class StuckStepError extends StepError {
+  constructor(
+    thread: string,
+    label: string,
+    /** choices from the initial state, the stuck step last */
+    readonly path: readonly number[],
+    seconds: number,
+  ) {
+    super(`step ${thread}.${label} did not return within ${seconds} s (a loop that never ends?); path to it: ${pathToString(path)}`, thread, label);
+  }
+}
+
+/** The step an engine was running when its slice was interrupted, as a model error (or a plainer one outside any step). */
+export function stuckError(engine: Engine, search: Search, seconds: number): StepError {
+  const [tid, pc, alt] = engine.running as unknown as [number, number, number];
+  if (pc < 0) return new StepError(`the search made no progress for ${seconds} s outside any step (a property that never returns?)`, '?', '?');
+  const th = engine.cm.threads[tid]!;
+  return new StuckStepError(th.name, th.labels[pc] ?? '?', [...search.expandingPath(), encodeChoice(tid, alt)], seconds);
 }
 
 /** What a finished search leaves behind, single-threaded or parallel. */
@@ -167,11 +192,55 @@ export class Verification {
    * A DFS still running after `handOff.after` states is handed over (to worker threads).
    */
   async run(tick: Tick = () => {}, handOff?: HandOff): Promise<RunResult> {
+    arm(this.opts.limits.deadline, this.stepSeconds * 1000);
+    try {
+      return await this.runWatched(tick, handOff);
+    } finally {
+      disarm();
+    }
+  }
+
+  get stepSeconds(): number {
+    return this.opts.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
+  }
+
+  /**
+   * The search's slice was interrupted mid-step (it cannot go on): a Ctrl-C ends it as interrupted
+   * (and reaches the process's handlers), a deadline as timeout, a stuck step as a model error.
+   */
+  private interrupted(why: Interruption): void {
+    this.elapsed = Date.now() - this.t0;
+    // the step was cut short: stop recording for an undo log no one will apply (traces run steps again)
+    const h = this.engine.cm.holder;
+    h.undo = null;
+    h.rec = null;
+    if (why.kind === 'stuck') throw stuckError(this.engine, this.search, this.stepSeconds);
+    this.search.status = { kind: 'incomplete', reason: why.kind === 'deadline' ? 'timeout' : 'interrupted' };
+    if (why.kind === 'user') {
+      this.aborted = true;
+      passUserInterrupt();
+    }
+  }
+
+  private async runWatched(tick: Tick, handOff?: HandOff): Promise<RunResult> {
     let prepared = false;
     const slice = handOff ? Math.min(1 << 13, Math.max(1024, handOff.after)) : 1 << 13;
     for (;;) {
+      if (this.aborted && this.search.states <= 1) {
+        // interrupted before it began (while the model loaded): no step runs, not even one that hangs
+        this.search.status = { kind: 'incomplete', reason: 'interrupted' };
+        break;
+      }
       if (this.aborted) this.search.abort();
-      if (this.step(slice)) break;
+      let done: boolean;
+      try {
+        done = guarded(() => this.step(slice));
+      } catch (e) {
+        if (!(e instanceof SliceInterrupted)) throw e;
+        this.interrupted(e.why);
+        break;
+      }
+      if (done) break;
       tick(this.search.states, this.search.depth, this.search.tableBytes);
       if (this.opts.exact) handOff = undefined; // whole-state storage stays in this thread
       if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 2) {

@@ -12,6 +12,9 @@ import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import { CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
 import { runTask } from './worker.ts';
+import { MAX_SLOTS, passUserInterrupt, SliceInterrupted, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
+import { StepError } from '../explore/engine.ts';
+import { pathToString } from '../trace/path.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('../../workers/explore-worker.mjs', import.meta.url));
 
@@ -73,6 +76,8 @@ export interface ParallelInput {
   readonly truncated: boolean;
   readonly discoveries: readonly Discovery[];
   readonly aborted: () => boolean;
+  /** the step bound, in seconds (named in the error for a step that never returns) */
+  readonly stepSeconds: number;
   readonly onProgress: (states: number, maxDepth: number, tableBytes: number) => void;
 }
 
@@ -98,6 +103,17 @@ const TASK_BUDGET = 20_000;
 const MAX_UNITS = 64;
 const GROW_AT = 0.7;
 
+/** A worker thread's step that never returned, named from what the thread published before it. */
+function stuckInWorker(engine: Engine, slot: number, units: readonly UnitMsg[] | undefined, seconds: number): StepError {
+  const { tid, pc, unit } = slotRunning(slot);
+  const th = engine.cm.threads[tid];
+  const from = units?.[unit];
+  const below = from ? `; it was exploring from ${from.path.length ? `the state at --path ${pathToString(from.path)}` : 'the initial state'} (--workers 1 names the whole path)` : '';
+  if (!th || pc < 0) return new StepError(`worker thread ${slot} made no progress for ${seconds} s outside any step (a property that never returns?)${below}`, '?', '?');
+  const label = th.labels[pc] ?? '?';
+  return new StepError(`step ${th.name}.${label} did not return within ${seconds} s (a loop that never ends?), in worker thread ${slot}${below}`, th.name, label);
+}
+
 export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {
   const pool = poolFor(poolThreads(inp.workers));
   let localBusy = false;
@@ -116,6 +132,24 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   const inflight = new Set<Promise<void>>();
   let stopReason: Exclude<SearchStatus, { kind: 'running' | 'complete' }> | undefined;
   let failure: unknown;
+  // heartbeat slots of the watchdog: 0 is this thread; a pool task takes a free one of 1..
+  const watch = watchMemory();
+  const freeSlots: number[] = [];
+  for (let k = Math.min(MAX_SLOTS - 1, poolThreads(inp.workers) + 1); k >= 1; k--) freeSlots.push(k);
+  /** the units of the task each worker slot runs, to name where a stuck step was */
+  const slotUnits = new Map<number, readonly UnitMsg[]>();
+  /** the pool was ended on purpose: its tasks' failures are expected */
+  let ended = false;
+  whenWorkerStalls((why: Interruption) => {
+    // a worker thread cannot be interrupted inside a step: name what it published, end the threads
+    if (why.kind === 'deadline') setStop({ kind: 'incomplete', reason: 'timeout' });
+    else {
+      failure ??= stuckInWorker(inp.engine, why.slot, slotUnits.get(why.slot), inp.stepSeconds);
+      setStop({ kind: 'incomplete', reason: 'interrupted' });
+    }
+    ended = true;
+    void closePools();
+  });
 
   const setStop = (s: typeof stopReason) => {
     stopReason ??= s;
@@ -142,10 +176,17 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     // this thread takes a task whenever it has none, so it is never left waiting while there is work
     const local = !localBusy && inflight.size >= poolThreads(inp.workers);
     if (local) localBusy = true;
-    const run = local ? runTask(inp.engine, task, yieldToLoop) : (pool.run(task) as Promise<ResultMsg>);
+    const slot = local ? 0 : (freeSlots.pop() ?? -1);
+    const watched: TaskMsg = watch !== undefined && slot >= 0 ? { ...task, watch: { memory: watch, slot, seconds: inp.stepSeconds } } : task;
+    if (slot > 0) slotUnits.set(slot, units);
+    const release = () => {
+      if (slot > 0) freeSlots.push(slot);
+    };
+    const run = local ? runTask(inp.engine, watched, yieldToLoop) : (pool.run(watched) as Promise<ResultMsg>);
     const p: Promise<void> = run.then(
       (r) => {
         if (local) localBusy = false;
+        release();
         inflight.delete(p);
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
         states += r.states;
@@ -170,8 +211,15 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       },
       (e: unknown) => {
         if (local) localBusy = false;
+        release();
         inflight.delete(p);
-        failure ??= e;
+        if (e instanceof SliceInterrupted) {
+          // this thread's own task was interrupted mid-step (Ctrl-C, or the deadline): the run ends
+          if (e.why.kind === 'user') passUserInterrupt();
+          setStop({ kind: 'incomplete', reason: e.why.kind === 'deadline' ? 'timeout' : 'interrupted' });
+          return;
+        }
+        if (!ended) failure ??= e;
         setStop({ kind: 'incomplete', reason: 'interrupted' });
       },
     );
@@ -207,6 +255,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     if (inflight.size > 0) await Promise.race(inflight);
     inp.onProgress(states, maxDepthSeen, table.bytes);
   }
+  whenWorkerStalls(null);
   if (failure !== undefined) {
     if (failure instanceof ModelError) throw failure;
     const msg = failure instanceof Error ? failure.message : String(failure);

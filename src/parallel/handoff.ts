@@ -56,6 +56,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
         truncated: dfs.truncated,
         discoveries: dfs.discoveries,
         aborted: () => v.isAborted,
+        stepSeconds: v.stepSeconds,
         onProgress: (states, depth, bytes) => tick(states, depth, bytes),
       });
       return { ...out, workers };

@@ -1,6 +1,6 @@
 // The versioned messages between the coordinator and its workers.
 
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** How a worker finds and builds the model instance (it imports the same files by path). */
 export interface ModelRef {
@@ -42,6 +42,8 @@ export interface TaskMsg {
   readonly symmetry: boolean;
   readonly por: boolean;
   readonly sleep: boolean;
+  /** the watchdog's shared memory and this task's heartbeat slot in it (src/explore/watchdog.ts) */
+  readonly watch?: { readonly memory: SharedArrayBuffer; readonly slot: number; readonly seconds: number };
 }
 
 export type StopKind = 'done' | 'budget' | 'stopped' | 'memory' | 'timeout' | 'max-states';

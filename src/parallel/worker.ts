@@ -3,11 +3,14 @@
 // its files; the coordinator's thread runs tasks too, with the engine it already has.
 
 import { pathToFileURL } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { instantiate, instantiateUserVariant } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import { userVariantsOf } from '../model/variant-file.ts';
 import { Engine } from '../explore/engine.ts';
 import { Dfs, type DfsUnit } from '../explore/dfs.ts';
+import { attach, guarded, publishUnit, runningView, SliceInterrupted } from '../explore/watchdog.ts';
+import { stuckError } from '../explore/verify.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
@@ -57,6 +60,10 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
   const discoveries: { prop: number; path: readonly number[] }[] = [];
   const frontier: UnitMsg[] = [];
   const flagged = () => Atomics.load(ctl, CTL_STOP) !== 0 || Atomics.load(ctl, CTL_PAUSE) !== 0;
+  // the watchdog: this thread's heartbeat slot; a worker thread also publishes the step it runs
+  if (task.watch) attach(task.watch.memory, task.watch.slot);
+  if (!isMainThread) engine.running = (task.watch && runningView()) || Int32Array.of(0, -1, 0);
+  let dfs: Dfs | undefined;
   try {
     for (let u = 0; u < task.units.length; u++) {
       if (flagged() || states >= task.budget) {
@@ -64,10 +71,12 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
         stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
         break;
       }
+      publishUnit(u);
       const limits = { maxStates: task.maxStates - states, maxDepth: task.maxDepth, deadline: task.deadline, maxTableBytes: Infinity };
-      const dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, sleep: task.sleep, visited }, task.units[u] as DfsUnit);
+      dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, sleep: task.sleep, visited }, task.units[u] as DfsUnit);
       let ended = false;
-      while (!(ended = dfs.run(4096))) {
+      const d = dfs;
+      while (!(ended = guarded(() => d.run(4096)))) {
         if (pause) await pause();
         if (flagged() || states + dfs.states >= task.budget) break;
       }
@@ -100,6 +109,10 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
     }
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
+    // this (main) thread's slice was interrupted mid-step: the whole run ends; a stuck step is named here,
+    // where its search is known
+    if (e instanceof SliceInterrupted && e.why.kind === 'stuck' && dfs !== undefined) throw stuckError(engine, dfs, task.watch?.seconds ?? 0);
+    if (e instanceof SliceInterrupted) throw e;
     if (e instanceof ModelError) {
       return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier: [], stop: 'stopped', modelError: e.message };
     }

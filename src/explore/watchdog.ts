@@ -1,0 +1,228 @@
+// The watchdog: a tiny plain-JS thread watches one heartbeat per searching thread in shared memory.
+// A search making no progress for the step bound, or one a stuck step keeps from seeing its deadline,
+// is stopped: the main thread's slices run where a SIGINT interrupts them (vm's breakOnSigint), and
+// for a worker thread the coordinator is told (it ends the pool). Owns no search state; never prints.
+
+import vm from 'node:vm';
+import { isMainThread, Worker } from 'node:worker_threads';
+
+// Shared words: the arming generation (0 = disarmed), the reason of the last SIGINT sent, the step
+// bound, a float64 deadline, then per slot: beat, active, and the step running (thread, pc, alt) and
+// the work unit, which a worker thread publishes so that its stuck step can be named from outside.
+const ARMED = 0;
+const REASON = 1;
+const BOUND_MS = 2;
+/** float64 deadline (Date.now() ms) at this byte offset */
+const DEADLINE_AT = 8;
+const SLOTS_AT = 4;
+const SLOT_WORDS = 8;
+const BEAT = 0;
+const ACTIVE = 1;
+/** thread, pc (-1: not in a step), alternative: the engine's `running` view in a worker */
+const RUNNING = 2;
+const UNIT = 5;
+/** slot 0 is the main thread; worker threads of a parallel run take 1.. */
+export const MAX_SLOTS = 128;
+const WORDS = SLOTS_AT + SLOT_WORDS * MAX_SLOTS;
+
+const REASON_NONE = 0;
+const REASON_STUCK = 1;
+const REASON_DEADLINE = 2;
+
+/** Default bound on one step (on a search making no progress), in seconds. */
+export const DEFAULT_STEP_TIMEOUT_S = 5;
+
+/** Why a slice was interrupted, or a worker thread given up on. */
+export interface Interruption {
+  /** 'user': a SIGINT nobody here sent (Ctrl-C); 'stuck': no progress for the step bound; 'deadline': --timeout */
+  readonly kind: 'user' | 'stuck' | 'deadline';
+  /** the slot that made no progress (0: the main thread) */
+  readonly slot: number;
+}
+
+/** Thrown out of guarded() when its slice was interrupted. The search it ran must not be resumed. */
+export class SliceInterrupted extends Error {
+  override name = 'SliceInterrupted';
+  constructor(readonly why: Interruption) {
+    super(`search slice interrupted (${why.kind})`);
+  }
+}
+
+// The watcher thread: plain JS, so it starts in milliseconds (no TypeScript loader). It sleeps on the
+// ARMED word; while armed it polls every POLL ms. A slot active with an unchanged beat for the bound is
+// stuck; past the deadline, one unchanged for GRACE ms keeps its search from seeing the deadline. For
+// the main thread (slot 0) it writes the reason and sends SIGINT; for a worker thread it tells the
+// main thread by message. Once per arming.
+const WATCHER_SRC = `
+const { workerData, parentPort } = require('node:worker_threads');
+const i32 = new Int32Array(workerData.sab);
+const f64 = new Float64Array(workerData.sab, ${DEADLINE_AT}, 1);
+const POLL = 50, GRACE = 500, SLOTS = ${MAX_SLOTS};
+for (;;) {
+  const gen = Atomics.load(i32, ${ARMED});
+  if (gen === 0) { Atomics.wait(i32, ${ARMED}, 0); continue; }
+  const beat = new Int32Array(SLOTS), since = new Float64Array(SLOTS).fill(Date.now());
+  let fired = false;
+  while (!fired && Atomics.load(i32, ${ARMED}) === gen) {
+    Atomics.wait(i32, ${ARMED}, gen, POLL);
+    const now = Date.now(), bound = Atomics.load(i32, ${BOUND_MS}), late = now >= f64[0];
+    for (let s = 0; s < SLOTS && !fired; s++) {
+      const at = ${SLOTS_AT} + ${SLOT_WORDS} * s;
+      const b = Atomics.load(i32, at + ${BEAT});
+      if (Atomics.load(i32, at + ${ACTIVE}) === 0 || b !== beat[s]) { beat[s] = b; since[s] = now; continue; }
+      const reason = late && now - since[s] >= GRACE ? ${REASON_DEADLINE} : now - since[s] >= bound ? ${REASON_STUCK} : 0;
+      if (reason === 0) continue;
+      fired = true;
+      if (s === 0) {
+        Atomics.store(i32, ${REASON}, reason);
+        process.kill(process.pid, 'SIGINT');
+      } else {
+        parentPort.postMessage({ gen, slot: s, kind: reason === ${REASON_STUCK} ? 'stuck' : 'deadline' });
+      }
+    }
+  }
+  while (Atomics.load(i32, ${ARMED}) === gen) Atomics.wait(i32, ${ARMED}, gen);
+}
+`;
+
+let sab: SharedArrayBuffer | null = null;
+let i32: Int32Array | null = null;
+let watcher: Worker | null = null;
+let onStall: ((why: Interruption) => void) | null = null;
+
+/** This thread's slot's first word (-1: not attached). */
+let slotAt = -1;
+/** a user SIGINT was already passed on to the process's handlers since arming */
+let userPassed = false;
+
+/**
+ * Main thread: starts watching (the watcher thread starts on first use and never keeps the process
+ * alive). `deadline` is Date.now() ms or Infinity; `boundMs` the step bound.
+ */
+export function arm(deadline: number, boundMs: number): void {
+  if (i32 === null || sab === null) {
+    sab = new SharedArrayBuffer(WORDS * 4);
+    i32 = new Int32Array(sab);
+  }
+  const w = i32;
+  if (watcher === null) {
+    watcher = new Worker(WATCHER_SRC, { eval: true, workerData: { sab } });
+    watcher.on('message', (m: { gen: number; slot: number; kind: 'stuck' | 'deadline' }) => {
+      if (m.gen === Atomics.load(w, ARMED)) onStall?.({ kind: m.kind, slot: m.slot });
+    });
+    watcher.on('error', () => {
+      watcher = null; // a watcher that failed leaves the run unwatched, as it was before there was one
+    });
+    watcher.unref(); // after the listeners: adding a 'message' listener refs the worker again
+  }
+  new Float64Array(sab, DEADLINE_AT, 1)[0] = deadline;
+  Atomics.store(w, BOUND_MS, Math.max(1, Math.min(0x7fffffff, Math.round(boundMs))));
+  Atomics.store(w, REASON, REASON_NONE);
+  for (let s = 0; s < MAX_SLOTS; s++) Atomics.store(w, SLOTS_AT + SLOT_WORDS * s + ACTIVE, 0);
+  userPassed = false;
+  onStall = null;
+  slotAt = SLOTS_AT;
+  Atomics.store(w, ARMED, (Atomics.load(w, ARMED) % 0x7ffffffe) + 1);
+  Atomics.notify(w, ARMED);
+}
+
+/** Main thread: stops watching (the run ended). */
+export function disarm(): void {
+  if (i32 === null) return;
+  Atomics.store(i32, ARMED, 0);
+  Atomics.notify(i32, ARMED);
+  onStall = null;
+}
+
+/** The shared memory a worker thread attaches to (undefined when nothing is armed). */
+export function watchMemory(): SharedArrayBuffer | undefined {
+  return i32 !== null && Atomics.load(i32, ARMED) !== 0 ? sab! : undefined;
+}
+
+/** Main thread: `f` hears of a worker thread's slot that stalled (stuck, or past the deadline). */
+export function whenWorkerStalls(f: ((why: Interruption) => void) | null): void {
+  onStall = f;
+}
+
+/** Worker thread: beat and report activity in `slot` of `memory` from now on. */
+export function attach(memory: SharedArrayBuffer, slot: number): void {
+  if (memory !== sab) {
+    sab = memory;
+    i32 = new Int32Array(memory);
+  }
+  slotAt = SLOTS_AT + SLOT_WORDS * slot;
+}
+
+/** Worker thread: where the engine publishes the step it runs (thread, pc, alt). */
+export function runningView(): Int32Array | undefined {
+  return slotAt >= 0 && sab !== null ? new Int32Array(sab, (slotAt + RUNNING) * 4, 3) : undefined;
+}
+
+/** Worker thread: publishes the index of the work unit it explores. */
+export function publishUnit(u: number): void {
+  if (slotAt >= 0) Atomics.store(i32!, slotAt + UNIT, u);
+}
+
+/** Main thread: what a worker's slot last published: the step running (pc -1: none) and its unit. */
+export function slotRunning(slot: number): { tid: number; pc: number; alt: number; unit: number } {
+  const at = SLOTS_AT + SLOT_WORDS * slot;
+  const w = i32!;
+  return { tid: Atomics.load(w, at + RUNNING), pc: Atomics.load(w, at + RUNNING + 1), alt: Atomics.load(w, at + RUNNING + 2), unit: Atomics.load(w, at + UNIT) };
+}
+
+/** Progress: called by the search every so many expansions (one store; nothing when unwatched). */
+export function pulse(): void {
+  if (slotAt >= 0) i32![slotAt + BEAT]++;
+}
+
+/**
+ * Main thread, in the process's SIGINT handler: true when the signal came from the watcher (a guarded
+ * slice normally takes it; if none was running, the search ends by its own checks), to be ignored.
+ */
+export function isWatchdogSignal(): boolean {
+  return i32 !== null && Atomics.load(i32, REASON) !== REASON_NONE;
+}
+
+/**
+ * Main thread: a guarded slice was interrupted by a SIGINT nobody here sent. While it ran, Node held
+ * the process's SIGINT handlers back: pass the signal on to them, once.
+ */
+export function passUserInterrupt(): void {
+  if (userPassed) return;
+  userPassed = true;
+  process.emit('SIGINT', 'SIGINT');
+}
+
+const SLICE = Symbol.for('ptcheck.watchdog.slice');
+const runner = new vm.Script(`globalThis[Symbol.for('ptcheck.watchdog.slice')]()`, { filename: 'ptcheck-search-slice' });
+
+/**
+ * Runs `f`, a synchronous search slice, with this thread's slot marked active. In the main thread a
+ * SIGINT interrupts it even inside a step that never returns: it then throws SliceInterrupted and the
+ * search, left mid-step, must not be resumed. (Worker threads run `f` plainly: Node's SIGINT
+ * interruption is process-wide, and a worker using it would take Ctrl-C from the main thread.)
+ */
+export function guarded<T>(f: () => T): T {
+  const w = i32;
+  const at = slotAt;
+  if (w !== null && at >= 0) {
+    w[at + BEAT]++;
+    Atomics.store(w, at + ACTIVE, 1);
+  }
+  try {
+    if (!isMainThread) return f();
+    const g = globalThis as unknown as Record<symbol, (() => T) | undefined>;
+    g[SLICE] = f;
+    try {
+      return runner.runInThisContext({ breakOnSigint: true }) as T;
+    } catch (e) {
+      if ((e as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw e;
+      const r = w === null ? REASON_NONE : Atomics.load(w, REASON);
+      throw new SliceInterrupted({ kind: r === REASON_STUCK ? 'stuck' : r === REASON_DEADLINE ? 'deadline' : 'user', slot: 0 });
+    } finally {
+      g[SLICE] = undefined;
+    }
+  } finally {
+    if (w !== null && at >= 0) Atomics.store(w, at + ACTIVE, 0);
+  }
+}
