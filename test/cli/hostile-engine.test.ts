@@ -42,7 +42,7 @@ describe('undeclared fields, bad values and results: a model error naming the pl
     ['me-typo', /^ptcheck: model error: step a\.inc \(model 'misbehaving'\): write of undeclared field 'a\.cnt' \(declared: .*\bn\b/],
     ['bool-yes', /^ptcheck: model error: step a\.inc: write of 'yes' to flag: a bool field takes true or false only$/],
     ['forgot-return', /^ptcheck: model error: step a\.inc returned undefined \(a forgotten return\?\)/],
-    ['property-typo', /^ptcheck: model error: property 'in-range' of model 'misbehaving' threw: read of undeclared field 'uafx'/],
+    ['property-typo', /^ptcheck: model error: model 'misbehaving': property in-range threw: read of undeclared field 'uafx'/],
   ];
   for (const [variant, re] of cases) {
     it(variant, () => {
