@@ -336,6 +336,7 @@ export class Engine {
     const nW = fp[ref]!;
     const base = ref + 1 + 2 * k;
     if (this.detBuf !== null) {
+      this.runOff = off;
       this.detSave ??= new Int32Array(this.W);
       this.detOut ??= new Int32Array(this.W);
       const W = this.W;
