@@ -72,7 +72,7 @@ function median(xs: number[]): number {
 
 export function simulateTable(rows: readonly SimRow[], capMs: number): string {
   const out = [
-    `| model | variant | parameters | walks | found (of seeds) | median time to first violation | median walks to it | walks/s | steps/s |`,
+    `| model | variant | parameters | walks drawn | seeds that found one | median time to first violation | median walks to it | walks/s | steps/s |`,
     `| --- | --- | --- | --- | --- | --- | --- | --- | --- |`,
   ];
   for (const r of rows) {
