@@ -13,9 +13,9 @@ import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
 import { Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
 import { buildTrace, snapshots, type Trace } from '../trace/trace.ts';
-import { reorderForReadability, shrinkPath } from '../trace/readable.ts';
+import { readablePath } from '../trace/readable.ts';
 import { diffText } from '../report/diff.ts';
-import { parsePath } from '../trace/path.ts';
+import { compactPath, parsePath } from '../trace/path.ts';
 import { ReplayError, replay } from '../trace/replay.ts';
 import { resultJson } from '../report/json.ts';
 import { matrixText } from '../report/matrix.ts';
@@ -494,7 +494,7 @@ async function htmlOf(t: Trace, states: ReturnType<typeof snapshots>, replayLine
 
 function replayCommand(args: string, t: Trace): string {
   const params = Object.entries(t.params).map(([k, v]) => ` --param ${k}=${v}`).join('');
-  return `npx ptcheck replay ${args}${params} --path ${t.path || '-'} --property ${t.property.name}`;
+  return `npx ptcheck replay ${args}${params} --path ${compactPath(parsePath(t.path)) || '-'} --property ${t.property.name}`;
 }
 
 /**
@@ -506,10 +506,7 @@ function tracesOf(inst: Instance, engine: Engine, r: RunResult, onlyViolations: 
   r.properties.forEach((p, k) => {
     if (!p.path) return;
     if (onlyViolations && p.status !== 'violated') return;
-    const stopsAtEnd = p.kind === 'always' || p.kind === 'sometimes';
-    const shrunk = stopsAtEnd ? shrinkPath(engine, p.path, k) : p.path;
-    const path = reorderForReadability(engine, shrunk, k, stopsAtEnd);
-    out.push(withFiles(buildTrace(inst, engine, path, k), t));
+    out.push(withFiles(buildTrace(inst, engine, readablePath(engine, p.path, k), k), t));
   });
   return out;
 }
@@ -1088,10 +1085,7 @@ async function simulateTarget(t: Target, params: Readonly<Record<string, number>
   let trace: Trace | undefined;
   const v = sim.violation;
   if (v) {
-    const kind = engine.props[v.prop]!.kind;
-    const stopsAtEnd = kind === 'always' || kind === 'sometimes';
-    const shrunk = stopsAtEnd ? shrinkPath(engine, v.path, v.prop) : v.path;
-    trace = withFiles(buildTrace(inst, engine, reorderForReadability(engine, shrunk, v.prop, stopsAtEnd), v.prop), t);
+    trace = withFiles(buildTrace(inst, engine, readablePath(engine, v.path, v.prop), v.prop), t);
   }
   const report: SimulationReport = {
     model: t.lm.module.name,

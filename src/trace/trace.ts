@@ -27,6 +27,8 @@ export interface TraceStep {
   readonly thread: string;
   readonly alt: number;
   readonly label: string;
+  /** the label the thread went to ('done' when it finished) */
+  readonly next?: string;
   readonly changes: readonly Change[];
   /** faults this step raised */
   readonly faults: readonly string[];
@@ -118,7 +120,9 @@ export function buildTrace(inst: Instance, engine: Engine, choices: readonly num
     steps: steps.map((s) => {
       const name = cm.threads[s.tid]!.name;
       const d = diff(inst, cm.leaves, s.before, s.after, name);
-      return { tid: s.tid, thread: name, alt: s.alt, label: s.label, changes: d.changes, faults: d.faults, fp: fpHex(fp, s.after) };
+      const pc = engine.pc(s.after, 0, s.tid);
+      const next = pc < 0 ? 'done' : cm.threads[s.tid]!.labels[pc]!;
+      return { tid: s.tid, thread: name, alt: s.alt, label: s.label, next, changes: d.changes, faults: d.faults, fp: fpHex(fp, s.after) };
     }),
     blocked,
   };
