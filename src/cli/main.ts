@@ -63,28 +63,32 @@ export const EXIT = {
   INTERRUPTED: SIGNAL_EXIT.SIGINT,
 } as const;
 
-const USAGE = `usage:
-  ptcheck list
-  ptcheck verify <model|file.ts> [--variant V] [--param k=v]... [options]
+const USAGE_LINES: Readonly<Record<string, string>> = {
+  list: `  ptcheck list`,
+  verify: `  ptcheck verify <model|file.ts> [--variant V] [--param k=v]... [options]
   ptcheck verify <model> --variant-file my-variants.ts [--variant NAME] [options]
-  ptcheck verify --all [options]
-  ptcheck diff <model> <variantA> <variantB> [--variant-file F]   (A, B: shipped or in F)
-  ptcheck diff <model> <variantA> --variant-file F                 (B: F's one variant)
-  ptcheck replay <trace.json> [--model-file F | --variant-file F]
+  ptcheck verify --all [options]`,
+  diff: `  ptcheck diff <model> <variantA> <variantB> [--variant-file F]   (A, B: shipped or in F)
+  ptcheck diff <model> <variantA> --variant-file F                 (B: F's one variant)`,
+  replay: `  ptcheck replay <trace.json> [--model-file F | --variant-file F]
   ptcheck replay <model|file.ts> --variant V [--param k=v]... --path P [--property NAME]
-  ptcheck replay <model> --variant V|--variant-file F [--variant V] --from-trace <trace.json>
-  ptcheck simulate <model|file.ts> --variant V|--variant-file F [--param k=v]... [--seed S] [--walks N]
-                   [--depth D] [--time T] [--swarm] [--json] [--trace-out FILE]
-  ptcheck matrix [<model>] [--variant V] [--param k=v]... [--sweep k=A..B]... [--queue redis://HOST:PORT] [options]
-  ptcheck worker --queue redis://HOST:PORT [--workers N]
+  ptcheck replay <model> --variant V|--variant-file F [--variant V] --from-trace <trace.json>`,
+  simulate: `  ptcheck simulate <model|file.ts> --variant V|--variant-file F [--param k=v]... [--seed S] [--walks N]
+                   [--depth D] [--time T] [--swarm] [--json] [--trace-out FILE]`,
+  matrix: `  ptcheck matrix [<model>] [--variant V] [--param k=v]... [--sweep k=A..B]... [--queue redis://HOST:PORT] [options]`,
+  worker: `  ptcheck worker --queue redis://HOST:PORT [--workers N]`,
+};
 
-verify options:
+const VERIFY_OPTIONS = `verify options:
   --variant V          check one variant (default: every variant of the model, as a matrix)
   --variant-file F     check the patch variants written in F, as a matrix when it holds several
                        (--variant NAME picks one; see README: check your own patch)
   --param k=v          set a model parameter (repeatable)
   --all                every shipped model x variant against its expect matrix
-  --all-violations     do not stop at the first violation: one trace per violated property
+  --first              stop at the first violation (default: determine every property)
+  --all-violations     determine every property, one trace per violated property (the default)
+  --witness GUARD      print the path that reaches the sometimes property GUARD, as a diagram
+  --coverage           per thread, how often each label's step was taken
   --shortest, --bfs    breadth-first: shortest counterexamples
   --max-states N       stop after N distinct states (incomplete, exit 3)
   --max-depth N        do not explore beyond N steps (incomplete if anything was cut)
@@ -95,6 +99,8 @@ verify options:
   --trace-out FILE     write the first counterexample trace as JSON
   --html FILE          write the first counterexample as a self-contained HTML viewer
   --traces             with --all / no --variant: print the race diagram of every violation
+  --wide               race diagrams in the roomier 100-column form (default: 75, for commit messages)
+  --verbose, -v        also the engine's figures: fingerprint table, sleep sets, P(collision)
   --progress           progress lines on stderr even when not a terminal
   --no-symmetry        do not merge states that differ only by a permutation of symmetric threads
   --no-por             no partial-order reduction (explore every interleaving of safe local steps;
@@ -104,24 +110,70 @@ verify options:
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
   --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
-                       could still run): finds bugs of few preemptions in large models; exit 3 at best
+                       could still run): finds bugs of few preemptions in large models; exit 3 at best`;
 
-simulate options (seeded random walks; never claims that anything holds):
+const SIMULATE_OPTIONS = `simulate options (seeded random walks; never claims that anything holds):
   --seed S             the walks' seed (default: one drawn now, and printed); the same seed, the same walks
   --walks N            number of walks (default 10000, or unlimited with --time)
   --depth D            steps per walk at most (default 10000)
   --time T             stop after T seconds
-  --swarm              swarm: each walk draws its own thread priorities and step biases
+  --swarm              swarm: each walk draws its own thread priorities and step biases`;
 
-matrix options (verify's selection and search options, plus):
+const MATRIX_OPTIONS = `matrix options (verify's selection and search options, plus):
   --sweep k=A..B       one cell per value of parameter k from A to B (repeatable: every combination)
   --queue URL          enqueue one job per cell on Redis (BullMQ) and gather what \`ptcheck worker\`
                        processes on any machines return; without it the cells run here
   --seeds A..B         simulate every cell instead, once per seed (with simulate's --walks, --depth,
-                       --time, --swarm): exit 1 if any seed finds a violation, else 3
-exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
+                       --time, --swarm): exit 1 if any seed finds a violation, else 3`;
+
+const DIFF_OPTIONS = `diff options: those of verify that set up a search (--param, limits, --json, --no-por, ...),
+  --variant-file F, --wide, --verbose`;
+
+const REPLAY_OPTIONS = `replay options:
+  --variant V, --variant-file F, --model-file F   what to replay the path on
+  --param k=v          set a model parameter (repeatable)
+  --path P             the path, as printed (THREAD or THREAD/ALT, runs as THREAD*COUNT, dot-separated)
+  --property NAME      the property to look for along it (default: the trace's, or any violated)
+  --from-trace FILE    the path of a saved trace, replayed on the model given
+  --html FILE          also write the replayed path as a self-contained HTML viewer
+  --wide               the roomier 100-column diagram`;
+
+const EXIT_TEXT = `exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit, or the heap nearly full), 4 internal error,
             130 / 143 / 129 stopped by SIGINT / SIGTERM / SIGHUP (partial results printed)`;
+
+const USAGE = `usage:
+${Object.values(USAGE_LINES).join('\n')}
+
+${VERIFY_OPTIONS}
+
+${SIMULATE_OPTIONS}
+
+${MATRIX_OPTIONS}
+${DIFF_OPTIONS}
+${REPLAY_OPTIONS}
+${EXIT_TEXT}
+ptcheck --version prints the version; ptcheck <command> --help the help of one command`;
+
+/** `ptcheck <command> --help`: that command's usage and options. */
+function helpOf(cmd: string): string {
+  const options: Record<string, string> = {
+    verify: VERIFY_OPTIONS,
+    simulate: SIMULATE_OPTIONS,
+    matrix: MATRIX_OPTIONS,
+    worker: 'worker options: --queue URL (the Redis queue to serve), --workers N',
+    diff: DIFF_OPTIONS,
+    replay: REPLAY_OPTIONS,
+    list: 'list takes no options',
+  };
+  const replayExit = 'exit codes: 1 the violation is reproduced, 0 the path replays without it, 2 the path does not fit the model';
+  return `usage:\n${USAGE_LINES[cmd]}\n\n${options[cmd]}\n${cmd === 'replay' ? replayExit : EXIT_TEXT}`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  return `ptcheck ${pkg.version}`;
+}
 
 interface Opts {
   variant?: string;
@@ -130,7 +182,12 @@ interface Opts {
   fromTrace?: string;
   params: Record<string, number>;
   all: boolean;
-  allViolations: boolean;
+  /** stop at the first violation (default: determine every property) */
+  first: boolean;
+  /** the 100-column race diagram */
+  wide: boolean;
+  /** the engine's figures too */
+  verbose: boolean;
   strategy: Strategy;
   limits: Limits;
   /** --timeout in ms, counted from the start of the first search */
@@ -174,7 +231,7 @@ function posInt(name: string, v: string | undefined): number | undefined {
 
 /** Every option any command takes; COMMANDS says which command takes which. */
 const OPTIONS = {
-  variant: { type: 'string', short: 'v' },
+  variant: { type: 'string' },
   'variant-file': { type: 'string' },
   'model-file': { type: 'string' },
   html: { type: 'string' },
@@ -211,6 +268,10 @@ const OPTIONS = {
   queue: { type: 'string' },
   sweep: { type: 'string', multiple: true },
   seeds: { type: 'string' },
+  first: { type: 'boolean' },
+  wide: { type: 'boolean' },
+  verbose: { type: 'boolean', short: 'v' },
+  version: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -228,9 +289,12 @@ const SEARCH_FLAGS: readonly Flag[] = [
  */
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
-  verify: { flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'trace-out', 'html', 'traces', 'max-preemptions'], run: (p, o) => cmdVerify(p, o) },
-  diff: { flags: [...SEARCH_FLAGS, 'variant-file'], run: (p, o) => cmdDiff(p, o) },
-  replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html'], run: (p, o) => cmdReplay(p, o) },
+  verify: {
+    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose'],
+    run: (p, o) => cmdVerify(p, o),
+  },
+  diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
+  replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html', 'wide'], run: (p, o) => cmdReplay(p, o) },
   matrix: {
     flags: [...SEARCH_FLAGS, 'variant', 'traces', 'max-preemptions', 'sweep', 'queue', 'seeds', 'walks', 'depth', 'time', 'swarm'],
     run: (p, o) => cmdMatrix(p, o),
@@ -264,11 +328,12 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
     }
   }
   const given = new Set([...seen.keys()] as Flag[]);
-  if (v.help) return { cmd: 'help', pos, o: undefined as never, given };
+  if (v.version) return { cmd: 'version', pos, o: undefined as never, given };
+  if (v.help) return { cmd: 'help', pos: cmd in COMMANDS ? [cmd] : [], o: undefined as never, given };
   const command = COMMANDS[cmd];
   if (!command) throw new InputError(`unknown command '${cmd}' (commands: ${Object.keys(COMMANDS).join(', ')}; see ptcheck --help)`);
   for (const f of given) {
-    if (f !== 'help' && !command.flags.includes(f)) {
+    if (f !== 'help' && f !== 'version' && !command.flags.includes(f)) {
       const takers = Object.entries(COMMANDS).filter(([, c]) => c.flags.includes(f)).map(([n]) => n);
       throw new InputError(`--${f} does not apply to '${cmd}' (it is an option of ${takers.join(' and ')})`);
     }
@@ -316,7 +381,9 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       ...(v['from-trace'] !== undefined ? { fromTrace: v['from-trace'] } : {}),
       params,
       all: !!v.all,
-      allViolations: !!v['all-violations'],
+      first: !!v.first,
+      wide: !!v.wide,
+      verbose: !!v.verbose,
       strategy: v.shortest || v.bfs ? 'bfs' : 'dfs',
       limits,
       ...(timeout !== undefined ? { timeoutMs: timeout * 1000 } : {}),
@@ -368,6 +435,7 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
     }
     if (threads) throw new InputError('--max-preemptions runs in one thread; it cannot run with --workers');
   }
+  if (given.has('first') && given.has('all-violations')) throw new InputError('--first stops at the first violation, --all-violations determines every property; give one');
 }
 
 // ---- running verifications ------------------------------------------------------------------
@@ -611,7 +679,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
 }
 
 async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<number> {
-  const { inst, v, r } = await runTarget(t, o, progress, !o.allViolations);
+  const { inst, v, r } = await runTarget(t, o, progress, o.first);
   const traces = tracesOf(inst, v.engine, r, true, t);
   const first = traces[0];
   // a write that fails after the search loses nothing else: the result still goes to stdout
@@ -631,7 +699,7 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
     process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes }), null, 2) + '\n');
   } else {
     process.stdout.write(
-      resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes }) + '\n',
+      resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes, wide: o.wide, verbose: o.verbose }) + '\n',
     );
     for (const w of written) process.stdout.write(w + '\n');
     if ((o.traceOut || o.html) && !first) process.stdout.write('no counterexample: nothing written\n');
@@ -663,7 +731,7 @@ async function verifyMatrix(groups: readonly MatrixGroup[], o: Opts, progress: P
       if (o.json || o.traces) {
         const traces = tracesOf(inst, v.engine, r, true, t);
         if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
-        for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr) }));
+        for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr), wide: o.wide }));
       }
       if (stopSignal()) break;
     }
@@ -703,7 +771,7 @@ async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   const matrix = o.all || (o.variant === undefined && (file === undefined || file.length > 1));
   if (matrix) {
     // one file per run cannot hold a matrix's traces: say so rather than write one of them
-    for (const [f, on] of [['--trace-out', o.traceOut], ['--html', o.html], ['--all-violations', o.allViolations || undefined]] as const) {
+    for (const [f, on] of [['--trace-out', o.traceOut], ['--html', o.html], ['--first', o.first || undefined]] as const) {
       if (on !== undefined) throw new InputError(`${f} applies to one variant (--variant or --variant-file); a matrix run prints its traces with --traces`);
     }
   } else if (o.traces) {
@@ -759,7 +827,7 @@ async function cmdDiff(pos: string[], o: Opts): Promise<number> {
   } else {
     process.stdout.write(diffText(ra.r, rb.r, { aChanges: ra.inst.changes, bChanges: rb.inst.changes, bSummary: b.summary }) + '\n');
     const shown = tb.filter((t) => introduced.some((p) => p.name === t.property.name));
-    for (const t of shown) process.stdout.write('\n' + raceDiagram(t, { replay: replayCommand(b.args, t) }) + '\n');
+    for (const t of shown) process.stdout.write('\n' + raceDiagram(t, { replay: replayCommand(b.args, t), wide: o.wide }) + '\n');
   }
   if (introduced.length) return EXIT.VIOLATION;
   if (ra.r.outcome.kind === 'incomplete' || rb.r.outcome.kind === 'incomplete') {
@@ -1170,7 +1238,11 @@ export async function main(argv: string[]): Promise<number> {
   try {
     const { cmd, pos, o } = parse(argv);
     if (cmd === 'help') {
-      process.stdout.write(USAGE + '\n');
+      process.stdout.write((pos[0] !== undefined ? helpOf(pos[0]) : USAGE) + '\n');
+      return EXIT.OK;
+    }
+    if (cmd === 'version') {
+      process.stdout.write(version() + '\n');
       return EXIT.OK;
     }
     const code = await COMMANDS[cmd]!.run(pos, o);

@@ -24,17 +24,22 @@ export function resultJson(r: RunResult, traces: readonly Trace[], extra: Record
     outcome: r.outcome,
     stats: r.stats,
     ...(r.bound ? { bound: { ...r.bound, label: boundedLabel(r.bound.maxPreemptions) } } : {}),
-    properties: r.properties.map((p) => ({
-      name: p.name,
-      kind: p.kind,
-      doc: p.doc,
-      status: p.status,
-      ...(r.bound && p.status === 'unknown' && r.outcome.kind === 'incomplete' && r.outcome.reason === 'preemption-bound'
-        ? { within: p.kind === 'sometimes' ? `not reached ${boundedLabel(r.bound.maxPreemptions).slice(6)}` : boundedLabel(r.bound.maxPreemptions) }
-        : {}),
-      expected: p.expected ?? null,
-      path: p.path ? pathToString(p.path) : null,
-    })),
+    properties: r.properties.map((p) => {
+      const search = p.path ? pathToString(p.path) : null;
+      return {
+        name: p.name,
+        kind: p.kind,
+        doc: p.doc,
+        status: p.status,
+        ...(r.bound && p.status === 'unknown' && r.outcome.kind === 'incomplete' && r.outcome.reason === 'preemption-bound'
+          ? { within: p.kind === 'sometimes' ? `not reached ${boundedLabel(r.bound.maxPreemptions).slice(6)}` : boundedLabel(r.bound.maxPreemptions) }
+          : {}),
+        expected: p.expected ?? null,
+        // the path its trace shows (shrunk and reordered), where there is one; else the search's
+        path: traces.find((t) => t.property.name === p.name)?.path ?? search,
+        searchPath: search,
+      };
+    }),
     traces,
   };
 }

@@ -121,7 +121,7 @@ function cellItems(step: TraceStep, mark: string): Item[] {
   return [
     { lead: '', chunks: [step.label, ...(went ? [went] : []), ...(mark ? [mark] : [])], indent: '    ' },
     ...step.changes.map((c) => ({ lead: '  ', chunks: [`${changePath(c)}:`, `${c.from} -> ${c.to}`], indent: '      ' })),
-    ...step.faults.map((f) => ({ lead: '  ', chunks: ['!!', f], indent: '      ' })),
+    ...step.faults.map((f) => ({ lead: '  ', chunks: [`!! ${f}`], indent: '      ' })),
   ];
 }
 
@@ -243,8 +243,9 @@ function commitDiagram(trace: Trace, width: number, replay?: string): string {
   const { starts, widths } = layout(k, width, sep, needs, heads);
 
   const out: string[] = [];
-  const [title, doc] = titleLines(trace);
-  out.push(...wrapWords(title!, width, '    '), ...wrapWords(doc!, width, '   '), '');
+  const verb = trace.status === 'violated' ? 'VIOLATED' : 'reached';
+  out.push(...wrapChunks([`${trace.model} [${trace.variant}]${paramText(trace.params)}:`, `${trace.property.name} ${verb}`], width, '', '    '));
+  out.push(...wrapWords(titleLines(trace)[1]!, width, '   '), '');
   const place = (parts: readonly (readonly [number, string])[]): string => {
     let line = '';
     for (const [start, text] of parts) if (text) line = line.padEnd(start) + text;

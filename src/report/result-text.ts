@@ -26,7 +26,7 @@ export function outcomeText(r: RunResult): string {
     case 'complete':
       return 'complete (every reachable state explored)';
     case 'violation':
-      return 'stopped at the first violation (use --all-violations to determine every property)';
+      return 'stopped at the first violation (--first; without it every property is determined)';
     case 'incomplete':
       return `INCOMPLETE: ${stopReasonText(r.outcome.reason)} — nothing below can read as "holds"`;
   }
@@ -53,18 +53,58 @@ export function stopReasonText(reason: string): string {
   }
 }
 
-export function statsText(r: RunResult): string {
+/** The search in figures a reader of the result needs: states, transitions, depth, time. */
+export function statsText(r: RunResult, verbose = false): string {
   const s = r.stats;
   const rate = s.elapsedMs > 0 ? ` (${fmtInt((s.states / s.elapsedMs) * 1000)} states/s)` : '';
+  const lines = [`  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}`];
+  if (verbose) lines.push(...engineLines(r).map((l) => `  ${l}`));
+  return lines.join('\n');
+}
+
+/**
+ * The engine's own figures (--verbose): how states were stored, what the reductions did, the chance
+ * that a fingerprint collision hid a state. One entry per line; add new figures here.
+ */
+export function engineLines(r: RunResult): string[] {
+  const s = r.stats;
   return [
-    `  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}`,
-    ...(s.replayed > 0 ? [`  sleep sets: ${fmtInt(s.replayed)} of those transitions taken without running their step`] : []),
     s.exact
-      ? `  state vector ${s.stateInts * 4} B, whole states stored (--exact, ${fmtBytes(s.tableBytes)}): no fingerprint collision possible`
-      : `  state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state); ` +
-        `P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}` +
-        (s.workers > 1 ? `; ${s.workers} threads` : ''),
-  ].join('\n');
+      ? `state vector ${s.stateInts * 4} B, whole states stored (--exact, ${fmtBytes(s.tableBytes)}): no fingerprint collision possible`
+      : `state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state)`,
+    ...(s.exact ? [] : [`P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}`]),
+    ...(s.workers > 1 ? [`${s.workers} threads`] : []),
+    ...(s.replayed > 0 ? [`sleep sets: ${fmtInt(s.replayed)} of those transitions taken without running their step`] : []),
+  ];
+}
+
+/** Why a property is `unknown`, and which flag answers it. */
+export function unknownWhy(r: RunResult): string {
+  switch (r.outcome.kind) {
+    case 'violation':
+      return 'not determined: the run stopped at the first violation (run without --first)';
+    case 'incomplete':
+      return `not determined: ${stopReasonText(r.outcome.reason)}${stopRemedy(r.outcome.reason)}`;
+    default:
+      return 'not determined';
+  }
+}
+
+function stopRemedy(reason: string): string {
+  switch (reason) {
+    case 'max-states':
+      return ' (raise or drop --max-states)';
+    case 'max-depth':
+      return ' (raise or drop --max-depth)';
+    case 'timeout':
+      return ' (raise or drop --timeout)';
+    case 'memory':
+      return '';
+    case 'preemption-bound':
+      return ' (raise or drop --max-preemptions)';
+    default:
+      return ' (run again)';
+  }
 }
 
 function statusCell(st: string): string {
@@ -76,6 +116,10 @@ export interface ResultTextOptions {
   readonly replayLine: (t: Trace) => string;
   readonly summary?: string;
   readonly changes?: readonly string[];
+  /** the 100-column race diagrams */
+  readonly wide?: boolean;
+  /** the engine's figures too (engineLines) */
+  readonly verbose?: boolean;
 }
 
 export function resultText(r: RunResult, o: ResultTextOptions): string {
@@ -84,16 +128,17 @@ export function resultText(r: RunResult, o: ResultTextOptions): string {
   if (o.summary) out.push(`  ${o.summary}`);
   if (o.changes?.length) out.push(`  changes from the base model: ${o.changes.join('; ')}`);
   out.push(`  search: ${r.strategy.toUpperCase()}, ${outcomeText(r)}`);
-  out.push(statsText(r));
+  out.push(statsText(r, o.verbose));
   out.push('');
   const rows = [['property', 'kind', 'result', 'expected', '']];
   for (const p of r.properties) {
     rows.push([p.name, p.kind, statusCell(boundedStatus(r, p.status, p.kind)), p.expected ?? '-', isMismatch(p) ? '<== MISMATCH' : '']);
   }
   out.push(table(rows));
+  if (r.properties.some((p) => boundedStatus(r, p.status, p.kind) === 'unknown')) out.push(`  unknown: ${unknownWhy(r)}`);
   for (const t of o.traces) {
     out.push('');
-    out.push(raceDiagram(t, { replay: o.replayLine(t) }));
+    out.push(raceDiagram(t, { replay: o.replayLine(t), ...(o.wide ? { wide: true } : {}) }));
   }
   out.push('');
   out.push(verdictLine(r));

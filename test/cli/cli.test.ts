@@ -38,9 +38,52 @@ describe('ptcheck verify', () => {
     const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream']);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/states [\d,]+ +transitions [\d,]+ +max depth \d+ +time [\d.]+ s/);
-    expect(r.stdout).toMatch(/P\(fingerprint collision\) ~ /);
+    // the engine's internals only with --verbose
+    expect(r.stdout).not.toMatch(/P\(fingerprint collision\)/);
     expect(r.stdout).toMatch(/no-use-after-free +always +holds +holds/);
     expect(r.stdout).toMatch(/verdict: every property holds, as expected/);
+    const v = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream', '-v']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/^  P\(fingerprint collision\) ~ /m);
+    expect(v.stdout).toMatch(/^  state vector \d+ B, fingerprint table /m);
+  });
+
+  it('a buggy variant: every property determined by default; --first stops and says why the rest is unknown', () => {
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/search: DFS, complete/);
+    expect(r.stdout).not.toMatch(/unknown/);
+    // no-pmd-recheck breaks both the UAF and the attached-write property (protocols.md: B1.1)
+    expect(r.stdout).toMatch(/no-use-after-free +always +VIOLATED +violated/);
+    expect(r.stdout).toMatch(/pte-write-attached +always +VIOLATED +violated/);
+    expect(r.stdout).toMatch(/no-double-free +always +holds +holds/);
+    const f = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck', '--first']);
+    expect(f.code).toBe(1);
+    expect(f.stdout).toMatch(/ unknown /);
+    expect(f.stdout).toMatch(/^  unknown: not determined: the run stopped at the first violation \(run without --first\)$/m);
+    // the old flag is still taken, and is the default
+    const a = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck', '--all-violations']);
+    expect(a.stdout.replace(/time .*\n/g, '')).toBe(r.stdout.replace(/time .*\n/g, ''));
+    const lim = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--max-states', '50']);
+    expect(lim.stdout).toMatch(/unknown: not determined: state limit \(--max-states\) reached \(raise or drop --max-states\)/);
+  });
+
+  it('--version and per-command --help', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
+    const v = ptcheck(['--version']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toBe(`ptcheck ${pkg.version}\n`);
+    const h = ptcheck(['verify', 'pte-offset-map-lock', '--help']);
+    expect(h.code).toBe(0);
+    expect(h.stdout).toMatch(/^  ptcheck verify <model/m);
+    expect(h.stdout).toMatch(/^verify options:/m);
+    expect(h.stdout).not.toMatch(/replay options:/);
+    const rh = ptcheck(['replay', '--help']);
+    expect(rh.stdout).toMatch(/^replay options:/m);
+    expect(rh.stdout).toMatch(/1 the violation is reproduced, 0 the path replays without it, 2 the path does not fit/);
+    expect(rh.stdout).not.toMatch(/verify options:/);
+    const all = ptcheck(['--help']);
+    for (const c of ['verify', 'replay', 'diff', 'list']) expect(all.stdout).toMatch(new RegExp(`^  ptcheck ${c}`, 'm'));
   });
 
   it('no-pmd-recheck: the race diagram, a replay line, exit 1', () => {
@@ -54,9 +97,11 @@ describe('ptcheck verify', () => {
     // a thread's own local is named with its thread: not a write to the global *pmd
     expect(r.stdout).toMatch(/fault0\.pmdval: none -> T1/);
     expect(r.stdout).toMatch(/set_pte_at +<== violation/);
-    expect(replayLine(r.stdout)).toMatch(/^replay: npx ptcheck replay pte-offset-map-lock --variant no-pmd-recheck .*--path [\d./]+ --property /);
+    expect(replayLine(r.stdout)).toMatch(/^replay: npx ptcheck replay pte-offset-map-lock --variant no-pmd-recheck .*--path [\d./*]+ --property /);
     // a commit message: checkpatch's 75 columns, the replay command included (shell continuations)
-    for (const line of r.stdout.split('\n')) expect(line.length).toBeLessThanOrEqual(75);
+    const diagrams = r.stdout.slice(r.stdout.indexOf('\n\npte-offset-map-lock [no-pmd-recheck] (faults=2):'), r.stdout.lastIndexOf('\nverdict:'));
+    expect(diagrams.split('\n').length).toBeGreaterThan(20);
+    for (const line of diagrams.split('\n')) expect(line.length).toBeLessThanOrEqual(75);
   });
 
   it('--json prints versioned JSON with the trace; replay of it reproduces the violation', () => {
@@ -67,6 +112,11 @@ describe('ptcheck verify', () => {
     expect(j.version).toBe(1);
     expect(j.traces[0].format).toBe('ptcheck-trace');
     expect(j.traces[0].property.name).toBe('no-use-after-free');
+    // the property's path is the one its trace shows (shrunk); the search's own path keeps its name
+    const uaf = j.properties.find((p: { name: string }) => p.name === 'no-use-after-free');
+    expect(uaf.path).toBe(j.traces[0].path);
+    expect(uaf.searchPath.split('.').length).toBeGreaterThanOrEqual(uaf.path.split('.').length);
+    expect(j.traces[0].steps.length).toBeLessThanOrEqual(14);
     const file = join(tmp, 'result.json');
     writeFileSync(file, r.stdout);
     const rep = ptcheck(['replay', file]);
@@ -78,12 +128,13 @@ describe('ptcheck verify', () => {
     const file = join(tmp, 'trace.json');
     const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck', '--trace-out', file]);
     const line = /^replay: npx ptcheck (.*)$/.exec(replayLine(r.stdout))![1]!;
+    const prop = / --property (\S+)$/.exec(line)![1]!;
     const rep = ptcheck(line.split(' '));
     expect(rep.code).toBe(1);
-    expect(rep.stdout).toMatch(/reproduced: pte-write-attached violated/);
+    expect(rep.stdout).toMatch(new RegExp(`reproduced: ${prop} violated`));
     const fromFile = ptcheck(['replay', file]);
     expect(fromFile.code).toBe(1);
-    expect(fromFile.stdout).toMatch(/reproduced: pte-write-attached violated/);
+    expect(fromFile.stdout).toMatch(new RegExp(`reproduced: ${prop} violated`));
     expect(JSON.parse(readFileSync(file, 'utf8')).version).toBe(1);
   });
 

@@ -70,3 +70,40 @@ describe('shrinking', () => {
     expect(new Set(shrunk.map(choiceTid)).size).toBe(2);
   });
 });
+
+describe('minimal traces', () => {
+  it('no-rcu: the use-after-free needs one fault and the remover; at most 14 steps', async () => {
+    const { readablePath } = await import('../../src/trace/readable.ts');
+    const { choiceTid } = await import('../../src/trace/path.ts');
+    const inst = instantiate(model, 'no-rcu');
+    const engine = new Engine(inst.compiled, spec.properties);
+    for (const strategy of ['dfs', 'bfs'] as const) {
+      const r = verify(inst, spec, { strategy, stopAtFirst: false });
+      const k = r.properties.findIndex((p) => p.name === 'no-use-after-free');
+      expect(r.properties[k]!.status).toBe('violated');
+      const path = readablePath(engine, r.properties[k]!.path!, k);
+      expect(path.length).toBeLessThanOrEqual(14);
+      const threads = new Set(path.map((c) => inst.compiled.threads[choiceTid(c)]!.name));
+      expect(threads.has('remover')).toBe(true);
+      expect([...threads].filter((t) => t.startsWith('fault'))).toHaveLength(1);
+      const states = replay(engine, path);
+      states.forEach((s, i) => expect((engine.check(s.after, 0) & (1 << k)) !== 0).toBe(i === states.length - 1));
+    }
+  });
+
+  it('a deadlock is shrunk too, and still ends in the same deadlock', async () => {
+    const { loadModel } = await import('../../src/cli/registry.ts');
+    const { readablePath } = await import('../../src/trace/readable.ts');
+    const lm = await loadModel('retract-page-tables');
+    const inst = instantiate(lm.module, 'spin-lock-pml');
+    const engine = new Engine(inst.compiled, lm.spec.properties);
+    const r = verify(inst, lm.spec, { stopAtFirst: false });
+    const k = r.properties.findIndex((p) => p.kind === 'deadlock');
+    expect(r.properties[k]!.status).toBe('violated');
+    const before = r.properties[k]!.path!;
+    const after = readablePath(engine, before, k);
+    expect(after.length).toBeLessThanOrEqual(before.length);
+    const end = replay(engine, after).at(-1)!.after;
+    expect(engine.terminal(Int32Array.from(end)) & (1 << k)).not.toBe(0);
+  });
+});
