@@ -1,6 +1,7 @@
 // `ptcheck simulate` and `verify --max-preemptions` end to end: exit codes (1 violation, 3 no claim),
 // reproducible seeds, the "holds within K preemptions" label in text and JSON.
 
+import { compactPath, parsePath } from '../../src/trace/path.ts';
 import { describe, expect, it } from 'vitest';
 import { ptcheck } from '../helpers/cli.ts';
 
@@ -18,12 +19,13 @@ describe('ptcheck simulate', () => {
     expect(r.stdout).toMatch(/reproduced: /);
     const text = ptcheck(['simulate', 'pte-offset-map-lock', '--variant', 'no-pmd-recheck', '--seed', '12']);
     expect(text.code).toBe(1);
-    expect(text.stdout).toMatch(/fault\d +\| remover/);
+    expect(text.stdout).toMatch(/CPU\d \(fault\d\) +CPU\d \(remover\)/);
     expect(text.stdout).toMatch(/^replay: npx ptcheck replay pte-offset-map-lock --variant no-pmd-recheck/m);
     expect(text.stdout).toMatch(/^verdict: VIOLATED: /m);
     // another process, the same seed: the same walk, the same shrunk path
     expect(text.stdout).toContain(`in walk #${ja.violation.walk} of seed 12`);
-    expect(text.stdout).toContain(`--path ${t.path} --property ${t.property.name}`);
+    const joined = text.stdout.replace(/ \\\n\s+/g, ' ').replace(/\\\n/g, '');
+    expect(joined).toContain(`--path ${compactPath(parsePath(t.path))} --property ${t.property.name}`);
   });
 
   it('never says holds: no violation in N walks is exit 3', () => {
