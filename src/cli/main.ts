@@ -184,6 +184,8 @@ interface Opts {
   all: boolean;
   /** stop at the first violation (default: determine every property) */
   first: boolean;
+  /** verify: the sometimes property whose witness path to draw */
+  witness?: string;
   /** the 100-column race diagram */
   wide: boolean;
   /** the engine's figures too */
@@ -269,6 +271,7 @@ const OPTIONS = {
   sweep: { type: 'string', multiple: true },
   seeds: { type: 'string' },
   first: { type: 'boolean' },
+  witness: { type: 'string' },
   wide: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   version: { type: 'boolean' },
@@ -290,7 +293,7 @@ const SEARCH_FLAGS: readonly Flag[] = [
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
   verify: {
-    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose'],
+    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose'],
     run: (p, o) => cmdVerify(p, o),
   },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
@@ -382,6 +385,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       params,
       all: !!v.all,
       first: !!v.first,
+      ...(v.witness !== undefined ? { witness: v.witness } : {}),
       wide: !!v.wide,
       verbose: !!v.verbose,
       strategy: v.shortest || v.bfs ? 'bfs' : 'dfs',
@@ -678,9 +682,21 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
   return { inst, v, r };
 }
 
+/** The sometimes property --witness names, checked before the search. */
+function witnessIndex(t: Target, name: string): number {
+  const props = t.lm.spec.properties;
+  const k = props.findIndex((p) => p.name === name);
+  if (k < 0) throw new InputError(`model '${t.lm.module.name}' has no property '${name}' (sometimes properties: ${props.filter((p) => p.kind === 'sometimes').map((p) => p.name).join(', ') || 'none'})`);
+  if (props[k]!.kind !== 'sometimes') throw new InputError(`--witness takes a sometimes property; '${name}' is a ${props[k]!.kind} property (its counterexample, if any, is printed anyway)`);
+  return k;
+}
+
 async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<number> {
+  const wk = o.witness !== undefined ? witnessIndex(t, o.witness) : -1;
   const { inst, v, r } = await runTarget(t, o, progress, o.first);
   const traces = tracesOf(inst, v.engine, r, true, t);
+  const wp = wk >= 0 ? r.properties[wk]! : undefined;
+  const witness = wp?.path ? withFiles(buildTrace(inst, v.engine, readablePath(v.engine, wp.path, wk), wk), t) : undefined;
   const first = traces[0];
   // a write that fails after the search loses nothing else: the result still goes to stdout
   const failed: string[] = [];
@@ -696,11 +712,18 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
     else written.push(`HTML viewer written to ${o.html}`);
   }
   if (o.json) {
-    process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes }), null, 2) + '\n');
+    const extra = wp ? { witness: witness ?? null } : {};
+    process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes, ...extra }), null, 2) + '\n');
   } else {
     process.stdout.write(
       resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes, wide: o.wide, verbose: o.verbose }) + '\n',
     );
+    if (witness) {
+      process.stdout.write(`\nwitness: the path that reaches ${wp!.name}\n\n`);
+      process.stdout.write(raceDiagram(witness, { replay: replayCommand(t.args, witness), wide: o.wide }) + '\n');
+    } else if (wp) {
+      process.stdout.write(`\nwitness: ${wp.name} is ${wp.status === 'unreachable' ? 'unreachable: no path reaches it' : `${wp.status}: the run did not reach it`}\n`);
+    }
     for (const w of written) process.stdout.write(w + '\n');
     if ((o.traceOut || o.html) && !first) process.stdout.write('no counterexample: nothing written\n');
   }
@@ -771,7 +794,7 @@ async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   const matrix = o.all || (o.variant === undefined && (file === undefined || file.length > 1));
   if (matrix) {
     // one file per run cannot hold a matrix's traces: say so rather than write one of them
-    for (const [f, on] of [['--trace-out', o.traceOut], ['--html', o.html], ['--first', o.first || undefined]] as const) {
+    for (const [f, on] of [['--trace-out', o.traceOut], ['--html', o.html], ['--first', o.first || undefined], ['--witness', o.witness]] as const) {
       if (on !== undefined) throw new InputError(`${f} applies to one variant (--variant or --variant-file); a matrix run prints its traces with --traces`);
     }
   } else if (o.traces) {
@@ -919,8 +942,18 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
     for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, steps.length);
   }
   if (k < 0) k = [...firstAt.keys()].find((b) => props[b]!.kind !== 'sometimes') ?? -1;
-  const trace = k >= 0 ? buildTrace(inst, engine, choices, k) : undefined;
-  if (recorded && trace && Array.isArray(recorded.steps)) {
+  const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
+  // a path that does not show what was asked is drawn as a path: no verdict words on it
+  const shows = k >= 0 && firstAt.has(k);
+  const heading = shows
+    ? undefined
+    : violated.length === 0
+      ? 'no violation on this path'
+      : k >= 0 && props[k]!.kind === 'sometimes'
+        ? `${props[k]!.name} not reached on this path`
+        : `${props[k]!.name} not violated on this path`;
+  const trace = buildTrace(inst, engine, choices, k >= 0 ? k : 0);
+  if (recorded && Array.isArray(recorded.steps)) {
     const n = Math.min(recorded.steps.length, trace.steps.length);
     for (let i = 0; i < n; i++) {
       const was = recorded.steps[i];
@@ -942,26 +975,29 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       }
     }
   }
-  const htmlError = o.html && trace ? writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices), replayCommand(t.args, trace))) : undefined;
-  if (trace) process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace) }) + '\n');
+  const htmlError = o.html ? writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices), replayCommand(t.args, trace))) : undefined;
+  process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace), wide: o.wide, ...(heading !== undefined ? { heading } : {}) }) + '\n');
   if (htmlError) process.stderr.write(`ptcheck: ${htmlError}\n`);
-  const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
+  const elsewhere = (skip: number) => violated.filter(([b]) => b !== skip).map(([b, at2]) => `${props[b]!.name} (step ${at2})`);
   if (k >= 0 && props[k]!.kind !== 'sometimes') {
     const at = firstAt.get(k);
     if (at === undefined) {
-      process.stdout.write(`\nnot reproduced: the path replays (${steps.length} steps) but ${props[k]!.name} is not violated at its end\n`);
+      process.stdout.write(`\nnot reproduced: the path replays (${steps.length} steps) but ${props[k]!.name} is not violated along it\n`);
+      const others = elsewhere(k);
+      if (others.length) process.stdout.write(`violated along this path instead: ${others.join(', ')}\n`);
       return EXIT.OK;
     }
     process.stdout.write(`\nreproduced: ${props[k]!.name} violated ${at === 0 ? 'in the initial state' : `at step ${at}`}\n`);
-    const others = violated.filter(([b]) => b !== k).map(([b, at2]) => `${props[b]!.name} (step ${at2})`);
+    const others = elsewhere(k);
     if (others.length) process.stdout.write(`also violated along this path: ${others.join(', ')}\n`);
     return EXIT.VIOLATION;
   }
   if (k >= 0) {
-    process.stdout.write(`\n${props[k]!.name} reached at step ${firstAt.get(k) ?? '?'}\n`);
+    const at = firstAt.get(k);
+    process.stdout.write(at === undefined ? `\n${props[k]!.name} is not reached along this path\n` : `\n${props[k]!.name} reached ${at === 0 ? 'in the initial state' : `at step ${at}`}\n`);
     return EXIT.OK;
   }
-  process.stdout.write(`the path replays (${steps.length} steps); no property is violated along it\n`);
+  process.stdout.write(`\nthe path replays (${steps.length} steps); no property is violated along it\n`);
   return EXIT.OK;
 }
 

@@ -11,6 +11,11 @@ export interface DiagramOptions {
   readonly width?: number;
   /** command to print after the diagram (the replay line), wrapped with shell line continuations */
   readonly replay?: string;
+  /**
+   * A path drawn for what it is, not as a counterexample (a replay that shows no violation): this
+   * heading after the model's name, and no verdict words (no mark, no `=>` line).
+   */
+  readonly heading?: string;
 }
 
 /** checkpatch warns above 75 columns in a commit message */
@@ -100,8 +105,8 @@ function actingColumns(trace: Trace): number[] {
   return [...acting].sort((a, b) => a - b);
 }
 
-function isLastMarked(trace: Trace, i: number): boolean {
-  return i === trace.steps.length - 1 && (trace.property.kind === 'always' || trace.property.kind === 'sometimes');
+function isLastMarked(trace: Trace, i: number, heading?: string): boolean {
+  return heading === undefined && i === trace.steps.length - 1 && (trace.property.kind === 'always' || trace.property.kind === 'sometimes');
 }
 
 function markOf(trace: Trace): string {
@@ -147,10 +152,12 @@ function titleLines(trace: Trace): string[] {
   return [`${trace.model} [${trace.variant}]${paramText(trace.params)}: ${trace.property.name} ${verb}`, `  (${trace.property.kind}: ${trace.property.doc})`];
 }
 
-function summaryLines(trace: Trace): string[] {
+function summaryLines(trace: Trace, heading?: string): string[] {
   const lastIdx = trace.steps.length - 1;
   const out: string[] = [];
-  if (trace.property.kind === 'deadlock') {
+  if (heading !== undefined) {
+    // no verdict: only the figures
+  } else if (trace.property.kind === 'deadlock') {
     out.push(`=> deadlock: nothing can run, and ${trace.blocked.map((b) => `${b.thread} is stuck at ${b.at}`).join(', ')}`);
   } else if (trace.property.kind === 'final') {
     out.push(`=> the final state violates ${trace.property.name}`);
@@ -160,7 +167,7 @@ function summaryLines(trace: Trace): string[] {
   } else {
     out.push(`=> ${trace.property.name} reached after ${plural(trace.steps.length, 'step')}`);
   }
-  out.push(`   ${plural(trace.steps.length, 'step')}, ${plural(switchesOf(trace), 'context switch', 'context switches')}`);
+  out.push(`${heading !== undefined ? '' : '   '}${plural(trace.steps.length, 'step')}, ${plural(switchesOf(trace), 'context switch', 'context switches')}`);
   return out;
 }
 
@@ -225,14 +232,14 @@ function longestWord(lines: readonly string[], indent: number): number {
 }
 
 /** The commit-message form: at most `width` (75) columns for up to 4 CPUs, words never broken. */
-function commitDiagram(trace: Trace, width: number, replay?: string): string {
+function commitDiagram(trace: Trace, width: number, replay?: string, heading?: string): string {
   const cols = actingColumns(trace);
   const k = Math.max(cols.length, 1);
   const colOf = new Map<number, number>(cols.map((t, i) => [t, i]));
   const sep = 3;
   const headers = cols.map((t, i) => `CPU${i} (${trace.threads[t] ?? `thread${t}`})`);
-  const cells = trace.steps.map((step, i) => cellItems(step, isLastMarked(trace, i) ? markOf(trace) : ''));
-  const stuck = trace.blocked.map((b) => ({ c: colOf.get(trace.threads.indexOf(b.thread)), item: { lead: '', chunks: ['(stuck at', `${b.at})`], indent: '  ' } }));
+  const cells = trace.steps.map((step, i) => cellItems(step, isLastMarked(trace, i, heading) ? markOf(trace) : ''));
+  const stuck = (heading !== undefined ? [] : trace.blocked).map((b) => ({ c: colOf.get(trace.threads.indexOf(b.thread)), item: { lead: '', chunks: ['(stuck at', `${b.at})`], indent: '  ' } }));
   const needs = cols.map(() => 0);
   trace.steps.forEach((step, i) => {
     const c = colOf.get(step.tid)!;
@@ -244,8 +251,9 @@ function commitDiagram(trace: Trace, width: number, replay?: string): string {
 
   const out: string[] = [];
   const verb = trace.status === 'violated' ? 'VIOLATED' : 'reached';
-  out.push(...wrapChunks([`${trace.model} [${trace.variant}]${paramText(trace.params)}:`, `${trace.property.name} ${verb}`], width, '', '    '));
-  out.push(...wrapWords(titleLines(trace)[1]!, width, '   '), '');
+  out.push(...wrapChunks([`${trace.model} [${trace.variant}]${paramText(trace.params)}:`, heading ?? `${trace.property.name} ${verb}`], width, '', '    '));
+  if (heading === undefined) out.push(...wrapWords(titleLines(trace)[1]!, width, '   '));
+  out.push('');
   const place = (parts: readonly (readonly [number, string])[]): string => {
     let line = '';
     for (const [start, text] of parts) if (text) line = line.padEnd(start) + text;
@@ -268,13 +276,13 @@ function commitDiagram(trace: Trace, width: number, replay?: string): string {
   trace.steps.forEach((step, i) => cellLines(colOf.get(step.tid)!, cells[i]!, String(i + 1).padStart(GUTTER - 1)));
   for (const s of stuck) if (s.c !== undefined) cellLines(s.c, [s.item], '');
   out.push('');
-  for (const l of summaryLines(trace)) out.push(...wrapWords(l, width, '     '));
+  for (const l of summaryLines(trace, heading)) out.push(...wrapWords(l, width, '     '));
   if (replay) out.push(...replayLines(replay, width));
   return out.join('\n');
 }
 
 /** The roomier form: ` | ` rules between equal columns, long values wrapped inside their column. */
-function wideDiagram(trace: Trace, width: number, replay?: string): string {
+function wideDiagram(trace: Trace, width: number, replay?: string, heading?: string): string {
   const SEP = ' | ';
   const cols = actingColumns(trace);
   const k = Math.max(cols.length, 1);
@@ -284,11 +292,11 @@ function wideDiagram(trace: Trace, width: number, replay?: string): string {
   const row = (gutter: string, cells: string[]) => (gutter.padStart(GUTTER - 1) + ' ' + cells.map(pad).join(SEP)).trimEnd();
   const fit = (text: string, indent: string) => wrapWords(text, colW, indent).flatMap((l) => hardWrap(l, colW, indent));
 
-  const out: string[] = [...titleLines(trace), ''];
+  const out: string[] = [...(heading !== undefined ? [`${trace.model} [${trace.variant}]${paramText(trace.params)}: ${heading}`] : titleLines(trace)), ''];
   out.push(row('', cols.map((t) => trace.threads[t] ?? `thread${t}`)));
   out.push(row('', cols.map(() => '-'.repeat(colW))));
   trace.steps.forEach((step, i) => {
-    const lines = wrapItems(cellItems(step, isLastMarked(trace, i) ? markOf(trace) : ''), colW).flatMap((l) => hardWrap(l, colW, '      '));
+    const lines = wrapItems(cellItems(step, isLastMarked(trace, i, heading) ? markOf(trace) : ''), colW).flatMap((l) => hardWrap(l, colW, '      '));
     const c = colOf.get(step.tid)!;
     lines.forEach((l, j) => {
       const cells = cols.map(() => '');
@@ -296,7 +304,7 @@ function wideDiagram(trace: Trace, width: number, replay?: string): string {
       out.push(row(j === 0 ? String(i + 1) : '', cells));
     });
   });
-  if (trace.blocked.length) {
+  if (trace.blocked.length && heading === undefined) {
     const notes = cols.map(() => [] as string[]);
     for (const b of trace.blocked) {
       const c = colOf.get(trace.threads.indexOf(b.thread));
@@ -305,7 +313,7 @@ function wideDiagram(trace: Trace, width: number, replay?: string): string {
     const h = Math.max(...notes.map((n) => n.length));
     for (let j = 0; j < h; j++) out.push(row('', notes.map((n) => n[j] ?? '')));
   }
-  out.push('', ...summaryLines(trace));
+  out.push('', ...summaryLines(trace, heading));
   if (replay) out.push(`replay: ${replay}`);
   return out.join('\n');
 }
@@ -324,7 +332,9 @@ function hardWrap(line: string, w: number, indent: string): string[] {
 }
 
 export function raceDiagram(trace: Trace, opts: DiagramOptions = {}): string {
-  return opts.wide ? wideDiagram(trace, opts.width ?? WIDE_WIDTH, opts.replay) : commitDiagram(trace, opts.width ?? COMMIT_WIDTH, opts.replay);
+  return opts.wide
+    ? wideDiagram(trace, opts.width ?? WIDE_WIDTH, opts.replay, opts.heading)
+    : commitDiagram(trace, opts.width ?? COMMIT_WIDTH, opts.replay, opts.heading);
 }
 
 export function paramText(params: Readonly<Record<string, number>>): string {

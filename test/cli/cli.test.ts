@@ -68,6 +68,40 @@ describe('ptcheck verify', () => {
     expect(lim.stdout).toMatch(/unknown: not determined: state limit \(--max-states\) reached \(raise or drop --max-states\)/);
   });
 
+  it('replay of a path that does not violate: "no violation on this path", no verdict words, exit 0', () => {
+    // the no-rcu race replayed on upstream, where RCU defers the free past the walker (protocols.md B1.2)
+    const j = JSON.parse(ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'no-rcu', '--json']).stdout);
+    const path = j.traces[0].path;
+    const r = ptcheck(['replay', 'pte-offset-map-lock', '--variant', 'upstream', '--param', 'faults=2', '--path', path, '--property', 'no-use-after-free']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^pte-offset-map-lock \[upstream\] \(faults=2\): no violation on this path$/m);
+    expect(r.stdout).not.toMatch(/VIOLATED|violated by|<== violation/);
+    expect(r.stdout).toMatch(/^not reproduced: the path replays \(\d+ steps\) but no-use-after-free is not violated along it$/m);
+    // the same path on the variant it came from: reproduced, exit 1
+    const again = ptcheck(['replay', 'pte-offset-map-lock', '--variant', 'no-rcu', '--param', 'faults=2', '--path', path, '--property', 'no-use-after-free']);
+    expect(again.code).toBe(1);
+    expect(again.stdout).toMatch(/no-use-after-free VIOLATED/);
+    expect(again.stdout).toMatch(/^reproduced: no-use-after-free violated at step \d+$/m);
+  });
+
+  it('--witness GUARD draws the path that reaches a sometimes guard', () => {
+    const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--witness', 'fault-writes-pte']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^witness: the path that reaches fault-writes-pte$/m);
+    expect(r.stdout).toMatch(/fault-writes-pte reached$/m);
+    expect(r.stdout).toMatch(/set_pte_at <== reached/);
+    const w = r.stdout.slice(r.stdout.indexOf('witness:'));
+    for (const line of w.split('\n')) expect(line.length).toBeLessThanOrEqual(75);
+    // the printed replay line reaches it again
+    const line = /^replay: npx ptcheck (.*)$/.exec(replayLine(w))![1]!;
+    const rep = ptcheck(line.split(' '));
+    expect(rep.code).toBe(0);
+    expect(rep.stdout).toMatch(/^fault-writes-pte reached at step \d+$/m);
+    const bad = ptcheck(['verify', 'pte-offset-map-lock', '--variant', 'upstream', '--witness', 'no-use-after-free']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--witness takes a sometimes property/);
+  });
+
   it('--version and per-command --help', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     const v = ptcheck(['--version']);
