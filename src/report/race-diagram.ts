@@ -63,11 +63,13 @@ export function wrapChunks(chunks: readonly string[], w: number, lead = '', inde
     return false;
   };
   for (const chunk of chunks) {
-    if (add(chunk)) continue;
-    out.push(line);
-    line = indent;
-    fresh = true;
-    if (indent.length + chunk.length <= hard) {
+    if (!(fresh && line.length + chunk.length > hard) && add(chunk)) continue;
+    if (!fresh) {
+      out.push(line);
+      line = indent;
+      fresh = true;
+    }
+    if (line.length + chunk.length <= hard) {
       line += chunk; // whole, on a line of its own, even past the soft width `w`
       fresh = false;
       continue;

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT, ptcheck } from '../helpers/cli.ts';
+import { ROOT, ptcheck, replayCommandOf } from '../helpers/cli.ts';
 
 const WALKER = 'examples/lockless-walker.ts';
 
@@ -26,7 +26,7 @@ describe('a file of several variants', () => {
     const r = ptcheck(['verify', 'pte-offset-map-lock', '--variant-file', WALKER, '--variant', 'walker-without-rcu']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/no-use-after-free +always +VIOLATED +violated/);
-    const line = /^replay: npx ptcheck (.*)$/m.exec(r.stdout)![1]!;
+    const line = /^replay: npx ptcheck (.*)$/.exec(replayCommandOf(r.stdout))![1]!;
     expect(line).toMatch(/--variant-file examples\/lockless-walker\.ts --variant walker-without-rcu /);
     const rep = ptcheck(line.split(' '));
     expect(rep.stdout).toMatch(/reproduced: no-use-after-free/);

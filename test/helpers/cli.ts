@@ -51,3 +51,10 @@ export async function signalMidRun(args: string[], sig: NodeJS.Signals): Promise
   if (!sent) throw new Error(`the run ended before the signal was sent: ${err.slice(-300)}`);
   return { code, out, err };
 }
+
+/** The printed `replay: npx ptcheck ...` command with its shell line continuations joined. */
+export function replayCommandOf(stdout: string): string {
+  const m = /^replay: (?:.*\\\n)*.*$/m.exec(stdout);
+  if (!m) throw new Error('no replay line in the output');
+  return m[0].replace(/ \\\n\s+/g, ' ').replace(/\\\n/g, '');
+}
