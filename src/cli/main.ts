@@ -21,7 +21,7 @@ import { resultJson } from '../report/json.ts';
 import { matrixText } from '../report/matrix.ts';
 import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
-import { resultText } from '../report/result-text.ts';
+import { coverageText, resultText } from '../report/result-text.ts';
 import { installSignals, onStop, SIGNAL_EXIT, stopSignal } from './signals.ts';
 import { loadModel, loadVariantFile, shippedModelNames, typecheckShipped, unnamedModelFiles, type LoadedModel } from './registry.ts';
 import { readTraceFile, traceSource } from './trace-file.ts';
@@ -184,6 +184,8 @@ interface Opts {
   all: boolean;
   /** stop at the first violation (default: determine every property) */
   first: boolean;
+  /** verify: per-label transition counts */
+  coverage: boolean;
   /** verify: the sometimes property whose witness path to draw */
   witness?: string;
   /** the 100-column race diagram */
@@ -272,6 +274,7 @@ const OPTIONS = {
   seeds: { type: 'string' },
   first: { type: 'boolean' },
   witness: { type: 'string' },
+  coverage: { type: 'boolean' },
   wide: { type: 'boolean' },
   verbose: { type: 'boolean', short: 'v' },
   version: { type: 'boolean' },
@@ -293,7 +296,7 @@ const SEARCH_FLAGS: readonly Flag[] = [
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
   verify: {
-    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose'],
+    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose'],
     run: (p, o) => cmdVerify(p, o),
   },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
@@ -385,6 +388,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       params,
       all: !!v.all,
       first: !!v.first,
+      coverage: !!v.coverage,
       ...(v.witness !== undefined ? { witness: v.witness } : {}),
       wide: !!v.wide,
       verbose: !!v.verbose,
@@ -716,7 +720,7 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
     process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes, ...extra }), null, 2) + '\n');
   } else {
     process.stdout.write(
-      resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes, wide: o.wide, verbose: o.verbose }) + '\n',
+      resultText(r, { traces, replayLine: (tr) => replayCommand(t.args, tr), summary: t.summary, changes: inst.changes, wide: o.wide, verbose: o.verbose, coverage: o.coverage }) + '\n',
     );
     if (witness) {
       process.stdout.write(`\nwitness: the path that reaches ${wp!.name}\n\n`);
@@ -760,7 +764,9 @@ async function verifyMatrix(groups: readonly MatrixGroup[], o: Opts, progress: P
     }
     all.push(...results);
     if (!o.json) {
-      process.stdout.write(matrixText(g.title, results) + '\n\n');
+      process.stdout.write(matrixText(g.title, results) + '\n');
+      for (const r of results) for (const l of coverageText(r, false)) process.stdout.write(`  [${r.variant}]${l.slice(1)}\n`);
+      process.stdout.write('\n');
       for (const d of diagrams) process.stdout.write(d + '\n\n');
     }
     if (stopSignal()) break;

@@ -118,6 +118,7 @@ export class Bfs extends Search {
             if (!e.successor(cur, 0, tid, alt, scratch, phi, plo)) continue;
             any = true;
             this.transitions++;
+            this.cover(cur, 0, tid);
             if (this.level >= this.limits.maxDepth) {
               this.truncated = true;
               continue;

@@ -278,6 +278,7 @@ export class Dfs extends Search {
       this.transitions++;
       if (d >= maxDepth) {
         e.settle(stk, off, next, false);
+        this.cover(stk, off, tid);
         this.truncated = true;
         d--;
         continue;
@@ -287,6 +288,7 @@ export class Dfs extends Search {
       // the successor is still in place over its parent: look it up first, copy it up only if new
       const r = this.visitState(stk, off, chi, clo);
       e.settle(stk, off, next, r === 1);
+      this.cover(stk, off, tid);
       if (r === 0) {
         if (amp >= 0) {
           // proviso: a reduced expansion must not close a cycle; expand this state fully instead

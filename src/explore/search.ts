@@ -77,6 +77,16 @@ function canonicalizerOf(engine: Engine): Canonicalizer {
   return c;
 }
 
+/** Where each thread's labels start in a coverage array (threads' labels one after another). */
+export function coverageBases(engine: Engine): Int32Array {
+  let n = 0;
+  return Int32Array.from(engine.cm.threads.map((t) => ((n += t.labels.length), n - t.labels.length)));
+}
+
+export function coverageSize(engine: Engine): number {
+  return engine.cm.threads.reduce((n, t) => n + t.labels.length, 0);
+}
+
 export interface SearchOptions {
   /** stop at the first violated always/final/deadlock property */
   readonly stopAtFirst: boolean;
@@ -101,6 +111,12 @@ export abstract class Search {
   /** transitions whose successor sleep sets rebuilt without running the step (counted in `transitions`) */
   replayed = 0;
   maxDepthSeen = 0;
+  /**
+   * Transitions taken per (thread, label): entry coverBase[tid] + pc. What coverage reports: the
+   * labels a run never executed.
+   */
+  readonly coverage: Float64Array;
+  protected readonly coverBase: Int32Array;
   /** a state at the depth limit had successors that were not explored */
   truncated = false;
   status: SearchStatus = { kind: 'running' };
@@ -129,6 +145,8 @@ export abstract class Search {
     opts: SearchOptions,
   ) {
     this.stopAtFirst = opts.stopAtFirst;
+    this.coverBase = coverageBases(engine);
+    this.coverage = new Float64Array(coverageSize(engine));
     this.pendingSometimes = engine.sometimesMask;
     const c = opts.symmetry ?? true ? canonicalizerOf(engine) : undefined;
     this.canon = c?.active ? c : undefined;
@@ -167,6 +185,12 @@ export abstract class Search {
 
   /** Depth of the state the search is at (DFS) or the current level (BFS). */
   abstract get depth(): number;
+
+  /** Counts a transition of thread tid taken from the state a[off..] (coverage). */
+  protected cover(a: Int32Array, off: number, tid: number): void {
+    const pc = this.engine.pc(a, off, tid);
+    if (pc >= 0) this.coverage[this.coverBase[tid]! + pc]++;
+  }
 
   /** Records discoveries for the bits of `mask` not yet found. Returns true if the search must stop. */
   protected discover(mask: number, path: () => number[]): boolean {

@@ -77,6 +77,8 @@ export interface SearchSummary {
   readonly maxDepthSeen: number;
   readonly tableBytes: number;
   readonly workers: number;
+  /** transitions taken per (thread, label) (Search.coverage), where the search counts them */
+  readonly coverage?: ArrayLike<number>;
 }
 
 export type Tick = (states: number, depth: number, tableBytes: number) => void;
@@ -127,6 +129,12 @@ export interface RunStats {
   readonly exact: boolean;
 }
 
+/** How often each label's step was taken, per thread (labels in declaration order). */
+export interface ThreadCoverage {
+  readonly thread: string;
+  readonly labels: readonly { readonly label: string; readonly count: number }[];
+}
+
 export interface RunResult {
   readonly model: string;
   readonly variant: string;
@@ -137,6 +145,8 @@ export interface RunResult {
   readonly properties: readonly PropertyResult[];
   /** set for a preemption-bounded run (--max-preemptions) */
   readonly bound?: BoundInfo;
+  /** transitions taken per thread and label (absent for a search that does not count them) */
+  readonly coverage?: readonly ThreadCoverage[];
 }
 
 export function isMismatch(p: PropertyResult): boolean {
@@ -144,7 +154,12 @@ export function isMismatch(p: PropertyResult): boolean {
 }
 
 function pick(s: Search): Omit<SearchSummary, 'workers'> {
-  return { status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, replayed: s.replayed, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes };
+  // the depth-first and breadth-first searches count coverage; the others leave it empty
+  const counted = s instanceof Dfs || s instanceof Bfs;
+  return {
+    status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, replayed: s.replayed, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes,
+    ...(counted ? { coverage: s.coverage } : {}),
+  };
 }
 
 export class Verification {
@@ -257,6 +272,15 @@ export class Verification {
     return this.result();
   }
 
+  private coverageOf(counts: ArrayLike<number>): ThreadCoverage[] {
+    let base = 0;
+    return this.engine.cm.threads.map((t) => {
+      const labels = t.labels.map((label, pc) => ({ label, count: counts[base + pc] ?? 0 }));
+      base += t.labels.length;
+      return { thread: t.name, labels };
+    });
+  }
+
   get elapsedMs(): number {
     return Date.now() - this.t0;
   }
@@ -302,6 +326,7 @@ export class Verification {
         workers: s.workers,
       },
       properties,
+      ...(s.coverage ? { coverage: this.coverageOf(s.coverage) } : {}),
       ...(this.search instanceof Bounded
         ? { bound: { maxPreemptions: this.search.maxPreemptions, cut: this.search.cut, reexplored: this.search.reexplored } }
         : {}),

@@ -71,6 +71,7 @@ export interface ParallelInput {
   /** counters of the search so far (the single-threaded start) */
   readonly states: number;
   readonly transitions: number;
+  readonly coverage: ArrayLike<number>;
   readonly replayed: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
@@ -90,6 +91,8 @@ export interface ParallelOutcome {
   readonly truncated: boolean;
   readonly discoveries: Discovery[];
   readonly tableBytes: number;
+  /** transitions taken per (thread, label), summed over every worker */
+  readonly coverage: Float64Array;
 }
 
 /** A worker thread died or broke the protocol (not the model's fault as far as we can tell). */
@@ -122,6 +125,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let table = inp.table;
   let states = inp.states;
   let transitions = inp.transitions;
+  const coverage = Float64Array.from(inp.coverage);
   let replayed = inp.replayed;
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
@@ -191,6 +195,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
         states += r.states;
         transitions += r.transitions;
+        for (let i = 0; i < coverage.length; i++) coverage[i]! += r.coverage[i] ?? 0;
         replayed += r.replayed;
         maxDepthSeen = Math.max(maxDepthSeen, r.maxDepth);
         truncated ||= r.truncated;
@@ -262,5 +267,5 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     throw new WorkerError(`a worker thread failed: ${msg}`);
   }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
-  return { status, states, transitions, replayed, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes };
+  return { status, states, transitions, replayed, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage };
 }

@@ -51,6 +51,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
         sleep: o.sleep ?? o.por ?? true,
         states: dfs.states,
         transitions: dfs.transitions,
+        coverage: dfs.coverage,
         replayed: dfs.replayed,
         maxDepthSeen: dfs.maxDepthSeen,
         truncated: dfs.truncated,

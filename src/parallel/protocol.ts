@@ -57,6 +57,8 @@ export interface ResultMsg {
   readonly truncated: boolean;
   readonly discoveries: readonly { readonly prop: number; readonly path: readonly number[] }[];
   readonly frontier: readonly UnitMsg[];
+  /** transitions taken per (thread, label), as Search.coverage */
+  readonly coverage: readonly number[];
   readonly stop: StopKind;
   /** a model error in a step (reported as such, not as a crash) */
   readonly modelError?: string;

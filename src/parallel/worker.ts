@@ -8,6 +8,7 @@ import { instantiate, instantiateUserVariant } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import { userVariantsOf } from '../model/variant-file.ts';
 import { Engine } from '../explore/engine.ts';
+import { coverageSize } from '../explore/search.ts';
 import { Dfs, type DfsUnit } from '../explore/dfs.ts';
 import { attach, guarded, publishUnit, runningView, SliceInterrupted } from '../explore/watchdog.ts';
 import { stuckError } from '../explore/verify.ts';
@@ -56,6 +57,7 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
   let replayed = 0;
   let maxDepth = 0;
   let truncated = false;
+  const coverage = new Array<number>(coverageSize(engine)).fill(0);
   let stop: StopKind = 'done';
   const discoveries: { prop: number; path: readonly number[] }[] = [];
   const frontier: UnitMsg[] = [];
@@ -85,6 +87,7 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
       replayed += dfs.replayed;
       maxDepth = Math.max(maxDepth, dfs.maxDepthSeen);
       truncated ||= dfs.truncated;
+      for (let i = 0; i < coverage.length; i++) coverage[i]! += dfs.coverage[i]!;
       for (const d of dfs.discoveries) discoveries.push({ prop: d.prop, path: d.path });
       const st = dfs.status;
       if (!ended) {
@@ -114,11 +117,11 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
     if (e instanceof SliceInterrupted && e.why.kind === 'stuck' && dfs !== undefined) throw stuckError(engine, dfs, task.watch?.seconds ?? 0);
     if (e instanceof SliceInterrupted) throw e;
     if (e instanceof ModelError) {
-      return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier: [], stop: 'stopped', modelError: e.message };
+      return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', modelError: e.message };
     }
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier, stop };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier, coverage, stop };
 }
 
 export default explore;

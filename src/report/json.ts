@@ -40,6 +40,7 @@ export function resultJson(r: RunResult, traces: readonly Trace[], extra: Record
         searchPath: search,
       };
     }),
+    ...(r.coverage ? { coverage: Object.fromEntries(r.coverage.map((t) => [t.thread, Object.fromEntries(t.labels.map((l) => [l.label, l.count]))])) } : {}),
     traces,
   };
 }

@@ -120,6 +120,44 @@ export interface ResultTextOptions {
   readonly wide?: boolean;
   /** the engine's figures too (engineLines) */
   readonly verbose?: boolean;
+  /** per-label transition counts (--coverage) */
+  readonly coverage?: boolean;
+}
+
+/**
+ * Labels a run never executed, per thread: instances of one thread group (fault0, fault1) are merged,
+ * a label counting as executed when any of them ran it. Empty when everything ran.
+ */
+export function neverExecuted(r: RunResult): { thread: string; labels: string[] }[] {
+  const groups = new Map<string, Map<string, number>>();
+  for (const t of r.coverage ?? []) {
+    const g = t.thread.replace(/\d+$/, '') || t.thread;
+    const m = groups.get(g) ?? new Map<string, number>();
+    for (const l of t.labels) m.set(l.label, (m.get(l.label) ?? 0) + l.count);
+    groups.set(g, m);
+  }
+  return [...groups].flatMap(([thread, m]) => {
+    const labels = [...m].filter(([, n]) => n === 0).map(([l]) => l);
+    return labels.length ? [{ thread, labels }] : [];
+  });
+}
+
+/** The coverage lines of a result: the never-executed warning, and with `counts` every label's count. */
+export function coverageText(r: RunResult, counts: boolean): string[] {
+  if (!r.coverage) return [];
+  const out: string[] = [];
+  const dead = neverExecuted(r);
+  const partial = r.outcome.kind !== 'complete' ? ' (of the part explored: the run was not complete)' : '';
+  for (const d of dead) out.push(`  warning: never executed${partial}: ${d.thread}: ${d.labels.join(', ')}`);
+  if (counts) {
+    out.push('  coverage (transitions taken per label):');
+    for (const t of r.coverage) {
+      out.push(`    ${t.thread}`);
+      const w = Math.max(...t.labels.map((l) => l.label.length));
+      for (const l of t.labels) out.push(`      ${l.label.padEnd(w)}  ${fmtInt(l.count)}${l.count === 0 ? '  <== never' : ''}`);
+    }
+  }
+  return out;
 }
 
 export function resultText(r: RunResult, o: ResultTextOptions): string {
@@ -136,6 +174,7 @@ export function resultText(r: RunResult, o: ResultTextOptions): string {
   }
   out.push(table(rows));
   if (r.properties.some((p) => boundedStatus(r, p.status, p.kind) === 'unknown')) out.push(`  unknown: ${unknownWhy(r)}`);
+  out.push(...coverageText(r, !!o.coverage));
   for (const t of o.traces) {
     out.push('');
     out.push(raceDiagram(t, { replay: o.replayLine(t), ...(o.wide ? { wide: true } : {}) }));
