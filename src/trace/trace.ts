@@ -62,6 +62,12 @@ function fpHex(fp: Fingerprinter, a: Int32Array): string {
   return (fp.hi >>> 0).toString(16).padStart(8, '0') + (fp.lo >>> 0).toString(16).padStart(8, '0');
 }
 
+/** A value by the name its field's formatter gives; a value the formatter has no name for says so. */
+function named(leaf: Leaf, v: number, cm: Instance['compiled']): string {
+  const text = leaf.format(v, cm) as string | undefined;
+  return text === undefined || text === '' || text === 'undefined' ? `${v} (no name)` : text;
+}
+
 function diff(inst: Instance, leaves: readonly Leaf[], before: Int32Array, after: Int32Array, actor: string): { changes: Change[]; faults: string[] } {
   const cm = inst.compiled;
   const threadOf = new Map<number, string>();
@@ -86,8 +92,8 @@ function diff(inst: Instance, leaves: readonly Leaf[], before: Int32Array, after
     const path = isThread && owner === actor ? leaf.path.slice(dot + 1) : leaf.path;
     changes.push({
       path,
-      from: leaf.format(a, cm),
-      to: leaf.format(b, cm),
+      from: named(leaf, a, cm),
+      to: named(leaf, b, cm),
       ...(isThread ? { thread: owner } : {}),
     });
   }

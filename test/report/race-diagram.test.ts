@@ -99,3 +99,38 @@ describe('wrapping', () => {
     expect(wrapChunks(['find_pmd_or_thp_or_none'], 10)).toEqual(['find_pmd_or_thp_or_none']);
   });
 });
+
+describe('values by name', () => {
+  it("a field's formatter names its values; a value it has no name for says so", async () => {
+    const { DONE, defineModel, defineState, thread } = await import('../../src/model/model.ts');
+    const { int } = await import('../../src/model/schema.ts');
+    const { always, defineSpec } = await import('../../src/spec/property.ts');
+    const st = defineState({ site: int(0, 3, 0, (v) => ['zap', 'free'][v]!) });
+    const m = defineModel({
+      name: 'named',
+      title: 'formatter test',
+      doc: '',
+      params: {},
+      build: () => ({
+        state: st,
+        threads: {
+          t: thread(st, {
+            steps: {
+              one: (s) => ((s.site = 1), 'two'),
+              two: (s) => ((s.site = 3), DONE),
+            },
+          }),
+        },
+      }),
+      variants: { base: { summary: '' } },
+    });
+    const spec = defineSpec(m, { properties: [always('site-small', 'doc', (s) => s.site < 3)], expect: { base: { 'site-small': 'violated', 'deadlock-free': 'holds' } } });
+    const inst = instantiate(m, 'base');
+    const r = verify(inst, spec, { stopAtFirst: false });
+    const engine = new Engine(inst.compiled, spec.properties);
+    const t = buildTrace(inst, engine, r.properties[0]!.path!, 0);
+    const text = raceDiagram(t);
+    expect(text).toContain('site: zap -> free');
+    expect(text).toContain('site: free -> 3 (no name)');
+  });
+});
