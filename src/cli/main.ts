@@ -854,7 +854,7 @@ async function cmdDiff(pos: string[], o: Opts): Promise<number> {
       ) + '\n',
     );
   } else {
-    process.stdout.write(diffText(ra.r, rb.r, { aChanges: ra.inst.changes, bChanges: rb.inst.changes, bSummary: b.summary }) + '\n');
+    process.stdout.write(diffText(ra.r, rb.r, { aChanges: ra.inst.changes, bChanges: rb.inst.changes, bSummary: b.summary, verbose: o.verbose }) + '\n');
     const shown = tb.filter((t) => introduced.some((p) => p.name === t.property.name));
     for (const t of shown) process.stdout.write('\n' + raceDiagram(t, { replay: replayCommand(b.args, t), wide: o.wide }) + '\n');
   }

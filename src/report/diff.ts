@@ -4,12 +4,14 @@
 import type { RunResult } from '../explore/verify.ts';
 import { fmtInt, fmtSecs, table } from './format.ts';
 import { paramText } from './race-diagram.ts';
-import { stopReasonText } from './result-text.ts';
+import { engineLines, stopReasonText } from './result-text.ts';
 
 export interface DiffOptions {
   readonly aChanges: readonly string[];
   readonly bChanges: readonly string[];
   readonly bSummary?: string;
+  /** the engine's figures of both runs too (--verbose) */
+  readonly verbose?: boolean;
 }
 
 function cell(st: string): string {
@@ -45,6 +47,7 @@ export function diffText(a: RunResult, b: RunResult, o: DiffOptions): string {
   rows.push(['max depth', String(a.stats.maxDepth), String(b.stats.maxDepth), '']);
   rows.push(['time', fmtSecs(a.stats.elapsedMs), fmtSecs(b.stats.elapsedMs), '']);
   out.push(table(rows));
+  if (o.verbose) for (const r of [a, b]) for (const l of engineLines(r)) out.push(`  ${r.variant}: ${l}`);
   for (const r of [a, b]) {
     if (r.outcome.kind === 'incomplete') out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason)}: its verdicts are not final`);
   }

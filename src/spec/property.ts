@@ -53,7 +53,10 @@ export type Verdict = 'holds' | 'violated' | 'reachable' | 'unreachable';
 export const DEADLOCK_FREE = 'deadlock-free';
 
 function checkName(name: string): void {
-  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(name)) throw new Error(`property name '${name}' must be kebab-case`);
+  // kebab-case words that may be kernel identifiers: `pte-free-defer-after-rcu_read_unlock`, `no-VM_BUG_ON`
+  if (!/^[A-Za-z0-9_]+(-[A-Za-z0-9_]+)*$/.test(name)) {
+    throw new Error(`property name '${name}' must be words of letters, digits and underscores joined by single dashes`);
+  }
 }
 
 /** An `always` property: `pred` holds in every reachable state. */

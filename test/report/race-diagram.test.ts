@@ -7,6 +7,9 @@ import { buildTrace, type Trace } from '../../src/trace/trace.ts';
 import { readablePath } from '../../src/trace/readable.ts';
 import { changePath, raceDiagram, wrapChunks } from '../../src/report/race-diagram.ts';
 import { compactPath, parsePath } from '../../src/trace/path.ts';
+import { DONE, defineModel, defineState, thread } from '../../src/model/model.ts';
+import { int } from '../../src/model/schema.ts';
+import { always, defineSpec } from '../../src/spec/property.ts';
 
 /** Every violation of every shipped variant, as the CLI shows it (shrunk and reordered). */
 async function shippedViolations(): Promise<Trace[]> {
@@ -101,10 +104,7 @@ describe('wrapping', () => {
 });
 
 describe('values by name', () => {
-  it("a field's formatter names its values; a value it has no name for says so", async () => {
-    const { DONE, defineModel, defineState, thread } = await import('../../src/model/model.ts');
-    const { int } = await import('../../src/model/schema.ts');
-    const { always, defineSpec } = await import('../../src/spec/property.ts');
+  it("a field's formatter names its values; a value it has no name for says so", () => {
     const st = defineState({ site: int(0, 3, 0, (v) => ['zap', 'free'][v]!) });
     const m = defineModel({
       name: 'named',
@@ -116,7 +116,7 @@ describe('values by name', () => {
         threads: {
           t: thread(st, {
             steps: {
-              one: (s) => ((s.site = 1), 'two'),
+              one: (s) => ((s.site = 1), 'two' as const),
               two: (s) => ((s.site = 3), DONE),
             },
           }),
