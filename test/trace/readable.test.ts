@@ -1,4 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { BLOCKED, DONE, defineModel, thread } from '../../src/model/model.ts';
+import { int } from '../../src/model/schema.ts';
+import { kernelState, lock, spinLock, spinTrylock, spinUnlock } from '../../src/kernel/index.ts';
+import { always, defineSpec } from '../../src/spec/property.ts';
 import model from '../../models/pte-offset-map-lock.ts';
 import spec from '../../specs/pte-offset-map-lock.ts';
 import { instantiate } from '../../src/model/compile.ts';
@@ -105,5 +109,50 @@ describe('minimal traces', () => {
     expect(after.length).toBeLessThanOrEqual(before.length);
     const end = replay(engine, after).at(-1)!.after;
     expect(engine.terminal(Int32Array.from(end)) & (1 << k)).not.toBe(0);
+  });
+});
+
+describe('shrinking a failed-trylock loop', () => {
+  it('drops the retry iterations that change nothing, a trylock and its retry together', async () => {
+    const { shrinkPath } = await import('../../src/trace/readable.ts');
+    const { parsePath, pathToString } = await import('../../src/trace/path.ts');
+    // holder: takes the lock, publishes x, unlocks; looper: trylock, on failure retry (a step that
+    // changes nothing but its pc), on success copies x. The property: looper never copies x = 1.
+    const st = kernelState({}, { m: lock(), x: int(0, 1), y: int(0, 1) });
+    const m = defineModel({
+      name: 'trylock-loop',
+      title: 'a trylock retry loop',
+      doc: '',
+      params: {},
+      build: () => ({
+        state: st,
+        threads: {
+          holder: thread(st, {
+            steps: {
+              lock: (s, me) => (spinLock(me, s.m) ? ('publish' as const) : BLOCKED),
+              publish: (s) => ((s.x = 1), 'unlock' as const),
+              unlock: (s, me) => (spinUnlock(s, me, s.m), DONE),
+            },
+          }),
+          looper: thread(st, {
+            steps: {
+              trylock: (s, me) => (spinTrylock(me, s.m) ? ('copy' as const) : ('retry' as const)),
+              retry: () => 'trylock' as const,
+              copy: (s, me) => ((s.y = s.x), spinUnlock(s, me, s.m), DONE),
+            },
+          }),
+        },
+      }),
+      variants: { base: { summary: '' } },
+    });
+    const spec = defineSpec(m, { properties: [always('y-zero', 'doc', (s) => s.y === 0)], expect: { base: { 'y-zero': 'violated', 'deadlock-free': 'holds' } } });
+    const inst = instantiate(m, 'base');
+    const engine = new Engine(inst.compiled, spec.properties);
+    // holder locks; looper fails its trylock three times (6 steps); holder publishes and unlocks;
+    // looper locks and copies
+    const long = parsePath('0.1.1.1.1.1.1.0.0.1.1');
+    expect(replay(engine, long).at(-1)!.label).toBe('copy');
+    const short = shrinkPath(engine, long, 0);
+    expect(pathToString(short)).toBe('0.0.0.1.1');
   });
 });
