@@ -98,7 +98,7 @@ describe('memory: an INCOMPLETE, never a crash', () => {
     expect(r.stderr).not.toMatch(/FATAL ERROR|heap out of memory/);
   });
   it('--exact honours --memory', () => {
-    const r = ptcheck([...args, '--memory', '8']);
+    const r = ptcheck([...args, '--memory', '8', '-v']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/INCOMPLETE: .*--memory/);
     expect(r.stdout).toMatch(/whole states stored \(--exact, [78]\.\d MiB\)/);
