@@ -57,7 +57,8 @@ export function stopReasonText(reason: string): string {
 export function statsText(r: RunResult, verbose = false): string {
   const s = r.stats;
   const rate = s.elapsedMs > 0 ? ` (${fmtInt((s.states / s.elapsedMs) * 1000)} states/s)` : '';
-  const lines = [`  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}`];
+  const threads = s.workers > 1 ? `; ${s.workers} threads` : '';
+  const lines = [`  states ${fmtInt(s.states)}   transitions ${fmtInt(s.transitions)}   max depth ${s.maxDepth}   time ${fmtSecs(s.elapsedMs)}${rate}${threads}`];
   if (verbose) lines.push(...engineLines(r).map((l) => `  ${l}`));
   return lines.join('\n');
 }
@@ -73,7 +74,6 @@ export function engineLines(r: RunResult): string[] {
       ? `state vector ${s.stateInts * 4} B, whole states stored (--exact, ${fmtBytes(s.tableBytes)}): no fingerprint collision possible`
       : `state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state)`,
     ...(s.exact ? [] : [`P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}`]),
-    ...(s.workers > 1 ? [`${s.workers} threads`] : []),
     ...(s.replayed > 0 ? [`sleep sets: ${fmtInt(s.replayed)} of those transitions taken without running their step`] : []),
   ];
 }

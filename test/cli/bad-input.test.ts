@@ -73,11 +73,11 @@ describe('limits: exit 3, incomplete, partial statistics kept', () => {
 
 describe('hard stops', () => {
   it('Ctrl-C during a parallel run: partial statistics, exit 130, workers stopped', async () => {
-    const r = await signalMidRun(['verify', 'try-to-free-user-pte', '--variant', 'rfc', '--param', 'faults=2', '--workers', '2', '--all-violations', '--progress', '-v'], 'SIGINT');
+    const r = await signalMidRun(['verify', 'try-to-free-user-pte', '--variant', 'rfc', '--param', 'faults=2', '--workers', '2', '--all-violations', '--progress'], 'SIGINT');
     expect(r.code).toBe(130);
     expect(r.out).toMatch(/INCOMPLETE: interrupted/);
     expect(r.out).toMatch(/states [\d,]+ /);
-    expect(r.out).toMatch(/^  2 threads$/m);
+    expect(r.out).toMatch(/; 2 threads/);
   });
 
   it('a worker thread that dies: a clear error, exit 4, no hang', () => {
