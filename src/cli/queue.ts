@@ -140,10 +140,14 @@ export async function runOnQueue(
       return r;
     });
   } finally {
-    // our jobs are ours to clear; one still locked by a worker is left to expire
-    await Promise.all(jobs.map((j) => j.remove().catch(() => {})));
-    await events.close();
-    await queue.close();
+    // our jobs are ours to clear (one still locked by a worker is left to expire); if Redis is gone,
+    // do not wait for it
+    const cleanup = (async () => {
+      await Promise.all(jobs.map((j) => j.remove().catch(() => {})));
+      await events.close();
+      await queue.close();
+    })();
+    await Promise.race([cleanup.catch(() => {}), new Promise((r) => setTimeout(r, 5000).unref())]);
     conn.disconnect();
     eventsConn.disconnect();
   }
@@ -189,6 +193,7 @@ export async function serveQueue(
   await new Promise<void>((resolve) => {
     hooks.onStop(() => resolve());
   });
-  await worker.close(true);
+  // closing talks to Redis: if it is gone, do not wait for it
+  await Promise.race([worker.close(true), new Promise((r) => setTimeout(r, 5000).unref())]);
   conn.disconnect();
 }
