@@ -1,7 +1,6 @@
-// The load-time typecheck: every model, spec and variant file is checked by the TypeScript compiler
-// before it is imported, wherever it lives. Clean results are cached per user, keyed by the content of
-// the file and of everything it imports by relative path, so an unchanged tree costs only hashing.
-// It must never skip silently: no compiler is an error, not a pass.
+// The load-time typecheck: every model, spec and variant file, wherever it lives, is checked before it
+// is imported; clean results are cached per user by the content of the file and all it imports. It
+// must never skip silently: no compiler is an error, not a pass.
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
