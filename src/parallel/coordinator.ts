@@ -11,8 +11,7 @@ import type { Discovery, SearchStatus } from '../explore/search.ts';
 import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import { CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
-import { runTask } from './worker.ts';
-import { MAX_SLOTS, passUserInterrupt, SliceInterrupted, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
+import { MAX_SLOTS, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
 import { StepError } from '../explore/engine.ts';
 import { pathToString } from '../trace/path.ts';
 
@@ -29,11 +28,13 @@ function poolFor(n: number): Piscina {
   return p;
 }
 
-/** Pool threads for a run on `workers` workers (this thread is one of them). */
-const poolThreads = (workers: number) => Math.max(1, workers - 1);
-
-/** Lets the event loop run (worker results, signals) between slices of this thread's own task. */
-const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+/**
+ * Pool threads for a run on `workers` workers. This thread searches until the hand-off and then only
+ * coordinates: a search slice here runs under Node's SIGINT guard (vm breakOnSigint), which takes the
+ * process's SIGINT listeners away while it runs, and thousands of short task slices a second left
+ * windows where a Ctrl-C was lost or killed the process before the partial results were printed.
+ */
+const poolThreads = (workers: number) => Math.max(1, workers);
 
 /** Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast. */
 export async function warmPool(workers: number, model: ModelRef): Promise<void> {
@@ -119,7 +120,6 @@ function stuckInWorker(engine: Engine, slot: number, units: readonly UnitMsg[] |
 
 export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {
   const pool = poolFor(poolThreads(inp.workers));
-  let localBusy = false;
   const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
   const ctl = new Int32Array(ctlBuf);
   let table = inp.table;
@@ -176,20 +176,15 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       por: inp.por,
       sleep: inp.sleep,
     };
-    // the pool's threads are served first (this thread's task runs its first slice before returning);
-    // this thread takes a task whenever it has none, so it is never left waiting while there is work
-    const local = !localBusy && inflight.size >= poolThreads(inp.workers);
-    if (local) localBusy = true;
-    const slot = local ? 0 : (freeSlots.pop() ?? -1);
+    const slot = freeSlots.pop() ?? -1;
     const watched: TaskMsg = watch !== undefined && slot >= 0 ? { ...task, watch: { memory: watch, slot, seconds: inp.stepSeconds } } : task;
     if (slot > 0) slotUnits.set(slot, units);
     const release = () => {
       if (slot > 0) freeSlots.push(slot);
     };
-    const run = local ? runTask(inp.engine, watched, yieldToLoop) : (pool.run(watched) as Promise<ResultMsg>);
+    const run = pool.run(watched) as Promise<ResultMsg>;
     const p: Promise<void> = run.then(
       (r) => {
-        if (local) localBusy = false;
         release();
         inflight.delete(p);
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
@@ -215,15 +210,8 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         queue.push(...r.frontier);
       },
       (e: unknown) => {
-        if (local) localBusy = false;
         release();
         inflight.delete(p);
-        if (e instanceof SliceInterrupted) {
-          // this thread's own task was interrupted mid-step (Ctrl-C, or the deadline): the run ends
-          if (e.why.kind === 'user') passUserInterrupt();
-          setStop({ kind: 'incomplete', reason: e.why.kind === 'deadline' ? 'timeout' : 'interrupted' });
-          return;
-        }
         if (!ended) failure ??= e;
         setStop({ kind: 'incomplete', reason: 'interrupted' });
       },

@@ -3,20 +3,21 @@
 // its files; the coordinator's thread runs tasks too, with the engine it already has.
 
 import { pathToFileURL } from 'node:url';
-import { isMainThread } from 'node:worker_threads';
 import { instantiate, instantiateUserVariant } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import { userVariantsOf } from '../model/variant-file.ts';
 import { Engine } from '../explore/engine.ts';
 import { coverageSize } from '../explore/search.ts';
 import { Dfs, type DfsUnit } from '../explore/dfs.ts';
-import { attach, guarded, publishUnit, runningView, SliceInterrupted } from '../explore/watchdog.ts';
-import { stuckError } from '../explore/verify.ts';
+import { attach, guarded, publishUnit, runningView } from '../explore/watchdog.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
 
 const engines = new Map<string, Engine>();
+
+/** How long one guarded slice of a task runs. */
+const SLICE_MS = 40;
 
 async function engineFor(m: ModelRef): Promise<Engine> {
   const key = JSON.stringify(m);
@@ -44,12 +45,8 @@ export async function explore(task: TaskMsg): Promise<ResultMsg> {
   return runTask(await engineFor(task.model), task);
 }
 
-/**
- * Explores a task's units with `engine` against the shared table. In a worker thread it runs straight
- * through; the coordinator's own thread, which takes a share of the work, passes `pause` to let the
- * event loop (the other workers' results) run between slices.
- */
-export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promise<void>): Promise<ResultMsg> {
+/** Explores a task's units with `engine` against the shared table, in a pool thread. */
+export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   const visited = new SharedFingerprintSet(task.table);
   const ctl = new Int32Array(task.ctl);
   let states = 0;
@@ -64,58 +61,71 @@ export async function runTask(engine: Engine, task: TaskMsg, pause?: () => Promi
   const flagged = () => Atomics.load(ctl, CTL_STOP) !== 0 || Atomics.load(ctl, CTL_PAUSE) !== 0;
   // the watchdog: this thread's heartbeat slot; a worker thread also publishes the step it runs
   if (task.watch) attach(task.watch.memory, task.watch.slot);
-  if (!isMainThread) engine.running = (task.watch && runningView()) || Int32Array.of(0, -1, 0);
+  engine.running = (task.watch && runningView()) || Int32Array.of(0, -1, 0);
   let dfs: Dfs | undefined;
-  try {
-    for (let u = 0; u < task.units.length; u++) {
-      if (flagged() || states >= task.budget) {
-        frontier.push(...task.units.slice(u));
-        stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
-        break;
+  let u = 0;
+  // Folds the finished (or given-up) search of unit u into the task's totals.
+  const fold = (d: Dfs) => {
+    states += d.states;
+    transitions += d.transitions;
+    replayed += d.replayed;
+    maxDepth = Math.max(maxDepth, d.maxDepthSeen);
+    truncated ||= d.truncated;
+    for (let i = 0; i < coverage.length; i++) coverage[i]! += d.coverage[i]!;
+    for (const x of d.discoveries) discoveries.push({ prop: x.prop, path: x.path });
+  };
+  // One guarded slice: units, in order, for up to SLICE_MS (the watchdog's beat); true when the task is over
+  const slice = (): boolean => {
+    const until = Date.now() + SLICE_MS;
+    for (;;) {
+      if (dfs === undefined) {
+        if (u >= task.units.length) return true;
+        if (flagged() || states >= task.budget) {
+          frontier.push(...task.units.slice(u));
+          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
+          return true;
+        }
+        publishUnit(u);
+        const limits = { maxStates: task.maxStates - states, maxDepth: task.maxDepth, deadline: task.deadline, maxTableBytes: Infinity };
+        dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, sleep: task.sleep, visited }, task.units[u] as DfsUnit);
       }
-      publishUnit(u);
-      const limits = { maxStates: task.maxStates - states, maxDepth: task.maxDepth, deadline: task.deadline, maxTableBytes: Infinity };
-      dfs = new Dfs(engine, limits, { stopAtFirst: task.stopAtFirst, symmetry: task.symmetry, por: task.por, sleep: task.sleep, visited }, task.units[u] as DfsUnit);
-      let ended = false;
       const d = dfs;
-      while (!(ended = guarded(() => d.run(4096)))) {
-        if (pause) await pause();
-        if (flagged() || states + dfs.states >= task.budget) break;
-      }
-      states += dfs.states;
-      transitions += dfs.transitions;
-      replayed += dfs.replayed;
-      maxDepth = Math.max(maxDepth, dfs.maxDepthSeen);
-      truncated ||= dfs.truncated;
-      for (let i = 0; i < coverage.length; i++) coverage[i]! += dfs.coverage[i]!;
-      for (const d of dfs.discoveries) discoveries.push({ prop: d.prop, path: d.path });
-      const st = dfs.status;
+      const ended = d.run(4096);
       if (!ended) {
-        frontier.push(...dfs.frontier(), ...task.units.slice(u + 1));
-        dfs.release();
-        stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
-        break;
+        if (flagged() || states + d.states >= task.budget) {
+          fold(d);
+          frontier.push(...d.frontier(), ...task.units.slice(u + 1));
+          d.release();
+          dfs = undefined;
+          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
+          return true;
+        }
+      } else {
+        fold(d);
+        d.release();
+        dfs = undefined;
+        u++;
+        const st = d.status;
+        if (st.kind === 'violation') {
+          Atomics.store(ctl, CTL_STOP, 1);
+          frontier.push(...task.units.slice(u));
+          stop = 'stopped';
+          return true;
+        }
+        if (st.kind === 'incomplete' && st.reason !== 'max-depth') {
+          // a depth-limited unit is finished (truncated is reported); any other limit ends the task
+          frontier.push(...task.units.slice(u));
+          stop = st.reason === 'memory' ? 'memory' : st.reason === 'timeout' ? 'timeout' : st.reason === 'max-states' ? 'max-states' : 'stopped';
+          return true;
+        }
       }
-      dfs.release();
-      if (st.kind === 'violation') {
-        Atomics.store(ctl, CTL_STOP, 1);
-        frontier.push(...task.units.slice(u + 1));
-        stop = 'stopped';
-        break;
-      }
-      if (st.kind === 'incomplete' && st.reason !== 'max-depth') {
-        // a depth-limited unit is finished (truncated is reported); any other limit ends the task
-        frontier.push(...task.units.slice(u + 1));
-        stop = st.reason === 'memory' ? 'memory' : st.reason === 'timeout' ? 'timeout' : st.reason === 'max-states' ? 'max-states' : 'stopped';
-        break;
-      }
+      if (Date.now() >= until) return false;
     }
+  };
+  try {
+    while (!guarded(slice));
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
-    // this (main) thread's slice was interrupted mid-step: the whole run ends; a stuck step is named here,
-    // where its search is known
-    if (e instanceof SliceInterrupted && e.why.kind === 'stuck' && dfs !== undefined) throw stuckError(engine, dfs, task.watch?.seconds ?? 0);
-    if (e instanceof SliceInterrupted) throw e;
     if (e instanceof ModelError) {
       return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', modelError: e.message };
     }
