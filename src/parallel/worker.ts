@@ -101,11 +101,12 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
           return true;
         }
       } else {
+        // the status first: release() marks the search as given up
+        const st = d.status;
         fold(d);
         d.release();
         dfs = undefined;
         u++;
-        const st = d.status;
         if (st.kind === 'violation') {
           Atomics.store(ctl, CTL_STOP, 1);
           frontier.push(...task.units.slice(u));

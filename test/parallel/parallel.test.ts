@@ -10,6 +10,10 @@ import { closePools } from '../../src/parallel/coordinator.ts';
 import { parallelHandOff } from '../../src/parallel/handoff.ts';
 import { replay } from '../../src/trace/replay.ts';
 import { SharedFingerprintSet } from '../../src/state/shared-fpset.ts';
+import { Dfs } from '../../src/explore/dfs.ts';
+import { NO_LIMITS } from '../../src/explore/search.ts';
+import { runTask } from '../../src/parallel/worker.ts';
+import { CTL_WORDS, PROTOCOL_VERSION } from '../../src/parallel/protocol.ts';
 
 afterAll(async () => {
   await closePools();
@@ -30,6 +34,32 @@ describe('shared fingerprint table', () => {
     let full = false;
     for (let i = 1; i <= 100 && !full; i++) full = t.insertIfAbsent(i, i) === -1;
     expect(full).toBe(true);
+  });
+});
+
+describe('a worker task', () => {
+  it('explores every unit it is given within its budget, and hands nothing back', async () => {
+    const lm = await loadModel('pte-offset-map-lock');
+    const inst = instantiate(lm.module, 'upstream', { faults: 2 });
+    const engine = new Engine(inst.compiled, lm.spec.properties);
+    const opts = { stopAtFirst: false, symmetry: false, por: false };
+    const whole = verify(inst, lm.spec, opts);
+    // a DFS stopped early leaves its stack as units (one per depth), as at a hand-off
+    const table = SharedFingerprintSet.create(1 << 16);
+    const start = new Dfs(engine, NO_LIMITS, { ...opts, visited: table });
+    start.run(300);
+    const units = start.frontier();
+    expect(units.length).toBeGreaterThan(2);
+    const model = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
+    const r = runTask(engine, {
+      v: PROTOCOL_VERSION, model, table: table.buffer, ctl: new SharedArrayBuffer(CTL_WORDS * 4), units,
+      budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false,
+    });
+    expect(r.stop).toBe('done');
+    expect(r.frontier).toEqual([]);
+    expect(start.states + r.states).toBe(whole.stats.states);
+    expect(start.transitions + r.transitions).toBe(whole.stats.transitions);
+    start.release();
   });
 });
 
