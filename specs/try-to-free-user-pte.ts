@@ -1,7 +1,7 @@
 /*
  * Properties and expected verdicts for models/try-to-free-user-pte.ts (protocols.md §4, P-* list).
- * Expectations are for the default parameters (faults=1, walkers=1), except that both rows are
- * functions of `faults`: pte-write-under-its-ptl is violated from faults=2 on (trace C).
+ * Expectations are for the default parameters (faults=1, walkers=1); both rows are functions of the
+ * parameters for three properties (see "Parameters" at the end).
  *
  * The list did not settle whether the RFC is safe, so each verdict below comes from the model, and the
  * traces were checked by hand against the posted code (09/18 pte_tryget, 10/18 pte_tryget_map_lock,
@@ -104,6 +104,20 @@
  * the property looks up the ptl of the table written (tables are never reused here; T2 is not yet
  * freed when its lock is taken). It is another face of trace A (with free_user_pte looking at the ref,
  * the experiment above, rfc holds at faults=2), so it adds no variant; the rows depend on `faults`.
+ *
+ * Parameters (checked at faults x walkers = 1x0, 1x1, 1x2, 2x0, 2x1; 2x2 is beyond a run of minutes):
+ *   pte-write-under-its-ptl  violated iff faults >= 2 (trace C).
+ *   pte-ref-no-underflow     violated iff walkers >= 1. pte_unmap_unlock's pte_put(ptep) puts the table
+ *                            of the second *pmd load. A fault has just taken a reference on that very
+ *                            table in track_pte_set (its own entry goes none -> present), so its put
+ *                            never takes the count below where it found it; a read-only walker's only
+ *                            reference is on the table of pte_tryget's load, so when the loads differ
+ *                            (trace A's last case) it puts one it never took.
+ *   pte-ref-counts-entries   violated iff walkers >= 1 or faults >= 2: the walker's put above, or in
+ *                            trace C fault0's put on T3 cancelling the reference of the entry it just
+ *                            wrote there (T3 maps page2 and page3 with a count of 1). With one fault
+ *                            and no walker every get and put of a thread names the same table, and a
+ *                            table cleared under a holder stays cleared (only that fault installs).
  */
 
 import model from '../models/try-to-free-user-pte.ts';
@@ -143,8 +157,13 @@ const unsafe = {
   'pte-ref-counts-entries': 'violated',
 } as const;
 
-/** Trace C: a second fault installs the table the writer's second *pmd load finds. */
-const twoFaults = (p: { readonly faults: number }) => ({ 'pte-write-under-its-ptl': p.faults >= 2 ? 'violated' : 'holds' }) as const;
+/** The verdicts that depend on the parameters (header, "Parameters"). */
+const byParams = (p: { readonly faults: number; readonly walkers: number }) =>
+  ({
+    'pte-write-under-its-ptl': p.faults >= 2 ? 'violated' : 'holds',
+    'pte-ref-no-underflow': p.walkers >= 1 ? 'violated' : 'holds',
+    'pte-ref-counts-entries': p.walkers >= 1 || p.faults >= 2 ? 'violated' : 'holds',
+  }) as const;
 
 export default defineSpec(model, {
   properties: [
@@ -174,7 +193,7 @@ export default defineSpec(model, {
     sometimes('switch-back-runs', 'try_to_free_user_pte really switches a ref back to percpu mode', (s) => s.seen_switch_back),
   ],
   expect: {
-    rfc: (p) => ({ ...unsafe, ...twoFaults(p), 'switch-back-runs': 'unreachable' }),
-    'rfc-switch-back': (p) => ({ ...unsafe, ...twoFaults(p) }),
+    rfc: (p) => ({ ...unsafe, ...byParams(p), 'switch-back-runs': 'unreachable' }),
+    'rfc-switch-back': (p) => ({ ...unsafe, ...byParams(p) }),
   },
 });

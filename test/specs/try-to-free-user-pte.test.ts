@@ -1,13 +1,15 @@
-// Pins trace C of specs/try-to-free-user-pte.ts: with two faults, the RFC's pte_tryget_map_lock() (two
-// loads of *pmd, no recheck) locks T2's ptl and writes into T3, which the other fault installed after
-// its failed pte_tryget freed T2. A full search at faults=2 takes minutes, so the verdict is pinned by
-// its witness: the schedule is written as the kernel trace reads (thread, step label), replayed, and
-// must violate pte-write-under-its-ptl at the last step and not before; the rows must say so.
+// Pins the parameter-dependent rows of specs/try-to-free-user-pte.ts. Trace C: with two faults, the
+// RFC's pte_tryget_map_lock() (two loads of *pmd, no recheck) locks T2's ptl and writes into T3, which
+// the other fault installed after its failed pte_tryget freed T2. A full search at faults=2 with a
+// walker takes minutes, so there the verdict is pinned by its witness: the schedule is written as the
+// kernel trace reads (thread, step label), replayed, and must violate pte-write-under-its-ptl at the
+// last step and not before. Without walkers the full searches take seconds and must match the rows.
 
 import { describe, expect, it } from 'vitest';
 import { loadModel } from '../../src/cli/registry.ts';
 import { instantiate } from '../../src/model/compile.ts';
 import { Engine } from '../../src/explore/engine.ts';
+import { verify } from '../../src/explore/verify.ts';
 import { expectRow } from '../../src/spec/property.ts';
 import { encodeChoice } from '../../src/trace/path.ts';
 import { replay, stepLabel } from '../../src/trace/replay.ts';
@@ -65,6 +67,20 @@ describe('try-to-free-user-pte: pte-write-under-its-ptl with two faults (trace C
       expect(expectRow(lm.spec, variant, { faults: 2, walkers: 0 })?.[PROP]).toBe('violated');
       expect(lm.spec.expect[variant]?.[PROP]).toBe('holds'); // the default row (faults=1)
     });
+
+    for (const faults of [1, 2]) {
+      it(`${variant}: every verdict at faults=${faults}, walkers=0 as its row says`, () => {
+        const inst = instantiate(lm.module, variant, { faults, walkers: 0 });
+        const r = verify(inst, lm.spec, { stopAtFirst: false });
+        expect(r.outcome.kind).toBe('complete');
+        const row = expectRow(lm.spec, variant, inst.params)!;
+        expect(Object.fromEntries(r.properties.map((p) => [p.name, p.status]))).toEqual(row);
+        // no walker: no put of a table never got; the second fault still writes under the wrong ptl
+        expect(row['pte-ref-no-underflow']).toBe('holds');
+        expect(row[PROP]).toBe(faults >= 2 ? 'violated' : 'holds');
+        expect(row['pte-ref-counts-entries']).toBe(faults >= 2 ? 'violated' : 'holds');
+      });
+    }
 
     it(`${variant}: the trace replays at faults=2 and violates it exactly at fault0's set_pte_at`, () => {
       const inst = instantiate(lm.module, variant, { faults: 2, walkers: 1 });
