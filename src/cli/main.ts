@@ -11,11 +11,13 @@ import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
 import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
-import { Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
-import { buildTrace, snapshots, type Trace } from '../trace/trace.ts';
+import { StuckStepError, Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
+import { resetReplaying, SliceInterrupted, stuckOnPath, underStepBound } from '../explore/step-bound.ts';
+import { DEFAULT_STEP_TIMEOUT_S } from '../explore/watchdog.ts';
+import { buildTrace, snapshots, stuckTrace, type Trace } from '../trace/trace.ts';
 import { readablePath } from '../trace/readable.ts';
 import { diffText } from '../report/diff.ts';
-import { compactPath, parsePath } from '../trace/path.ts';
+import { compactPath, parsePath, pathToString } from '../trace/path.ts';
 import { ReplayError, replay } from '../trace/replay.ts';
 import { resultJson } from '../report/json.ts';
 import { matrixText } from '../report/matrix.ts';
@@ -300,13 +302,13 @@ const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(p
     run: (p, o) => cmdVerify(p, o),
   },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
-  replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html', 'wide'], run: (p, o) => cmdReplay(p, o) },
+  replay: { flags: ['variant', 'variant-file', 'model-file', 'param', 'path', 'property', 'from-trace', 'html', 'wide', 'step-timeout'], run: (p, o) => cmdReplay(p, o) },
   matrix: {
     flags: [...SEARCH_FLAGS, 'variant', 'traces', 'max-preemptions', 'sweep', 'queue', 'seeds', 'walks', 'depth', 'time', 'swarm'],
     run: (p, o) => cmdMatrix(p, o),
   },
   worker: { flags: ['queue', 'workers'], run: (p, o) => cmdWorker(p, o) },
-  simulate: { flags: ['variant', 'variant-file', 'param', 'seed', 'walks', 'depth', 'time', 'swarm', 'json', 'trace-out', 'progress'], run: (p, o) => cmdSimulate(p, o) },
+  simulate: { flags: ['variant', 'variant-file', 'param', 'seed', 'walks', 'depth', 'time', 'swarm', 'json', 'trace-out', 'progress', 'step-timeout'], run: (p, o) => cmdSimulate(p, o) },
 };
 
 function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: ReadonlySet<Flag> } {
@@ -473,6 +475,7 @@ async function drive(v: Verification, label: string, progress: ProgressLine, han
       }
       progress.tick({ label, states, depth, tableBytes, elapsedMs: v.elapsedMs });
     }, handOff);
+    if (v.stuckAtStop) process.stderr.write(`ptcheck: the stop waited for the step bound: ${v.stuckAtStop.message}\n`);
     // stopped for the heap, not by a signal: say so (an INCOMPLETE, exit 3)
     if (heapFull && !stopSignal() && r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted') {
       return { ...r, outcome: { kind: 'incomplete', reason: 'heap' } };
@@ -653,9 +656,20 @@ function checkSpec(lm: LoadedModel): void {
   if (problems.length) throw new InputError(`spec for '${lm.module.name}' is inconsistent: ${problems[0]}${problems.length > 1 ? ` (+${problems.length - 1} more)` : ''}`);
 }
 
+/** Builds the model instance (the model's own code: build, variant edits) under the step bound. */
+function instantiateBounded(t: Target, params: Readonly<Record<string, number>>, o: Pick<Opts, 'stepTimeout'>): Instance {
+  const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
+  try {
+    return underStepBound(seconds, () => t.instantiate(params));
+  } catch (e) {
+    if (!(e instanceof SliceInterrupted && e.why.kind === 'stuck')) throw e;
+    throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?)`);
+  }
+}
+
 async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst: boolean) {
   if (o.timeoutMs !== undefined && o.limits.deadline === Infinity) o.limits = { ...o.limits, deadline: Date.now() + o.timeoutMs };
-  const inst = t.instantiate(o.params);
+  const inst = instantiateBounded(t, o.params, o);
   const expect = t.expect(inst.params);
   const v = new Verification(inst, t.lm.spec, {
     ...(expect ? { expect } : {}),
@@ -680,10 +694,35 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
   try {
     r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress, handOff);
   } catch (e) {
-    if (e instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${e.message}`);
-    throw e;
+    const err = e instanceof StuckStepError ? withStuckTrace(e, t, inst, o.traceOut) : e;
+    if (err instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${err.message}`);
+    throw err;
   }
   return { inst, v, r };
+}
+
+/**
+ * A stuck step's model error, and with --trace-out the trace of the path to it (the stuck step named,
+ * not run) written there, so that `replay` shows the way to it. The path stays in the message whatever
+ * becomes of the file.
+ */
+function withStuckTrace(e: StuckStepError, t: Target, inst: Instance, file: string | undefined): ModelError {
+  if (file === undefined) return e;
+  const engine = new Engine(inst.compiled, t.lm.spec.properties as readonly Property[]);
+  const path = e.path;
+  const stuck = { thread: e.thread, label: e.label, seconds: e.seconds, ...(path ? { path: pathToString(path) } : {}) };
+  let tr: Trace;
+  try {
+    resetReplaying();
+    tr = withFiles(underStepBound(e.seconds, () => stuckTrace(inst, engine, e.prefix, stuck)), t);
+  } catch (x) {
+    if (!(x instanceof ModelError || x instanceof SliceInterrupted)) throw x;
+    return new ModelError(`${e.message}; no trace written: the path to it did not replay (${firstLineOf(x)})`);
+  }
+  const err = writeFileAtomic(file, JSON.stringify(tr, null, 2) + '\n');
+  if (err) return new ModelError(`${e.message}; no trace written: ${err}`);
+  const again = `ptcheck replay ${file}${tr.modelFile ? ` --model-file ${tr.modelFile}` : ''}${tr.variantFile ? ` --variant-file ${tr.variantFile}` : ''}`;
+  return new ModelError(`${e.message}; ${path ? 'trace of the path to it' : 'trace of the path to that state'} written to ${file} (${again})`);
 }
 
 /** The sometimes property --witness names, checked before the search. */
@@ -892,7 +931,8 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
     t = await target(lm, recorded.variant, src.variantFile);
     params = { ...recorded.params };
     pathText = recorded.path;
-    propName = recorded.property.name;
+    // a trace of a stuck step names the property it broke, which no spec has
+    propName = recorded.stuck ? undefined : recorded.property.name;
   } else {
     if (o.modelFile !== undefined) throw new InputError('--model-file goes with a trace file: ptcheck replay trace.json --model-file FILE');
     t = await target(pos[0]!, o.variant, o.variantFile);
@@ -904,7 +944,7 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       }
       params = { ...recorded.params, ...o.params };
       pathText = recorded.path;
-      propName = o.property ?? recorded.property.name;
+      propName = o.property ?? (recorded.stuck ? undefined : recorded.property.name);
     } else {
       if (o.path === undefined) throw new InputError('replay of a model needs --path (as printed after a counterexample) or --from-trace');
       params = o.params;
@@ -912,15 +952,26 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       propName = o.property;
     }
   }
-  const inst = t.instantiate(params);
+  const inst = instantiateBounded(t, params, o);
   const props = t.lm.spec.properties as readonly Property[];
   const engine = new Engine(inst.compiled, props);
   const choices = parsePath(pathText);
   let k = propName === undefined ? -1 : props.findIndex((p) => p.name === propName);
   if (propName !== undefined && k < 0) throw new InputError(`model '${t.lm.module.name}' has no property '${propName}'`);
+  // every piece of model code below runs under the step bound: a step that never returns is named
+  const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
+  const bounded = <T>(f: () => T): T => {
+    resetReplaying();
+    try {
+      return underStepBound(seconds, f);
+    } catch (e) {
+      if (e instanceof SliceInterrupted && e.why.kind === 'stuck') throw stuckOnPath(engine, choices, seconds);
+      throw e;
+    }
+  };
   let steps;
   try {
-    steps = replay(engine, choices);
+    steps = bounded(() => replay(engine, choices));
   } catch (e) {
     if (e instanceof ReplayError) {
       const where = recorded ? ` (recorded there: ${recorded.steps?.[e.stepIndex]?.thread ?? '?'} ${recorded.steps?.[e.stepIndex]?.label ?? '?'})` : '';
@@ -930,35 +981,42 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
   }
   // Where is each property first violated (or reached) along the path?
   const firstAt = new Map<number, number>();
-  const last = steps.length ? steps[steps.length - 1]!.after : Int32Array.from(inst.compiled.init);
-  const initMask = engine.check(Int32Array.from(inst.compiled.init), engine.sometimesMask);
-  for (let i = 0; i < 31; i++) if (initMask & (1 << i)) firstAt.set(i, 0);
-  steps.forEach((s, i) => {
-    const m = engine.check(s.after, engine.sometimesMask);
-    for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, i + 1);
-  });
+  const stuck = recorded?.stuck;
   let terminal = true;
-  const probe = new Int32Array(engine.W);
-  for (let th = 0; th < engine.T && terminal; th++) {
-    const n = engine.alts(last, 0, th);
-    for (let a = 0; a < n; a++) if (engine.successor(last, 0, th, a, probe)) terminal = false;
-  }
-  if (terminal) {
-    const m = engine.terminal(Int32Array.from(last));
-    for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, steps.length);
-  }
+  bounded(() => {
+    const last = steps.length ? steps[steps.length - 1]!.after : Int32Array.from(inst.compiled.init);
+    const initMask = engine.check(Int32Array.from(inst.compiled.init), engine.sometimesMask);
+    for (let i = 0; i < 31; i++) if (initMask & (1 << i)) firstAt.set(i, 0);
+    steps.forEach((s, i) => {
+      const m = engine.check(s.after, engine.sometimesMask);
+      for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, i + 1);
+    });
+    // a trace of a stuck step ends before a step that did not return: the state is not terminal
+    if (stuck) terminal = false;
+    const probe = new Int32Array(engine.W);
+    for (let th = 0; th < engine.T && terminal; th++) {
+      const n = engine.alts(last, 0, th);
+      for (let a = 0; a < n; a++) if (engine.successor(last, 0, th, a, probe)) terminal = false;
+    }
+    if (terminal) {
+      const m = engine.terminal(Int32Array.from(last));
+      for (let b = 0; b < props.length; b++) if (m & (1 << b) && !firstAt.has(b)) firstAt.set(b, steps.length);
+    }
+  });
   if (k < 0) k = [...firstAt.keys()].find((b) => props[b]!.kind !== 'sometimes') ?? -1;
   const violated = [...firstAt.entries()].filter(([b]) => props[b]!.kind !== 'sometimes');
   // a path that does not show what was asked is drawn as a path: no verdict words on it
   const shows = k >= 0 && firstAt.has(k);
-  const heading = shows
+  const heading = stuck
+    ? `the path to ${stuck.path ? 'the step' : 'the state explored when'} ${stuck.thread}.${stuck.label}${stuck.path ? ', which' : ''} did not return within ${stuck.seconds} s`
+    : shows
     ? undefined
     : violated.length === 0
       ? 'no violation on this path'
       : k >= 0 && props[k]!.kind === 'sometimes'
         ? `${props[k]!.name} not reached on this path`
         : `${props[k]!.name} not violated on this path`;
-  const trace = buildTrace(inst, engine, choices, k >= 0 ? k : 0);
+  const trace = bounded(() => buildTrace(inst, engine, choices, k >= 0 ? k : 0));
   if (recorded && Array.isArray(recorded.steps)) {
     const n = Math.min(recorded.steps.length, trace.steps.length);
     for (let i = 0; i < n; i++) {
@@ -981,9 +1039,17 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       }
     }
   }
-  const htmlError = o.html ? writeFileAtomic(o.html, await htmlOf(trace, snapshots(inst, engine, choices), replayCommand(t.args, trace))) : undefined;
+  const htmlError = o.html ? writeFileAtomic(o.html, await htmlOf(trace, bounded(() => snapshots(inst, engine, choices)), replayCommand(t.args, trace))) : undefined;
   process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace), wide: o.wide, ...(heading !== undefined ? { heading } : {}) }) + '\n');
   if (htmlError) process.stderr.write(`ptcheck: ${htmlError}\n`);
+  if (stuck) {
+    // the stuck step itself is not run: it would take the whole bound, and end in the same model error
+    process.stdout.write(
+      stuck.path
+        ? `\nstuck: the next step, ${stuck.thread}.${stuck.label}, did not return within ${stuck.seconds} s when it was checked; to run it again: ptcheck replay ${t.args}${Object.entries(trace.params).map(([n, v]) => ` --param ${n}=${v}`).join('')} --path ${stuck.path}\n`
+        : `\nstuck: ${stuck.thread}.${stuck.label} did not return within ${stuck.seconds} s in a worker thread exploring from this state; the path below it is not known (verify with --workers 1 names it)\n`,
+    );
+  }
   const elsewhere = (skip: number) => violated.filter(([b]) => b !== skip).map(([b, at2]) => `${props[b]!.name} (step ${at2})`);
   if (k >= 0 && props[k]!.kind !== 'sometimes') {
     const at = firstAt.get(k);
@@ -1040,7 +1106,7 @@ async function runSimCell(cell: MatrixCell, job: SimJob, o: Opts): Promise<SimSe
     maxDepth: job.depth,
     swarm: job.swarm,
     ...(job.timeMs !== null ? { timeMs: job.timeMs } : {}),
-  });
+  }, o);
   const s = report.sim;
   const v = s.violation;
   return {
@@ -1173,20 +1239,43 @@ async function cmdWorker(pos: string[], o: Opts): Promise<number> {
 
 /** Seeded random (or swarm) walks: the first violation, shrunk and drawn like verify's; exit 1, else 3. */
 /** One simulation of a target: the walks, and the first violation shrunk and drawn like verify's. */
-async function simulateTarget(t: Target, params: Readonly<Record<string, number>>, so: Omit<SimulateOptions, 'deadline'> & { readonly timeMs?: number }, progress?: ProgressLine) {
-  const inst = t.instantiate(params);
+async function simulateTarget(
+  t: Target,
+  params: Readonly<Record<string, number>>,
+  so: Omit<SimulateOptions, 'deadline'> & { readonly timeMs?: number },
+  o: Pick<Opts, 'stepTimeout' | 'traceOut'>,
+  progress?: ProgressLine,
+) {
+  const inst = instantiateBounded(t, params, o);
   const engine = new Engine(inst.compiled, t.lm.spec.properties as readonly Property[]);
   const t0 = Date.now();
   const sim = new Simulation(engine, { ...so, deadline: so.timeMs !== undefined ? t0 + so.timeMs : Infinity });
   const unhook = onStop(() => sim.abort());
+  const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
   try {
-    while (!sim.run(1 << 14)) {
+    for (;;) {
+      let done: boolean;
+      try {
+        // each slice under the step bound: a step that never returns cannot hang the simulation
+        done = underStepBound(seconds, () => sim.run(1 << 14), sim.opts.deadline);
+      } catch (e) {
+        if (!(e instanceof SliceInterrupted)) throw e;
+        if (e.why.kind === 'stuck') {
+          // a stop signal that came while the step ran could not be heard until now: let it in
+          await new Promise((r) => setTimeout(r, 20));
+          if (!stopSignal()) throw stuckOnPath(engine, sim.walkPath(), seconds);
+        }
+        sim.interrupted(e.why.kind === 'deadline' ? 'timeout' : 'interrupted');
+        break;
+      }
+      if (done) break;
       progress?.tick({ label: `${t.lm.module.name} [${t.variant}] walk ${sim.walks}`, states: sim.distinct, depth: sim.maxDepthSeen, tableBytes: 0, elapsedMs: Date.now() - t0 });
       await new Promise((r) => setImmediate(r));
     }
   } catch (e) {
-    if (e instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${e.message}`);
-    throw e;
+    const err = e instanceof StuckStepError ? withStuckTrace(e, t, inst, o.traceOut) : e;
+    if (err instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${err.message}`);
+    throw err;
   } finally {
     progress?.clear();
     unhook();
@@ -1229,6 +1318,7 @@ async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
       swarm: o.swarm,
       ...(o.time !== undefined ? { timeMs: o.time * 1000 } : {}),
     },
+    o,
     progressFor(o),
   );
   const err = o.traceOut && trace ? writeFileAtomic(o.traceOut, JSON.stringify(trace, null, 2) + '\n') : undefined;
@@ -1296,6 +1386,12 @@ export async function main(argv: string[]): Promise<number> {
       const prefix = e instanceof ModelError ? 'model error' : 'error';
       process.stderr.write(`ptcheck: ${prefix}: ${e.message.split('\n')[0]}\n`);
       return EXIT.BAD_INPUT;
+    }
+    if (e instanceof SliceInterrupted) {
+      // model code outside a search (a replay, a simulation's set-up) was interrupted by a signal
+      const sig = stopSignal() ?? 'SIGINT';
+      process.stderr.write(`ptcheck: stopped by ${sig}\n`);
+      return SIGNAL_EXIT[sig];
     }
     const err = e as Error;
     if (e instanceof SetupError) {

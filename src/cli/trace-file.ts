@@ -69,6 +69,11 @@ export function parseTraceText(text: string, file: string): Trace {
       if (!okStep) throw bad('steps', `has a malformed step ${i + 1}`);
     });
   }
+  if (data.stuck !== undefined) {
+    const st = data.stuck;
+    const ok = isObj(st) && isStr(st.thread) && isStr(st.label) && typeof st.seconds === 'number' && st.seconds > 0 && (st.path === undefined || isStr(st.path));
+    if (!ok) throw bad('stuck', 'is malformed (thread, label, seconds and an optional path)');
+  }
   return data as unknown as Trace;
 }
 

@@ -5,6 +5,7 @@ import type { Engine } from './engine.ts';
 import { FingerprintSet } from '../state/fpset.ts';
 import { fullFingerprint } from '../state/zobrist.ts';
 import { encodeChoice } from '../trace/path.ts';
+import { pulse } from './watchdog.ts';
 
 /**
  * xoshiro128** seeded through splitmix32: small, fast, and ours, so a seed means the same walks on
@@ -139,6 +140,8 @@ export class Simulation {
   private nextWalk: number;
   private readonly end: number;
   private aborted = false;
+  /** depth of the state the walk under way is at (the choices before it are its path) */
+  private at = 0;
 
   constructor(
     readonly engine: Engine,
@@ -187,6 +190,23 @@ export class Simulation {
     this.aborted = true;
   }
 
+  /** The choices of the walk under way up to the state it is at (to name a step that never returns). */
+  walkPath(): number[] {
+    return Array.from(this.choice.subarray(0, this.at));
+  }
+
+  /**
+   * The slice was interrupted mid-step (the watchdog): the simulation ends with what it has, as `reason`.
+   * It cannot go on: the step was cut short.
+   */
+  interrupted(reason: 'timeout' | 'interrupted'): void {
+    const h = this.engine.cm.holder;
+    h.undo = null;
+    h.rec = null;
+    this.aborted = true;
+    this.stop(reason);
+  }
+
   /** Runs about `budget` steps' worth of walks. True when the simulation has ended. */
   run(budget: number): boolean {
     if (this.outcome.kind !== 'running') return true;
@@ -196,6 +216,7 @@ export class Simulation {
       if (this.opts.deadline !== Infinity && Date.now() >= this.opts.deadline) return this.stop('timeout');
       if (this.nextWalk >= this.end) return this.stop('walks');
       const before = this.steps;
+      pulse(); // progress, for the watchdog
       this.walk(this.nextWalk);
       spent += this.steps - before + 1;
       this.nextWalk++;
@@ -242,6 +263,7 @@ export class Simulation {
     let hi = this.fp.hi;
     let lo = this.fp.lo;
     this.note(hi, lo);
+    this.at = 0;
     const cTid = this.cTid;
     const cAlt = this.cAlt;
     const cW = this.cW;
@@ -251,6 +273,8 @@ export class Simulation {
     let last = -1;
     const maxDepth = this.choice.length;
     for (let depth = 0; ; depth++) {
+      this.at = depth;
+      if ((depth & 1023) === 1023) pulse(); // a long walk is progress too
       // the (thread, alternative) pairs offered here, with their weights
       let n = 0;
       let total = 0;

@@ -46,17 +46,35 @@ export interface BoundInfo {
   readonly reexplored: number;
 }
 
-/** A step that never returned (the watchdog interrupted it): a model error, with the path to it. */
+/**
+ * A step that never returned (the watchdog interrupted it): a model error, with the path to it. Where
+ * only the state the step was explored from is known (a worker thread's work unit), `step` is absent.
+ */
 export class StuckStepError extends StepError {
   constructor(
+    message: string,
     thread: string,
     label: string,
-    /** choices from the initial state, the stuck step last */
-    readonly path: readonly number[],
-    seconds: number,
+    /** the bound the step was given, in seconds */
+    readonly seconds: number,
+    /** choices from the initial state to the state the step ran in */
+    readonly prefix: readonly number[],
+    /** the stuck step's choice in that state, when known */
+    readonly step: number | undefined,
   ) {
-    super(`step ${thread}.${label} did not return within ${seconds} s (a loop that never ends?); path to it: ${pathToString(path)}`, thread, label);
+    super(message, thread, label);
   }
+
+  /** choices from the initial state, the stuck step last (undefined when the step's choice is not known) */
+  get path(): readonly number[] | undefined {
+    return this.step === undefined ? undefined : [...this.prefix, this.step];
+  }
+}
+
+/** The stuck step as a model error naming it and the whole path to it. */
+export function stuckStep(thread: string, label: string, prefix: readonly number[], step: number, seconds: number): StuckStepError {
+  const path = pathToString([...prefix, step]);
+  return new StuckStepError(`step ${thread}.${label} did not return within ${seconds} s (a loop that never ends?); path to it: ${path}`, thread, label, seconds, prefix, step);
 }
 
 /** The step an engine was running when its slice was interrupted, as a model error (or a plainer one outside any step). */
@@ -64,7 +82,7 @@ export function stuckError(engine: Engine, search: Search, seconds: number): Ste
   const [tid, pc, alt] = engine.running as unknown as [number, number, number];
   if (pc < 0) return new StepError(`the search made no progress for ${seconds} s outside any step (a property that never returns?)`, '?', '?');
   const th = engine.cm.threads[tid]!;
-  return new StuckStepError(th.name, th.labels[pc] ?? '?', [...search.expandingPath(), encodeChoice(tid, alt)], seconds);
+  return stuckStep(th.name, th.labels[pc] ?? '?', search.expandingPath(), encodeChoice(tid, alt), seconds);
 }
 
 /** What a finished search leaves behind, single-threaded or parallel. */
@@ -197,6 +215,11 @@ export class Verification {
     this.aborted = true;
   }
   private aborted = false;
+  /**
+   * A run stopped (abort()) while a step never returned: that step. JavaScript cannot run a stop
+   * signal's handler while a step runs, so the stop waited for the step bound.
+   */
+  stuckAtStop: StepError | undefined;
 
   get isAborted(): boolean {
     return this.aborted;
@@ -229,6 +252,12 @@ export class Verification {
     const h = this.engine.cm.holder;
     h.undo = null;
     h.rec = null;
+    if (why.kind === 'stuck' && this.aborted) {
+      // a stop signal came while the step ran (heard only now): the run ends as the signal asked
+      this.stuckAtStop = stuckError(this.engine, this.search, this.stepSeconds);
+      this.search.status = { kind: 'incomplete', reason: 'interrupted' };
+      return;
+    }
     if (why.kind === 'stuck') throw stuckError(this.engine, this.search, this.stepSeconds);
     this.search.status = { kind: 'incomplete', reason: why.kind === 'deadline' ? 'timeout' : 'interrupted' };
     if (why.kind === 'user') {
@@ -257,6 +286,8 @@ export class Verification {
         });
       } catch (e) {
         if (!(e instanceof SliceInterrupted)) throw e;
+        // a stop signal that came while the step ran could not be heard until now: let it in
+        if (e.why.kind === 'stuck') await new Promise((r) => setTimeout(r, 20));
         this.interrupted(e.why);
         break;
       }

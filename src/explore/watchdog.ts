@@ -7,14 +7,15 @@ import vm from 'node:vm';
 import { isMainThread, Worker } from 'node:worker_threads';
 
 // Shared words: the arming generation (0 = disarmed), the reason of the last SIGINT sent, the step
-// bound, a float64 deadline, then per slot: beat, active, and the step running (thread, pc, alt) and
-// the work unit, which a worker thread publishes so that its stuck step can be named from outside.
+// bound, a spare word, a float64 deadline (words 4-5), then per slot: beat, active, and the step
+// running (thread, pc, alt) and the work unit, which a worker thread publishes so that its stuck step
+// can be named from outside.
 const ARMED = 0;
 const REASON = 1;
 const BOUND_MS = 2;
-/** float64 deadline (Date.now() ms) at this byte offset */
-const DEADLINE_AT = 8;
-const SLOTS_AT = 4;
+/** float64 deadline (Date.now() ms) at this byte offset: 8-aligned, and clear of every Int32 word */
+const DEADLINE_AT = 16;
+const SLOTS_AT = 6;
 const SLOT_WORDS = 8;
 const BEAT = 0;
 const ACTIVE = 1;

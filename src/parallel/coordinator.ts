@@ -13,6 +13,7 @@ import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import { CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
 import { MAX_SLOTS, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
 import { StepError } from '../explore/engine.ts';
+import { StuckStepError } from '../explore/verify.ts';
 import { pathToString } from '../trace/path.ts';
 
 const WORKER_FILE = fileURLToPath(new URL('../../workers/explore-worker.mjs', import.meta.url));
@@ -107,7 +108,10 @@ const TASK_BUDGET = 20_000;
 const MAX_UNITS = 64;
 const GROW_AT = 0.7;
 
-/** A worker thread's step that never returned, named from what the thread published before it. */
+/**
+ * A worker thread's step that never returned, named from what the thread published before it: the
+ * step, and the state its work unit began at (the path below that state is the worker's alone).
+ */
 function stuckInWorker(engine: Engine, slot: number, units: readonly UnitMsg[] | undefined, seconds: number): StepError {
   const { tid, pc, unit } = slotRunning(slot);
   const th = engine.cm.threads[tid];
@@ -115,7 +119,9 @@ function stuckInWorker(engine: Engine, slot: number, units: readonly UnitMsg[] |
   const below = from ? `; it was exploring from ${from.path.length ? `the state at --path ${pathToString(from.path)}` : 'the initial state'} (--workers 1 names the whole path)` : '';
   if (!th || pc < 0) return new StepError(`worker thread ${slot} made no progress for ${seconds} s outside any step (a property that never returns?)${below}`, '?', '?');
   const label = th.labels[pc] ?? '?';
-  return new StepError(`step ${th.name}.${label} did not return within ${seconds} s (a loop that never ends?), in worker thread ${slot}${below}`, th.name, label);
+  const message = `step ${th.name}.${label} did not return within ${seconds} s (a loop that never ends?), in worker thread ${slot}${below}`;
+  if (!from) return new StepError(message, th.name, label);
+  return new StuckStepError(message, th.name, label, seconds, from.path, undefined);
 }
 
 export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {

@@ -5,6 +5,7 @@
 import type { Engine } from '../explore/engine.ts';
 import { ModelError } from '../model/errors.ts';
 import { choiceAlt, choiceTid } from './path.ts';
+import { pulse } from '../explore/watchdog.ts';
 
 export class ReplayError extends ModelError {
   override name = 'ReplayError';
@@ -43,6 +44,12 @@ export function stepLabel(engine: Engine, a: Int32Array, tid: number, alt: numbe
   return show(alt, engine.cm.root, th.me);
 }
 
+/**
+ * The index of the step the running replay() is at (-1: none), so that a step that never returns can
+ * be named with the path to it when the watchdog interrupts a replay (src/explore/step-bound.ts).
+ */
+export const replaying = { step: -1 };
+
 export function replay(engine: Engine, choices: readonly number[]): ReplayedStep[] {
   const W = engine.W;
   let cur = Int32Array.from(engine.cm.init);
@@ -50,6 +57,8 @@ export function replay(engine: Engine, choices: readonly number[]): ReplayedStep
   const a = new Int32Array(W);
   const b = new Int32Array(W);
   choices.forEach((c, i) => {
+    replaying.step = i;
+    pulse(); // progress, for the watchdog: each step has the whole bound
     const tid = choiceTid(c);
     const alt = choiceAlt(c);
     const th = engine.cm.threads[tid];
@@ -75,5 +84,6 @@ export function replay(engine: Engine, choices: readonly number[]): ReplayedStep
     out.push({ choice: c, tid, alt, label, before: cur, after });
     cur = after;
   });
+  replaying.step = -1;
   return out;
 }

@@ -55,7 +55,25 @@ export interface Trace {
   readonly steps: readonly TraceStep[];
   /** for deadlocks and final-state violations: where each unfinished thread stands */
   readonly blocked: readonly { readonly thread: string; readonly at: string }[];
+  /** set when the trace leads to a step that did not return (then `steps` stop before that step) */
+  readonly stuck?: StuckAt;
 }
+
+/** A step that did not return within the step bound, as a trace records it: it is never run again. */
+export interface StuckAt {
+  readonly thread: string;
+  readonly label: string;
+  /** the bound it was given (--step-timeout), in seconds */
+  readonly seconds: number;
+  /**
+   * the path with the stuck step last; absent when the run knew only the state the step was explored
+   * from (a worker thread's), and the trace's path leads to that state
+   */
+  readonly path?: string;
+}
+
+/** The property a trace of a stuck step names: what the step broke. */
+export const STEP_RETURNS = { name: 'step-returns', kind: 'always', doc: 'every step returns within the step bound (--step-timeout)' } as const;
 
 function fpHex(fp: Fingerprinter, a: Int32Array): string {
   fp.hash(a, 0, a.length);
@@ -132,6 +150,15 @@ export function buildTrace(inst: Instance, engine: Engine, choices: readonly num
     }),
     blocked,
   };
+}
+
+/**
+ * The trace of the path to a step that did not return: the steps of `prefix` (which returned when the
+ * search ran them), then `stuck`, which is named but never run.
+ */
+export function stuckTrace(inst: Instance, engine: Engine, prefix: readonly number[], stuck: StuckAt): Trace {
+  const t = buildTrace(inst, engine, prefix, 0);
+  return { ...t, property: STEP_RETURNS, status: 'violated', blocked: [], stuck };
 }
 
 /** One field of a state, formatted for people. */

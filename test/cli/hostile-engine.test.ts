@@ -3,7 +3,7 @@
 // thread and in a worker thread). Each ends with one clear line and its documented exit code.
 
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -17,8 +17,8 @@ function oneLine(r: CliRun, re: RegExp): void {
   expect(lines[0]).toMatch(re);
 }
 
-/** Runs ptcheck in the background; resolves with its exit code, output and wall time. `interrupt` sends SIGINT once it resolves. */
-function run(args: string[], env: Record<string, string> = {}, interrupt?: Promise<void>): Promise<CliRun & { ms: number }> {
+/** Runs ptcheck in the background; resolves with its exit code, output and wall time. `interrupt` sends `sig` once it resolves. */
+function run(args: string[], env: Record<string, string> = {}, interrupt?: Promise<void>, sig: NodeJS.Signals = 'SIGINT'): Promise<CliRun & { ms: number }> {
   const t0 = Date.now();
   const child = spawn(process.execPath, [`${ROOT}bin/ptcheck.js`, ...args], { cwd: ROOT, env: { ...process.env, FORCE_COLOR: '0', ...env } });
   let stdout = '';
@@ -26,7 +26,7 @@ function run(args: string[], env: Record<string, string> = {}, interrupt?: Promi
   child.stdout.on('data', (b) => (stdout += b));
   child.stderr.on('data', (b) => (stderr += b));
   return new Promise((resolve) => {
-    void interrupt?.then(() => child.kill('SIGINT'));
+    void interrupt?.then(() => child.kill(sig));
     const hard = setTimeout(() => child.kill('SIGKILL'), 90_000);
     child.on('exit', (code) => {
       clearTimeout(hard);
@@ -112,5 +112,103 @@ describe('a step that never returns cannot hang ptcheck', () => {
     const r = ptcheck(['verify', M, '--variant', 'ok', '--step-timeout', '0']);
     expect(r.code).toBe(2);
     oneLine(r, /--step-timeout takes a positive number of seconds, not '0'/);
+  });
+});
+
+describe('the path to a step that never returns is never lost', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ptcheck-stuck-'));
+
+  it('--trace-out writes it as a trace that replays up to the step, and the error says where it went', async () => {
+    const file = join(dir, 'stuck.json');
+    const r = await run(['verify', M, '--variant', 'hangs', '--workers', '1', '--step-timeout', '1', '--trace-out', file]);
+    expect(r.code).toBe(2);
+    oneLine(r, /path to it: 0\.0\.0\.0; trace of the path to it written to \S+stuck\.json \(ptcheck replay \S+stuck\.json --model-file \S+misbehaving\.ts\)$/);
+    const t = JSON.parse(readFileSync(file, 'utf8'));
+    // the three steps that returned, then the stuck one named (never run)
+    expect(t.path).toBe('0.0.0');
+    expect(t.steps.map((s: { label: string }) => s.label)).toEqual(['inc', 'inc', 'inc']);
+    expect(t.stuck).toEqual({ thread: 'a', label: 'inc', seconds: 1, path: '0.0.0.0' });
+    // replaying it shows the way there and does not run the stuck step (that would end in exit 2)
+    const p = await run(['replay', file, '--model-file', M]);
+    expect(p.code).toBe(0);
+    expect(p.stdout).toMatch(/the path to the step a\.inc, which did not return within 1 s/);
+    expect(p.stdout).toMatch(/x: 2 -> 3/);
+    expect(p.stdout).toMatch(/stuck: the next step, a\.inc, did not return within 1 s .*--path 0\.0\.0\.0/);
+  });
+
+  it('a worker thread knows only where its work began: the trace leads there, and says so', async () => {
+    const file = join(dir, 'stuck-worker.json');
+    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--step-timeout', '1', '--trace-out', file], { PTCHECK_HANDOFF: '200' });
+    expect(r.code).toBe(2);
+    oneLine(r, /in worker thread 1; it was exploring from .*; trace of the path to that state written to \S+stuck-worker\.json/);
+    const t = JSON.parse(readFileSync(file, 'utf8'));
+    expect(t.stuck.thread).toBe('b');
+    expect(t.stuck.path).toBeUndefined();
+    const p = await run(['replay', file, '--model-file', M]);
+    expect(p.code).toBe(0);
+    expect(p.stdout).toMatch(/stuck: b\.inc did not return within 1 s in a worker thread exploring from this state; the path below it is not known/);
+  });
+
+  it('a --timeout far away does not cut the step bound short', async () => {
+    const r = await run(['verify', M, '--variant', 'hangs', '--workers', '1', '--step-timeout', '1', '--timeout', '30']);
+    expect(r.code).toBe(2);
+    oneLine(r, /did not return within 1 s/);
+  });
+});
+
+describe('replay, simulate and building a model are under the step bound too', () => {
+  it('replay of a path through the stuck step: the same one-line model error, exit 2', async () => {
+    const r = await run(['replay', M, '--variant', 'hangs', '--path', '0.0.0.0', '--step-timeout', '1']);
+    expect(r.code).toBe(2);
+    oneLine(r, /^ptcheck: model error: step a\.inc did not return within 1 s \(a loop that never ends\?\); path to it: 0\.0\.0\.0$/);
+    expect(r.ms).toBeLessThan(30_000);
+  });
+
+  it('replay of a path that ends before it: the step is met while looking for what can still run', async () => {
+    const r = await run(['replay', M, '--variant', 'hangs', '--path', '0.0.0', '--step-timeout', '1']);
+    expect(r.code).toBe(2);
+    oneLine(r, /; path to it: 0\.0\.0\.0$/);
+  });
+
+  it('simulate names the step and the walk to it, and that path replays to the same step', async () => {
+    const r = await run(['simulate', M, '--variant', 'hangs', '--seed', '1', '--step-timeout', '1']);
+    expect(r.code).toBe(2);
+    oneLine(r, /^ptcheck: model error: step a\.inc did not return within 1 s \(a loop that never ends\?\); path to it: [\d.*]+$/);
+    const path = /path to it: (\S+)$/.exec(r.stderr.trim())![1]!;
+    const p = await run(['replay', M, '--variant', 'hangs', '--path', path, '--step-timeout', '1']);
+    expect(p.code).toBe(2);
+    expect(p.stderr.trim()).toBe(r.stderr.trim());
+  });
+
+  it('simulate --time far away does not cut the step bound short; --time near ends it as the time limit', async () => {
+    const far = await run(['simulate', M, '--variant', 'hangs', '--seed', '1', '--step-timeout', '1', '--time', '30']);
+    expect(far.code).toBe(2);
+    const near = await run(['simulate', M, '--variant', 'hangs', '--seed', '1', '--step-timeout', '600', '--time', '2']);
+    expect(near.code).toBe(3);
+    expect(near.stdout).toMatch(/no violation found in 0 walks \(time limit\)/);
+  });
+
+  it('a variant whose building never returns', async () => {
+    for (const cmd of [['verify', '--workers', '1'], ['simulate'], ['replay', '--path', '-']]) {
+      const r = await run([cmd[0]!, M, '--variant', 'build-hangs', '--step-timeout', '1', ...cmd.slice(1)]);
+      expect(r.code).toBe(2);
+      oneLine(r, /^ptcheck: model error: model 'misbehaving' \[build-hangs\]: building it did not return within 1 s/);
+    }
+  });
+});
+
+describe('a stop signal while a step never returns (JavaScript cannot run its handler until the step bound)', () => {
+  it('SIGTERM: the run ends by the step bound, as the signal asked: partial statistics, exit 143', async () => {
+    const mark = join(mkdtempSync(join(tmpdir(), 'ptcheck-term-')), 'looping');
+    const looping = (async () => {
+      while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, 200));
+    })();
+    const r = await run(['verify', M, '--variant', 'hangs', '--workers', '1', '--step-timeout', '3'], { PTCHECK_TEST_MARK: mark }, looping, 'SIGTERM');
+    expect(r.code).toBe(143);
+    expect(r.stdout).toMatch(/INCOMPLETE: interrupted/);
+    expect(r.stdout).toMatch(/states 4 /);
+    expect(r.stderr).toMatch(/the stop waited for the step bound: step a\.inc did not return within 3 s .*path to it: 0\.0\.0\.0/);
+    expect(r.stderr).toMatch(/stopped by SIGTERM/);
   });
 });
