@@ -119,7 +119,8 @@ const SIMULATE_OPTIONS = `simulate options (seeded random walks; never claims th
   --walks N            number of walks (default 10000, or unlimited with --time)
   --depth D            steps per walk at most (default 10000)
   --time T             stop after T seconds
-  --swarm              swarm: each walk draws its own thread priorities and step biases`;
+  --swarm              swarm: each walk draws its own thread priorities and step biases
+  --step-timeout S     a step running longer than S seconds is a model error, exit 2 (default 5)`;
 
 const MATRIX_OPTIONS = `matrix options (verify's selection and search options, plus):
   --sweep k=A..B       one cell per value of parameter k from A to B (repeatable: every combination)
@@ -138,7 +139,8 @@ const REPLAY_OPTIONS = `replay options:
   --property NAME      the property to look for along it (default: the trace's, or any violated)
   --from-trace FILE    the path of a saved trace, replayed on the model given
   --html FILE          also write the replayed path as a self-contained HTML viewer
-  --wide               the roomier 100-column diagram`;
+  --wide               the roomier 100-column diagram
+  --step-timeout S     a step running longer than S seconds is a model error, exit 2 (default 5)`;
 
 const EXIT_TEXT = `exit codes: 0 holds as expected, 1 violation or expectation mismatch, 2 bad input,
             3 incomplete (a limit was hit, or the heap nearly full), 4 internal error,
@@ -168,7 +170,7 @@ function helpOf(cmd: string): string {
     replay: REPLAY_OPTIONS,
     list: 'list takes no options',
   };
-  const replayExit = 'exit codes: 1 the violation is reproduced, 0 the path replays without it, 2 the path does not fit the model';
+  const replayExit = 'exit codes: 1 the violation is reproduced, 0 the path replays without it, 2 the path does not fit the model (or a step never returns)';
   return `usage:\n${USAGE_LINES[cmd]}\n\n${options[cmd]}\n${cmd === 'replay' ? replayExit : EXIT_TEXT}`;
 }
 
