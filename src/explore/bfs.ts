@@ -12,6 +12,8 @@ export class Bfs extends Search {
   private chunks: Int32Array[] = [];
   private parent: Int32Array = new Int32Array(CHUNK);
   private via: Int32Array = new Int32Array(CHUNK);
+  /** per stored state: its depth in steps (merged steps count) */
+  private sdepth: Int32Array = new Int32Array(CHUNK);
   private fps2: Int32Array = new Int32Array(2 * CHUNK);
   private count = 0;
   private head = 0;
@@ -30,7 +32,7 @@ export class Bfs extends Search {
     const ihi = this.fp.hi;
     const ilo = this.fp.lo;
     this.visitState(this.scratch, 0, ihi, ilo);
-    this.append(this.scratch, -1, 0, ihi, ilo);
+    this.append(this.scratch, -1, 0, ihi, ilo, 0);
     this.states = 1;
     const m = engine.check(this.scratch, this.pendingSometimes);
     if (m !== 0) this.discover(m, () => []);
@@ -40,7 +42,7 @@ export class Bfs extends Search {
     return this.level;
   }
 
-  private append(a: Int32Array, parent: number, via: number, hi: number, lo: number): number {
+  private append(a: Int32Array, parent: number, via: number, hi: number, lo: number, depth: number): number {
     const W = this.engine.W;
     const i = this.count++;
     const c = Math.floor(i / CHUNK);
@@ -59,8 +61,14 @@ export class Bfs extends Search {
       f.set(this.fps2);
       this.fps2 = f;
     }
+    if (i >= this.sdepth.length) {
+      const d = new Int32Array(this.sdepth.length * 2);
+      d.set(this.sdepth);
+      this.sdepth = d;
+    }
     this.parent[i] = parent;
     this.via[i] = via;
+    this.sdepth[i] = depth;
     this.fps2[2 * i] = hi;
     this.fps2[2 * i + 1] = lo;
     return i;
@@ -69,7 +77,9 @@ export class Bfs extends Search {
   private pathTo(i: number): number[] {
     const out: number[] = [];
     while (i > 0) {
-      out.push(this.via[i]!);
+      const v = this.via[i]!;
+      if (v >= 0) out.push(v);
+      else for (let k = this.chains[-v - 1]!; k > 0; k--) out.push(this.chains[-v - 1 + k]!);
       i = this.parent[i]!;
     }
     return out.reverse();
@@ -77,6 +87,98 @@ export class Bfs extends Search {
 
   expandingPath(): number[] {
     return this.pathTo(this.head - 1);
+  }
+
+  /** the steps from the stored state being expanded to the state arrive() is looking at */
+  private chain = new Int32Array(64);
+  private chainLen = 0;
+  /** chains of merged steps that reached stored states: length, then the choices */
+  private chains = new Int32Array(1024);
+  private chainsTop = 0;
+  /** per recursion depth of arrive(): a scratch state */
+  private walkBufs: Int32Array[] = [];
+
+  private pathVia(parent: number): number[] {
+    return [...this.pathTo(parent), ...this.chain.subarray(0, this.chainLen)];
+  }
+
+  /**
+   * A successor of stored state `parent`, reached by this.chain, is at a[off..] with fingerprint
+   * (hi, lo). Without reduction it is stored if new. With it, a state the reduction does not expand
+   * fully is not stored: its reduced expansion is walked through at once (src/por/reduction.ts).
+   * True if the search must stop.
+   */
+  private arrive(a: Int32Array, off: number, parent: number, hi: number, lo: number): boolean {
+    const e = this.engine;
+    const W = e.W;
+    const depth = this.sdepth[parent]! + this.chainLen;
+    let amp = -1;
+    if (this.por) {
+      if (this.seen(a, off, hi, lo)) return false;
+      amp = this.selectAt(a, off, hi, lo);
+    }
+    if (amp < 0) {
+      const r = this.visitState(a, off, hi, lo);
+      if (r === 0) return false;
+      if (r < 0) return true;
+      this.states++;
+    } else {
+      this.merged++;
+    }
+    if (depth > this.maxDepthSeen) this.maxDepthSeen = depth;
+    const m = e.check(a, this.pendingSometimes, off);
+    let j = -1;
+    if (amp < 0) {
+      const state = off === 0 ? a : a.subarray(off, off + W);
+      j = this.append(state, parent, this.chainVia(), hi, lo, depth);
+    }
+    if (m !== 0 && this.discover(m, () => (j >= 0 ? this.pathTo(j) : this.pathVia(parent)))) return true;
+    if (this.states >= this.limits.maxStates) {
+      this.limitHit();
+      return true;
+    }
+    if (amp < 0) return false;
+    // walk through: the reduced expansion of a state that is not stored
+    const level = this.chainLen;
+    const buf = (this.walkBufs[level] ??= new Int32Array(W));
+    if (this.chainLen + 1 > this.chain.length) {
+      const c = new Int32Array(this.chain.length * 2);
+      c.set(this.chain);
+      this.chain = c;
+    }
+    let any = false;
+    for (let alt = 0, na = e.alts(a, off, amp); alt < na; alt++) {
+      if (!e.successor(a, off, amp, alt, buf, hi, lo)) continue;
+      any = true;
+      this.transitions++;
+      this.cover(a, off, amp);
+      if (depth >= this.limits.maxDepth) {
+        this.truncated = true;
+        continue;
+      }
+      this.chain[level] = encodeChoice(amp, alt);
+      this.chainLen = level + 1;
+      if (this.arrive(buf, 0, parent, e.hi, e.lo)) return true;
+    }
+    this.chainLen = level;
+    if (!any) throw new Error('reduction chose a thread with nothing enabled');
+    return false;
+  }
+
+  /** The `via` of a state reached by this.chain: the choice itself, or a reference to a stored chain. */
+  private chainVia(): number {
+    if (this.chainLen === 1) return this.chain[0]!;
+    const need = this.chainsTop + 1 + this.chainLen;
+    if (need > this.chains.length) {
+      const c = new Int32Array(Math.max(need, 2 * this.chains.length));
+      c.set(this.chains);
+      this.chains = c;
+    }
+    const at = this.chainsTop;
+    this.chains[at] = this.chainLen;
+    for (let k = 0; k < this.chainLen; k++) this.chains[at + 1 + k] = this.chain[k]!;
+    this.chainsTop = need;
+    return -at - 1;
   }
 
   run(budget: number): boolean {
@@ -103,44 +205,23 @@ export class Bfs extends Search {
       const phi = this.fps2[2 * i]!;
       const plo = this.fps2[2 * i + 1]!;
       let any = false;
-      // partial-order reduction: a safe local step's thread first; everything else only if none was
-      // found, or (proviso) one of its successors had been visited already
-      const amp = this.por ? this.por.select(cur, 0) : -1;
-      let full = amp < 0;
-      for (let pass = 0; pass < 2; pass++) {
-        if (pass === 1 && (amp < 0 || !full)) break;
-        const from = pass === 0 && amp >= 0 ? amp : 0;
-        const to = pass === 0 && amp >= 0 ? amp + 1 : T;
-        for (let tid = from; tid < to; tid++) {
-          if (pass === 1 && tid === amp) continue;
-          const na = e.alts(cur, 0, tid);
-          for (let alt = 0; alt < na; alt++) {
-            if (!e.successor(cur, 0, tid, alt, scratch, phi, plo)) continue;
-            any = true;
-            this.transitions++;
-            this.cover(cur, 0, tid);
-            if (this.level >= this.limits.maxDepth) {
-              this.truncated = true;
-              continue;
-            }
-            const chi = e.hi;
-            const clo = e.lo;
-            const r = this.visitState(scratch, 0, chi, clo);
-            if (r === 0) {
-              full = true;
-              continue;
-            }
-            if (r < 0) return true;
-            this.states++;
-            const j = this.append(scratch, i, encodeChoice(tid, alt), chi, clo);
-            if (this.level + 1 > this.maxDepthSeen) this.maxDepthSeen = this.level + 1;
-            const m = e.check(scratch, this.pendingSometimes);
-            if (m !== 0 && this.discover(m, () => this.pathTo(j))) return true;
-            if (this.states >= this.limits.maxStates) {
-              this.limitHit();
-              return true;
-            }
+      // partial-order reduction: stored states are expanded fully, but for the initial one
+      const amp = i === 0 && this.por ? this.por.select(cur, 0, phi, plo) : -1;
+      const sd = this.sdepth[i]!;
+      for (let tid = amp >= 0 ? amp : 0, to = amp >= 0 ? amp + 1 : T; tid < to; tid++) {
+        const na = e.alts(cur, 0, tid);
+        for (let alt = 0; alt < na; alt++) {
+          if (!e.successor(cur, 0, tid, alt, scratch, phi, plo)) continue;
+          any = true;
+          this.transitions++;
+          this.cover(cur, 0, tid);
+          if (sd >= this.limits.maxDepth) {
+            this.truncated = true;
+            continue;
           }
+          this.chainLen = 0;
+          this.chain[this.chainLen++] = encodeChoice(tid, alt);
+          if (this.arrive(scratch, 0, i, e.hi, e.lo)) return true;
         }
       }
       if (!any) {

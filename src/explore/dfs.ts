@@ -34,8 +34,6 @@ interface DfsBuffers {
   readonly fpHi: Int32Array;
   readonly fpLo: Int32Array;
   readonly amp: Int32Array;
-  readonly doneTid: Int32Array;
-  readonly doneAlt: Int32Array;
   /** made on first use by a search with sleep sets */
   sleep: SleepSets | null;
 }
@@ -57,8 +55,6 @@ function takeBuffers(W: number): DfsBuffers {
     fpHi: new Int32Array(cap),
     fpLo: new Int32Array(cap),
     amp: new Int32Array(cap),
-    doneTid: new Int32Array(cap),
-    doneAlt: new Int32Array(cap),
     sleep: null,
   };
 }
@@ -76,14 +72,8 @@ export class Dfs extends Search {
   /** path to the bottom of the stack (a unit's path; empty from the initial state) */
   private readonly prefix: readonly number[];
 
-  /** per depth: -2 not chosen yet, -1 expand every thread, t >= 0 only thread t (its safe local step) */
+  /** per depth: -1 expand every thread, t >= 0 only thread t (src/por/reduction.ts: a state not stored) */
   private amp: Int32Array;
-  /**
-   * per depth, after the proviso turned a reduced expansion into a full one: the thread whose first
-   * `doneAlt` alternatives were already explored (so they are not run, nor counted, twice), or -1
-   */
-  private doneTid: Int32Array;
-  private doneAlt: Int32Array;
   /** sleep sets (src/por/sleep-sets.ts): steps whose successor is known without running them */
   private readonly sl: SleepSets | null;
   private readonly sleepBuf: SleepSets | null;
@@ -100,8 +90,6 @@ export class Dfs extends Search {
     this.fpHi = b.fpHi;
     this.fpLo = b.fpLo;
     this.amp = b.amp;
-    this.doneTid = b.doneTid;
-    this.doneAlt = b.doneAlt;
     this.sleepBuf = b.sleep;
     this.sl = opts.sleep ?? opts.por ?? true ? (this.sleepBuf ?? new SleepSets(engine.W)) : null;
     this.sl?.ensureDepth(this.curTid.length);
@@ -109,8 +97,7 @@ export class Dfs extends Search {
     this.curTid[0] = 0;
     this.curAlt[0] = 0;
     this.any[0] = 0;
-    this.amp[0] = -2;
-    this.doneTid[0] = -1;
+    this.amp[0] = -1;
     this.scratch = new Int32Array(engine.W);
     if (start) {
       this.stack.set(start.state, 0);
@@ -119,8 +106,14 @@ export class Dfs extends Search {
       this.curTid[0] = start.tid;
       this.curAlt[0] = start.alt;
       this.any[0] = start.any ? 1 : 0;
-      this.amp[0] = -1; // resumed mid-way: expand fully from the cursor
-      this.doneTid[0] = -1;
+      // resumed mid-way: the reduction's choice is a function of the state, so it is the one the
+      // search that handed this unit over made
+      const t = this.por ? this.por.select(this.stack, 0, start.hi, start.lo) : -1;
+      this.amp[0] = t;
+      if (t >= 0 && this.curTid[0]! < t) {
+        this.curTid[0] = t;
+        this.curAlt[0] = 0;
+      }
       this.maxDepthSeen = this.prefix.length;
       return;
     }
@@ -132,6 +125,9 @@ export class Dfs extends Search {
     this.fpLo[0] = this.fp.lo;
     this.visitState(this.scratch, 0, this.fp.hi, this.fp.lo);
     this.states = 1;
+    // the initial state is stored whatever the reduction does with it
+    this.amp[0] = this.por ? this.selectAt(this.stack, 0, this.fp.hi, this.fp.lo) : -1;
+    if (this.amp[0]! >= 0) this.curTid[0] = this.amp[0]!;
     const m = engine.check(this.scratch, this.pendingSometimes);
     if (m !== 0) this.discover(m, () => []);
   }
@@ -174,7 +170,7 @@ export class Dfs extends Search {
     const W = this.engine.W;
     if (spare.length < 4) {
       const sleep = this.sl ?? this.sleepBuf;
-      spare.push({ W, stack: this.stack, curTid: this.curTid, curAlt: this.curAlt, any: this.any, choice: this.choice, fpHi: this.fpHi, fpLo: this.fpLo, amp: this.amp, doneTid: this.doneTid, doneAlt: this.doneAlt, sleep });
+      spare.push({ W, stack: this.stack, curTid: this.curTid, curAlt: this.curAlt, any: this.any, choice: this.choice, fpHi: this.fpHi, fpLo: this.fpLo, amp: this.amp, sleep });
     }
     this.status = { kind: 'incomplete', reason: 'interrupted' };
   }
@@ -197,8 +193,6 @@ export class Dfs extends Search {
     this.fpHi = grow(this.fpHi, cap);
     this.fpLo = grow(this.fpLo, cap);
     this.amp = grow(this.amp, cap);
-    this.doneTid = grow(this.doneTid, cap);
-    this.doneAlt = grow(this.doneAlt, cap);
     this.sl?.ensureDepth(cap);
   }
 
@@ -217,11 +211,6 @@ export class Dfs extends Search {
         if (n >= budget) return false;
       }
       const off = d * W;
-      if (this.amp[d] === -2) {
-        const t = this.por ? this.por.select(this.stack, off) : -1;
-        this.amp[d] = t;
-        if (t >= 0) this.curTid[d] = t;
-      }
       const amp = this.amp[d]!;
       const lastTid = amp >= 0 ? amp + 1 : T;
       let tid = this.curTid[d]!;
@@ -232,12 +221,10 @@ export class Dfs extends Search {
       if (d + 1 >= this.curTid.length) this.growTo(d + 1);
       const stk = this.stack;
       const next = off + W;
-      const doneTid = this.doneTid[d]!;
       const sl = this.sl;
       /** the sleep-set entry of the transition taken (-1: none) */
       let via = -1;
       while (tid < lastTid) {
-        if (tid === doneTid && alt < this.doneAlt[d]!) alt = this.doneAlt[d]!;
         if (alt < e.alts(stk, off, tid)) {
           let ok: boolean;
           const z = sl === null ? -1 : sl.asleep(d, tid, alt);
@@ -285,38 +272,49 @@ export class Dfs extends Search {
       }
       const chi = e.hi;
       const clo = e.lo;
-      // the successor is still in place over its parent: look it up first, copy it up only if new
-      const r = this.visitState(stk, off, chi, clo);
-      e.settle(stk, off, next, r === 1);
-      this.cover(stk, off, tid);
-      if (r === 0) {
-        if (amp >= 0) {
-          // proviso: a reduced expansion must not close a cycle; expand this state fully instead
-          // (the ample thread's alternatives tried so far are not run again)
-          this.amp[d] = -1;
-          this.doneTid[d] = tid;
-          this.doneAlt[d] = alt;
-          this.curTid[d] = 0;
-          this.curAlt[d] = 0;
-          sl?.restart(d);
+      let amp1 = -1;
+      if (this.por === undefined) {
+        // the successor is still in place over its parent: look it up first, copy it up only if new
+        const r = this.visitState(stk, off, chi, clo);
+        e.settle(stk, off, next, r === 1);
+        this.cover(stk, off, tid);
+        if (r === 0) continue;
+        if (r < 0) {
+          this.d = d;
+          return true;
         }
-        continue;
+        this.states++;
+      } else {
+        // stored states are those the reduction expands fully; the others are walked through (merged)
+        if (this.seen(stk, off, chi, clo)) {
+          e.settle(stk, off, next, false);
+          this.cover(stk, off, tid);
+          continue;
+        }
+        e.settle(stk, off, next, true);
+        this.cover(stk, off, tid);
+        amp1 = this.selectAt(stk, next, chi, clo);
+        if (amp1 < 0) {
+          const r = this.visitState(stk, next, chi, clo);
+          if (r === 0) continue; // another worker stored it meanwhile
+          if (r < 0) {
+            this.d = d;
+            return true;
+          }
+          this.states++;
+        } else {
+          this.merged++;
+        }
       }
-      if (r < 0) {
-        this.d = d;
-        return true;
-      }
-      this.states++;
       this.choice[d] = encodeChoice(tid, alt - 1);
       sl?.push(d, via);
       d++;
       this.fpHi[d] = chi;
       this.fpLo[d] = clo;
-      this.curTid[d] = 0;
+      this.curTid[d] = amp1 >= 0 ? amp1 : 0;
       this.curAlt[d] = 0;
       this.any[d] = 0;
-      this.amp[d] = -2;
-      this.doneTid[d] = -1;
+      this.amp[d] = amp1;
       if (d + this.prefix.length > this.maxDepthSeen) this.maxDepthSeen = d + this.prefix.length;
       const m = e.check(stk, this.pendingSometimes, next);
       if (m !== 0) {

@@ -6,6 +6,7 @@ import { ModelError } from '../model/errors.ts';
 import { FieldError } from '../model/sealed.ts';
 import type { Property } from '../spec/property.ts';
 import { fullFingerprint, store } from '../state/zobrist.ts';
+import { ReductionWidened } from '../por/reduction.ts';
 
 export const MAX_PROPERTIES = 30;
 /** no result cached yet for a (thread, pc): a value no step can return (not even undefined) */
@@ -13,8 +14,9 @@ const NO_RESULT: unique symbol = Symbol('no result');
 /** a blocked step that touched more words than this is not memoised */
 const MEMO_WORDS = 8;
 const MEMO_STRIDE = 2 + 2 * MEMO_WORDS;
-/** footprint words recorded per step run (enough for a sleep-set entry) */
-const REC_WORDS = 64;
+/** footprint words recorded per step run (a sleep-set entry takes at most SLEEP_WORDS of them) */
+const REC_WORDS = 4096;
+const SLEEP_WORDS = 64;
 /** an enabled step is memoised if it touched at most this many words (counted with repeats)... */
 const EMEMO_TOUCHED = 24;
 /** ...and stored at most this many times */
@@ -78,6 +80,20 @@ export class Engine {
   running: Int32Array<ArrayBufferLike> = Int32Array.of(0, -1, 0);
   /** offset of the state tryInPlace() last ran a step on (the DFS stack depth times W) */
   runOff = 0;
+  /**
+   * Set while partial-order reduction is on (src/por/reduction.ts): per word, the thread it is private
+   * to, or -1. Every step run and every property evaluation is checked against it.
+   */
+  owner: Int8Array | null = null;
+
+  /** Words the last step run by tryInPlace() (or its memo) touched, in order; see touchedCount. */
+  get touched(): Int32Array {
+    return this.memoRec;
+  }
+  /** How many words it touched (may exceed touched.length: then not all are known). */
+  get touchedCount(): number {
+    return this.recN;
+  }
 
   constructor(
     readonly cm: CompiledModel,
@@ -142,12 +158,57 @@ export class Engine {
    * Given the source state's fingerprint (hi, lo), the new state's is in this.hi / this.lo after.
    */
   successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi = 0, lo = 0, outOff = 0): boolean {
+    if (this.owner !== null && this.cm.holder.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
     const ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
     if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
     return ok;
   }
 
   private undoBuf: Int32Array = new Int32Array(64);
+
+  /** successor() with what the step touches recorded and checked against the reduction's owner map. */
+  private successorOwned(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
+    const h = this.cm.holder;
+    const pc = this.pc(src, off, tid);
+    h.rec = this.memoRec;
+    h.rn = 0;
+    let ok: boolean;
+    try {
+      ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
+      if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
+    } finally {
+      this.recN = h.rn;
+      h.rec = null;
+    }
+    this.checkOwner(tid, pc);
+    return ok;
+  }
+
+  /**
+   * The step thread tid just ran (at pc) touched only shared words and its own private ones; else the
+   * words of other threads it touched become shared, and the search must start again.
+   */
+  private checkOwner(tid: number, pc: number): void {
+    const owner = this.owner!;
+    const rec = this.memoRec;
+    const n = this.recN;
+    if (n > rec.length) throw this.tooWide(tid, pc);
+    let bad: number[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const o = owner[rec[i]!]!;
+      if (o >= 0 && o !== tid) (bad ??= []).push(rec[i]!);
+    }
+    if (bad !== null) {
+      const th = this.cm.threads[tid]!;
+      throw new ReductionWidened(bad, `step ${th.name}.${th.labels[pc] ?? '?'} touched ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to another thread`);
+    }
+  }
+
+  private tooWide(tid: number, pc: number): StepError {
+    const th = this.cm.threads[tid]!;
+    const label = th.labels[pc] ?? '?';
+    return new StepError(`step ${th.name}.${label} touched more than ${REC_WORDS} words: too many for the reduction's footprint check (run with --no-por)`, th.name, label);
+  }
 
   /**
    * Like successor(), but in place: runs (tid, alt) on the state at buf[off..] with an undo log. False
@@ -172,7 +233,12 @@ export class Engine {
           break;
         }
       }
-      if (same) return false;
+      if (same) {
+        const rec = this.memoRec;
+        for (let i = 0; i < n; i++) rec[i] = memo[mo + 2 + 2 * i]!;
+        this.recN = n;
+        return false;
+      }
     }
     const emo = this.emo;
     const eo = (this.memoBase[tid]! + alt) * EMEMO_STRIDE;
@@ -194,6 +260,7 @@ export class Engine {
       h.rec = null;
       if (!ok) this.undo(buf, off);
     }
+    if (this.owner !== null) this.checkOwner(tid, pc);
     if (ok) {
       if (h.rn <= EMEMO_TOUCHED && this.undoN <= 2 * EMEMO_CHANGED) this.rememberEnabled(buf, off, eo, pc, hi, lo);
     } else if (h.rn <= MEMO_WORDS) {
@@ -284,7 +351,7 @@ export class Engine {
    */
   footprint(buf: Int32Array, off: number, tid: number, fp: Int32Array, at: number, k: number): number {
     const rn = this.recN;
-    if (rn > REC_WORDS) return -1;
+    if (rn > SLEEP_WORDS) return -1;
     const tb = at + 1;
     const wb = tb + k;
     for (let i = tb; i < wb + k; i++) fp[i] = 0;
@@ -390,12 +457,14 @@ export class Engine {
     h.rec = this.memoRec;
     h.rn = 0;
     let ok = false;
+    const pc = this.pc(buf, off, tid);
     try {
       ok = this.successor1(buf, off, tid, alt, this.detOut, hi, lo, 0);
     } finally {
       this.recN = h.rn;
       h.rec = null;
     }
+    if (this.owner !== null) this.checkOwner(tid, pc);
     this.recheck(buf, off, tid, alt, this.detOut, hi, lo, 0, ok);
     if (ok) {
       this.detSave.set(buf.subarray(off, off + W));
@@ -524,6 +593,11 @@ export class Engine {
       if (f & this.bitsUnion) for (const [k, bits] of this.bitsProps) if (f & bits) m |= 1 << k;
     }
     let k = -1; // the property being evaluated, to name it if it throws
+    const h = cm.holder;
+    if (this.owner !== null) {
+      h.rec = this.propRec;
+      h.rn = 0;
+    }
     try {
       for (let i = 0; i < al.length; i++) {
         k = al[i]!;
@@ -538,7 +612,10 @@ export class Engine {
       }
     } catch (e) {
       throw this.propertyError(e, k);
+    } finally {
+      h.rec = null;
     }
+    if (this.owner !== null) this.checkPropertyReads(h.rn);
     return m;
   }
 
@@ -547,6 +624,18 @@ export class Engine {
     const msg = e instanceof Error ? e.message : String(e);
     const p = this.props[k];
     return new ModelError(`model '${this.cm.name}': property ${p?.name ?? '?'} threw: ${msg}`);
+  }
+
+  private readonly propRec = new Int32Array(REC_WORDS);
+
+  /** A property read a thread's private word: it becomes shared (visible), and the search starts again. */
+  private checkPropertyReads(n: number): void {
+    const owner = this.owner!;
+    const rec = this.propRec;
+    if (n > rec.length) throw new ModelError(`the properties read more than ${REC_WORDS} words of one state: too many for the reduction's check (run with --no-por)`);
+    let bad: number[] | null = null;
+    for (let i = 0; i < n; i++) if (owner[rec[i]!]! >= 0) (bad ??= []).push(rec[i]!);
+    if (bad !== null) throw new ReductionWidened(bad, `a property read ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to a thread`);
   }
 
   /** True when every non-daemon thread has finished. */

@@ -7,8 +7,8 @@ import { ExactStateSet } from '../state/exact-set.ts';
 import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 import { Canonicalizer } from './symmetry.ts';
-import { LocalStepReduction } from '../por/local-steps.ts';
 import { pulse } from './watchdog.ts';
+import { Reduction, WHY_CYCLE } from '../por/reduction.ts';
 
 export interface Limits {
   /** stop after this many distinct states */
@@ -61,12 +61,18 @@ function recentFor(set: VisitedSet): Int32Array {
   if (!c) recentOf.set(key, (c = new Int32Array(2 << RECENT_BITS)));
   return c;
 }
-const reductions = new WeakMap<Engine, LocalStepReduction>();
+const reductions = new WeakMap<Engine, Reduction>();
 
-/** One reduction per engine: it learns which steps are never local, for the engine's lifetime. */
-function porOf(engine: Engine): LocalStepReduction {
+/**
+ * One reduction per engine: it learns facts about steps (never local, closures) for the engine's
+ * lifetime, and keeps the owner map the engine checks every step against (widened, never narrowed).
+ */
+export function porOf(engine: Engine): Reduction {
   let r = reductions.get(engine);
-  if (!r) reductions.set(engine, (r = new LocalStepReduction(engine)));
+  if (!r) {
+    reductions.set(engine, (r = new Reduction(engine)));
+    engine.owner = r.owner;
+  }
   return r;
 }
 
@@ -110,6 +116,12 @@ export abstract class Search {
   transitions = 0;
   /** transitions whose successor sleep sets rebuilt without running the step (counted in `transitions`) */
   replayed = 0;
+  /** states the reduction walked through without storing them (merged local steps) */
+  merged = 0;
+  /** stored states the reduction expanded fully because no thread had a local step to take */
+  fullNoLocal = 0;
+  /** ...because the local steps it had could run round a cycle */
+  fullCycle = 0;
   maxDepthSeen = 0;
   /**
    * Transitions taken per (thread, label): entry coverBase[tid] + pc. What coverage reports: the
@@ -135,7 +147,7 @@ export abstract class Search {
 
   protected readonly stopAtFirst: boolean;
   /** partial-order reduction, when on */
-  protected readonly por: LocalStepReduction | undefined;
+  protected readonly por: Reduction | undefined;
   /** whole-state storage (--exact), when on */
   private readonly exact: ExactStateSet | undefined;
 
@@ -243,6 +255,36 @@ export abstract class Search {
       return this.visit(this.fp.hi, this.fp.lo);
     }
     return this.visit(hi, lo);
+  }
+
+  /**
+   * Whether the state a[off..] with fingerprint (hi, lo) (or its class representative, under symmetry)
+   * is already in the visited set; nothing is inserted.
+   */
+  protected seen(a: Int32Array, off: number, hi: number, lo: number): boolean {
+    if (this.exact) {
+      const W = this.engine.W;
+      return this.canon && this.canon.canon(a, off, this.canonBuf) ? this.exact.hasState(this.canonBuf, 0, W) : this.exact.hasState(a, off, W);
+    }
+    if (this.canon && this.canon.canon(a, off, this.canonBuf)) {
+      fullFingerprint(this.canonBuf, 0, this.engine.W, this.fp);
+      hi = this.fp.hi;
+      lo = this.fp.lo;
+    }
+    const c = this.recent;
+    const i = (lo & RECENT_MASK) << 1;
+    if (c[i] === hi && c[i + 1] === lo && (hi | lo) !== 0) return true;
+    return this.fps.has(hi, lo);
+  }
+
+  /** The reduction's choice for the state a[off..] (see Reduction.select), counted in the statistics. */
+  protected selectAt(a: Int32Array, off: number, hi: number, lo: number): number {
+    const t = this.por!.select(a, off, hi, lo);
+    if (t < 0) {
+      if (this.por!.why === WHY_CYCLE) this.fullCycle++;
+      else this.fullNoLocal++;
+    }
+    return t;
   }
 
   /** Fingerprint of a whole vector, from scratch (the initial state). Result in this.fp. */

@@ -8,9 +8,10 @@ import { Bfs } from './bfs.ts';
 import { Bounded } from './bounded.ts';
 import { Dfs } from './dfs.ts';
 import { Engine, StepError } from './engine.ts';
-import { NO_LIMITS, type Discovery, type Limits, type Search, type SearchStatus } from './search.ts';
+import { NO_LIMITS, porOf, type Discovery, type Limits, type Search, type SearchStatus } from './search.ts';
 import { arm, disarm, guarded, passUserInterrupt, SliceInterrupted, DEFAULT_STEP_TIMEOUT_S, type Interruption } from './watchdog.ts';
 import { encodeChoice, pathToString } from '../trace/path.ts';
+import { ReductionWidened } from '../por/reduction.ts';
 
 export type Strategy = 'dfs' | 'bfs';
 
@@ -92,6 +93,9 @@ export interface SearchSummary {
   readonly states: number;
   readonly transitions: number;
   readonly replayed: number;
+  readonly merged: number;
+  readonly fullNoLocal: number;
+  readonly fullCycle: number;
   readonly maxDepthSeen: number;
   readonly tableBytes: number;
   readonly workers: number;
@@ -143,6 +147,8 @@ export interface RunStats {
   readonly collisionProbability: number;
   /** worker threads the run used (1: single-threaded) */
   readonly workers: number;
+  /** partial-order reduction (absent with --no-por); see src/por/reduction.ts */
+  readonly reduction?: ReductionStats;
   /** whole states were stored (--exact): no fingerprint collision possible */
   readonly exact: boolean;
 }
@@ -151,6 +157,19 @@ export interface RunStats {
 export interface ThreadCoverage {
   readonly thread: string;
   readonly labels: readonly { readonly label: string; readonly count: number }[];
+}
+
+export interface ReductionStats {
+  /** states walked through without being stored: their only expansion was one thread's local steps */
+  readonly merged: number;
+  /** stored states expanded fully because no thread had a local step to take */
+  readonly fullNoLocal: number;
+  /** ...because the local steps a thread had could run round a cycle (the cycle proviso) */
+  readonly fullCycle: number;
+  /** times the search started again because a step or property touched another thread's locals */
+  readonly restarts: number;
+  /** why it last started again */
+  readonly widenedBy?: string;
 }
 
 export interface RunResult {
@@ -177,12 +196,18 @@ function pick(s: Search): Omit<SearchSummary, 'workers'> {
   return {
     status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, replayed: s.replayed, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes,
     ...(counted ? { coverage: s.coverage } : {}),
+    merged: s.merged,
+    fullNoLocal: s.fullNoLocal,
+    fullCycle: s.fullCycle,
   };
 }
 
 export class Verification {
   readonly engine: Engine;
-  readonly search: Search;
+  /** the current search (a new one after the reduction widened: see restart()) */
+  search: Search;
+  private restarts = 0;
+  private widenedBy: string | undefined;
   private readonly t0 = Date.now();
   private elapsed = 0;
   private taken: SearchSummary | undefined;
@@ -194,18 +219,54 @@ export class Verification {
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
     if (opts.checkDeterminism) this.engine.checkDeterminism(true);
+    this.search = this.newSearch();
+  }
+
+  private newSearch(): Search {
+    const opts = this.opts;
     const so = { stopAtFirst: opts.stopAtFirst, symmetry: opts.symmetry ?? true, por: opts.por ?? true, sleep: opts.sleep ?? opts.por ?? true, exact: !!opts.exact };
-    this.search =
-      opts.maxPreemptions !== undefined
-        ? new Bounded(this.engine, opts.limits, so, opts.maxPreemptions)
-        : opts.strategy === 'bfs'
-          ? new Bfs(this.engine, opts.limits, so)
-          : new Dfs(this.engine, opts.limits, so);
+    for (;;) {
+      try {
+        return opts.maxPreemptions !== undefined
+          ? new Bounded(this.engine, opts.limits, so, opts.maxPreemptions)
+          : opts.strategy === 'bfs'
+            ? new Bfs(this.engine, opts.limits, so)
+            : new Dfs(this.engine, opts.limits, so);
+      } catch (e) {
+        // the initial state's own expansion can meet a step touching another thread's locals
+        if (!(e instanceof ReductionWidened)) throw e;
+        this.widen(e);
+      }
+    }
+  }
+
+  private widen(w: ReductionWidened): void {
+    porOf(this.engine).widen(w.words);
+    this.restarts++;
+    this.widenedBy = w.message;
+  }
+
+  /**
+   * A step or property touched a word the reduction took as another thread's own: the word is shared
+   * from now on, and the search starts again from the initial state (what it had found was found
+   * under a reduction that assumed too much).
+   */
+  private restart(w: ReductionWidened): void {
+    this.widen(w);
+    if (this.search instanceof Dfs) this.search.release();
+    this.search = this.newSearch();
   }
 
   /** Explores a slice; true when the run has ended. */
   step(budget = 1 << 16): boolean {
-    const done = this.search.run(budget);
+    let done: boolean;
+    try {
+      done = this.search.run(budget);
+    } catch (e) {
+      if (!(e instanceof ReductionWidened)) throw e;
+      this.restart(e);
+      done = false;
+    }
     this.elapsed = Date.now() - this.t0;
     return done;
   }
@@ -299,7 +360,13 @@ export class Verification {
         prepared = true;
       }
       if (handOff && this.search instanceof Dfs && this.search.states >= handOff.after && handOff.ready() && this.search.status.kind === 'running') {
-        this.taken = await handOff.take(this, this.search, tick);
+        try {
+          this.taken = await handOff.take(this, this.search, tick);
+        } catch (e) {
+          if (!(e instanceof ReductionWidened)) throw e;
+          this.restart(e);
+          continue;
+        }
         this.elapsed = Date.now() - this.t0;
         break;
       }
@@ -360,6 +427,17 @@ export class Verification {
         collisionProbability: this.search.isExact ? 0 : collisionProbability(s.states),
         exact: this.search.isExact,
         workers: s.workers,
+        ...(this.opts.por ?? true
+          ? {
+              reduction: {
+                merged: s.merged,
+                fullNoLocal: s.fullNoLocal,
+                fullCycle: s.fullCycle,
+                restarts: this.restarts,
+                ...(this.widenedBy !== undefined ? { widenedBy: this.widenedBy } : {}),
+              },
+            }
+          : {}),
       },
       properties,
       ...(s.coverage ? { coverage: this.coverageOf(s.coverage) } : {}),

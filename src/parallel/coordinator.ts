@@ -7,6 +7,8 @@
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { ModelError } from '../model/errors.ts';
+import { ReductionWidened } from '../por/reduction.ts';
+import { porOf } from '../explore/search.ts';
 import type { Discovery, SearchStatus } from '../explore/search.ts';
 import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
@@ -44,7 +46,7 @@ export async function warmPool(workers: number, model: ModelRef): Promise<void> 
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
   const table = new SharedArrayBuffer(64 * 8);
   const task: TaskMsg = {
-    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true, sleep: true,
+    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [],
   };
   await Promise.all(Array.from({ length: n }, () => pool.run(task)));
 }
@@ -75,6 +77,9 @@ export interface ParallelInput {
   readonly transitions: number;
   readonly coverage: ArrayLike<number>;
   readonly replayed: number;
+  readonly merged: number;
+  readonly fullNoLocal: number;
+  readonly fullCycle: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
   readonly discoveries: readonly Discovery[];
@@ -89,6 +94,9 @@ export interface ParallelOutcome {
   readonly states: number;
   readonly transitions: number;
   readonly replayed: number;
+  readonly merged: number;
+  readonly fullNoLocal: number;
+  readonly fullCycle: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
   readonly discoveries: Discovery[];
@@ -133,6 +141,9 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let transitions = inp.transitions;
   const coverage = Float64Array.from(inp.coverage);
   let replayed = inp.replayed;
+  let merged = inp.merged;
+  let fullNoLocal = inp.fullNoLocal;
+  let fullCycle = inp.fullCycle;
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
   const discoveries: Discovery[] = [...inp.discoveries];
@@ -181,6 +192,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       symmetry: inp.symmetry,
       por: inp.por,
       sleep: inp.sleep,
+      porShared: inp.por ? porOf(inp.engine).widened() : [],
     };
     const slot = freeSlots.pop() ?? -1;
     const watched: TaskMsg = watch !== undefined && slot >= 0 ? { ...task, watch: { memory: watch, slot, seconds: inp.stepSeconds } } : task;
@@ -198,6 +210,9 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         transitions += r.transitions;
         for (let i = 0; i < coverage.length; i++) coverage[i]! += r.coverage[i] ?? 0;
         replayed += r.replayed;
+        merged += r.merged;
+        fullNoLocal += r.fullNoLocal;
+        fullCycle += r.fullCycle;
         maxDepthSeen = Math.max(maxDepthSeen, r.maxDepth);
         truncated ||= r.truncated;
         for (const d of r.discoveries) {
@@ -205,6 +220,10 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
           found |= 1 << d.prop;
           discoveries.push({ prop: d.prop, path: d.path });
           if (inp.stopAtFirst && inp.engine.props[d.prop]!.kind !== 'sometimes') setStop({ kind: 'violation' });
+        }
+        if (r.widened !== undefined) {
+          failure ??= new ReductionWidened(r.widened.words, r.widened.why);
+          setStop({ kind: 'incomplete', reason: 'interrupted' });
         }
         if (r.modelError !== undefined) {
           failure ??= new ModelError(r.modelError);
@@ -256,10 +275,10 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   }
   whenWorkerStalls(null);
   if (failure !== undefined) {
-    if (failure instanceof ModelError) throw failure;
+    if (failure instanceof ModelError || failure instanceof ReductionWidened) throw failure;
     const msg = failure instanceof Error ? failure.message : String(failure);
     throw new WorkerError(`a worker thread failed: ${msg}`);
   }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
-  return { status, states, transitions, replayed, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage };
+  return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage };
 }

@@ -44,6 +44,8 @@ export interface TaskMsg {
   readonly sleep: boolean;
   /** the watchdog's shared memory and this task's heartbeat slot in it (src/explore/watchdog.ts) */
   readonly watch?: { readonly memory: SharedArrayBuffer; readonly slot: number; readonly seconds: number };
+  /** words the reduction has made shared since the model was compiled (src/por/reduction.ts) */
+  readonly porShared: readonly number[];
 }
 
 export type StopKind = 'done' | 'budget' | 'stopped' | 'memory' | 'timeout' | 'max-states';
@@ -53,6 +55,9 @@ export interface ResultMsg {
   readonly states: number;
   readonly transitions: number;
   readonly replayed: number;
+  readonly merged: number;
+  readonly fullNoLocal: number;
+  readonly fullCycle: number;
   readonly maxDepth: number;
   readonly truncated: boolean;
   readonly discoveries: readonly { readonly prop: number; readonly path: readonly number[] }[];
@@ -62,4 +67,6 @@ export interface ResultMsg {
   readonly stop: StopKind;
   /** a model error in a step (reported as such, not as a crash) */
   readonly modelError?: string;
+  /** the reduction met a step or property touching another thread's private words: these, and why */
+  readonly widened?: { readonly words: readonly number[]; readonly why: string };
 }

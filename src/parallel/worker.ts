@@ -10,6 +10,8 @@ import { Engine } from '../explore/engine.ts';
 import { coverageSize } from '../explore/search.ts';
 import { Dfs, type DfsUnit } from '../explore/dfs.ts';
 import { attach, guarded, publishUnit, runningView } from '../explore/watchdog.ts';
+import { porOf } from '../explore/search.ts';
+import { ReductionWidened } from '../por/reduction.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
@@ -52,12 +54,16 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   let states = 0;
   let transitions = 0;
   let replayed = 0;
+  let merged = 0;
+  let fullNoLocal = 0;
+  let fullCycle = 0;
   let maxDepth = 0;
   let truncated = false;
   const coverage = new Array<number>(coverageSize(engine)).fill(0);
   let stop: StopKind = 'done';
   const discoveries: { prop: number; path: readonly number[] }[] = [];
   const frontier: UnitMsg[] = [];
+  if (task.por) porOf(engine).widen(task.porShared);
   const flagged = () => Atomics.load(ctl, CTL_STOP) !== 0 || Atomics.load(ctl, CTL_PAUSE) !== 0;
   // the watchdog: this thread's heartbeat slot; a worker thread also publishes the step it runs
   if (task.watch) attach(task.watch.memory, task.watch.slot);
@@ -69,6 +75,9 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     states += d.states;
     transitions += d.transitions;
     replayed += d.replayed;
+    merged += d.merged;
+    fullNoLocal += d.fullNoLocal;
+    fullCycle += d.fullCycle;
     maxDepth = Math.max(maxDepth, d.maxDepthSeen);
     truncated ||= d.truncated;
     for (let i = 0; i < coverage.length; i++) coverage[i]! += d.coverage[i]!;
@@ -127,12 +136,12 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     while (!guarded(slice));
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
-    if (e instanceof ModelError) {
-      return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', modelError: e.message };
-    }
+    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped' } as const;
+    if (e instanceof ModelError) return { ...base, modelError: e.message };
+    if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, maxDepth, truncated, discoveries, frontier, coverage, stop };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier, coverage, stop };
 }
 
 export default explore;

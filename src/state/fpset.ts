@@ -67,6 +67,10 @@ export class FingerprintSet {
     }
   }
 
+  has(hi: number, lo: number): boolean {
+    return this.contains(hi, lo);
+  }
+
   contains(hi: number, lo: number): boolean {
     if (hi === 0 && lo === 0) lo = 1;
     const slots = this.slots;

@@ -65,6 +65,25 @@ export class SharedFingerprintSet implements VisitedSet {
     return SHARED_FULL;
   }
 
+  has(hi: number, lo: number): boolean {
+    if (hi === 0) hi = 1;
+    if (lo === 0) lo = 1;
+    const slots = this.slots;
+    const cap = this.cap;
+    let i = home(hi, lo, cap);
+    for (let probes = 0; probes < cap; probes++) {
+      const h = slots[2 * i]!;
+      if (h === 0) return false;
+      if (h === hi) {
+        let l = slots[2 * i + 1]!;
+        while (l === 0) l = Atomics.load(slots, 2 * i + 1);
+        if (l === lo) return true;
+      }
+      if (++i === cap) i = 0;
+    }
+    return false;
+  }
+
   /**
    * Adds a fingerprint known to be absent, with plain stores: only while no other thread uses the
    * table (filling it before the workers start, or growing it while they are paused).

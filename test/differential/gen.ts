@@ -47,6 +47,7 @@ export type Instr =
   | { readonly op: 'load'; readonly v: number } // r := g
   | { readonly op: 'store'; readonly v: number } // g := min(r, bound)
   | { readonly op: 'local' } // r := r + 1 (wrapping): work on the thread's own data only
+  | { readonly op: 'peek' } // r := thread 0's r: a read of another thread's local (the reduction must see it)
   | { readonly op: 'choose'; readonly v: number; readonly n: number } // n alternatives: g := alt (blocked when alt > bound)
   | { readonly op: 'cas'; readonly v: number; readonly expect: number; readonly c: number } // writes g := c, then BLOCKED unless g was `expect`
   | { readonly op: 'await'; readonly cond: Cond } // BLOCKED unless cond
@@ -109,6 +110,8 @@ export function instrText(i: Instr): string {
       return `g${i.v} := r`;
     case 'local':
       return 'r++';
+    case 'peek':
+      return 'r := a0.r';
     case 'choose':
       return `g${i.v} := choose(${i.n})`;
     case 'cas':
@@ -185,7 +188,8 @@ const rawInstr: fc.Arbitrary<Instr> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ op: fc.constant('inc' as const), v: fc.nat(2) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('load' as const), v: fc.nat(2) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('store' as const), v: fc.nat(2) }) },
-  { weight: 2, arbitrary: fc.constant({ op: 'local' as const }) },
+  { weight: 4, arbitrary: fc.constant({ op: 'local' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'peek' as const }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('choose' as const), v: fc.nat(2), n: fc.integer({ min: 2, max: 3 }) }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('cas' as const), v: fc.nat(2), expect: fc.nat(3), c: fc.nat(3) }) },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('await' as const), cond: rawCond }) },
@@ -216,6 +220,10 @@ const rawIdiom: fc.Arbitrary<Instr[]> = fc.oneof(
   fc.constant<Instr[]>([{ op: 'load_pmd' }, { op: 'unlink' }, { op: 'free' }]),
   fc.constant<Instr[]>([{ op: 'alloc' }, { op: 'link' }]),
   fc.record({ l: fc.nat(1), v: fc.nat(2) }).map(({ l, v }): Instr[] => [{ op: 'lock', l }, { op: 'inc', v }, { op: 'unlock', l }]),
+  // local work, for the partial-order reduction to merge: a chain, and a loop on the register (which
+  // may run round forever: the cycle proviso's trap)
+  fc.constant<Instr[]>([{ op: 'local' }, { op: 'local' }, { op: 'local' }]),
+  fc.record({ c: fc.nat(3), to: fc.nat(6) }).map(({ c, to }): Instr[] => [{ op: 'local' }, { op: 'jump', cond: { reg: true, v: 0, cmp: '!=', c }, to }]),
 );
 
 const rawCode = fc
@@ -307,7 +315,9 @@ export function normalize(raw: RawDesc): ModelDesc {
     };
   });
   const props = raw.props.map((p): PropDesc => ({ kind: p.kind, conds: p.conds.map((c) => normCond(c, ints, false)) }));
-  return printable({ ints, locks, linked: raw.linked, groups: out, props });
+  // a read of thread 0's register names a thread by its position: no group is symmetric then
+  const peeks = out.some((g) => g.code.some((i) => i.op === 'peek'));
+  return printable({ ints, locks, linked: raw.linked, groups: peeks ? out.map((g) => ({ ...g, symmetric: false })) : out, props });
 }
 
 /** Random small model descriptions. */
@@ -389,6 +399,9 @@ function buildSteps(d: ModelDesc, code: readonly Instr[]): Record<string, AnySte
         break;
       case 'local':
         step = (_s, me) => ((me.r = (me.r + 1) % (REG_MAX + 1)), next);
+        break;
+      case 'peek':
+        step = (_s, me) => ((me.r = me.all[0].r), next);
         break;
       case 'choose':
         step = {
