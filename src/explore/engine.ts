@@ -196,7 +196,7 @@ export class Engine {
     let bad: number[] | null = null;
     for (let i = 0; i < n; i++) {
       const o = owner[rec[i]!]!;
-      if (o >= 0 && o !== tid) (bad ??= []).push(rec[i]!);
+      if (o >= 0 && o !== tid && !bad?.includes(rec[i]!)) (bad ??= []).push(rec[i]!);
     }
     if (bad !== null) {
       const th = this.cm.threads[tid]!;
@@ -634,7 +634,7 @@ export class Engine {
     const rec = this.propRec;
     if (n > rec.length) throw new ModelError(`the properties read more than ${REC_WORDS} words of one state: too many for the reduction's check (run with --no-por)`);
     let bad: number[] | null = null;
-    for (let i = 0; i < n; i++) if (owner[rec[i]!]! >= 0) (bad ??= []).push(rec[i]!);
+    for (let i = 0; i < n; i++) if (owner[rec[i]!]! >= 0 && !bad?.includes(rec[i]!)) (bad ??= []).push(rec[i]!);
     if (bad !== null) throw new ReductionWidened(bad, `a property read ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to a thread`);
   }
 

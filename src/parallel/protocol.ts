@@ -1,6 +1,6 @@
 // The versioned messages between the coordinator and its workers.
 
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** How a worker finds and builds the model instance (it imports the same files by path). */
 export interface ModelRef {

@@ -75,6 +75,13 @@ export function engineLines(r: RunResult): string[] {
       : `state vector ${s.stateInts * 4} B, fingerprint table ${fmtBytes(s.tableBytes)} (${s.bytesPerState.toFixed(1)} B/state)`,
     ...(s.exact ? [] : [`P(fingerprint collision) ~ ${fmtProb(s.collisionProbability)}`]),
     ...(s.replayed > 0 ? [`sleep sets: ${fmtInt(s.replayed)} of those transitions taken without running their step`] : []),
+    ...(s.reduction
+      ? [
+          `partial-order reduction: ${fmtInt(s.reduction.merged)} states walked through unstored (local steps merged)`,
+          `  stored states expanded fully: ${fmtInt(s.reduction.fullNoLocal)} with no local step, ${fmtInt(s.reduction.fullCycle)} by the cycle proviso`,
+          ...(s.reduction.restarts > 0 ? [`  ${s.reduction.restarts} restart(s), the last because ${s.reduction.widenedBy ?? '?'}`] : []),
+        ]
+      : []),
   ];
 }
 
