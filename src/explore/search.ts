@@ -69,10 +69,7 @@ const reductions = new WeakMap<Engine, Reduction>();
  */
 export function porOf(engine: Engine): Reduction {
   let r = reductions.get(engine);
-  if (!r) {
-    reductions.set(engine, (r = new Reduction(engine)));
-    engine.owner = r.owner;
-  }
+  if (!r) reductions.set(engine, (r = new Reduction(engine)));
   return r;
 }
 
@@ -164,6 +161,8 @@ export abstract class Search {
     this.canon = c?.active ? c : undefined;
     this.canonBuf = new Int32Array(engine.W);
     this.por = opts.por ?? true ? porOf(engine) : undefined;
+    // the owner checks belong to the reduction: a search without it (a worker's engine serves both) has none
+    engine.owner = this.por ? this.por.owner : null;
     this.exact = opts.exact ? new ExactStateSet(limits.maxTableBytes) : undefined;
     const visited = this.exact ?? opts.visited;
     this.fps = visited ?? new FingerprintSet(1 << 15, limits.maxTableBytes);

@@ -241,6 +241,7 @@ export class Verification {
   }
 
   private widen(w: ReductionWidened): void {
+    if (!(this.opts.por ?? true)) throw new Error(`internal: the reduction widened in a run without it (${w.message})`);
     porOf(this.engine).widen(w.words);
     this.restarts++;
     this.widenedBy = w.message;
