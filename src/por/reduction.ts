@@ -47,7 +47,24 @@
 // before it was independent as assumed), and that step reads the word before anything can depend on
 // it, so it is run, and caught, there too.
 
-import type { Engine } from '../explore/engine.ts';
+import type { CompiledModel } from '../model/compile.ts';
+
+/**
+ * What the reduction needs of the engine that runs steps (the explorer's Engine is one): run a step in
+ * place or into a buffer, recording the words it touched, and read a thread's pc and step count.
+ */
+export interface StepRunner {
+  readonly W: number;
+  readonly T: number;
+  readonly cm: CompiledModel;
+  alts(a: Int32Array, off: number, tid: number): number;
+  pc(a: Int32Array, off: number, tid: number): number;
+  successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi?: number, lo?: number, outOff?: number): boolean;
+  tryInPlace(buf: Int32Array, off: number, tid: number, alt: number, hi: number, lo: number): boolean;
+  settle(buf: Int32Array, off: number, next: number, keep: boolean): void;
+  readonly touched: Int32Array;
+  readonly touchedCount: number;
+}
 
 /** A step or a property touched a word the reduction took as another thread's own: start again. */
 export class ReductionWidened extends Error {
@@ -82,7 +99,7 @@ export class Reduction {
   /** why the last select() that returned -1 did so */
   why = WHY_NO_LOCAL;
 
-  constructor(private readonly engine: Engine) {
+  constructor(private readonly engine: StepRunner) {
     const cm = engine.cm;
     this.owner = new Int8Array(engine.W).fill(-1);
     this.privOffs = cm.threads.map((t) => {

@@ -53,7 +53,7 @@ describe('a worker task', () => {
     const model = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
     const r = runTask(engine, {
       v: PROTOCOL_VERSION, model, table: table.buffer, ctl: new SharedArrayBuffer(CTL_WORDS * 4), units,
-      budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false,
+      budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false, porShared: [],
     });
     expect(r.stop).toBe('done');
     expect(r.frontier).toEqual([]);
