@@ -49,6 +49,18 @@ export const TWINS: readonly Twin[] = [
     bench: [4, 5],
   },
   {
+    // GUP-fast walkers doing local work against munmap's RCU table free: the twin where interleavings
+    // commute, written with SPIN processes' own control flow and locals so that SPIN's partial-order
+    // reduction and statement merging can act (its header says how it corresponds)
+    model: 'gup-fast-table-free',
+    variant: 'rcu-table-free',
+    param: 'walkers',
+    define: 'WALKERS',
+    pml: 'bench/spin/gup-fast-table-free.pml',
+    counts: [1, 2, 3],
+    bench: [2, 3, 4],
+  },
+  {
     model: 'retract-page-tables',
     variant: 'upstream',
     param: 'faults',
@@ -67,9 +79,14 @@ export interface Timed {
 }
 
 /** Runs a command to completion and measures its wall-clock time. */
-export function timed(cmd: string, args: readonly string[], cwd: string = ROOT): Timed {
+export function timed(cmd: string, args: readonly string[], cwd: string = ROOT, env?: Readonly<Record<string, string>>): Timed {
   const t0 = process.hrtime.bigint();
-  const r: SpawnSyncReturns<string> = spawnSync(cmd, args, { cwd, encoding: 'utf8', maxBuffer: 256 * 2 ** 20 });
+  const r: SpawnSyncReturns<string> = spawnSync(cmd, args, {
+    cwd,
+    encoding: 'utf8',
+    maxBuffer: 256 * 2 ** 20,
+    ...(env ? { env: { ...process.env, ...env } } : {}),
+  });
   const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
   if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
   return { status: r.status, stdout: r.stdout, stderr: r.stderr, wallMs };
@@ -133,10 +150,19 @@ interface PtcheckProperty {
  * exits 1 for that, and it is accepted when it is the only difference, nothing is violated and the
  * search is complete (an unreachable verdict is only given after the whole graph was explored).
  */
-export function runPtcheck(t: Twin, value: number, extra: readonly string[] = []): PtcheckRun {
-  const args = [PTCHECK, 'verify', t.model, '--variant', t.variant, '--param', `${t.param}=${value}`, '--json', ...extra];
+/** How runPtcheck starts ptcheck. */
+export interface PtcheckHow {
+  /** name the model by its file path (models/<model>.ts), as a user does with their own model file */
+  readonly byPath?: boolean;
+  /** extra environment, e.g. PTCHECK_CACHE_DIR pointing at an empty folder for a first, uncached run */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+export function runPtcheck(t: Twin, value: number, extra: readonly string[] = [], how: PtcheckHow = {}): PtcheckRun {
+  const model = how.byPath ? join('models', `${t.model}.ts`) : t.model;
+  const args = [PTCHECK, 'verify', model, '--variant', t.variant, '--param', `${t.param}=${value}`, '--json', ...extra];
   const what = `ptcheck ${args.slice(1).join(' ')}`;
-  const r = timed(process.execPath, args);
+  const r = timed(process.execPath, args, ROOT, how.env);
   if (r.status !== 1) must(r, what);
   let j: {
     format: string;
@@ -182,6 +208,13 @@ export function runPtcheck(t: Twin, value: number, extra: readonly string[] = []
  * field, so it must keep them all.
  */
 export const SPIN_FLAGS: readonly string[] = ['-o2'];
+/**
+ * The same without statement merging (-o3): SPIN then takes every statement as its own transition, as
+ * ptcheck takes every step. The reductions-off builds use it (a twin written with processes' own control
+ * flow, gup-fast-table-free.pml, only matches ptcheck's graph so; the d_step twins are the same either
+ * way), and the reduction comparison shows SPIN's partial-order reduction with and without merging.
+ */
+export const SPIN_FLAGS_NO_MERGE: readonly string[] = ['-o2', '-o3'];
 /** Verifier options: no partial-order reduction (the same graph as ptcheck today), safety only. */
 export const CFLAGS_NOREDUCE = ['-O2', '-DNOREDUCE', '-DSAFETY', '-DNOCLAIM', '-DNOFAIR'];
 /** SPIN's default partial-order reduction, safety only. */
@@ -203,10 +236,17 @@ export function removeScratch(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
-/** `spin -o2 -D<define>=<value> -a twin.pml` and `gcc <cflags> -o pan pan.c` in a fresh subdirectory of `scratch`. */
-export function buildPan(t: Twin, value: number, cflags: readonly string[], scratch: string, extraCflags: readonly string[] = []): Pan {
+/** `spin <spinFlags> -D<define>=<value> -a twin.pml` and `gcc <cflags> -o pan pan.c` in a fresh subdirectory of `scratch`. */
+export function buildPan(
+  t: Twin,
+  value: number,
+  cflags: readonly string[],
+  scratch: string,
+  extraCflags: readonly string[] = [],
+  spinFlags: readonly string[] = SPIN_FLAGS,
+): Pan {
   const dir = mkdtempSync(join(scratch, `${t.model}-${value}-`));
-  const spin = must(timed('spin', [...SPIN_FLAGS, `-D${t.define}=${value}`, '-a', join(ROOT, t.pml)], dir), `spin -a ${t.pml}`);
+  const spin = must(timed('spin', [...spinFlags, `-D${t.define}=${value}`, '-a', join(ROOT, t.pml)], dir), `spin -a ${t.pml}`);
   const gcc = must(timed('gcc', [...cflags, ...extraCflags, '-o', 'pan', 'pan.c', '-w'], dir), 'gcc pan.c');
   return { dir, exe: join(dir, 'pan'), buildMs: spin.wallMs + gcc.wallMs };
 }

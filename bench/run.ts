@@ -14,6 +14,7 @@ import {
   PTCHECK_REDUCTIONS_OFF,
   PTCHECK_REDUCTIONS_ON,
   ROOT,
+  SPIN_FLAGS_NO_MERGE,
   TWINS,
   buildPan,
   ensureSpin,
@@ -71,7 +72,7 @@ try {
       // many 8-byte hash slots as ptcheck's fingerprint table has (same index size, same load).
       const warm = runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF);
       const w = hashBitsLike(warm.tableBytes);
-      const panOff = buildPan(t, v, CFLAGS_NOREDUCE, scratch);
+      const panOff = buildPan(t, v, CFLAGS_NOREDUCE, scratch, [], SPIN_FLAGS_NO_MERGE);
       const panOn = buildPan(t, v, CFLAGS_POR, scratch);
       const pOff: PtcheckRun[] = [];
       const sOff: PanRun[] = [];
@@ -165,7 +166,7 @@ const section = [
     'are the whole process: Node start-up, the tsx loader, model compilation, the search and the JSON output.',
   '² SPIN with its default partial-order reduction (`spin -o2 -a`, `gcc -O2 -DSAFETY -DNOCLAIM -DNOFAIR`, no `-DNOREDUCE`; ' +
     '`-o2` keeps variables no statement reads in the state vector, as ptcheck does), ' +
-    'timing `./pan` alone; the reductions-off column uses the same flags plus `-DNOREDUCE`. "SPIN with spin -a + gcc" adds ' +
+    'timing `./pan` alone; the reductions-off column uses the same flags plus `-o3` (no statement merging) and `-DNOREDUCE`. "SPIN with spin -a + gcc" adds ' +
     "the time to generate and compile that verifier, which a SPIN user waits for before every verdict as a ptcheck user " +
     "waits for Node, tsx and the model's compilation; both columns are given, and the ratio against `./pan` alone is the bar.",
   "³ ptcheck: `stats.tableBytes / stats.states` (its 64-bit-fingerprint table, which is its whole visited set). SPIN: " +

@@ -12,6 +12,7 @@
 import {
   CFLAGS_NOREDUCE,
   PTCHECK_REDUCTIONS_OFF,
+  SPIN_FLAGS_NO_MERGE,
   TWINS,
   buildPan,
   ensureSpin,
@@ -35,8 +36,8 @@ try {
     for (const v of t.counts) {
       const p = runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF);
       const w = Math.max(18, hashBitsLike(p.tableBytes) + 1);
-      const s = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch), w);
-      const r = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch, ['-DREVERSE']), w);
+      const s = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch, [], SPIN_FLAGS_NO_MERGE), w);
+      const r = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch, ['-DREVERSE'], SPIN_FLAGS_NO_MERGE), w);
       const ok = p.states === s.stored && p.transitions === s.transitions - 1 && p.maxDepth === r.depth && r.stored === s.stored;
       if (!ok) bad++;
       if (p.unreachableHere.length > 0) {

@@ -21,6 +21,8 @@ import pteRefcountSpec from '../../specs/pte-refcount.ts';
 import ptReclaim from '../../models/pt-reclaim-rcu-free.ts';
 import ptReclaimSpec from '../../specs/pt-reclaim-rcu-free.ts';
 import { rcuThread } from '../../src/kernel/index.ts';
+import gupFast from '../../models/gup-fast-table-free.ts';
+import gupFastSpec from '../../specs/gup-fast-table-free.ts';
 
 function verdicts(uv: UserVariant<any, any>, spec: SpecModule, params: Record<string, number> = {}): Record<string, string> {
   const r = verify(instantiateUserVariant(uv, 'test', params), spec, { stopAtFirst: false });
@@ -186,5 +188,37 @@ describe('pte-refcount and pt-reclaim-rcu-free', () => {
     const v = verdicts(noFallbackFree, ptReclaimSpec);
     expect(v['single-table-path-frees']).toBe('unreachable');
     expect(v['batch-path-frees']).toBe('reachable');
+  });
+});
+
+describe('gup-fast-table-free', () => {
+  it('table-freed is unreachable when tlb_table_flush queues no free, and the walkers still see the table detached', () => {
+    const noFree = defineVariant(gupFast, {
+      name: 'tlb-table-flush-frees-nothing',
+      summary: 'tlb_table_flush drops the table instead of queueing its free',
+      base: 'rcu-table-free',
+      apply: (d) => {
+        (d.threads.munmap.steps as Record<string, unknown>)['tlb_table_flush'] = () => DONE;
+      },
+    });
+    const v = verdicts(noFree, gupFastSpec);
+    expect(v['table-freed']).toBe('unreachable');
+    expect(v['walker-holds-detached-table']).toBe('reachable');
+  });
+
+  it('walker-holds-detached-table is unreachable when the walkers never disable IRQs, though the table is still freed', () => {
+    const irqsOn = defineVariant(gupFast, {
+      name: 'walkers-with-irqs-on',
+      summary: 'local_irq_save and local_irq_restore do nothing',
+      base: 'rcu-table-free',
+      apply: (d) => {
+        const steps = d.threads.gup_fast.steps as Record<string, unknown>;
+        steps['local_irq_save'] = () => 'pmdp_get_lockless';
+        steps['local_irq_restore'] = () => DONE;
+      },
+    });
+    const v = verdicts(irqsOn, gupFastSpec);
+    expect(v['walker-holds-detached-table']).toBe('unreachable');
+    expect(v['table-freed']).toBe('reachable');
   });
 });

@@ -8,6 +8,7 @@ import { haveOrSkip, spinReady } from '../helpers/test-deps.ts';
 import {
   CFLAGS_NOREDUCE,
   PTCHECK_REDUCTIONS_OFF,
+  SPIN_FLAGS_NO_MERGE,
   TWINS,
   buildPan,
   hashBitsLike,
@@ -29,10 +30,10 @@ describe.skipIf(!HAVE_SPIN)('SPIN twins match their models exactly (reductions o
       it(`${t.model} (${t.variant}) ${t.param}=${v}`, () => {
         const p = runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF);
         const w = Math.max(18, hashBitsLike(p.tableBytes) + 1);
-        const s = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch), w);
+        const s = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch, [], SPIN_FLAGS_NO_MERGE), w);
         expect(s.stored).toBe(p.states);
         expect(s.transitions - 1).toBe(p.transitions);
-        const r = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch, ['-DREVERSE']), w);
+        const r = runPan(buildPan(t, v, CFLAGS_NOREDUCE, scratch, ['-DREVERSE'], SPIN_FLAGS_NO_MERGE), w);
         expect(r.depth).toBe(p.maxDepth);
       });
     }
