@@ -13,6 +13,7 @@ import { expectRow } from '../../src/spec/property.ts';
 /** model -> parameter sets, each run on every variant that does not fix one of them. */
 const CELLS: Readonly<Record<string, readonly Readonly<Record<string, number>>[]>> = {
   'kernel-pgtable-async-free': [{ unmappers: 1 }],
+  'gup-fast-table-free': [{ walkers: 1 }, { walkers: 1, ptes: 2 }],
   'pte-refcount': [
     { faults: 0, walkers: 0 },
     { faults: 1, walkers: 0 },
