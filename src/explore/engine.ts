@@ -6,23 +6,15 @@ import { ModelError } from '../model/errors.ts';
 import { FieldError } from '../model/sealed.ts';
 import type { Property } from '../spec/property.ts';
 import { fullFingerprint, store } from '../state/zobrist.ts';
-import { ReductionWidened } from '../por/reduction.ts';
+import { foreignWords, ReductionWidened } from '../por/reduction.ts';
+import { StepMemo } from '../por/step-memo.ts';
 
 export const MAX_PROPERTIES = 30;
 /** no result cached yet for a (thread, pc): a value no step can return (not even undefined) */
 const NO_RESULT: unique symbol = Symbol('no result');
-/** a blocked step that touched more words than this is not memoised */
-const MEMO_WORDS = 8;
-const MEMO_STRIDE = 2 + 2 * MEMO_WORDS;
 /** footprint words recorded per step run (a sleep-set entry takes at most SLEEP_WORDS of them) */
 const REC_WORDS = 4096;
 const SLEEP_WORDS = 64;
-/** an enabled step is memoised if it touched at most this many words (counted with repeats)... */
-const EMEMO_TOUCHED = 24;
-/** ...and stored at most this many times */
-const EMEMO_CHANGED = 12;
-/** entry: pc, n, n (word, value) slots, nw, nw (word, new value) slots, fingerprint change hi, lo */
-const EMEMO_STRIDE = 2 + 2 * EMEMO_TOUCHED + 1 + 2 * EMEMO_CHANGED + 2;
 
 /** A step threw or misbehaved: which thread, which label. */
 export class StepError extends ModelError {
@@ -54,22 +46,8 @@ export class Engine {
   /** one-entry cache per (thread, pc): last label returned and its pc */
   private readonly lastRes: unknown[][];
   private readonly lastNext: Int32Array[];
-  /**
-   * Blocked-step memo, one entry per (thread, alternative): the pc at which that step last returned
-   * BLOCKED (-2: none) and every word it touched with the value the word had. A step depends only on
-   * the words it reads (steps must be deterministic), so in any state where that pc and those values
-   * recur it blocks again, and the DFS need not run it. Entry layout: pc, n, then n (word, value).
-   */
-  private readonly memo: Int32Array;
-  private readonly memoBase: Int32Array;
-  /**
-   * Enabled-step memo, one entry per (thread, alternative), on the same ground: the pc and every word
-   * the step touched with its value before the step, the last time the step ran enabled, and what it
-   * did: the words it stored to with their new values, and the change of the fingerprint (the old
-   * values of those words are among the words compared, so the change is the same). Where they recur,
-   * the successor is built from the entry without running the step.
-   */
-  private readonly emo: Int32Array;
+  /** what each step did last time it ran, to skip running it where that recurs (src/por/step-memo.ts) */
+  private readonly memo: StepMemo;
   /** words the last step run by tryInPlace() touched (first REC_WORDS of h.rn) */
   private readonly memoRec = new Int32Array(REC_WORDS);
   private recN = 0;
@@ -120,16 +98,7 @@ export class Engine {
     this.callIdx = this.alwaysIdx.filter((k) => !fast(k));
     this.lastRes = cm.threads.map((t) => t.labels.map(() => NO_RESULT));
     this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
-    this.memoBase = new Int32Array(this.T);
-    let slots = 0;
-    cm.threads.forEach((t, i) => {
-      this.memoBase[i] = slots;
-      slots += Math.max(1, ...t.alts);
-    });
-    this.memo = new Int32Array(slots * MEMO_STRIDE);
-    for (let k = 0; k < slots; k++) this.memo[k * MEMO_STRIDE] = -2;
-    this.emo = new Int32Array(slots * EMEMO_STRIDE);
-    for (let k = 0; k < slots; k++) this.emo[k * EMEMO_STRIDE] = -2;
+    this.memo = new StepMemo(cm.threads.map((t) => t.alts));
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -193,11 +162,7 @@ export class Engine {
     const rec = this.memoRec;
     const n = this.recN;
     if (n > rec.length) throw this.tooWide(tid, pc);
-    let bad: number[] | null = null;
-    for (let i = 0; i < n; i++) {
-      const o = owner[rec[i]!]!;
-      if (o >= 0 && o !== tid && !bad?.includes(rec[i]!)) (bad ??= []).push(rec[i]!);
-    }
+    const bad = foreignWords(owner, rec, n, tid);
     if (bad !== null) {
       const th = this.cm.threads[tid]!;
       throw new ReductionWidened(bad, `step ${th.name}.${th.labels[pc] ?? '?'} touched ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to another thread`);
@@ -223,26 +188,21 @@ export class Engine {
     const pc = buf[off + this.pcOffs[tid]!]!;
     if (pc < 0) return false;
     const memo = this.memo;
-    const mo = (this.memoBase[tid]! + alt) * MEMO_STRIDE;
-    if (memo[mo] === pc) {
-      const n = memo[mo + 1]!;
-      let same = true;
-      for (let j = mo + 2, end = mo + 2 + 2 * n; j < end; j += 2) {
-        if (buf[off + memo[j]!] !== memo[j + 1]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) {
-        const rec = this.memoRec;
-        for (let i = 0; i < n; i++) rec[i] = memo[mo + 2 + 2 * i]!;
-        this.recN = n;
-        return false;
-      }
+    const nb = memo.blocked(buf, off, tid, alt, pc, this.memoRec);
+    if (nb >= 0) {
+      this.recN = nb;
+      return false;
     }
-    const emo = this.emo;
-    const eo = (this.memoBase[tid]! + alt) * EMEMO_STRIDE;
-    if (emo[eo] === pc && this.replayMemo(buf, off, eo, hi, lo)) return true;
+    const eo = memo.enabled(buf, off, tid, alt, pc, this.memoRec);
+    if (eo >= 0) {
+      // the successor from the entry, without running the step
+      this.recN = memo.touchedOf(eo);
+      this.applyStores(buf, off, memo.table, memo.storesAt(eo), memo.storesOf(eo));
+      const hh = this.cm.holder;
+      hh.hi = hi ^ memo.changeHi(eo);
+      hh.lo = lo ^ memo.changeLo(eo);
+      return true;
+    }
     const h = this.cm.holder;
     h.undo = this.undoBuf;
     h.un = 0;
@@ -261,36 +221,10 @@ export class Engine {
       if (!ok) this.undo(buf, off);
     }
     if (this.owner !== null) this.checkOwner(tid, pc);
-    if (ok) {
-      if (h.rn <= EMEMO_TOUCHED && this.undoN <= 2 * EMEMO_CHANGED) this.rememberEnabled(buf, off, eo, pc, hi, lo);
-    } else if (h.rn <= MEMO_WORDS) {
-      // the state is restored: remember what the step saw, so the same view blocks without running
-      memo[mo] = pc;
-      memo[mo + 1] = h.rn;
-      this.copyTouched(memo, mo + 2, buf, off, h.rn);
-    }
+    if (ok) memo.rememberEnabled(buf, off, tid, alt, pc, this.memoRec, h.rn, this.undoBuf, this.undoN, h.hi ^ hi, h.lo ^ lo);
+    // the state is restored: remember what the step saw, so the same view blocks without running
+    else memo.rememberBlocked(buf, off, tid, alt, pc, this.memoRec, h.rn);
     return ok;
-  }
-
-  /**
-   * If every word of enabled-memo entry eo holds its recorded value in buf[off..]: applies the
-   * entry's stores in place (with the undo log, as a run would) and returns true.
-   */
-  private replayMemo(buf: Int32Array, off: number, eo: number, hi: number, lo: number): boolean {
-    const emo = this.emo;
-    const n = emo[eo + 1]!;
-    for (let j = eo + 2, end = eo + 2 + 2 * n; j < end; j += 2) if (buf[off + emo[j]!] !== emo[j + 1]) return false;
-    const wb = eo + 2 + 2 * EMEMO_TOUCHED;
-    const nw = emo[wb]!;
-    this.applyStores(buf, off, emo, wb + 1, nw);
-    // the footprint, for sleep sets: the words it touched
-    const rec = this.memoRec;
-    for (let i = 0; i < n; i++) rec[i] = emo[eo + 2 + 2 * i]!;
-    this.recN = n;
-    const h = this.cm.holder;
-    h.hi = hi ^ emo[eo + EMEMO_STRIDE - 2]!;
-    h.lo = lo ^ emo[eo + EMEMO_STRIDE - 1]!;
-    return true;
   }
 
   /** Stores n (word, value) pairs from src[at..] into buf[off..], logging them for settle() to undo. */
@@ -305,42 +239,6 @@ export class Engine {
       buf[off + w] = src[j + 1]!;
     }
     this.undoN = k;
-  }
-
-  /** Writes the first n words the last step touched, each with its value in buf[off..], as (word, value) pairs at dst[at..]. */
-  private copyTouched(dst: Int32Array, at: number, buf: Int32Array, off: number, n: number): void {
-    const rec = this.memoRec;
-    for (let i = 0; i < n; i++) {
-      const w = rec[i]!;
-      dst[at + 2 * i] = w;
-      dst[at + 2 * i + 1] = buf[off + w]!;
-    }
-  }
-
-  /** After a step ran enabled in place (successor in buf[off..], undo log current): fills entry eo. */
-  private rememberEnabled(buf: Int32Array, off: number, eo: number, pc: number, hi: number, lo: number): void {
-    const emo = this.emo;
-    const rn = this.recN;
-    const u = this.undoBuf;
-    const un = this.undoN;
-    emo[eo] = pc;
-    emo[eo + 1] = rn;
-    this.copyTouched(emo, eo + 2, buf, off, rn);
-    // words the step changed held, before it, the oldest value the undo log has for them
-    for (let k = un - 2; k >= 0; k -= 2) {
-      const w = u[k]!;
-      for (let i = 0; i < rn; i++) if (emo[eo + 2 + 2 * i] === w) emo[eo + 3 + 2 * i] = u[k + 1]!;
-    }
-    const wb = eo + 2 + 2 * EMEMO_TOUCHED;
-    emo[wb] = un >>> 1;
-    for (let k = 0; k < un; k += 2) {
-      const w = u[k]!;
-      emo[wb + 1 + k] = w;
-      emo[wb + 2 + k] = buf[off + w]!;
-    }
-    const h = this.cm.holder;
-    emo[eo + EMEMO_STRIDE - 2] = h.hi ^ hi;
-    emo[eo + EMEMO_STRIDE - 1] = h.lo ^ lo;
   }
 
   /**
@@ -633,8 +531,7 @@ export class Engine {
     const owner = this.owner!;
     const rec = this.propRec;
     if (n > rec.length) throw new ModelError(`the properties read more than ${REC_WORDS} words of one state: too many for the reduction's check (run with --no-por)`);
-    let bad: number[] | null = null;
-    for (let i = 0; i < n; i++) if (owner[rec[i]!]! >= 0 && !bad?.includes(rec[i]!)) (bad ??= []).push(rec[i]!);
+    const bad = foreignWords(owner, rec, n, -1);
     if (bad !== null) throw new ReductionWidened(bad, `a property read ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to a thread`);
   }
 

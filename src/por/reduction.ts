@@ -76,6 +76,19 @@ export class ReductionWidened extends Error {
   }
 }
 
+/**
+ * The words among rec[0..n) private to a thread other than tid (tid -1: to any thread), each once, or
+ * null: what a step of tid (or a property) must not have touched.
+ */
+export function foreignWords(owner: Int8Array, rec: Int32Array, n: number, tid: number): number[] | null {
+  let bad: number[] | null = null;
+  for (let i = 0; i < n; i++) {
+    const o = owner[rec[i]!]!;
+    if (o >= 0 && o !== tid && !bad?.includes(rec[i]!)) (bad ??= []).push(rec[i]!);
+  }
+  return bad;
+}
+
 /** words of footprint recorded per step run by the reduction */
 const REC = 64;
 
