@@ -1,8 +1,8 @@
-// Runs the rest of a search on this thread and a piscina pool: hands out work units (subtrees),
-// collects what the workers found and what they did not get to, re-splits by handing that back out,
-// grows the shared fingerprint table between tasks, and stops everyone at the first violation, a
-// limit or an abort. With N workers the pool has N-1 threads: this thread is the N-th, and its
-// compiled hot loop and model need no warming up.
+// Runs the rest of a search on a piscina pool of one thread per worker: hands out work units
+// (subtrees), collects what the workers found and what they did not get to, re-splits it (an idle
+// worker has a busy one hand back its rest), grows the shared fingerprint table between tasks (the
+// workers copy it), and stops everyone at the first violation, a limit or an abort. This thread only
+// coordinates.
 
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -12,7 +12,7 @@ import { porOf } from '../explore/search.ts';
 import type { Discovery, SearchStatus } from '../explore/search.ts';
 import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
-import { CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
+import { CTL_HUNGRY, CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
 import { MAX_SLOTS, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
 import { StepError } from '../explore/engine.ts';
 import { StuckStepError } from '../explore/verify.ts';
@@ -87,6 +87,33 @@ export interface ParallelInput {
   /** the step bound, in seconds (named in the error for a step that never returns) */
   readonly stepSeconds: number;
   readonly onProgress: (states: number, maxDepth: number, tableBytes: number) => void;
+  /** the time it took to copy the single-threaded search's visited set into the shared table */
+  readonly handOffMs?: number;
+}
+
+/** Where a parallel run's time went (bench/scaling.ts prints it). */
+export interface ParallelProfile {
+  /** states found before the hand-off (by the single-threaded start), and copying them to the shared table */
+  handOffStates: number;
+  handOffMs: number;
+  /** tasks run, units sent out in them, and units handed back (a task's unexplored rest) */
+  tasks: number;
+  unitsSent: number;
+  unitsReturned: number;
+  /** tasks that ended to feed an idle worker, or at their budget */
+  splits: number;
+  budgetStops: number;
+  /** table growths, and the time every worker waited for them (pausing, rehashing) */
+  grows: number;
+  growMs: number;
+  /** of which copying (the rest is waiting for the running tasks to return) */
+  growCopyMs: number;
+  /** this thread's time building and posting tasks */
+  dispatchMs: number;
+  /** the workers' time inside tasks, summed */
+  busyMs: number;
+  /** from the first task to the last result */
+  wallMs: number;
 }
 
 export interface ParallelOutcome {
@@ -103,6 +130,7 @@ export interface ParallelOutcome {
   readonly tableBytes: number;
   /** transitions taken per (thread, label), summed over every worker */
   readonly coverage: Float64Array;
+  readonly profile: ParallelProfile;
 }
 
 /** A worker thread died or broke the protocol (not the model's fault as far as we can tell). */
@@ -110,8 +138,12 @@ export class WorkerError extends Error {
   override name = 'WorkerError';
 }
 
-/** New states a task explores before handing its remaining stack back. */
-const TASK_BUDGET = 20_000;
+/**
+ * New states a task explores before handing its remaining stack back. Work is split on demand (an
+ * idle worker raises CTL_HUNGRY), so the budget only bounds how far the table can fill between the
+ * coordinator's growth checks and how stale its progress figures get.
+ */
+const TASK_BUDGET = 100_000;
 /** Units a task takes at most. */
 const MAX_UNITS = 64;
 const GROW_AT = 0.7;
@@ -132,6 +164,25 @@ function stuckInWorker(engine: Engine, slot: number, units: readonly UnitMsg[] |
   return new StuckStepError(message, th.name, label, seconds, from.path, undefined);
 }
 
+/**
+ * A table of `capacity` slots holding what `table` holds, copied by the pool's threads in parts at
+ * once (every search task has returned; none starts until this ends).
+ */
+async function growOnPool(pool: Piscina, model: ModelRef, table: SharedFingerprintSet, capacity: number, parts: number): Promise<SharedFingerprintSet> {
+  const next = SharedFingerprintSet.create(capacity);
+  const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
+  await Promise.all(
+    Array.from({ length: parts }, (_, part) => {
+      const task: TaskMsg = {
+        v: PROTOCOL_VERSION, model, table: next.buffer, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 0, deadline: Infinity,
+        stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [], copy: { from: table.buffer, part, parts },
+      };
+      return pool.run(task);
+    }),
+  );
+  return next;
+}
+
 export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutcome> {
   const pool = poolFor(poolThreads(inp.workers));
   const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
@@ -147,6 +198,8 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
   const discoveries: Discovery[] = [...inp.discoveries];
+  const profile: ParallelProfile = { handOffStates: inp.states, handOffMs: inp.handOffMs ?? 0, tasks: 0, unitsSent: 0, unitsReturned: 0, splits: 0, budgetStops: 0, grows: 0, growMs: 0, growCopyMs: 0, dispatchMs: 0, busyMs: 0, wallMs: 0 };
+  const started = performance.now();
   let found = 0;
   for (const d of discoveries) found |= 1 << d.prop;
   const queue: UnitMsg[] = [...inp.units];
@@ -178,6 +231,9 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   };
 
   const dispatch = (units: UnitMsg[]) => {
+    const t0 = performance.now();
+    profile.tasks++;
+    profile.unitsSent += units.length;
     const task: TaskMsg = {
       v: PROTOCOL_VERSION,
       model: inp.model,
@@ -233,6 +289,10 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         if (r.stop === 'timeout') setStop({ kind: 'incomplete', reason: 'timeout' });
         if (r.stop === 'max-states' || states >= inp.maxStates) setStop({ kind: 'incomplete', reason: 'max-states' });
         queue.push(...r.frontier);
+        profile.unitsReturned += r.frontier.length;
+        profile.busyMs += r.ms;
+        if (r.stop === 'split') profile.splits++;
+        if (r.stop === 'budget') profile.budgetStops++;
       },
       (e: unknown) => {
         release();
@@ -242,6 +302,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       },
     );
     inflight.add(p);
+    profile.dispatchMs += performance.now() - t0;
   };
 
   while (queue.length > 0 || inflight.size > 0) {
@@ -254,22 +315,39 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       if (want * 8 > inp.maxTableBytes) {
         if (states + TASK_BUDGET > 0.95 * table.cap) setStop({ kind: 'incomplete', reason: 'memory' });
       } else {
+        const g0 = performance.now();
         Atomics.store(ctl, CTL_PAUSE, 1);
         await Promise.all([...inflight]);
-        table = table.grow(want);
+        const g1 = performance.now();
+        if (!stopReason) {
+          try {
+            table = await growOnPool(pool, inp.model, table, want, inp.workers);
+          } catch (e) {
+            if (!ended) failure ??= e;
+            setStop({ kind: 'incomplete', reason: 'interrupted' });
+          }
+        }
         Atomics.store(ctl, CTL_PAUSE, 0);
+        profile.grows++;
+        profile.growCopyMs += performance.now() - g1;
+        profile.growMs += performance.now() - g0;
       }
     }
     if (stopReason) {
       await Promise.all([...inflight]);
       break;
     }
-    while (inflight.size < inp.workers && queue.length > 0) {
-      // shallow units hold the largest subtrees: hand them out first. A task takes its share of the
-      // queue (at most MAX_UNITS): most units are small subtrees, and one per task would leave the
-      // workers waiting on messages; a task that meets its budget hands its rest back for re-splitting.
-      dispatch(queue.splice(0, Math.min(MAX_UNITS, Math.max(1, Math.ceil(queue.length / inp.workers)))));
+    if (inflight.size < inp.workers && queue.length > 0) {
+      // shallow units hold the largest subtrees: hand them out first, dealt in turn to the idle
+      // workers so that each gets some of them. A task takes at most MAX_UNITS: most units are small
+      // subtrees, and one per task would leave the workers waiting on messages; a task that meets
+      // its budget, or feeds an idle worker, hands its rest back for re-splitting.
+      const n = Math.min(inp.workers - inflight.size, queue.length);
+      const taken = queue.splice(0, Math.min(queue.length, n * MAX_UNITS));
+      for (let k = 0; k < n; k++) dispatch(taken.filter((_, j) => j % n === k));
     }
+    // a worker with nothing to do asks a busy one for part of its work (it hands back its rest)
+    Atomics.store(ctl, CTL_HUNGRY, inflight.size > 0 && inflight.size < inp.workers && queue.length === 0 ? 1 : 0);
     if (inflight.size > 0) await Promise.race(inflight);
     inp.onProgress(states, maxDepthSeen, table.bytes);
   }
@@ -280,5 +358,6 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     throw new WorkerError(`a worker thread failed: ${msg}`);
   }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
-  return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage };
+  profile.wallMs = performance.now() - started;
+  return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage, profile };
 }

@@ -5,7 +5,7 @@ import type { Dfs } from '../explore/dfs.ts';
 import type { HandOff, SearchSummary, Tick, Verification } from '../explore/verify.ts';
 import type { FingerprintSet } from '../state/fpset.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
-import { exploreParallel, warmPool } from './coordinator.ts';
+import { exploreParallel, warmPool, type ParallelProfile } from './coordinator.ts';
 import type { ModelRef } from './protocol.ts';
 
 /**
@@ -13,7 +13,7 @@ import type { ModelRef } from './protocol.ts';
  * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
  * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
  */
-export function parallelHandOff(workers: number, model: ModelRef, after = 500_000, force = false): HandOff {
+export function parallelHandOff(workers: number, model: ModelRef, after = 500_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
   let isReady = false;
   let warming: Promise<void> | undefined;
   return {
@@ -31,6 +31,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
     ready: () => isReady || force,
     async take(v: Verification, dfs: Dfs, tick: Tick): Promise<SearchSummary> {
       await warming;
+      const t0 = performance.now();
       const local = dfs.visitedSet as FingerprintSet;
       const table = SharedFingerprintSet.create(Math.max(1 << 20, Math.ceil(local.size / 0.35)));
       local.forEach((hi, lo) => table.insertUnshared(hi, lo));
@@ -62,8 +63,11 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
         aborted: () => v.isAborted,
         stepSeconds: v.stepSeconds,
         onProgress: (states, depth, bytes) => tick(states, depth, bytes),
+        handOffMs: performance.now() - t0,
       });
-      return { ...out, workers };
+      const { profile, ...summary } = out;
+      onProfile?.(profile);
+      return { ...summary, workers };
     },
   };
 }

@@ -1,6 +1,6 @@
 // The versioned messages between the coordinator and its workers.
 
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** How a worker finds and builds the model instance (it imports the same files by path). */
 export interface ModelRef {
@@ -25,7 +25,12 @@ export interface UnitMsg {
 /** Control words in a shared Int32Array. */
 export const CTL_STOP = 0; // 1: stop now (violation found elsewhere, interrupted, limit)
 export const CTL_PAUSE = 1; // 1: return your frontier soon (the table is about to grow)
-export const CTL_WORDS = 2;
+/**
+ * 1: a worker is idle and nothing is queued: the first task that takes the word back to 0 (by
+ * compareExchange) returns what it has not explored yet, for the coordinator to split
+ */
+export const CTL_HUNGRY = 2;
+export const CTL_WORDS = 3;
 
 export interface TaskMsg {
   readonly v: typeof PROTOCOL_VERSION;
@@ -42,13 +47,18 @@ export interface TaskMsg {
   readonly symmetry: boolean;
   readonly por: boolean;
   readonly sleep: boolean;
+  /**
+   * not a search: copy part `part` of `parts` of the fingerprints of table `from` into `table` (the
+   * table grows, every worker copying its part; no search runs meanwhile)
+   */
+  readonly copy?: { readonly from: SharedArrayBuffer; readonly part: number; readonly parts: number };
   /** the watchdog's shared memory and this task's heartbeat slot in it (src/explore/watchdog.ts) */
   readonly watch?: { readonly memory: SharedArrayBuffer; readonly slot: number; readonly seconds: number };
   /** words the reduction has made shared since the model was compiled (src/por/reduction.ts) */
   readonly porShared: readonly number[];
 }
 
-export type StopKind = 'done' | 'budget' | 'stopped' | 'memory' | 'timeout' | 'max-states';
+export type StopKind = 'done' | 'budget' | 'split' | 'stopped' | 'memory' | 'timeout' | 'max-states';
 
 export interface ResultMsg {
   readonly v: typeof PROTOCOL_VERSION;
@@ -69,4 +79,6 @@ export interface ResultMsg {
   readonly modelError?: string;
   /** the reduction met a step or property touching another thread's private words: these, and why */
   readonly widened?: { readonly words: readonly number[]; readonly why: string };
+  /** how long the task ran in the worker, in ms */
+  readonly ms: number;
 }

@@ -13,7 +13,7 @@ import { attach, guarded, publishUnit, runningView } from '../explore/watchdog.t
 import { ReductionWidened } from '../por/reduction.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
-import { CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
+import { CTL_HUNGRY, CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
 
 const engines = new Map<string, Engine>();
 
@@ -43,11 +43,20 @@ async function engineFor(m: ModelRef): Promise<Engine> {
 
 export async function explore(task: TaskMsg): Promise<ResultMsg> {
   if (task.v !== PROTOCOL_VERSION) throw new Error(`worker protocol ${PROTOCOL_VERSION} got a task of version ${task.v}`);
+  if (task.copy) return copyTask(task, task.copy);
   return runTask(await engineFor(task.model), task);
+}
+
+/** A growth task: copies this worker's part of the old table into the new one. */
+function copyTask(task: TaskMsg, c: NonNullable<TaskMsg['copy']>): ResultMsg {
+  const t0 = performance.now();
+  new SharedFingerprintSet(task.table).copyPart(new SharedFingerprintSet(c.from), c.part, c.parts);
+  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, fullNoLocal: 0, fullCycle: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ms: performance.now() - t0 };
 }
 
 /** Explores a task's units with `engine` against the shared table, in a pool thread. */
 export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
+  const t0 = performance.now();
   const visited = new SharedFingerprintSet(task.table);
   const ctl = new Int32Array(task.ctl);
   let states = 0;
@@ -64,6 +73,9 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   const frontier: UnitMsg[] = [];
   if (task.por) porOf(engine).widen(task.porShared);
   const flagged = () => Atomics.load(ctl, CTL_STOP) !== 0 || Atomics.load(ctl, CTL_PAUSE) !== 0;
+  // another worker is idle: this task answers (once) if it has at least two units' worth to share,
+  // after it has made some progress of its own (so that a unit cannot bounce between workers)
+  const feeds = (rest: number) => rest >= 2 && Atomics.load(ctl, CTL_HUNGRY) !== 0 && Atomics.compareExchange(ctl, CTL_HUNGRY, 1, 0) === 1;
   // the watchdog: this thread's heartbeat slot; a worker thread also publishes the step it runs
   if (task.watch) attach(task.watch.memory, task.watch.slot);
   engine.running = (task.watch && runningView()) || Int32Array.of(0, -1, 0);
@@ -88,9 +100,9 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     for (;;) {
       if (dfs === undefined) {
         if (u >= task.units.length) return true;
-        if (flagged() || states >= task.budget) {
+        if (flagged() || states >= task.budget || (u > 0 && feeds(task.units.length - u))) {
           frontier.push(...task.units.slice(u));
-          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
+          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : states >= task.budget || flagged() ? 'budget' : 'split';
           return true;
         }
         publishUnit(u);
@@ -100,12 +112,13 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
       const d = dfs;
       const ended = d.run(4096);
       if (!ended) {
-        if (flagged() || states + d.states >= task.budget) {
+        const over = flagged() || states + d.states >= task.budget;
+        if (over || feeds(d.depth + 1 + task.units.length - u - 1)) {
           fold(d);
           frontier.push(...d.frontier(), ...task.units.slice(u + 1));
           d.release();
           dfs = undefined;
-          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : 'budget';
+          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : over ? 'budget' : 'split';
           return true;
         }
       } else {
@@ -135,12 +148,12 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     while (!guarded(slice));
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
-    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped' } as const;
+    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ms: performance.now() - t0 } as const;
     if (e instanceof ModelError) return { ...base, modelError: e.message };
     if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier, coverage, stop };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier, coverage, stop, ms: performance.now() - t0 };
 }
 
 export default explore;

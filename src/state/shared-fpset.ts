@@ -99,6 +99,20 @@ export class SharedFingerprintSet implements VisitedSet {
     d[2 * i + 1] = lo;
   }
 
+  /**
+   * Copies part `part` of `parts` of the fingerprints of `from` into this table: each of `parts`
+   * threads copies its own part at the same time (nothing else uses either table meanwhile).
+   */
+  copyPart(from: SharedFingerprintSet, part: number, parts: number): void {
+    const s = from.slots;
+    const cap = from.cap;
+    const end = Math.floor(((part + 1) * cap) / parts);
+    for (let j = Math.floor((part * cap) / parts); j < end; j++) {
+      const hi = s[2 * j]!;
+      if (hi !== 0 && this.insertIfAbsent(hi, s[2 * j + 1]!) === SHARED_FULL) throw new Error('shared table: copy into a smaller table');
+    }
+  }
+
   /** Copies every fingerprint into a table of `capacity` slots (single-threaded: workers are paused). */
   grow(capacity: number): SharedFingerprintSet {
     const next = SharedFingerprintSet.create(capacity);

@@ -13,7 +13,7 @@ import { SharedFingerprintSet } from '../../src/state/shared-fpset.ts';
 import { Dfs } from '../../src/explore/dfs.ts';
 import { NO_LIMITS } from '../../src/explore/search.ts';
 import { runTask } from '../../src/parallel/worker.ts';
-import { CTL_WORDS, PROTOCOL_VERSION } from '../../src/parallel/protocol.ts';
+import { CTL_HUNGRY, CTL_WORDS, PROTOCOL_VERSION } from '../../src/parallel/protocol.ts';
 
 afterAll(async () => {
   await closePools();
@@ -27,6 +27,17 @@ describe('shared fingerprint table', () => {
     const g = t.grow(8192);
     for (let i = 1; i <= 2000; i++) expect(g.insertIfAbsent(i * 7919, i)).toBe(0);
     expect(g.insertIfAbsent(1, 2)).toBe(1);
+  });
+
+  it('grows by copying in parts (one per worker): every fingerprint once, nothing else', () => {
+    const t = SharedFingerprintSet.create(4096);
+    for (let i = 1; i <= 2000; i++) t.insertIfAbsent(i * 7919, i);
+    const g = SharedFingerprintSet.create(8192);
+    for (let part = 0; part < 3; part++) g.copyPart(t, part, 3);
+    let n = 0;
+    for (let j = 0; j < g.cap; j++) if (g.slots[2 * j] !== 0) n++;
+    expect(n).toBe(2000);
+    for (let i = 1; i <= 2000; i++) expect(g.insertIfAbsent(i * 7919, i)).toBe(0);
   });
 
   it('reports full instead of spinning', () => {
@@ -60,6 +71,48 @@ describe('a worker task', () => {
     expect(start.states + r.states).toBe(whole.stats.states);
     expect(start.transitions + r.transitions).toBe(whole.stats.transitions);
     start.release();
+  });
+
+  it('hands back its rest once when another worker is idle, and the parts add up to the whole', async () => {
+    const lm = await loadModel('pte-offset-map-lock');
+    const inst = instantiate(lm.module, 'upstream', { faults: 2 });
+    const engine = new Engine(inst.compiled, lm.spec.properties);
+    const opts = { stopAtFirst: false, symmetry: false, por: false };
+    const whole = verify(inst, lm.spec, opts);
+    const table = SharedFingerprintSet.create(1 << 16);
+    const start = new Dfs(engine, NO_LIMITS, { ...opts, visited: table });
+    start.run(300);
+    const model = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
+    const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
+    const ctl = new Int32Array(ctlBuf);
+    const task = (units: ReturnType<Dfs['frontier']>) =>
+      runTask(engine, {
+        v: PROTOCOL_VERSION, model, table: table.buffer, ctl: ctlBuf, units,
+        budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false, porShared: [],
+      });
+    let states = start.states;
+    let transitions = start.transitions;
+    let queue = start.frontier();
+    start.release();
+    let splits = 0;
+    for (let round = 0; queue.length > 0; round++) {
+      expect(round).toBeLessThan(10_000);
+      Atomics.store(ctl, CTL_HUNGRY, 1);
+      const r = task(queue);
+      if (r.stop === 'split') {
+        splits++;
+        expect(Atomics.load(ctl, CTL_HUNGRY)).toBe(0); // answered once
+        expect(r.frontier.length).toBeGreaterThan(1);
+      } else {
+        expect(r.stop).toBe('done');
+      }
+      states += r.states;
+      transitions += r.transitions;
+      queue = [...r.frontier];
+    }
+    expect(splits).toBeGreaterThan(0);
+    expect(states).toBe(whole.stats.states);
+    expect(transitions).toBe(whole.stats.transitions);
   });
 });
 
