@@ -2,9 +2,9 @@
 // a SPIN verifier as child processes timed by the wall clock, and parsing what each prints.
 // Used by bench/spin-count.ts (state counts must match) and bench/run.ts (the benchmark table).
 
-import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -322,4 +322,34 @@ export function runPan(pan: Pan, w: number, maxDepth = 100000): PanRun {
 /** log2 of the slot count of ptcheck's fingerprint table (8-byte slots), rounded: SPIN's -w. */
 export function hashBitsLike(tableBytes: number): number {
   return Math.max(10, Math.round(Math.log2(tableBytes / 8)));
+}
+
+// ---- results ---------------------------------------------------------------------------------------
+
+function toolVersion(cmd: string, args: string[], re: RegExp): string {
+  try {
+    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return re.exec(out)?.[1] ?? out.trim().split('\n')[0]!;
+  } catch {
+    return '?';
+  }
+}
+
+/** The machine, its load now, and the tool versions, for the head of a results section. */
+export function benchHeader(): string {
+  return (
+    `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)} at start; ` +
+    `Node ${process.version}, ${toolVersion('spin', ['-V'], /(Spin Version [\d.]+)/)}, gcc ${toolVersion('gcc', ['-dumpversion'], /^(\S+)/)}`
+  );
+}
+
+/** Appends a markdown section to bench/results/<YYYY-MM-DD>.md (creating it with its title); returns the file. */
+export function appendResults(section: string): string {
+  const day = new Date().toISOString().slice(0, 10);
+  const dir = join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${day}.md`);
+  if (existsSync(file)) appendFileSync(file, `\n${section}`);
+  else writeFileSync(file, `# ptcheck vs SPIN, ${day}\n\nWritten by \`npm run bench\` (bench/run.ts); see bench/README.md.\n\n${section}`);
+  return file;
 }

@@ -2,7 +2,7 @@
 // same atomicity (bench/spin/*.pml). Both tools run side by side in this one script, alternating, as
 // child processes timed by the wall clock; each measurement is the best of REPS. Prints one markdown
 // table and appends it to bench/results/<YYYY-MM-DD>.md. See bench/README.md for how to read it.
-// Usage: node --import tsx bench/run.ts
+// Usage: node --import tsx bench/run.ts   (then the reduction comparison, bench/reduction.ts, which also runs alone)
 
 import { execFileSync } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -26,6 +26,8 @@ import {
   type PanRun,
   type PtcheckRun,
 } from './harness.ts';
+import { appendResults } from './harness.ts';
+import { reductionSection } from './reduction.ts';
 
 const REPS = 3;
 /** the "1 vs 2 workers" column: ptcheck's default reductions with two worker threads */
@@ -197,5 +199,14 @@ else writeFileSync(file, `# ptcheck vs SPIN, ${day}\n\nWritten by \`npm run benc
 console.error(`bench: written to ${file}`);
 if (mismatches > 0) {
   console.error(`bench: ${mismatches} row(s) where ptcheck and SPIN disagree on the state count (run bench/spin-count.ts)`);
+  process.exitCode = 1;
+}
+
+// the second section, the reduction comparison (alone: node --import tsx bench/reduction.ts)
+const reduction = reductionSection({ reps: REPS });
+console.log(`\n${reduction.markdown}`);
+appendResults(reduction.markdown);
+if (reduction.mismatches > 0) {
+  console.error(`bench: ${reduction.mismatches} reduction row(s) where ptcheck and SPIN disagree on the state count with reductions off`);
   process.exitCode = 1;
 }
