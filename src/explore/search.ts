@@ -8,7 +8,7 @@ import { fullFingerprint } from '../state/zobrist.ts';
 import type { Engine } from './engine.ts';
 import { Canonicalizer } from './symmetry.ts';
 import { pulse } from './watchdog.ts';
-import { Reduction, WHY_CYCLE } from '../por/reduction.ts';
+import { Reduction, WHY_CYCLE, WHY_VISIBLE } from '../por/reduction.ts';
 
 export interface Limits {
   /** stop after this many distinct states */
@@ -119,6 +119,8 @@ export abstract class Search {
   fullNoLocal = 0;
   /** ...because the local steps it had could run round a cycle */
   fullCycle = 0;
+  /** stored states fully expanded only because a property (or another thread) reads a thread's own words */
+  fullVisible = 0;
   maxDepthSeen = 0;
   /**
    * Transitions taken per (thread, label): entry coverBase[tid] + pc. What coverage reports: the
@@ -280,7 +282,9 @@ export abstract class Search {
   protected selectAt(a: Int32Array, off: number, hi: number, lo: number): number {
     const t = this.por!.select(a, off, hi, lo);
     if (t < 0) {
-      if (this.por!.why === WHY_CYCLE) this.fullCycle++;
+      const why = this.por!.why;
+      if (why === WHY_CYCLE) this.fullCycle++;
+      else if (why === WHY_VISIBLE) this.fullVisible++;
       else this.fullNoLocal++;
     }
     return t;

@@ -96,6 +96,7 @@ export interface SearchSummary {
   readonly merged: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
+  readonly fullVisible: number;
   readonly maxDepthSeen: number;
   readonly tableBytes: number;
   readonly workers: number;
@@ -162,10 +163,12 @@ export interface ThreadCoverage {
 export interface ReductionStats {
   /** states walked through without being stored: their only expansion was one thread's local steps */
   readonly merged: number;
-  /** stored states expanded fully because no thread had a local step to take */
+  /** stored states expanded fully because no thread had a local step to take (every one touches shared words) */
   readonly fullNoLocal: number;
   /** ...because the local steps a thread had could run round a cycle (the cycle proviso) */
   readonly fullCycle: number;
+  /** ...because the only thread whose step would be local steps on its own words a property (or another thread) reads */
+  readonly fullVisible: number;
   /** times the search started again because a step or property touched another thread's locals */
   readonly restarts: number;
   /** why it last started again */
@@ -199,6 +202,7 @@ function pick(s: Search): Omit<SearchSummary, 'workers'> {
     merged: s.merged,
     fullNoLocal: s.fullNoLocal,
     fullCycle: s.fullCycle,
+    fullVisible: s.fullVisible,
   };
 }
 
@@ -434,6 +438,7 @@ export class Verification {
                 merged: s.merged,
                 fullNoLocal: s.fullNoLocal,
                 fullCycle: s.fullCycle,
+                fullVisible: s.fullVisible,
                 restarts: this.restarts,
                 ...(this.widenedBy !== undefined ? { widenedBy: this.widenedBy } : {}),
               },

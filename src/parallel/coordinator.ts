@@ -80,6 +80,7 @@ export interface ParallelInput {
   readonly merged: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
+  readonly fullVisible: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
   readonly discoveries: readonly Discovery[];
@@ -124,6 +125,7 @@ export interface ParallelOutcome {
   readonly merged: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
+  readonly fullVisible: number;
   readonly maxDepthSeen: number;
   readonly truncated: boolean;
   readonly discoveries: Discovery[];
@@ -195,6 +197,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let merged = inp.merged;
   let fullNoLocal = inp.fullNoLocal;
   let fullCycle = inp.fullCycle;
+  let fullVisible = inp.fullVisible;
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
   const discoveries: Discovery[] = [...inp.discoveries];
@@ -269,6 +272,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         merged += r.merged;
         fullNoLocal += r.fullNoLocal;
         fullCycle += r.fullCycle;
+        fullVisible += r.fullVisible;
         maxDepthSeen = Math.max(maxDepthSeen, r.maxDepth);
         truncated ||= r.truncated;
         for (const d of r.discoveries) {
@@ -359,5 +363,5 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
   profile.wallMs = performance.now() - started;
-  return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage, profile };
+  return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage, profile };
 }

@@ -57,6 +57,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
         merged: dfs.merged,
         fullNoLocal: dfs.fullNoLocal,
         fullCycle: dfs.fullCycle,
+        fullVisible: dfs.fullVisible,
         maxDepthSeen: dfs.maxDepthSeen,
         truncated: dfs.truncated,
         discoveries: dfs.discoveries,

@@ -68,6 +68,8 @@ export interface ResultMsg {
   readonly merged: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
+  /** stored states fully expanded because a thread's own words it would step on are read elsewhere */
+  readonly fullVisible: number;
   readonly maxDepth: number;
   readonly truncated: boolean;
   readonly discoveries: readonly { readonly prop: number; readonly path: readonly number[] }[];

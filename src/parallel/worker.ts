@@ -51,7 +51,7 @@ export async function explore(task: TaskMsg): Promise<ResultMsg> {
 function copyTask(task: TaskMsg, c: NonNullable<TaskMsg['copy']>): ResultMsg {
   const t0 = performance.now();
   new SharedFingerprintSet(task.table).copyPart(new SharedFingerprintSet(c.from), c.part, c.parts);
-  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, fullNoLocal: 0, fullCycle: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ms: performance.now() - t0 };
+  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, fullNoLocal: 0, fullCycle: 0, fullVisible: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ms: performance.now() - t0 };
 }
 
 /** Explores a task's units with `engine` against the shared table, in a pool thread. */
@@ -65,6 +65,7 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   let merged = 0;
   let fullNoLocal = 0;
   let fullCycle = 0;
+  let fullVisible = 0;
   let maxDepth = 0;
   let truncated = false;
   const coverage = new Array<number>(coverageSize(engine)).fill(0);
@@ -89,6 +90,7 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     merged += d.merged;
     fullNoLocal += d.fullNoLocal;
     fullCycle += d.fullCycle;
+    fullVisible += d.fullVisible;
     maxDepth = Math.max(maxDepth, d.maxDepthSeen);
     truncated ||= d.truncated;
     for (let i = 0; i < coverage.length; i++) coverage[i]! += d.coverage[i]!;
@@ -148,12 +150,12 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     while (!guarded(slice));
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
-    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ms: performance.now() - t0 } as const;
+    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ms: performance.now() - t0 } as const;
     if (e instanceof ModelError) return { ...base, modelError: e.message };
     if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, maxDepth, truncated, discoveries, frontier, coverage, stop, ms: performance.now() - t0 };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ms: performance.now() - t0 };
 }
 
 export default explore;

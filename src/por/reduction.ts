@@ -95,13 +95,19 @@ const REC = 64;
 /** Why select() expanded a state fully. */
 export const WHY_NO_LOCAL = 0;
 export const WHY_CYCLE = 1;
+/** a thread's step would be local but for words of its own a property (or another thread) reads */
+export const WHY_VISIBLE = 2;
 
 export class Reduction {
   /** per word: the thread it is private to, or -1 */
   readonly owner: Int8Array;
+  /** per word: the thread whose declared local (or pc) it is, widened or not, or -1 */
+  private readonly home: Int8Array;
+  /** set by localReady(): a -1 answer came only from words of the thread's own that were widened */
+  private visibleOnly = false;
   /** per thread: offsets of its private words (pc first) */
   private readonly privOffs: Int32Array[];
-  /** per thread, per pc: 1 once alternative 0's first touched word was seen shared (then never local) */
+  /** per thread, per pc: once alternative 0's first touched word was seen not the thread's own (then never local): 1 shared, 2 its own but widened */
   private readonly firstShared: Uint8Array[];
   /** per thread: closure results keyed by the thread's private words (see Closures) */
   private readonly closures: Closures[];
@@ -126,6 +132,7 @@ export class Reduction {
       for (const o of offs) this.owner[o] = t.tid;
       return Int32Array.from(offs);
     });
+    this.home = Int8Array.from(this.owner);
     this.firstShared = cm.threads.map((t) => new Uint8Array(t.labels.length));
     this.closures = this.privOffs.map((p) => new Closures(p.length));
     this.walkBuf = new Int32Array(16 * engine.W);
@@ -173,15 +180,24 @@ export class Reduction {
   select(buf: Int32Array, off: number, phi: number, plo: number): number {
     const e = this.engine;
     let cyclic = false;
+    let visible = false;
     for (let t = 0; t < e.T; t++) {
       const pc = e.pc(buf, off, t);
-      if (pc < 0 || this.firstShared[t]![pc]) continue;
+      if (pc < 0) continue;
+      const fs = this.firstShared[t]![pc]!;
+      if (fs !== 0) {
+        visible ||= fs === 2;
+        continue;
+      }
       const r = this.localReady(buf, off, t, pc, phi, plo, true);
-      if (r !== 1) continue;
+      if (r !== 1) {
+        visible ||= r < 0 && this.visibleOnly;
+        continue;
+      }
       if (this.acyclic(buf, off, t)) return t;
       cyclic = true;
     }
-    this.why = cyclic ? WHY_CYCLE : WHY_NO_LOCAL;
+    this.why = cyclic ? WHY_CYCLE : visible ? WHY_VISIBLE : WHY_NO_LOCAL;
     return -1;
   }
 
@@ -195,6 +211,7 @@ export class Reduction {
     const owner = this.owner;
     const n = e.alts(buf, off, t);
     let enabled = false;
+    let own = false;
     for (let alt = 0; alt < n; alt++) {
       let ok: boolean;
       let rec: Int32Array;
@@ -209,10 +226,26 @@ export class Reduction {
         rec = this.rec;
         rn = this.recN;
       }
-      if (alt === 0 && rn > 0 && owner[rec[0]!] !== t) this.firstShared[t]![pc] = 1;
-      if (rn > rec.length) return -1;
-      for (let i = 0; i < rn; i++) if (owner[rec[i]!] !== t) return -1;
+      if (alt === 0 && rn > 0 && owner[rec[0]!] !== t) this.firstShared[t]![pc] = this.home[rec[0]!] === t ? 2 : 1;
+      if (rn > rec.length) {
+        this.visibleOnly = false;
+        return -1;
+      }
+      for (let i = 0; i < rn; i++) {
+        const w = rec[i]!;
+        if (owner[w] === t) continue;
+        if (this.home[w] !== t) {
+          this.visibleOnly = false;
+          return -1;
+        }
+        own = true;
+      }
       enabled ||= ok;
+    }
+    if (own) {
+      // local but for words of t's own that something else reads
+      this.visibleOnly = true;
+      return -1;
     }
     return enabled ? 1 : 0;
   }

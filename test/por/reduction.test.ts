@@ -153,6 +153,26 @@ describe('partial-order reduction: local work merged, decisions from the state a
     expect(on.stats.reduction!.widenedBy).toMatch(/p\.c/);
   });
 
+  it('a local step whose words a property reads is visible: its states are expanded fully and counted so', () => {
+    const m1 = readersModel(2, 2);
+    const watched = defineSpec(m1, {
+      properties: [
+        noFault('no-use-after-free', Fault.UAF, 'readers never touch a freed table'),
+        always('acc-bounded', 'the first reader\'s work stays in range', (_s, t) => (t.reader0 as any).acc <= 7),
+      ],
+      expect: { base: { 'no-use-after-free': 'holds', 'acc-bounded': 'holds', 'deadlock-free': 'holds' } },
+    });
+    const plain = verify(instantiate(m1, 'base'), defineSpec(m1, { properties: [noFault('no-use-after-free', Fault.UAF, '')], expect: { base: { 'no-use-after-free': 'holds', 'deadlock-free': 'holds' } } }), { stopAtFirst: false, por: true, symmetry: false });
+    const on = verify(instantiate(m1, 'base'), watched, { stopAtFirst: false, por: true, symmetry: false });
+    const r = on.stats.reduction!;
+    expect(plain.stats.reduction!.fullVisible).toBe(0);
+    expect(r.restarts).toBe(1);
+    expect(r.fullVisible).toBeGreaterThan(0);
+    // every stored state but the initial one was expanded fully for one of the three reasons, or reduced
+    expect(r.fullNoLocal + r.fullCycle + r.fullVisible).toBeLessThanOrEqual(on.stats.states);
+    expect(on.stats.states).toBeGreaterThan(plain.stats.states);
+  });
+
   it('a thread whose local steps can loop forever is expanded fully (cycle proviso)', () => {
     const st = defineState({ x: int(0, 1) });
     const spin = defineModel({
