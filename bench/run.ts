@@ -28,6 +28,7 @@ import {
 } from './harness.ts';
 import { appendResults } from './harness.ts';
 import { reductionSection } from './reduction.ts';
+import { simulateRows, simulateTable } from './simulate.ts';
 
 const REPS = 3;
 /** the "1 vs 2 workers" column: ptcheck's default reductions with two worker threads */
@@ -209,4 +210,20 @@ appendResults(reduction.markdown);
 if (reduction.mismatches > 0) {
   console.error(`bench: ${reduction.mismatches} reduction row(s) where ptcheck and SPIN disagree on the state count with reductions off`);
   process.exitCode = 1;
+}
+
+// the third section, simulation (alone: node --import tsx bench/simulate.ts): walks/s and the time and
+// walks to the first violation of every shipped buggy variant at its largest parameters
+{
+  const seeds = 3;
+  const capMs = 20_000;
+  const t0 = Date.now();
+  const rows = await simulateRows(seeds, capMs);
+  const sim =
+    `## Simulation (bench/simulate.ts): seeds 1..${seeds}, at most ${capMs / 1000} s per seed, walks of at most 10,000 steps\n\n` +
+    `load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the end; ${((Date.now() - t0) / 1000).toFixed(0)} s in all. ` +
+    `walks/s and steps/s are over all walks of the row's seeds (a walk ends at the first violation, a terminal state or 10,000 steps).\n\n` +
+    `${simulateTable(rows, capMs)}\n`;
+  console.log(`\n${sim}`);
+  appendResults(sim);
 }
