@@ -2,7 +2,7 @@
 // replay. Every error the user can cause is one line on stderr with exit code 2.
 
 import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
@@ -25,12 +25,11 @@ import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
 import { coverageText, resultText } from '../report/result-text.ts';
 import { installSignals, onStop, SIGNAL_EXIT, stopSignal } from './signals.ts';
-import { loadModel, loadVariantFile, shippedModelNames, typecheckShipped, unnamedModelFiles, type LoadedModel } from './registry.ts';
+import { loadModel, loadVariantFile, ROOT, shippedModelNames, typecheckShipped, unnamedModelFiles, type LoadedModel } from './registry.ts';
 import { readTraceFile, traceSource } from './trace-file.ts';
 import { SetupError, shown } from './typecheck.ts';
 import { availableParallelism } from 'node:os';
-import { closePools } from '../parallel/coordinator.ts';
-import { parallelHandOff } from '../parallel/handoff.ts';
+import { closeHandOffPools, parallelHandOff } from '../parallel/handoff.ts';
 import type { ModelRef } from '../parallel/protocol.ts';
 import { Simulation, type SimulateOptions } from '../explore/simulate.ts';
 import { simulationJson, simulationText, type SimulationReport } from '../report/simulation-text.ts';
@@ -175,7 +174,7 @@ function helpOf(cmd: string): string {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string };
   return `ptcheck ${pkg.version}`;
 }
 
@@ -1411,6 +1410,6 @@ export async function main(argv: string[]): Promise<number> {
   } finally {
     unhook();
     uninstall();
-    await closePools();
+    await closeHandOffPools();
   }
 }

@@ -4,14 +4,14 @@
 
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
 import { InputError } from '../model/errors.ts';
 import type { ModelModule } from '../model/model.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { userVariantsOf, type UserVariant } from '../model/variant-file.ts';
 import { ensureTypechecked, ensureTypecheckedGroups, shown } from './typecheck.ts';
+import { importFile, ROOT } from './compiled.ts';
 
-export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+export { ROOT };
 export const MODELS_DIR = join(ROOT, 'models');
 export const SPECS_DIR = join(ROOT, 'specs');
 
@@ -87,7 +87,7 @@ async function importDefault(path: string, what: string): Promise<unknown> {
 async function importModule(path: string, what: string): Promise<{ default?: unknown; spec?: unknown }> {
   let mod: { default?: unknown; spec?: unknown };
   try {
-    mod = (await import(pathToFileURL(path).href)) as { default?: unknown };
+    mod = await importFile(path);
   } catch (e) {
     const msg = firstLine(e);
     if (/require\(\) ES Module|Cannot use import statement outside a module/.test(msg)) {

@@ -11,7 +11,8 @@ import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InputError } from '../model/errors.ts';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+// two folders up from src/cli, three from dist/src/cli (compiled.ts says the same)
+const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../../' : '../../', import.meta.url));
 
 /** ptcheck's installation is broken (exit 4), as opposed to bad input. */
 export class SetupError extends Error {
@@ -70,7 +71,7 @@ export function typecheckKey(files: readonly string[], version = compiler().vers
 }
 
 /** A per-user cache folder (never inside the repository); undefined when none can be made. */
-function cacheDir(): string | undefined {
+export function cacheDir(): string | undefined {
   const candidates = [
     process.env.PTCHECK_CACHE_DIR,
     join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ptcheck'),

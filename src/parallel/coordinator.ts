@@ -18,7 +18,8 @@ import { StepError } from '../explore/engine.ts';
 import { StuckStepError } from '../explore/verify.ts';
 import { pathToString } from '../trace/path.ts';
 
-const WORKER_FILE = fileURLToPath(new URL('../../workers/explore-worker.mjs', import.meta.url));
+// two folders up from src/parallel, three from dist/src/parallel when running compiled
+const WORKER_FILE = fileURLToPath(new URL(`${import.meta.url.endsWith('.js') ? '../' : ''}../../workers/explore-worker.mjs`, import.meta.url));
 
 const pools = new Map<number, Piscina>();
 

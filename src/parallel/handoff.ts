@@ -5,8 +5,17 @@ import type { Dfs } from '../explore/dfs.ts';
 import type { HandOff, SearchSummary, Tick, Verification } from '../explore/verify.ts';
 import type { FingerprintSet } from '../state/fpset.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
-import { exploreParallel, warmPool, type ParallelProfile } from './coordinator.ts';
+import type { ParallelProfile } from './coordinator.ts';
 import type { ModelRef } from './protocol.ts';
+
+/** The coordinator, and piscina with it, is loaded only by a run that starts worker threads. */
+let coordinator: Promise<typeof import('./coordinator.ts')> | undefined;
+const loadCoordinator = () => (coordinator ??= import('./coordinator.ts'));
+
+/** Ends the worker threads that hand-offs started (loading nothing when none was). */
+export async function closeHandOffPools(): Promise<void> {
+  if (coordinator) await (await coordinator).closePools();
+}
 
 /**
  * Hands a DFS still running after `after` states to `workers` threads. The threads are started (and load
@@ -19,7 +28,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
   return {
     after,
     prepare() {
-      warming = warmPool(workers, model).then(
+      warming = loadCoordinator().then((c) => c.warmPool(workers, model)).then(
         () => {
           isReady = true;
         },
@@ -36,6 +45,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 500_00
       const table = SharedFingerprintSet.create(Math.max(1 << 20, Math.ceil(local.size / 0.35)));
       local.forEach((hi, lo) => table.insertUnshared(hi, lo));
       const o = v.opts;
+      const { exploreParallel } = await loadCoordinator();
       const out = await exploreParallel({
         engine: v.engine,
         model,

@@ -17,6 +17,14 @@ import { CTL_HUNGRY, CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type 
 
 const engines = new Map<string, Engine>();
 
+/** How this thread imports a model, spec or variant file: as it is, unless the entry hands in another. */
+let importFile = async (path: string): Promise<Record<string, unknown>> => (await import(pathToFileURL(path).href)) as Record<string, unknown>;
+
+/** Set by the worker entry of a compiled run (workers/explore-worker.mjs), before any task. */
+export function setFileImporter(f: (path: string) => Promise<Record<string, unknown>>): void {
+  importFile = f;
+}
+
 /** How long one guarded slice of a task runs. */
 const SLICE_MS = 40;
 
@@ -24,16 +32,16 @@ async function engineFor(m: ModelRef): Promise<Engine> {
   const key = JSON.stringify(m);
   const hit = engines.get(key);
   if (hit) return hit;
-  const specExports = await import(pathToFileURL(m.specPath).href);
+  const specExports = await importFile(m.specPath);
   // a spec kept in its model's file is that file's `spec` export
   const spec = (m.specPath === m.modelPath ? specExports.spec : specExports.default) as SpecModule;
   let inst;
   if (m.variantFile) {
-    const uv = userVariantsOf((await import(pathToFileURL(m.variantFile).href)).default)?.find((v) => v.name === m.variant);
+    const uv = userVariantsOf((await importFile(m.variantFile)).default)?.find((v) => v.name === m.variant);
     if (!uv) throw new ModelError(`${m.variantFile} does not export a variant '${m.variant}'`);
     inst = instantiateUserVariant(uv, m.variantFile, m.params);
   } else {
-    const mod = (await import(pathToFileURL(m.modelPath).href)).default;
+    const mod = (await importFile(m.modelPath)).default as Parameters<typeof instantiate>[0];
     inst = instantiate(mod, m.variant, m.params);
   }
   const e = new Engine(inst.compiled, spec.properties);
