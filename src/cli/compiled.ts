@@ -47,43 +47,50 @@ export async function importFile(path: string): Promise<Record<string, unknown>>
   return (await import(pathToFileURL(c ?? (await compiledUserFile(path))).href)) as Record<string, unknown>;
 }
 
-/** What a compiled user file was made from: every file of its import graph with its content's hash. */
-interface Record1 {
+/** What a compiled user file was made from: its content's hash and the user files it imports. */
+interface CompiledRecord {
   readonly v: 1;
-  readonly build: string;
-  readonly files: readonly (readonly [string, string])[];
-  readonly dir: string;
+  readonly hash: string;
+  readonly deps: readonly string[];
 }
 
 const TS_FILE = /\.(?:[mc]?ts|tsx)$/;
 
 /**
  * The compiled form of a TypeScript file that is not a shipped source, and of every such file it
- * imports: one .mjs per file in a folder of the cache named by the whole graph's content, relative
- * imports between them, ptcheck's sources as dist/ modules, packages by their resolved files. A record
- * per entry file lists the graph, so an unchanged graph costs reading and hashing its files.
+ * imports: one .mjs per file, named by this build and the file's path (so that a file imported from
+ * two entries, a model and a variant file of it, is one module), with ptcheck's sources imported from
+ * dist/ and packages from their resolved files. A record beside each says of which content it was
+ * made and which user files it imports: an unchanged file costs reading and hashing it.
  */
-async function compiledUserFile(path: string): Promise<string> {
+async function compiledUserFile(entry: string): Promise<string> {
   const cache = cacheDir();
   if (!cache) throw new Error('no cache folder can be made for compiled model files (set PTCHECK_CACHE_DIR)');
   const base = join(cache, 'js');
-  const recordFile = join(base, `${sha(path).slice(0, 32)}.json`);
+  mkdirSync(base, { recursive: true });
   const build = distManifest().id;
-  try {
-    const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as Record1;
-    if (rec.v === 1 && rec.build === build && rec.files.every(([f, h]) => existsSync(f) && sha(readFileSync(f, 'utf8')) === h)) {
-      const out = join(base, rec.dir, '0.mjs');
-      if (existsSync(out)) return out;
+  const outOf = (file: string) => join(base, `${sha(`${build}\0${file}`).slice(0, 40)}.mjs`);
+  const recordOf = (file: string) => `${outOf(file).slice(0, -4)}.json`;
+  let esbuild: typeof import('esbuild').build | undefined;
+  const todo = [entry];
+  const seen = new Set<string>();
+  while (todo.length) {
+    const file = todo.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    const hash = sha(text);
+    try {
+      const rec = JSON.parse(readFileSync(recordOf(file), 'utf8')) as CompiledRecord;
+      if (rec.v === 1 && rec.hash === hash && existsSync(outOf(file))) {
+        todo.push(...rec.deps);
+        continue;
+      }
+    } catch {
+      /* no record, or an unreadable one: compile */
     }
-  } catch {
-    /* no record, or an unreadable one: compile */
-  }
-  const { build: esbuild } = await import('esbuild');
-  const ids = new Map<string, number>([[path, 0]]);
-  const hashes = new Map<string, string>();
-  const outputs: string[] = [];
-  for (let i = 0; i < ids.size; i++) {
-    const file = [...ids.keys()][i]!;
+    esbuild ??= (await import('esbuild')).build;
+    const deps: string[] = [];
     const url = pathToFileURL(file).href;
     const r = await esbuild({
       entryPoints: [file],
@@ -113,17 +120,13 @@ async function compiledUserFile(path: string): Promise<string> {
               const c = compiledCounterpart(res.path);
               if (c) return { path: pathToFileURL(c).href, external: true };
               if (TS_FILE.test(res.path)) {
-                if (!ids.has(res.path)) ids.set(res.path, ids.size);
-                return { path: `./${ids.get(res.path)}.mjs`, external: true };
+                if (!deps.includes(res.path)) deps.push(res.path);
+                return { path: pathToFileURL(outOf(res.path)).href, external: true };
               }
               return { path: pathToFileURL(res.path).href, external: true };
             });
             // the text compiled is the text hashed for the record
-            b.onLoad({ filter: /.*/ }, (args) => {
-              const contents = readFileSync(args.path, 'utf8');
-              hashes.set(args.path, sha(contents));
-              return { contents, loader: args.path.endsWith('.tsx') ? 'tsx' : TS_FILE.test(args.path) ? 'ts' : 'js' };
-            });
+            b.onLoad({ filter: /.*/ }, (args) => ({ contents: args.path === file ? text : readFileSync(args.path, 'utf8'), loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts' }));
           },
         },
       ],
@@ -133,25 +136,20 @@ async function compiledUserFile(path: string): Promise<string> {
       const at = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
       throw new Error(`${at}${first.text}`);
     });
-    outputs[i] = r.outputFiles[0]!.text;
+    // the module first, then its record: a reader that sees the new record finds the new module
+    writeAtomic(outOf(file), r.outputFiles[0]!.text);
+    writeAtomic(recordOf(file), JSON.stringify({ v: 1, hash, deps } satisfies CompiledRecord));
+    todo.push(...deps);
   }
-  const files = [...ids.keys()].map((f) => [f, hashes.get(f)!] as const);
-  const dir = sha(JSON.stringify([build, files])).slice(0, 32);
-  const out = join(base, dir);
-  if (!existsSync(join(out, '0.mjs'))) {
-    // written aside and renamed into place: another ptcheck reading the cache never sees half a graph
-    const tmp = `${out}.tmp-${process.pid}`;
-    mkdirSync(tmp, { recursive: true });
-    outputs.forEach((text, i) => writeFileSync(join(tmp, `${i}.mjs`), text));
-    try {
-      renameSync(tmp, out);
-    } catch {
-      rmSync(tmp, { recursive: true, force: true }); // another process put the same graph there first
-    }
+  return outOf(entry);
+}
+
+function writeAtomic(file: string, text: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, file);
+  } finally {
+    rmSync(tmp, { force: true });
   }
-  const rec: Record1 = { v: 1, build, files, dir };
-  const tmpRec = `${recordFile}.tmp-${process.pid}`;
-  writeFileSync(tmpRec, JSON.stringify(rec));
-  renameSync(tmpRec, recordFile);
-  return join(out, '0.mjs');
 }

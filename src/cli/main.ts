@@ -27,7 +27,7 @@ import { coverageText, resultText } from '../report/result-text.ts';
 import { installSignals, onStop, SIGNAL_EXIT, stopSignal } from './signals.ts';
 import { loadModel, loadVariantFile, ROOT, shippedModelNames, typecheckShipped, unnamedModelFiles, type LoadedModel } from './registry.ts';
 import { readTraceFile, traceSource } from './trace-file.ts';
-import { SetupError, shown } from './typecheck.ts';
+import { deferTypechecks, SetupError, shown, typecheckFailure, typechecksSettled } from './typecheck.ts';
 import { availableParallelism } from 'node:os';
 import { closeHandOffPools, parallelHandOff } from '../parallel/handoff.ts';
 import type { ModelRef } from '../parallel/protocol.ts';
@@ -468,6 +468,8 @@ async function drive(v: Verification, label: string, progress: ProgressLine, han
   current = v;
   let heapFull = false;
   try {
+    const typeError = typecheckFailure();
+    if (typeError) throw typeError;
     if (stopSignal()) v.abort();
     const r = await v.run((states, depth, tableBytes) => {
       if (!heapFull && heapNearlyFull()) {
@@ -631,7 +633,8 @@ function firstLineOf(e: unknown): string {
  * Writes through a temp file renamed into place (a reader never sees half a file); on failure the temp
  * file is removed and the error returned as one line, for the caller to report after the result.
  */
-function writeFileAtomic(file: string, text: string): string | undefined {
+async function writeFileAtomic(file: string, text: string): Promise<string | undefined> {
+  await typechecksSettled(); // a file that does not typecheck writes no trace either
   const tmp = `${file}.tmp-${process.pid}`;
   try {
     writeFileSync(tmp, text);
@@ -746,12 +749,12 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
   const failed: string[] = [];
   const written: string[] = [];
   if (o.traceOut && first) {
-    const err = writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
+    const err = await writeFileAtomic(o.traceOut, JSON.stringify(first, null, 2) + '\n');
     if (err) failed.push(err);
     else written.push(`trace written to ${o.traceOut}`);
   }
   if (o.html && first) {
-    const err = writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path)), replayCommand(t.args, first)));
+    const err = await writeFileAtomic(o.html, await htmlOf(first, snapshots(inst, v.engine, parsePath(first.path)), replayCommand(t.args, first)));
     if (err) failed.push(err);
     else written.push(`HTML viewer written to ${o.html}`);
   }
@@ -849,7 +852,7 @@ async function cmdVerify(pos: string[], o: Opts): Promise<number> {
   checkOutputs(o);
   if (o.all) {
     if (pos.length) throw new InputError('verify --all takes no model name');
-    typecheckShipped();
+    await typecheckShipped();
     const groups: MatrixGroup[] = [];
     for (const n of shippedModelNames()) groups.push(shippedGroup(await loadModel(n)));
     // a file in models/ that --all does not check must not go unnoticed
@@ -1040,7 +1043,7 @@ async function cmdReplay(pos: string[], o: Opts): Promise<number> {
       }
     }
   }
-  const htmlError = o.html ? writeFileAtomic(o.html, await htmlOf(trace, bounded(() => snapshots(inst, engine, choices)), replayCommand(t.args, trace))) : undefined;
+  const htmlError = o.html ? await writeFileAtomic(o.html, await htmlOf(trace, bounded(() => snapshots(inst, engine, choices)), replayCommand(t.args, trace))) : undefined;
   process.stdout.write(raceDiagram(trace, { replay: replayCommand(t.args, trace), wide: o.wide, ...(heading !== undefined ? { heading } : {}) }) + '\n');
   if (htmlError) process.stderr.write(`ptcheck: ${htmlError}\n`);
   if (stuck) {
@@ -1255,6 +1258,8 @@ async function simulateTarget(
   const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
   try {
     for (;;) {
+      const typeError = typecheckFailure();
+      if (typeError) throw typeError;
       let done: boolean;
       try {
         // each slice under the step bound: a step that never returns cannot hang the simulation
@@ -1322,7 +1327,7 @@ async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
     o,
     progressFor(o),
   );
-  const err = o.traceOut && trace ? writeFileAtomic(o.traceOut, JSON.stringify(trace, null, 2) + '\n') : undefined;
+  const err = o.traceOut && trace ? await writeFileAtomic(o.traceOut, JSON.stringify(trace, null, 2) + '\n') : undefined;
   process.stdout.write((o.json ? JSON.stringify(simulationJson(report), null, 2) : simulationText(report)) + '\n');
   if (!o.json && o.traceOut && trace && !err) process.stdout.write(`trace written to ${o.traceOut}\n`);
   if (err) process.stderr.write(`ptcheck: ${err}\n`);
@@ -1335,7 +1340,7 @@ async function cmdSimulate(pos: string[], o: Opts): Promise<number> {
 
 async function cmdList(): Promise<number> {
   const out: string[] = [];
-  typecheckShipped();
+  await typecheckShipped();
   for (const name of shippedModelNames()) {
     const lm = await loadModel(name);
     const m = lm.module;
@@ -1363,11 +1368,49 @@ function onStdoutError(e: NodeJS.ErrnoException): void {
   if (e.code === 'EPIPE') process.exit(EXIT.OK);
 }
 
+/**
+ * Commands whose every result goes to stdout or to files written after the search: their model, spec
+ * and variant files are typechecked while they load and run (typecheck.ts: deferTypechecks), and
+ * nothing reaches stdout until the checks are clean. A file that does not typecheck is exit 2 with its
+ * type error, whatever its run found, never a verdict. (list, matrix and worker check before running.)
+ */
+const CHECKED_ALONGSIDE: ReadonlySet<string> = new Set(['verify', 'diff', 'replay', 'simulate']);
+
+/** Keeps what is written to stdout until release() (then written, in order) or drop(). */
+function holdStdout(): { release(): void; drop(): void } {
+  const out = process.stdout;
+  const own = Object.hasOwn(out, 'write');
+  const write = out.write;
+  const held: Parameters<typeof out.write>[] = [];
+  out.write = ((...args: Parameters<typeof out.write>) => {
+    held.push(args);
+    return true;
+  }) as typeof out.write;
+  let done = false;
+  const restore = () => {
+    done = true;
+    if (own) out.write = write;
+    else delete (out as { write?: unknown }).write;
+  };
+  return {
+    release() {
+      if (done) return;
+      restore();
+      for (const args of held.splice(0)) (out.write as (...a: typeof args) => boolean)(...args);
+    },
+    drop() {
+      if (!done) restore();
+    },
+  };
+}
+
 export async function main(argv: string[]): Promise<number> {
   const uninstall = installSignals();
   const unhook = onStop(() => current?.abort());
   // a reader that goes away (ptcheck ... | head) is not an error
   if (!process.stdout.listeners('error').includes(onStdoutError)) process.stdout.on('error', onStdoutError);
+  let held: ReturnType<typeof holdStdout> | undefined;
+  let alongside = false;
   try {
     const { cmd, pos, o } = parse(argv);
     if (cmd === 'help') {
@@ -1378,11 +1421,33 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(version() + '\n');
       return EXIT.OK;
     }
+    if (CHECKED_ALONGSIDE.has(cmd)) {
+      alongside = true;
+      deferTypechecks({
+        onBusy: () => void (held ??= holdStdout()),
+        // every file clean: output flows again (a long run's results are not kept back)
+        onIdle: () => {
+          held?.release();
+          held = undefined;
+        },
+        onFailure: () => current?.abort(),
+      });
+    }
     const code = await COMMANDS[cmd]!.run(pos, o);
+    await typechecksSettled();
+    held?.release();
     const sig = stopSignal();
     if (sig) process.stderr.write(`ptcheck: stopped by ${sig}: the results above are partial\n`);
     return code;
-  } catch (e) {
+  } catch (thrown) {
+    let e = thrown;
+    if (alongside) {
+      // a file that does not typecheck is the error to report, whatever its run did meanwhile
+      e = await typechecksSettled().then(() => thrown, (typeError: unknown) => typeError);
+      if (e === thrown) held?.release();
+      else held?.drop();
+      held = undefined;
+    }
     if (e instanceof InputError || e instanceof ModelError) {
       const prefix = e instanceof ModelError ? 'model error' : 'error';
       process.stderr.write(`ptcheck: ${prefix}: ${e.message.split('\n')[0]}\n`);
@@ -1408,6 +1473,7 @@ export async function main(argv: string[]): Promise<number> {
     else process.stderr.write('(set PTCHECK_DEBUG=1 for the stack)\n');
     return EXIT.INTERNAL;
   } finally {
+    if (alongside) deferTypechecks(undefined);
     unhook();
     uninstall();
     await closeHandOffPools();

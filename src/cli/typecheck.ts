@@ -4,7 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
@@ -19,23 +19,35 @@ export class SetupError extends Error {
   override name = 'SetupError';
 }
 
-let found: { tsc: string; version: string } | undefined;
+let found: { command: readonly string[]; version: string } | undefined;
 
-function compiler(): { tsc: string; version: string } {
+/**
+ * The compiler to run: the native binary of the platform's package when it is installed (starting
+ * Node for the package's wrapper costs as much as a small check), else the wrapper.
+ */
+function compiler(): { command: readonly string[]; version: string } {
   if (found) return found;
   try {
     const req = createRequire(join(ROOT, 'package.json'));
     const pkg = req.resolve('typescript/package.json');
     const version = (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+    try {
+      const native = createRequire(pkg).resolve(`@typescript/typescript-${process.platform}-${process.arch}/package.json`);
+      const exe = join(dirname(native), 'lib', process.platform === 'win32' ? 'tsc.exe' : 'tsc');
+      if (existsSync(exe)) return (found = { command: [exe], version });
+    } catch {
+      /* no native package: the wrapper finds the compiler, or says why not */
+    }
     const tsc = join(dirname(pkg), 'bin', 'tsc');
-    if (existsSync(tsc)) return (found = { tsc, version });
+    if (existsSync(tsc)) return (found = { command: [process.execPath, tsc], version });
   } catch {
     /* reported below */
   }
   throw new SetupError('the TypeScript compiler (package typescript) is not installed, so model files cannot be typechecked: run npm install in the ptcheck folder');
 }
 
-const IMPORT_RE = /(?:\bfrom|\bimport)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g;
+// relative and absolute paths (a model outside the tree may import ptcheck's sources by absolute path)
+const IMPORT_RE = /(?:\bfrom|\bimport)\s*\(?\s*['"]((?:\.{1,2})?\/[^'"]+)['"]/g;
 
 function resolveImport(from: string, spec: string): string | undefined {
   const base = resolve(dirname(from), spec);
@@ -47,7 +59,7 @@ function resolveImport(from: string, spec: string): string | undefined {
  * The cache key of `files`: the compiler, the project's compiler settings, and the path and content of
  * every file reached from them by relative imports (an edited import changes the key).
  */
-export function typecheckKey(files: readonly string[], version = compiler().version): string {
+export function typecheckKey(files: readonly string[], version: string = compiler().version): string {
   const h = createHash('sha256');
   h.update(`ptcheck-typecheck 1\0${version}\0`);
   h.update(readFileSync(join(ROOT, 'tsconfig.json')));
@@ -96,46 +108,110 @@ export function shown(path: string): string {
 }
 
 /**
- * Typechecks `files` (each a model, spec or variant file) unless the cache knows them clean. Throws an
- * InputError with the first error line, `what` naming the kind of the file it is in.
+ * Typechecks `files` (each a model, spec or variant file) unless the cache knows them clean. Rejects
+ * with an InputError with the first error line, `what` naming the kind of the file it is in. Deferred
+ * (deferTypechecks), it returns at once and the check goes on while the caller runs the files.
  */
-export function ensureTypechecked(files: readonly string[], what: (file: string) => string): void {
-  ensureTypecheckedGroups([files], what);
+export function ensureTypechecked(files: readonly string[], what: (file: string) => string): Promise<void> {
+  return ensureTypecheckedGroups([files], what);
+}
+
+/** Checks running in the background, by cache key: a file asked for twice costs one compiler run. */
+const running = new Map<string, Promise<void>>();
+/** What a command that checks alongside is told: a check started (none was running), all are clean, one failed. */
+export interface Alongside {
+  readonly onBusy: () => void;
+  readonly onIdle: () => void;
+  readonly onFailure: (e: InputError) => void;
+}
+let deferred: Alongside | undefined;
+let pending = 0;
+let failure: InputError | undefined;
+
+/**
+ * From now on a check the cache does not answer runs alongside: the files are imported and run while
+ * the compiler works. The caller holds back every result while a check runs (from onBusy, told before
+ * the files' code can run, to onIdle) and awaits typechecksSettled() before it reports: a file that
+ * does not typecheck is an error, whatever its run found. onFailure is told at once, to stop the run.
+ */
+export function deferTypechecks(alongside: Alongside | undefined): void {
+  deferred = alongside;
+  pending = 0;
+  failure = undefined;
+}
+
+/** The first failed background check, if one has failed already (runs stop before they start). */
+export function typecheckFailure(): InputError | undefined {
+  return failure;
+}
+
+/** Waits for every background check; rejects with the first failure. */
+export async function typechecksSettled(): Promise<void> {
+  for (;;) {
+    const now = [...running.values()];
+    await Promise.allSettled(now);
+    if (failure) throw failure;
+    if (running.size === 0 || [...running.values()].every((p) => now.includes(p))) return;
+  }
 }
 
 /**
  * Typechecks several groups of files (each group cached under its own key) in one compiler run for
  * all the groups the cache does not know: `list` or `verify --all` on a new tree costs one run.
  */
-export function ensureTypecheckedGroups(groups: readonly (readonly string[])[], what: (file: string) => string): void {
-  const { tsc, version } = compiler();
+export async function ensureTypecheckedGroups(groups: readonly (readonly string[])[], what: (file: string) => string): Promise<void> {
+  const tsc = compiler();
   const dir = cacheDir();
-  const missing: { files: string[]; mark: string | undefined }[] = [];
+  const missing: { files: string[]; key: string; mark: string | undefined }[] = [];
+  const waits: Promise<void>[] = [];
   for (const g of groups) {
     const files = g.map((f) => resolve(f));
-    const mark = dir ? join(dir, `tc-${typecheckKey(files, version)}`) : undefined;
-    if (!mark || !existsSync(mark)) missing.push({ files, mark });
+    const key = typecheckKey(files, tsc.version);
+    const mark = dir ? join(dir, `tc-${key}`) : undefined;
+    const inFlight = running.get(key);
+    if (inFlight) waits.push(inFlight);
+    else if (!mark || !existsSync(mark)) missing.push({ files, key, mark });
   }
-  if (!missing.length) return;
-  const all = [...new Set(missing.flatMap((m) => m.files))];
-  const err = runTsc(tsc, all);
-  if (err) {
-    const inFile = all.find((f) => err.startsWith(`${shown(f)}(`)) ?? all[0]!;
-    throw new InputError(`${what(inFile)} does not typecheck: ${err}`);
-  }
-  for (const { mark } of missing) {
-    if (!mark) continue;
-    try {
-      const tmp = `${mark}.tmp-${process.pid}`;
-      writeFileSync(tmp, '');
-      renameSync(tmp, mark);
-    } catch {
-      /* a cache that cannot be written only costs time */
+  if (missing.length) {
+    const all = [...new Set(missing.flatMap((m) => m.files))];
+    const check = runTsc(tsc.command, all).then((err) => {
+      if (err) {
+        const inFile = all.find((f) => err.startsWith(`${shown(f)}(`)) ?? all[0]!;
+        throw new InputError(`${what(inFile)} does not typecheck: ${err}`);
+      }
+      for (const { mark } of missing) {
+        if (!mark) continue;
+        try {
+          const tmp = `${mark}.tmp-${process.pid}`;
+          writeFileSync(tmp, '');
+          renameSync(tmp, mark);
+        } catch {
+          /* a cache that cannot be written only costs time */
+        }
+      }
+    });
+    for (const m of missing) running.set(m.key, check);
+    waits.push(check);
+    if (deferred) {
+      const { onBusy, onIdle, onFailure } = deferred;
+      if (pending++ === 0) onBusy();
+      check.then(
+        () => {
+          if (--pending === 0 && !failure) onIdle();
+        },
+        (e: unknown) => {
+          pending--;
+          if (failure) return;
+          failure = e instanceof InputError ? e : new InputError(`the typecheck failed: ${(e as Error)?.message ?? String(e)}`);
+          onFailure(failure);
+        },
+      );
     }
   }
+  if (!deferred) await Promise.all(waits);
 }
 
-function runTsc(tsc: string, files: readonly string[]): string | undefined {
+async function runTsc(command: readonly string[], files: readonly string[]): Promise<string | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'ptcheck-tc-'));
   try {
     const cfg = join(dir, 'tsconfig.json');
@@ -149,10 +225,16 @@ function runTsc(tsc: string, files: readonly string[]): string | undefined {
         exclude: [],
       }),
     );
-    const r = spawnSync(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', cfg], { encoding: 'utf8', cwd: dir });
-    if (r.error) throw new SetupError(`cannot run the TypeScript compiler: ${r.error.message}`);
+    const r = await new Promise<{ status: number | null; out: string }>((done, fail) => {
+      const child = spawn(command[0]!, [...command.slice(1), '--noEmit', '--pretty', 'false', '-p', cfg], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+      let out = '';
+      child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
+      child.stderr.setEncoding('utf8').on('data', (t: string) => (out += t));
+      child.on('error', (e) => fail(new SetupError(`cannot run the TypeScript compiler: ${e.message}`)));
+      child.on('close', (status) => done({ status, out }));
+    });
     if (r.status === 0) return undefined;
-    const lines = (r.stdout + r.stderr).split('\n');
+    const lines = r.out.split('\n');
     const at = lines.findIndex((l) => /error TS\d+/.test(l));
     if (at < 0) return (lines.find((l) => l.trim()) ?? `the compiler exited with ${r.status}`).trim();
     // tsc names the file relative to its working folder (the temp folder): show it as the user would
