@@ -29,6 +29,7 @@ import {
 import { appendResults } from './harness.ts';
 import { reductionSection } from './reduction.ts';
 import { simulateRows, simulateTable } from './simulate.ts';
+import { startupSection } from './startup.ts';
 
 const REPS = 3;
 /** the "1 vs 2 workers" column: ptcheck's default reductions with two worker threads */
@@ -227,3 +228,9 @@ if (reduction.mismatches > 0) {
   console.log(`\n${sim}`);
   appendResults(sim);
 }
+
+// the fourth, start-up (alone: node --import tsx bench/startup.ts): a tiny verify against a bare Node,
+// and a model loaded by path against a shipped one
+const startup = startupSection();
+console.log(`\n${startup}`);
+appendResults(startup);

@@ -5,9 +5,9 @@
 // Usage: node scripts/build.mjs
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -43,6 +43,18 @@ for (const d of DIRS) {
     files[relative(ROOT, f).split('\\').join('/')] = [st.size, st.mtimeMs];
   }
 }
+// closed: every relative or absolute import of a source is a source too (the load-time typecheck then
+// keys shipped files by this build instead of reading them: src/cli/typecheck.ts); the same imports,
+// and the same ways of naming a file, as that typecheck follows
+const IMPORT_RE = /(?:\bfrom|\bimport)\s*\(?\s*['"]((?:\.{1,2})?\/[^'"]+)['"]/g;
+const closed = Object.keys(files).every((rel) =>
+  [...readFileSync(join(ROOT, rel), 'utf8').matchAll(IMPORT_RE)].every((m) => {
+    const base = resolve(ROOT, dirname(rel), m[1]);
+    const tries = [base, base.replace(/\.m?js$/, '.ts'), `${base}.ts`, join(base, 'index.ts')];
+    const hit = tries.find((p) => existsSync(p) && statSync(p).isFile());
+    return hit === undefined || Object.hasOwn(files, relative(ROOT, hit).split('\\').join('/'));
+  }),
+);
 const out = join(ROOT, 'dist');
 const tmp = join(ROOT, `dist.tmp-${process.pid}`);
 rmSync(tmp, { recursive: true, force: true });
@@ -60,6 +72,6 @@ for (const rel of Object.keys(files)) {
     process.exit(1);
   }
 }
-writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ format: 'ptcheck-dist', version: 1, files }) + '\n');
+writeFileSync(join(tmp, 'manifest.json'), JSON.stringify({ format: 'ptcheck-dist', version: 1, closed, files }) + '\n');
 rmSync(out, { recursive: true, force: true });
 renameSync(tmp, out);

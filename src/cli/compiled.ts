@@ -6,9 +6,9 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
+import { homedir, tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { cacheDir } from './typecheck.ts';
 
 /** Whether this process runs dist/ (this file is compiled JavaScript there). */
 export const COMPILED = import.meta.url.endsWith('.js');
@@ -19,6 +19,8 @@ interface Manifest {
   readonly files: Readonly<Record<string, unknown>>;
   /** what identifies this build (a hash of its manifest) */
   readonly id: string;
+  /** every relative or absolute import of a source is a source of the build */
+  readonly closed: boolean;
 }
 
 let manifest: Manifest | undefined;
@@ -26,12 +28,39 @@ let manifest: Manifest | undefined;
 function distManifest(): Manifest {
   if (!manifest) {
     const text = readFileSync(join(ROOT, 'dist', 'manifest.json'), 'utf8');
-    manifest = { files: (JSON.parse(text) as { files: Record<string, unknown> }).files, id: sha(text) };
+    const m = JSON.parse(text) as { files: Record<string, unknown>; closed?: boolean };
+    manifest = { files: m.files, id: sha(text), closed: m.closed === true };
   }
   return manifest;
 }
 
 const sha = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The build this process runs (undefined from the sources): its id, and whether it compiled `path`. */
+export function compiledBuild(): { readonly id: string; readonly closed: boolean; has(path: string): boolean } | undefined {
+  if (!COMPILED) return undefined;
+  const m = distManifest();
+  return { id: m.id, closed: m.closed, has: (path) => compiledCounterpart(path) !== undefined };
+}
+
+/** A per-user cache folder (never inside the repository); undefined when none can be made. */
+export function cacheDir(): string | undefined {
+  const candidates = [
+    process.env.PTCHECK_CACHE_DIR,
+    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ptcheck'),
+    join(tmpdir(), `ptcheck-cache-${process.getuid?.() ?? 'user'}`),
+  ];
+  for (const d of candidates) {
+    if (!d) continue;
+    try {
+      mkdirSync(d, { recursive: true });
+      return d;
+    } catch {
+      /* try the next */
+    }
+  }
+  return undefined;
+}
 
 /** The compiled module of a shipped source (a file dist/ was built from), when running compiled. */
 function compiledCounterpart(path: string): string | undefined {

@@ -1443,9 +1443,12 @@ export async function main(argv: string[]): Promise<number> {
     let e = thrown;
     if (alongside) {
       // a file that does not typecheck is the error to report, whatever its run did meanwhile
-      e = await typechecksSettled().then(() => thrown, (typeError: unknown) => typeError);
-      if (e === thrown) held?.release();
-      else held?.drop();
+      const typeError = await typechecksSettled().then(() => undefined, (te: unknown) => te);
+      if (typeError === undefined) held?.release();
+      else {
+        held?.drop();
+        e = typeError;
+      }
       held = undefined;
     }
     if (e instanceof InputError || e instanceof ModelError) {

@@ -6,13 +6,11 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { homedir, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InputError } from '../model/errors.ts';
+import { cacheDir, compiledBuild, ROOT } from './compiled.ts';
 
-// two folders up from src/cli, three from dist/src/cli (compiled.ts says the same)
-const ROOT = fileURLToPath(new URL(import.meta.url.endsWith('.js') ? '../../../' : '../../', import.meta.url));
 
 /** ptcheck's installation is broken (exit 4), as opposed to bad input. */
 export class SetupError extends Error {
@@ -63,12 +61,21 @@ export function typecheckKey(files: readonly string[], version: string = compile
   const h = createHash('sha256');
   h.update(`ptcheck-typecheck 1\0${version}\0`);
   h.update(readFileSync(join(ROOT, 'tsconfig.json')));
+  // a shipped source of a fresh compiled build has that build's content (bin/compiled.mjs checked every
+  // one) and imports only sources of it (scripts/build.mjs checked): the build's id stands for it all
+  const build = compiledBuild();
+  const pinned = build?.closed ? build : undefined;
+  if (pinned) h.update(`\0build\0${pinned.id}`);
   const seen = new Set<string>();
   const todo = [...files].sort();
   while (todo.length) {
     const f = todo.pop()!;
     if (seen.has(f)) continue;
     seen.add(f);
+    if (pinned?.has(f)) {
+      h.update(`\0${f}\0pinned`);
+      continue;
+    }
     const text = readFileSync(f, 'utf8');
     h.update(`\0${f}\0${text.length}\0`);
     h.update(text);
@@ -80,25 +87,6 @@ export function typecheckKey(files: readonly string[], version: string = compile
   // the roots themselves are part of the question asked, in whatever order they were given
   h.update(`\0roots\0${[...files].sort().join('\0')}`);
   return h.digest('hex');
-}
-
-/** A per-user cache folder (never inside the repository); undefined when none can be made. */
-export function cacheDir(): string | undefined {
-  const candidates = [
-    process.env.PTCHECK_CACHE_DIR,
-    join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'ptcheck'),
-    join(tmpdir(), `ptcheck-cache-${process.getuid?.() ?? 'user'}`),
-  ];
-  for (const d of candidates) {
-    if (!d) continue;
-    try {
-      mkdirSync(d, { recursive: true });
-      return d;
-    } catch {
-      /* try the next */
-    }
-  }
-  return undefined;
 }
 
 /** How a path is shown: relative to the working folder when inside it, else absolute. */
@@ -211,7 +199,19 @@ export async function ensureTypecheckedGroups(groups: readonly (readonly string[
   if (!deferred) await Promise.all(waits);
 }
 
+/**
+ * Runs the compiler on `files` (and all they import): undefined when clean, else the first error. The
+ * first run declares only the language (no DOM, no Node: @types/node and lib.dom are two thirds of
+ * what the compiler would read for a model, and models use neither); a file that fails so is checked
+ * again with the project's settings, and only that run's answer counts, so a file that needs them
+ * loses nothing but time.
+ */
 async function runTsc(command: readonly string[], files: readonly string[]): Promise<string | undefined> {
+  if ((await tscRun(command, files, { types: [], lib: ['ES2022'] })).status === 0) return undefined;
+  return tscRun(command, files, {}).then((r) => r.error);
+}
+
+async function tscRun(command: readonly string[], files: readonly string[], options: Record<string, unknown>): Promise<{ status: number | null; error?: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'ptcheck-tc-'));
   try {
     const cfg = join(dir, 'tsconfig.json');
@@ -220,7 +220,7 @@ async function runTsc(command: readonly string[], files: readonly string[]): Pro
       JSON.stringify({
         extends: join(ROOT, 'tsconfig.json'),
         // a file outside the project has no package.json saying it is an ES module: resolve as a bundler would
-        compilerOptions: { typeRoots: [join(ROOT, 'node_modules', '@types')], module: 'ESNext', moduleResolution: 'Bundler' },
+        compilerOptions: { typeRoots: [join(ROOT, 'node_modules', '@types')], module: 'ESNext', moduleResolution: 'Bundler', ...options },
         include: files,
         exclude: [],
       }),
@@ -233,18 +233,22 @@ async function runTsc(command: readonly string[], files: readonly string[]): Pro
       child.on('error', (e) => fail(new SetupError(`cannot run the TypeScript compiler: ${e.message}`)));
       child.on('close', (status) => done({ status, out }));
     });
-    if (r.status === 0) return undefined;
-    const lines = r.out.split('\n');
-    const at = lines.findIndex((l) => /error TS\d+/.test(l));
-    if (at < 0) return (lines.find((l) => l.trim()) ?? `the compiler exited with ${r.status}`).trim();
-    // tsc names the file relative to its working folder (the temp folder): show it as the user would
-    const first = lines[at]!.replace(/^(.*?)\((\d+,\d+)\)/, (_, p: string, pos: string) => `${shown(resolve(dir, p))}(${pos})`);
-    // tsc's suggestion for a misspelt label or field is on a continuation line: keep it
-    const more = lines.slice(at + 1).findIndex((l) => !/^\s/.test(l));
-    const rest = lines.slice(at + 1, more < 0 ? undefined : at + 1 + more);
-    const hint = rest.map((l) => /Did you mean [^?]*\?/.exec(l)?.[0]).find((h) => h !== undefined);
-    return hint && !first.includes(hint) ? `${first} (${hint})` : first;
+    return { status: r.status, ...(r.status === 0 ? {} : { error: firstError(r.out, r.status, dir) }) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** The compiler's first error, as one line naming the file as the user would. */
+function firstError(out: string, status: number | null, dir: string): string {
+  const lines = out.split('\n');
+  const at = lines.findIndex((l) => /error TS\d+/.test(l));
+  if (at < 0) return (lines.find((l) => l.trim()) ?? `the compiler exited with ${status}`).trim();
+  // tsc names the file relative to its working folder (the temp folder): show it as the user would
+  const first = lines[at]!.replace(/^(.*?)\((\d+,\d+)\)/, (_, p: string, pos: string) => `${shown(resolve(dir, p))}(${pos})`);
+  // tsc's suggestion for a misspelt label or field is on a continuation line: keep it
+  const more = lines.slice(at + 1).findIndex((l) => !/^\s/.test(l));
+  const rest = lines.slice(at + 1, more < 0 ? undefined : at + 1 + more);
+  const hint = rest.map((l) => /Did you mean [^?]*\?/.exec(l)?.[0]).find((h) => h !== undefined);
+  return hint && !first.includes(hint) ? `${first} (${hint})` : first;
 }
