@@ -1,13 +1,14 @@
-// How ptcheck imports a model, spec or variant file. Run compiled (dist/, checked fresh by
-// bin/compiled.mjs), a shipped source is imported from dist/ and any other TypeScript file is compiled
-// here by esbuild, its imports of ptcheck's sources pointed at dist/ so that one copy of each module
-// serves both, and cached by content; run from the sources, a file is imported as it is. No loader hook.
+// How ptcheck imports a model, spec or variant file, and its per-user cache folder. Run compiled
+// (dist/, checked fresh by bin/compiled.mjs), a shipped source is imported from dist/ and any other
+// TypeScript file is compiled here (oxc, or esbuild for one that imports a package), its imports of
+// ptcheck's sources pointed at dist/ so that one copy of each module serves both, and cached by
+// content; run from the sources, a file is imported as it is. It registers no loader hook.
 
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, isAbsolute, join, relative } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 /** Whether this process runs dist/ (this file is compiled JavaScript there). */
@@ -85,6 +86,12 @@ interface CompiledRecord {
 
 const TS_FILE = /\.(?:[mc]?ts|tsx)$/;
 
+/** A compiled user file: its JavaScript, and the user files it imports (compiled next). */
+interface Compiled {
+  readonly code: string;
+  readonly deps: readonly string[];
+}
+
 /**
  * The compiled form of a TypeScript file that is not a shipped source, and of every such file it
  * imports: one .mjs per file, named by this build and the file's path (so that a file imported from
@@ -100,7 +107,6 @@ async function compiledUserFile(entry: string): Promise<string> {
   const build = distManifest().id;
   const outOf = (file: string) => join(base, `${sha(`${build}\0${file}`).slice(0, 40)}.mjs`);
   const recordOf = (file: string) => `${outOf(file).slice(0, -4)}.json`;
-  let esbuild: typeof import('esbuild').build | undefined;
   const todo = [entry];
   const seen = new Set<string>();
   while (todo.length) {
@@ -118,59 +124,117 @@ async function compiledUserFile(entry: string): Promise<string> {
     } catch {
       /* no record, or an unreadable one: compile */
     }
-    esbuild ??= (await import('esbuild')).build;
-    const deps: string[] = [];
-    const url = pathToFileURL(file).href;
-    const r = await esbuild({
-      entryPoints: [file],
-      bundle: true, // so that every import passes through the resolver below, which keeps each one external
-      write: false,
-      format: 'esm',
-      platform: 'node',
-      target: 'node20',
-      conditions: [],
-      logLevel: 'silent',
-      // the module sees where it really is, not the cache
-      define: {
-        'import.meta.url': JSON.stringify(url),
-        'import.meta.filename': JSON.stringify(file),
-        'import.meta.dirname': JSON.stringify(dirname(file)),
-      },
-      plugins: [
-        {
-          name: 'ptcheck-imports',
-          setup(b) {
-            const skip = Symbol('resolving');
-            b.onResolve({ filter: /.*/ }, async (args) => {
-              if (args.kind === 'entry-point' || args.pluginData === skip) return undefined;
-              if (isBuiltin(args.path)) return { path: args.path, external: true };
-              const res = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: skip });
-              if (res.errors.length) return { errors: res.errors };
-              const c = compiledCounterpart(res.path);
-              if (c) return { path: pathToFileURL(c).href, external: true };
-              if (TS_FILE.test(res.path)) {
-                if (!deps.includes(res.path)) deps.push(res.path);
-                return { path: pathToFileURL(outOf(res.path)).href, external: true };
-              }
-              return { path: pathToFileURL(res.path).href, external: true };
-            });
-            // the text compiled is the text hashed for the record
-            b.onLoad({ filter: /.*/ }, (args) => ({ contents: args.path === file ? text : readFileSync(args.path, 'utf8'), loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts' }));
-          },
-        },
-      ],
-    }).catch((e: { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }) => {
-      const first = e.errors?.[0];
-      if (!first) throw e;
-      const at = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
-      throw new Error(`${at}${first.text}`);
-    });
+    const { code, deps } = (await stripTypes(file, text, outOf)) ?? (await bundlerCompile(file, text, outOf));
     // the module first, then its record: a reader that sees the new record finds the new module
-    writeAtomic(outOf(file), r.outputFiles[0]!.text);
+    writeAtomic(outOf(file), code);
     writeAtomic(recordOf(file), JSON.stringify({ v: 1, hash, deps } satisfies CompiledRecord));
     todo.push(...deps);
   }
   return outOf(entry);
+}
+
+/** How a relative or absolute import names a file, as TypeScript with bundler resolution reads it. */
+function resolveFile(from: string, spec: string): string | undefined {
+  const base = spec.startsWith('file:') ? fileURLToPath(spec) : resolve(dirname(from), spec);
+  const swapped = base.replace(/\.([mc]?)js$/, '.$1ts').replace(/\.jsx$/, '.tsx');
+  const tries = [base, swapped, `${base}.ts`, `${base}.tsx`, `${base}.mts`, `${base}.js`, `${base}.mjs`, join(base, 'index.ts'), join(base, 'index.js')];
+  return tries.find((p) => existsSync(p) && statSync(p).isFile());
+}
+
+/**
+ * The quick way, in this process: oxc strips the types, es-module-lexer finds the imports, and each is
+ * pointed at its compiled module. Undefined when the file imports a package (the bundler resolves
+ * packages as Node would).
+ */
+async function stripTypes(file: string, text: string, outOf: (file: string) => string): Promise<Compiled | undefined> {
+  const [{ transformSync }, lexer] = await Promise.all([import('oxc-transform'), import('es-module-lexer')]);
+  await lexer.init;
+  const r = transformSync(file, text, { sourceType: 'module', typescript: { onlyRemoveTypeImports: false } });
+  if (r.errors.length) throw new Error(`${file}: ${r.errors[0]!.message}`);
+  const [imports] = lexer.parse(r.code, file);
+  const deps: string[] = [];
+  const parts: string[] = [];
+  let at = 0;
+  let meta = false;
+  for (const im of imports) {
+    if (im.d === -2) {
+      // import.meta: the module sees where it really is, not the cache
+      parts.push(r.code.slice(at, im.s), '__ptcheck_import_meta');
+      at = im.e;
+      meta = true;
+      continue;
+    }
+    const spec = im.n;
+    if (spec === undefined || isBuiltin(spec)) continue; // a computed dynamic import stays as it is
+    if (!/^(?:\.{1,2}\/|\/|file:)/.test(spec)) return undefined;
+    const path = resolveFile(file, spec);
+    if (!path) throw new Error(`${file}: cannot find '${spec}'`);
+    const c = compiledCounterpart(path);
+    let target = c ?? path;
+    if (!c && TS_FILE.test(path)) {
+      if (!deps.includes(path)) deps.push(path);
+      target = outOf(path);
+    }
+    const url = pathToFileURL(target).href;
+    // a static import's s..e is the name inside its quotes; a dynamic one's, the quoted expression
+    parts.push(r.code.slice(at, im.s), im.d === -1 ? url : JSON.stringify(url));
+    at = im.e;
+  }
+  parts.push(r.code.slice(at));
+  const where = `const __ptcheck_import_meta = { ...import.meta, url: ${JSON.stringify(pathToFileURL(file).href)}, filename: ${JSON.stringify(file)}, dirname: ${JSON.stringify(dirname(file))} };\n`;
+  return { code: (meta ? where : '') + parts.join(''), deps };
+}
+
+/** The general way: esbuild, which also resolves packages; every import stays an import. */
+async function bundlerCompile(file: string, text: string, outOf: (file: string) => string): Promise<Compiled> {
+  const { build } = await import('esbuild');
+  const deps: string[] = [];
+  const url = pathToFileURL(file).href;
+  const r = await build({
+    entryPoints: [file],
+    bundle: true, // so that every import passes through the resolver below, which keeps each one external
+    write: false,
+    format: 'esm',
+    platform: 'node',
+    target: 'node20',
+    conditions: [],
+    logLevel: 'silent',
+    // the module sees where it really is, not the cache
+    define: {
+      'import.meta.url': JSON.stringify(url),
+      'import.meta.filename': JSON.stringify(file),
+      'import.meta.dirname': JSON.stringify(dirname(file)),
+    },
+    plugins: [
+      {
+        name: 'ptcheck-imports',
+        setup(b) {
+          const skip = Symbol('resolving');
+          b.onResolve({ filter: /.*/ }, async (args) => {
+            if (args.kind === 'entry-point' || args.pluginData === skip) return undefined;
+            if (isBuiltin(args.path)) return { path: args.path, external: true };
+            const res = await b.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: skip });
+            if (res.errors.length) return { errors: res.errors };
+            const c = compiledCounterpart(res.path);
+            if (c) return { path: pathToFileURL(c).href, external: true };
+            if (TS_FILE.test(res.path)) {
+              if (!deps.includes(res.path)) deps.push(res.path);
+              return { path: pathToFileURL(outOf(res.path)).href, external: true };
+            }
+            return { path: pathToFileURL(res.path).href, external: true };
+          });
+          // the text compiled is the text hashed for the record
+          b.onLoad({ filter: /.*/ }, (args) => ({ contents: args.path === file ? text : readFileSync(args.path, 'utf8'), loader: args.path.endsWith('.tsx') ? 'tsx' : 'ts' }));
+        },
+      },
+    ],
+  }).catch((e: { errors?: { text: string; location?: { file: string; line: number; column: number } | null }[] }) => {
+    const first = e.errors?.[0];
+    if (!first) throw e;
+    const at = first.location ? `${first.location.file}:${first.location.line}:${first.location.column + 1}: ` : '';
+    throw new Error(`${at}${first.text}`);
+  });
+  return { code: r.outputFiles[0]!.text, deps };
 }
 
 function writeAtomic(file: string, text: string): void {

@@ -95,6 +95,19 @@ describe('a user file is compiled when it or a file it imports changes', () => {
   });
 });
 
+describe('a user file that imports a package', () => {
+  // inside the tree, where the package resolves as Node would resolve it (the bundler compiles this one)
+  const dir = join(ROOT, 'test', 'fixtures', `.tc-compiled-${process.pid}`);
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  it('runs, with its package and ptcheck\'s sources both imported', () => {
+    const file = tinyModel(dir, 's.x = bump(s.x) + (isDraft(s) ? 1 : 0); s.done = true', "import { isDraft } from 'immer';");
+    const r = run(['verify', file, '--variant', 'base']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/small\s+always\s+holds\s+holds/);
+    expect(r.code).toBe(0);
+  });
+});
+
 describe('the compiled build', () => {
   it('is used only while every source is as it was built; an edited source runs from the sources', () => {
     const tree = join(tmp, 'tree');
