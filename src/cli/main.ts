@@ -698,7 +698,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
   try {
     r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress, handOff);
   } catch (e) {
-    const err = e instanceof StuckStepError ? withStuckTrace(e, t, inst, o.traceOut) : e;
+    const err = e instanceof StuckStepError ? await withStuckTrace(e, t, inst, o.traceOut) : e;
     if (err instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${err.message}`);
     throw err;
   }
@@ -710,7 +710,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
  * not run) written there, so that `replay` shows the way to it. The path stays in the message whatever
  * becomes of the file.
  */
-function withStuckTrace(e: StuckStepError, t: Target, inst: Instance, file: string | undefined): ModelError {
+async function withStuckTrace(e: StuckStepError, t: Target, inst: Instance, file: string | undefined): Promise<ModelError> {
   if (file === undefined) return e;
   const engine = new Engine(inst.compiled, t.lm.spec.properties as readonly Property[]);
   const path = e.path;
@@ -723,7 +723,7 @@ function withStuckTrace(e: StuckStepError, t: Target, inst: Instance, file: stri
     if (!(x instanceof ModelError || x instanceof SliceInterrupted)) throw x;
     return new ModelError(`${e.message}; no trace written: the path to it did not replay (${firstLineOf(x)})`);
   }
-  const err = writeFileAtomic(file, JSON.stringify(tr, null, 2) + '\n');
+  const err = await writeFileAtomic(file, JSON.stringify(tr, null, 2) + '\n');
   if (err) return new ModelError(`${e.message}; no trace written: ${err}`);
   const again = `ptcheck replay ${file}${tr.modelFile ? ` --model-file ${tr.modelFile}` : ''}${tr.variantFile ? ` --variant-file ${tr.variantFile}` : ''}`;
   return new ModelError(`${e.message}; ${path ? 'trace of the path to it' : 'trace of the path to that state'} written to ${file} (${again})`);
@@ -1279,7 +1279,7 @@ async function simulateTarget(
       await new Promise((r) => setImmediate(r));
     }
   } catch (e) {
-    const err = e instanceof StuckStepError ? withStuckTrace(e, t, inst, o.traceOut) : e;
+    const err = e instanceof StuckStepError ? await withStuckTrace(e, t, inst, o.traceOut) : e;
     if (err instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${err.message}`);
     throw err;
   } finally {
