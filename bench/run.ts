@@ -180,7 +180,7 @@ const section = [
     "has the power-of-two slot count nearest to ptcheck's table's.",
   `⁴ ptcheck with its default reductions: wall time with \`--workers 1\` / with \`${PTCHECK_TWO_WORKERS.join(' ')}\`, ` +
     'and their ratio (above 1: two workers are faster). A run hands its DFS to the workers only once it has ' +
-    'passed 500,000 states and the workers have loaded the model (they start at 250,000); "(ran on 1)" means it ' +
+    'passed 200,000 states and the workers have loaded the model (they start at 100,000); "(ran on 1)" means it ' +
     'finished before that (`stats.workers` was 1), so the second time only shows the cost of starting the workers. ' +
     'The machine is shared: two independent single-threaded runs side by side have each been measured from 6% to 40% ' +
     'slower than one alone, which bounds what two workers can gain here.',

@@ -149,20 +149,28 @@ export class WorkerError extends Error {
 const TASK_BUDGET = 100_000;
 /** Units a task takes at most. */
 const MAX_UNITS = 64;
+/** watchdog slots are 32 bytes: 4 apart puts two workers' slots 128 bytes apart (cache lines, and their pairs) */
+const SLOT_STRIDE = 4;
 const GROW_AT = 0.7;
+/**
+ * How much the shared table grows at a time. Every growth pauses the workers and copies the whole
+ * table (each worker a part), as costly per fingerprint as inserting it: doubling copies each about
+ * once in a run, growing by half about twice (at the price of a table up to twice as large).
+ */
+const GROWTH = 2;
 
 /**
  * A worker thread's step that never returned, named from what the thread published before it: the
  * step, and the state its work unit began at (the path below that state is the worker's alone).
  */
-function stuckInWorker(engine: Engine, slot: number, units: readonly UnitMsg[] | undefined, seconds: number): StepError {
+function stuckInWorker(engine: Engine, slot: number, shown: number, units: readonly UnitMsg[] | undefined, seconds: number): StepError {
   const { tid, pc, unit } = slotRunning(slot);
   const th = engine.cm.threads[tid];
   const from = units?.[unit];
   const below = from ? `; it was exploring from ${from.path.length ? `the state at --path ${pathToString(from.path)}` : 'the initial state'} (--workers 1 names the whole path)` : '';
-  if (!th || pc < 0) return new StepError(`worker thread ${slot} made no progress for ${seconds} s outside any step (a property that never returns?)${below}`, '?', '?');
+  if (!th || pc < 0) return new StepError(`worker thread ${shown} made no progress for ${seconds} s outside any step (a property that never returns?)${below}`, '?', '?');
   const label = th.labels[pc] ?? '?';
-  const message = `step ${th.name}.${label} did not return within ${seconds} s (a loop that never ends?), in worker thread ${slot}${below}`;
+  const message = `step ${th.name}.${label} did not return within ${seconds} s (a loop that never ends?), in worker thread ${shown}${below}`;
   if (!from) return new StepError(message, th.name, label);
   return new StuckStepError(message, th.name, label, seconds, from.path, undefined);
 }
@@ -212,8 +220,12 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let failure: unknown;
   // heartbeat slots of the watchdog: 0 is this thread; a pool task takes a free one of 1..
   const watch = watchMemory();
+  // A worker's engine writes its slot at every step (the step it runs): slots SLOT_STRIDE apart keep
+  // two workers' words off one cache line, which would otherwise bounce between their cores.
   const freeSlots: number[] = [];
-  for (let k = Math.min(MAX_SLOTS - 1, poolThreads(inp.workers) + 1); k >= 1; k--) freeSlots.push(k);
+  const nSlots = poolThreads(inp.workers) + 1;
+  const stride = Math.max(1, Math.min(SLOT_STRIDE, Math.floor((MAX_SLOTS - 1) / nSlots)));
+  for (let k = Math.min(MAX_SLOTS - 1, nSlots) - 1; k >= 0; k--) freeSlots.push(1 + k * stride);
   /** the units of the task each worker slot runs, to name where a stuck step was */
   const slotUnits = new Map<number, readonly UnitMsg[]>();
   /** the pool was ended on purpose: its tasks' failures are expected */
@@ -222,7 +234,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     // a worker thread cannot be interrupted inside a step: name what it published, end the threads
     if (why.kind === 'deadline') setStop({ kind: 'incomplete', reason: 'timeout' });
     else {
-      failure ??= stuckInWorker(inp.engine, why.slot, slotUnits.get(why.slot), inp.stepSeconds);
+      failure ??= stuckInWorker(inp.engine, why.slot, Math.floor((why.slot - 1) / stride) + 1, slotUnits.get(why.slot), inp.stepSeconds);
       setStop({ kind: 'incomplete', reason: 'interrupted' });
     }
     ended = true;
@@ -316,7 +328,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     // grow the shared table between tasks: pause everyone, rehash, resume
     const headroom = states + (inflight.size + inp.workers) * TASK_BUDGET;
     if (!stopReason && headroom > GROW_AT * table.cap) {
-      const want = Math.ceil(Math.max(table.cap * 1.5, headroom / GROW_AT));
+      const want = Math.ceil(Math.max(table.cap * GROWTH, headroom / GROW_AT));
       if (want * 8 > inp.maxTableBytes) {
         if (states + TASK_BUDGET > 0.95 * table.cap) setStop({ kind: 'incomplete', reason: 'memory' });
       } else {

@@ -22,7 +22,7 @@ export async function closeHandOffPools(): Promise<void> {
  * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
  * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
  */
-export function parallelHandOff(workers: number, model: ModelRef, after = 500_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
+export function parallelHandOff(workers: number, model: ModelRef, after = 200_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
   let isReady = false;
   let warming: Promise<void> | undefined;
   return {
