@@ -30,6 +30,7 @@ import { appendResults } from './harness.ts';
 import { reductionSection } from './reduction.ts';
 import { simulateRows, simulateTable } from './simulate.ts';
 import { startupSection } from './startup.ts';
+import { scalingSection } from './scaling.ts';
 
 const REPS = 3;
 /** the "1 vs 2 workers" column: ptcheck's default reductions with two worker threads */
@@ -234,3 +235,9 @@ if (reduction.mismatches > 0) {
 const startup = startupSection();
 console.log(`\n${startup}`);
 appendResults(startup);
+
+// the fifth, scaling (alone: node --import tsx bench/scaling.ts): 1 vs 2 workers next to a pure
+// shared-table insert loop on 1 and 2 threads in the same rounds, and where a 2-worker run's time went
+const scaling = await scalingSection(REPS);
+console.log(`\n${scaling}`);
+appendResults(scaling);
