@@ -113,7 +113,7 @@ describe('ptcheck matrix', () => {
     const [, jobId] = await a.waitFor(/job (\S+) started/);
     a.c.kill('SIGKILL');
     const local = ptcheck(args);
-    expect(local.code).toBe(1); // the matrix has violations; at faults=1 one verdict differs from the defaults'
+    expect(local.code).toBe(0); // violations, all expected: the no-pmd-recheck row is a function of faults
     const code = await coord.exited;
     expect(coord.err()).toBe('');
     expect(code).toBe(local.code);
