@@ -20,13 +20,17 @@
  * Threads:
  *   gup_fast<i>  GUP-fast over the `ptes` pages mapped by one PTE table T1 (every walker the same range)
  *   munmap       unmap_region(): zaps the range, unlinks T1 from *pmd and frees it through the mmu_gather
- *   rcu          runs tlb_remove_table_rcu after its grace period
+ *   rcu          runs tlb_remove_table_rcu after its grace period (rcu-table-free only: the other
+ *                variants queue nothing)
  *
  * Steps and the mainline code they follow:
  *   gup_fast<i>  local_irq_save .. local_irq_restore: gup_fast() and gup_fast_pte_range() (mm/gup.c, the
- *                rechecks from 70cbc3cc78a9). pte_access_permitted, try_grab_folio_fast, gup_put_folio,
+ *                rechecks from 70cbc3cc78a9). pte_protnone, pte_access_permitted, pte_special,
+ *                try_grab_folio_fast, gup_fast_folio_allowed, folio_set_referenced, gup_put_folio,
  *                pages[*nr] = page and `addr != end` touch only the walker's own copies (the pte value,
- *                the folio it holds, nr, the address): they are the walker's local work.
+ *                the folio it holds, nr, the address): they are the walker's local work. The model's
+ *                pages are never PROT_NONE, special or refused (page attributes are not modelled), so
+ *                those checks pass, each as a step of its own as in the kernel's code.
  *   munmap       pte_offset_map_lock .. pte_unmap_unlock: zap_pte_range(); free_pte_range: free_pgtables();
  *                flush_tlb_mm_range: tlb_flush_mmu_tlbonly(); tlb_table_flush / tlb_batch_pages_flush:
  *                tlb_flush_mmu()'s table and page batches
