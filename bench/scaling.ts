@@ -32,6 +32,7 @@ export interface ScalingRow {
 
 const fmtTime = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(0)} ms`);
 const fmtRatio = (r: number) => `${r.toFixed(2)}×`;
+const fmtRate = (perS: number) => `${(perS / 1e3).toFixed(0)} k/s`;
 const minOf = (xs: readonly number[]) => Math.min(...xs);
 const median = (xs: readonly number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -129,7 +130,9 @@ export function scalingTable(rows: readonly ScalingRow[]): string[] {
         `the loop inserted ${r.loopInserts.toLocaleString('en-US')} fingerprints into ${r.loopSlots.toLocaleString('en-US')} slots.` +
         (p
           ? ` A 2-worker run in the bench's own process: ${p.handOffStates.toLocaleString('en-US')} states before the hand-off, copied to the shared table in ${fmtTime(p.handOffMs)}; ` +
-            `then ${fmtTime(p.wallMs)} on the workers, busy ${((p.busyMs / (2 * p.wallMs)) * 100).toFixed(0)}% of it; ${p.tasks} tasks ` +
+            `then ${fmtTime(p.wallMs)} on the workers, busy ${((p.busyMs / (2 * p.wallMs)) * 100).toFixed(0)}% of it; ` +
+            `states/s: ${fmtRate(p.handOffStates / (p.beforeMs / 1000))} in the one thread before the hand-off (${fmtTime(p.beforeMs)}), ` +
+            `${fmtRate((r.one[0]!.states - p.handOffStates) / (p.busyMs / 1000))} per worker per busy second after it; ${p.tasks} tasks ` +
             `(${p.unitsSent.toLocaleString('en-US')} units sent, ${p.unitsReturned.toLocaleString('en-US')} handed back; ${p.splits} ended to feed an idle worker, ${p.budgetStops} at their budget); ` +
             `${p.grows} table growths took ${fmtTime(p.growMs)} (copying ${fmtTime(p.growCopyMs)}); building and posting tasks ${fmtTime(p.dispatchMs)}.`
           : ' (the profiling run did not hand off)'),
@@ -141,7 +144,7 @@ export function scalingTable(rows: readonly ScalingRow[]): string[] {
     "¹ ptcheck's `stats.elapsedMs`: the search, from its start (one thread) through the hand-off to the workers' last result; no process start or model compilation.",
     '² bench/insert-loop.ts: worker threads inserting distinct fingerprints into one shared fingerprint table (the same code as the search\'s), as many as the search ' +
       'stores, into a table of its final size, and nothing else; timed from a common start (thread start-up excluded). Its speed-up is what this machine gives a ' +
-      'memory-bound loop on two threads at that moment (it is far below 2 on a machine shared with other work).',
+      'memory-bound loop on two threads at that moment (on a 2-core machine shared with other work it is often near 1).',
     `³ ptcheck's whole-process speed-up / the insert loop's speed-up (best of the rounds for each).`,
     `⁴ the goal: 2 workers at least ${GOAL_SPEEDUP}× one, or at least ${GOAL_OF_LOOP} of the insert loop's own speed-up measured in the same rounds. ` +
       'ptcheck runs with its default reductions; a run hands its search to the workers once it is large enough (the README says when).',

@@ -91,6 +91,8 @@ export interface ParallelInput {
   readonly onProgress: (states: number, maxDepth: number, tableBytes: number) => void;
   /** the time it took to copy the single-threaded search's visited set into the shared table */
   readonly handOffMs?: number;
+  /** how long the single-threaded search ran before it was handed over */
+  readonly beforeMs?: number;
 }
 
 /** Where a parallel run's time went (bench/scaling.ts prints it). */
@@ -98,6 +100,8 @@ export interface ParallelProfile {
   /** states found before the hand-off (by the single-threaded start), and copying them to the shared table */
   handOffStates: number;
   handOffMs: number;
+  /** how long the single-threaded start searched (its states/s against the workers' per busy second) */
+  beforeMs: number;
   /** tasks run, units sent out in them, and units handed back (a task's unexplored rest) */
   tasks: number;
   unitsSent: number;
@@ -210,7 +214,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
   const discoveries: Discovery[] = [...inp.discoveries];
-  const profile: ParallelProfile = { handOffStates: inp.states, handOffMs: inp.handOffMs ?? 0, tasks: 0, unitsSent: 0, unitsReturned: 0, splits: 0, budgetStops: 0, grows: 0, growMs: 0, growCopyMs: 0, dispatchMs: 0, busyMs: 0, wallMs: 0 };
+  const profile: ParallelProfile = { handOffStates: inp.states, handOffMs: inp.handOffMs ?? 0, beforeMs: inp.beforeMs ?? 0, tasks: 0, unitsSent: 0, unitsReturned: 0, splits: 0, budgetStops: 0, grows: 0, growMs: 0, growCopyMs: 0, dispatchMs: 0, busyMs: 0, wallMs: 0 };
   const started = performance.now();
   let found = 0;
   for (const d of discoveries) found |= 1 << d.prop;

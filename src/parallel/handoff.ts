@@ -39,6 +39,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 200_00
     },
     ready: () => isReady || force,
     async take(v: Verification, dfs: Dfs, tick: Tick): Promise<SearchSummary> {
+      const beforeMs = v.elapsedMs;
       await warming;
       const t0 = performance.now();
       const local = dfs.visitedSet as FingerprintSet;
@@ -75,6 +76,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 200_00
         stepSeconds: v.stepSeconds,
         onProgress: (states, depth, bytes) => tick(states, depth, bytes),
         handOffMs: performance.now() - t0,
+        beforeMs,
       });
       const { profile, ...summary } = out;
       onProfile?.(profile);
