@@ -2,16 +2,20 @@
  * Properties and expected verdicts for models/retract-page-tables.ts (protocols.md §2, §3, P-* list;
  * seed 003). Expectations are for the default parameters (faults=1, anon=1, uffd_wp=0, guard=0,
  * shared_copy=0) except where a row fixes others (the marker-writer and shared-copy rows: faults=0,
- * anon=0 and their writer). The rows that leave faults and anon free (upstream, pre-recheck,
+ * anon=0 and their writer). The rows that leave the writers free (upstream, pre-recheck,
  * checks-before-locks-only, no-anon-vma-recheck, spin-lock-pml) are functions of them (byWriters):
- * fault-maps-file-page needs a fault and uffdio-copy-maps-anon-page the uffdio_copy thread; with
- * neither, nothing but MADV_DONTNEED and khugepaged touches T1: no second table is ever installed, so
- * retract and zap cannot both free, and zap's slow path frees nothing (its trylock of pml fails only
+ * fault-maps-file-page needs a fault and uffdio-copy-maps-anon-page the uffdio_copy thread; with no
+ * writer at all (none of those two, no marker writer, no uffdio_copy_shared), nothing but MADV_DONTNEED
+ * and khugepaged touches T1: no second table is ever installed, so retract and zap cannot both free,
+ * and zap's slow path frees nothing (its trylock of pml fails only
  * while khugepaged holds pml, and khugepaged then retracts T1 itself, so try_to_free_pte finds *pmd
  * none). checks-before-locks-only and no-anon-vma-recheck miss the anon_vma of UFFDIO_COPY (B2.4):
  * with anon=0 no writer passes their missing recheck (faults wait for new_folio), so they hold.
- * uffd_wp, guard and shared_copy on these variants are not covered by the rows (the marker-writer and
- * shared-copy variants fix them).
+ * uffd_wp, guard and shared_copy on these variants add their writer: its guard becomes reachable
+ * (uffd-wp-marker-installed, guard-marker-installed; shared_copy's empty T2 is retracted, so
+ * khugepaged-retracts-other-table, as in upstream-shared-copy), and a variant whose recheck misses that
+ * writer's flag frees its marker with the table (checks-before-locks-only rechecks nothing;
+ * no-anon-vma-recheck still rechecks userfaultfd_wp and VMA_MAYBE_GUARD).
  *
  * upstream: everything holds. Every clear of *pmd holds pml, and retract and try_to_free_pte read the
  *   table from *pmd under pml after check_pmd_state / pte_offset_map_rw_nolock saw a table, so a table
@@ -106,15 +110,25 @@ const markerWriter = { ...holdsAll, 'uffdio-copy-maps-anon-page': 'unreachable',
 
 /** A dropped recheck: a table a writer filled (often one it installed after T1 was reclaimed) is retracted. */
 const retractsNonEmpty = { 'no-free-of-non-empty-table': 'violated', 'khugepaged-retracts-other-table': 'reachable' } as const;
-const unsafeRecheck = { ...holdsAll, ...retractsNonEmpty } as const;
 
-/** A row of a variant that leaves faults and anon free, at these values of them (header). */
-function byWriters(p: { readonly faults: number; readonly anon: number }, row: Readonly<Record<keyof typeof holdsAll, Verdict>>): ExpectRow {
-  const none = p.faults === 0 && p.anon === 0;
+type Writers = { readonly faults: number; readonly anon: number; readonly uffd_wp: number; readonly guard: number; readonly shared_copy: number };
+type Flag = 'anon' | 'uffd_wp' | 'guard';
+
+/**
+ * A row of a variant that leaves the writers free, at these parameters (header). `missed`: the writers
+ * whose flag the variant's recheck under ptl does not look at.
+ */
+function byWriters(p: Writers, row: Readonly<Record<keyof typeof holdsAll, Verdict>>, missed: readonly Flag[] = []): ExpectRow {
+  const none = p.faults + p.anon + p.uffd_wp + p.guard + p.shared_copy === 0;
+  const filled = missed.some((f) => p[f] >= 1);
   return {
     ...row,
     'fault-maps-file-page': p.faults >= 1 ? 'reachable' : 'unreachable',
     'uffdio-copy-maps-anon-page': p.anon >= 1 ? 'reachable' : 'unreachable',
+    'uffd-wp-marker-installed': p.uffd_wp >= 1 ? 'reachable' : 'unreachable',
+    'guard-marker-installed': p.guard >= 1 ? 'reachable' : 'unreachable',
+    'no-free-of-non-empty-table': filled ? 'violated' : 'holds',
+    'khugepaged-retracts-other-table': filled || p.shared_copy >= 1 ? 'reachable' : 'unreachable',
     ...(none ? { 'zap-frees-by-slow-path': 'unreachable', 'retract-and-zap-both-free': 'unreachable' } : {}),
   };
 }
@@ -151,12 +165,12 @@ export default defineSpec(model, {
         'nr-ptes-never-negative': 'violated',
         'nr-ptes-consistent': 'violated',
       }),
-    'checks-before-locks-only': (p) => byWriters(p, p.anon >= 1 ? unsafeRecheck : holdsAll),
+    'checks-before-locks-only': (p) => byWriters(p, holdsAll, ['anon', 'uffd_wp', 'guard']),
     'spin-lock-pml': (p) => byWriters(p, { ...holdsAll, 'zap-frees-by-slow-path': 'unreachable', 'deadlock-free': 'violated' }),
     'upstream-uffd-wp': { ...markerWriter, 'uffd-wp-marker-installed': 'reachable' },
     'upstream-guard': { ...markerWriter, 'guard-marker-installed': 'reachable' },
     'upstream-shared-copy': { ...markerWriter, 'khugepaged-retracts-other-table': 'reachable' },
-    'no-anon-vma-recheck': (p) => byWriters(p, p.anon >= 1 ? unsafeRecheck : holdsAll),
+    'no-anon-vma-recheck': (p) => byWriters(p, holdsAll, ['anon']),
     'no-uffd-wp-recheck': { ...markerWriter, ...retractsNonEmpty, 'uffd-wp-marker-installed': 'reachable' },
     'no-guard-recheck': { ...markerWriter, ...retractsNonEmpty, 'guard-marker-installed': 'reachable' },
   },
