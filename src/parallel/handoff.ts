@@ -43,9 +43,11 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 200_00
       await warming;
       const t0 = performance.now();
       const local = dfs.visitedSet as FingerprintSet;
-      const table = SharedFingerprintSet.create(Math.max(1 << 20, Math.ceil(local.size / 0.35)));
-      local.forEach((hi, lo) => table.insertUnshared(hi, lo));
+      // 4M slots (32 MB) at least: a run that is handed off is large, and every growth pauses the
+      // workers to copy the whole table (as costly as inserting it): 1.3M states then need none
       const o = v.opts;
+      const table = SharedFingerprintSet.create(Math.max(Math.min(1 << 22, Math.floor(o.limits.maxTableBytes / 8)), Math.ceil(local.size / 0.35)));
+      local.forEach((hi, lo) => table.insertUnshared(hi, lo));
       const { exploreParallel } = await loadCoordinator();
       const out = await exploreParallel({
         engine: v.engine,
