@@ -7,6 +7,7 @@ import { LayoutBuilder, type Holder, type Leaf } from './layout.ts';
 import { DONE, BLOCKED, variantEdits, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
 import { int, type Cell, type Fields, type NameContext } from './schema.ts';
 import { indexCells } from './cells.ts';
+import { sealPrototype } from './sealed.ts';
 import { baseOf, type UserVariant } from './variant-file.ts';
 
 enablePatches();
@@ -208,7 +209,10 @@ export class CompiledModel implements NameContext {
  * which read its pc. Built once per model; nothing here allocates per state.
  */
 function threadsAt(threads: readonly CompiledThread[]): Readonly<Record<string, unknown>> {
-  const out: Record<string, unknown> = Object.create(null);
+  // sealed like a state view: a thread name this variant does not have throws, never reads undefined
+  const proto = {};
+  sealPrototype(proto, () => 't', 'thread');
+  const out: Record<string, unknown> = Object.create(proto);
   for (const th of threads) {
     const me = th.me as ThreadView & { pc: number };
     const index = th.labelIndex;

@@ -5,7 +5,7 @@
 import type { Cell, Fields, FieldSpec, Formatter, NameContext, ScalarSpec, ThreadRef } from './schema.ts';
 
 import { ModelError } from './errors.ts';
-import { sealPrototype, sealView } from './sealed.ts';
+import { sealArray, sealPrototype, sealView } from './sealed.ts';
 import { note, store, type FpHolder } from '../state/zobrist.ts';
 
 /** The current state buffer and its running fingerprint: every write goes through store(). */
@@ -249,7 +249,7 @@ export class LayoutBuilder {
         }
         const out: unknown[] = [];
         for (let i = 0; i < spec.length; i++) out.push(this.structural(el, elName(i), name));
-        return Object.freeze(out);
+        return sealArray(out, path);
       }
       default:
         throw new Error(`unexpected field kind at ${path}`);

@@ -13,8 +13,20 @@ export class FieldError extends ModelError {
     readonly field: string,
     /** the names the view does declare */
     readonly known: readonly string[],
+    /** what the name should have been: a field, or a thread (the `t` argument of a property) */
+    noun: 'field' | 'thread' = 'field',
+    /** the message, when it is not about an undeclared name */
+    message?: string,
   ) {
-    super(`${access} of undeclared field '${field}' (declared: ${known.length ? known.join(', ') : 'none'})`);
+    super(message ?? `${access} of undeclared ${noun} '${field}' (declared: ${known.length ? known.join(', ') : 'none'})`);
+  }
+}
+
+/** A step or property indexed an array of records outside its bounds. */
+export class IndexError extends FieldError {
+  override name = 'IndexError';
+  constructor(access: 'read' | 'write', path: string, index: string, length: number) {
+    super(access, `${path}[${index}]`, [], 'field', `${access} of '${path}[${index}]': index out of bounds (${path} has ${length} elements)`);
   }
 }
 
@@ -32,6 +44,8 @@ const PASS: ReadonlySet<string> = new Set([
   'tagName',
   '@@__IMMUTABLE_ITERABLE__@@',
   '@@__IMMUTABLE_RECORD__@@',
+  '@@__IMMUTABLE_KEYED__@@',
+  '@@__IMMUTABLE_ORDERED__@@',
   '_isMockFunction',
 ]);
 
@@ -49,13 +63,13 @@ function declared(self: object, end: object): string[] {
  * their constructor runs; once sealView() made one non-extensible, any undeclared name read or written
  * on it throws a FieldError. `pathOf` gives the instance's display path ('' for the state root).
  */
-export function sealPrototype(proto: object, pathOf: (self: any) => string): void {
+export function sealPrototype(proto: object, pathOf: (self: any) => string, noun: 'field' | 'thread' = 'field'): void {
   const base = Object.getPrototypeOf(proto) as object;
   const end: object = new Proxy(base, {
     get(target, key, receiver) {
       if (typeof key === 'symbol' || PASS.has(key) || Object.isExtensible(receiver)) return Reflect.get(target, key, receiver);
       const p = pathOf(receiver);
-      throw new FieldError('read', p ? `${p}.${key}` : key, declared(receiver, end));
+      throw new FieldError('read', p ? `${p}.${key}` : key, declared(receiver, end), noun);
     },
     set(target, key, value, receiver) {
       if (Object.isExtensible(receiver)) {
@@ -64,10 +78,41 @@ export function sealPrototype(proto: object, pathOf: (self: any) => string): voi
       }
       if (typeof key === 'symbol') return Reflect.set(target, key, value, receiver);
       const p = pathOf(receiver);
-      throw new FieldError('write', p ? `${p}.${key}` : key, declared(receiver, end));
+      throw new FieldError('write', p ? `${p}.${key}` : key, declared(receiver, end), noun);
     },
   });
   Object.setPrototypeOf(proto, end);
+}
+
+// Arrays of records: a plain frozen array reads `undefined` at an index past its end. Their prototype
+// holds Array.prototype's own methods (so `some`, `length`, iteration find them first, at no cost) and
+// ends in a sealed end that only a miss reaches: an index out of bounds or a name arrays lack.
+const arrayPaths = new WeakMap<object, string>();
+const isIndex = (key: string) => /^-?\d+$/.test(key);
+const arrayEnd: object = new Proxy(Array.prototype, {
+  get(target, key, receiver) {
+    if (typeof key === 'symbol' || PASS.has(key) || Object.isExtensible(receiver)) return Reflect.get(target, key, receiver);
+    const p = arrayPaths.get(receiver) ?? '?';
+    if (isIndex(key)) throw new IndexError('read', p, key, (receiver as unknown[]).length);
+    throw new FieldError('read', `${p}.${key}`, ['length', 'and the methods of arrays']);
+  },
+  set(target, key, value, receiver) {
+    if (typeof key === 'symbol' || Object.isExtensible(receiver)) return Reflect.set(target, key, value, receiver);
+    const p = arrayPaths.get(receiver) ?? '?';
+    if (isIndex(key)) throw new IndexError('write', p, key, (receiver as unknown[]).length);
+    throw new FieldError('write', `${p}.${key}`, ['length']);
+  },
+});
+const sealedArrayProto: object = Object.create(arrayEnd);
+for (const key of Reflect.ownKeys(Array.prototype)) {
+  if (key !== 'length') Object.defineProperty(sealedArrayProto, key, Object.getOwnPropertyDescriptor(Array.prototype, key)!);
+}
+
+/** Freezes an array of record views under `path`: from now on an index out of bounds throws an IndexError. */
+export function sealArray<T>(items: T[], path: string): readonly T[] {
+  arrayPaths.set(items, path);
+  Object.setPrototypeOf(items, sealedArrayProto);
+  return Object.freeze(items);
 }
 
 /** Closes a view built on a sealed prototype: from now on undeclared names throw. */

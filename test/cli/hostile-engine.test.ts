@@ -43,6 +43,9 @@ describe('undeclared fields, bad values and results: a model error naming the pl
     ['bool-yes', /^ptcheck: model error: step a\.inc: write of 'yes' to flag: a bool field takes true or false only$/],
     ['forgot-return', /^ptcheck: model error: step a\.inc returned undefined \(a forgotten return\?\)/],
     ['property-typo', /^ptcheck: model error: model 'misbehaving': property in-range threw: read of undeclared field 'uafx'/],
+    ['property-thread-typo', /^ptcheck: model error: model 'misbehaving': property in-range threw: read of undeclared thread 't\.typo' \(declared: a, b\)$/],
+    ['property-index-out', /^ptcheck: model error: model 'misbehaving': property in-range threw: read of 'pt\[9\]': index out of bounds \(pt has 2 elements\)$/],
+    ['index-out', /^ptcheck: model error: step a\.inc \(model 'misbehaving'\): read of 'pt\[9\]': index out of bounds \(pt has 2 elements\)$/],
   ];
   for (const [variant, re] of cases) {
     it(variant, () => {

@@ -9,7 +9,7 @@ import { verify } from '../../src/explore/verify.ts';
 import { counters, countersSpec } from '../helpers/toys.ts';
 
 const st = defineState(
-  { x: int(0, 3), flag: bool(), obj: record({ uaf: bool() }), l: cell('lock', int(0, 3)), bits: array(2, bool()) },
+  { x: int(0, 3), flag: bool(), obj: record({ uaf: bool() }), l: cell('lock', int(0, 3)), bits: array(2, bool()), recs: array(2, record({ v: int(0, 1) })) },
   { seen: int(0, 1) },
 );
 
@@ -105,6 +105,41 @@ describe('sealed state views', () => {
     // a view still prints and compares like an object
     expect(String(root)).toBe('[object Object]');
     expect(`${root.x}`).toBe('0');
+  });
+
+  it('an array of records indexed out of bounds is a model error naming the model, step and index', () => {
+    const step = /^step t\.go \(model 'sealed-toy'\): /;
+    expect(() => run((s) => (s.recs[2].v ? DONE : DONE))).toThrow(step);
+    expect(() => run((s) => (s.recs[2].v ? DONE : DONE))).toThrow(/read of 'recs\[2\]': index out of bounds \(recs has 2 elements\)$/);
+    expect(() => run((s) => (s.recs[-1] ? DONE : DONE))).toThrow(/read of 'recs\[-1\]': index out of bounds/);
+    expect(() => run((s) => ((s.recs[5] = s.recs[0]), DONE))).toThrow(/write of 'recs\[5\]': index out of bounds/);
+    expect(() => run((s) => (s.recs.lenght ? DONE : DONE))).toThrow(/read of undeclared field 'recs\.lenght'/);
+  });
+
+  it('in bounds, an array of records is still an array', () => {
+    const r = run((s) => {
+      s.recs[1].v = 1;
+      const ok =
+        Array.isArray(s.recs) &&
+        s.recs.length === 2 &&
+        s.recs.some((x: { v: number }) => x.v === 1) &&
+        [...s.recs].length === 2 &&
+        s.recs.map((x: { v: number }) => x.v).join() === '0,1' &&
+        s.recs.at(-1).v === 1;
+      return ok ? DONE : BLOCKED;
+    });
+    expect(r.outcome.kind).toBe('complete');
+    expect(r.stats.states).toBe(2);
+  });
+
+  it('a property indexing out of bounds, or naming a thread the model lacks, names the property and the model', () => {
+    expect(() => run(() => DONE, (s) => s.recs[9].v === 0)).toThrow(/^model 'sealed-toy': property p-ok threw: read of 'recs\[9\]': index out of bounds \(recs has 2 elements\)$/);
+    const m = model(() => DONE);
+    const spec = defineSpec(m, { properties: [always('p-t', 'x', (_s: any, t: any) => !t.typo.done)], expect: { base: {} } } as never);
+    expect(() => verify(instantiate(m, 'base'), spec)).toThrow(/^model 'sealed-toy': property p-t threw: read of undeclared thread 't\.typo' \(declared: t\)$/);
+    // the threads it has read as before
+    const ok = defineSpec(m, { properties: [always('p-t', 'x', (_s: any, t: any) => t.t.done || t.t.at('go') || t.t.at('again'))], expect: { base: {} } } as never);
+    expect(verify(instantiate(m, 'base'), ok).properties[0]!.status).toBe('holds');
   });
 
   it('the toy state counts are unchanged', () => {
