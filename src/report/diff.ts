@@ -49,7 +49,7 @@ export function diffText(a: RunResult, b: RunResult, o: DiffOptions): string {
   out.push(table(rows));
   if (o.verbose) for (const r of [a, b]) for (const l of engineLines(r)) out.push(`  ${r.variant}: ${l}`);
   for (const r of [a, b]) {
-    if (r.outcome.kind === 'incomplete') out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason)}: its verdicts are not final`);
+    if (r.outcome.kind === 'incomplete') out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason, r.stats.exact)}: its verdicts are not final`);
   }
   out.push('');
   out.push(

@@ -24,7 +24,7 @@ export function matrixText(model: string, results: readonly RunResult[]): string
   const out = [`${model}${paramText(first.params)}`, table(rows)];
   for (const r of incomplete) {
     if (r.outcome.kind === 'incomplete' && !(r.bound && r.outcome.reason === 'preemption-bound')) {
-      out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason)}`);
+      out.push(`  ${r.variant}: INCOMPLETE, ${stopReasonText(r.outcome.reason, r.stats.exact)}`);
     }
   }
   return out.join('\n');

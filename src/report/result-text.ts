@@ -28,11 +28,12 @@ export function outcomeText(r: RunResult): string {
     case 'violation':
       return 'stopped at the first violation (--first; without it every property is determined)';
     case 'incomplete':
-      return `INCOMPLETE: ${stopReasonText(r.outcome.reason)} — nothing below can read as "holds"`;
+      return `INCOMPLETE: ${stopReasonText(r.outcome.reason, r.stats.exact)} — nothing below can read as "holds"`;
   }
 }
 
-export function stopReasonText(reason: string): string {
+/** Why a run stopped, in words; `exact`: it stored whole states (--exact), so what filled is that store. */
+export function stopReasonText(reason: string, exact = false): string {
   switch (reason) {
     case 'max-states':
       return 'state limit (--max-states) reached';
@@ -43,7 +44,7 @@ export function stopReasonText(reason: string): string {
     case 'interrupted':
       return 'interrupted';
     case 'memory':
-      return 'fingerprint table full (raise --memory)';
+      return exact ? 'whole-state store (--exact) full (raise --memory, or drop --exact to store fingerprints)' : 'fingerprint table full (raise --memory)';
     case 'heap':
       return "this thread's heap nearly full (run node with a larger --max-old-space-size, or use fewer states)";
     case 'preemption-bound':
@@ -92,7 +93,7 @@ export function unknownWhy(r: RunResult): string {
     case 'violation':
       return 'not determined: the run stopped at the first violation (run without --first)';
     case 'incomplete':
-      return `not determined: ${stopReasonText(r.outcome.reason)}${stopRemedy(r.outcome.reason)}`;
+      return `not determined: ${stopReasonText(r.outcome.reason, r.stats.exact)}${stopRemedy(r.outcome.reason)}`;
     default:
       return 'not determined';
   }
@@ -201,7 +202,7 @@ export function verdictLine(r: RunResult): string {
     const k = r.bound.maxPreemptions;
     const held = r.properties.filter((p) => p.status === 'unknown' && p.kind !== 'sometimes').length;
     if (held) parts.push(`${violated.length ? 'the others hold' : 'holds'} within ${k} preemption${k === 1 ? '' : 's'} (not verified beyond: exit 3)`);
-  } else if (r.outcome.kind === 'incomplete') parts.push(`INCOMPLETE (${stopReasonText(r.outcome.reason)}): not verified`);
+  } else if (r.outcome.kind === 'incomplete') parts.push(`INCOMPLETE (${stopReasonText(r.outcome.reason, r.stats.exact)}): not verified`);
   if (mism.length) parts.push(`differs from the spec's expectation: ${mism.join(', ')}`);
   if (!parts.length) return 'verdict: every property holds, as expected';
   return `verdict: ${parts.join('; ')}`;
