@@ -178,7 +178,8 @@ export function rcuPreemptOn(s: object, me: object): void {
  * first callback is lost and the second runs after a grace period counted from the second call.
  */
 export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg: number): void {
-  const head = s.rcu_head[h];
+  // an index past the end would throw as a model error too; this message says which call it was
+  const head = h >= 0 && h < s.rcu_head.length ? s.rcu_head[h] : undefined;
   if (!head) throw new Error(`call_rcu: no rcu_head ${h}`);
   if (head.queued) raise(s, Fault.RCU_HEAD_REQUEUED);
   head.queued = true;
@@ -243,7 +244,9 @@ export function rcuDoBatch<const CB extends string, const L extends string>(
   return {
     alts: Math.max(nHeads, 1),
     run: (s: any, me: any, alt: number) => {
-      const head = (s as RcuState).rcu_head[alt];
+      // a model with no heads still has the one alternative: nothing to run (the array is sealed)
+      const heads = (s as RcuState).rcu_head;
+      const head = alt < heads.length ? heads[alt] : undefined;
       if (!head || !head.queued || head.wait !== 0) return BLOCKED;
       head.queued = false;
       const cb = head.cb;
@@ -255,7 +258,8 @@ export function rcuDoBatch<const CB extends string, const L extends string>(
       return fn(s, arg, me);
     },
     show: (alt: number, s: any) => {
-      const head = (s as RcuState).rcu_head[alt];
+      const heads = (s as RcuState).rcu_head;
+      const head = alt < heads.length ? heads[alt] : undefined;
       const name = head ? callbackNames[head.cb - 1] : undefined;
       return name ?? 'rcu_do_batch';
     },

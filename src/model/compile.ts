@@ -7,7 +7,7 @@ import { LayoutBuilder, type Holder, type Leaf } from './layout.ts';
 import { DONE, BLOCKED, variantEdits, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
 import { int, type Cell, type Fields, type NameContext } from './schema.ts';
 import { indexCells } from './cells.ts';
-import { sealPrototype } from './sealed.ts';
+import { sealThreads } from './sealed.ts';
 import { baseOf, type UserVariant } from './variant-file.ts';
 
 enablePatches();
@@ -140,7 +140,7 @@ export class CompiledModel implements NameContext {
     }
     Object.freeze(allViews);
     this.threads = threads;
-    this.threadsAt = threadsAt(threads);
+    this.threadsAt = threadsAt(threads, groups.map(([g]) => g));
     this.leaves = lb.leaves;
     this.symmetry = this.resolveSymmetry(def, threads, lb.leaves);
     this.cells = lb.cells;
@@ -208,11 +208,8 @@ export class CompiledModel implements NameContext {
  * view (so every read is a noted read of the state, as a step's are), plus `at(label)` and `done`,
  * which read its pc. Built once per model; nothing here allocates per state.
  */
-function threadsAt(threads: readonly CompiledThread[]): Readonly<Record<string, unknown>> {
-  // sealed like a state view: a thread name this variant does not have throws, never reads undefined
-  const proto = {};
-  sealPrototype(proto, () => 't', 'thread');
-  const out: Record<string, unknown> = Object.create(proto);
+function threadsAt(threads: readonly CompiledThread[], groups: readonly string[]): Readonly<Record<string, unknown>> {
+  const out: Record<string, unknown> = {};
   for (const th of threads) {
     const me = th.me as ThreadView & { pc: number };
     const index = th.labelIndex;
@@ -224,7 +221,8 @@ function threadsAt(threads: readonly CompiledThread[]): Readonly<Record<string, 
       }),
     );
   }
-  return Object.freeze(out);
+  // sealed like a state view: a name no thread group can give throws, never reads undefined
+  return sealThreads(out, groups);
 }
 
 export interface Instance {

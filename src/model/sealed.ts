@@ -84,6 +84,31 @@ export function sealPrototype(proto: object, pathOf: (self: any) => string, noun
   Object.setPrototypeOf(proto, end);
 }
 
+/**
+ * The `t` argument of properties, sealed: `instances` by name, frozen. A name no thread group of the
+ * model can give (a typo) throws; an instance of a declared group that is absent at these parameters
+ * (a count of 0, or an index past the count) reads `undefined`, so `t.walker?.done` still works where a
+ * parameter removes the walker.
+ */
+export function sealThreads(instances: Readonly<Record<string, unknown>>, groups: readonly string[]): Readonly<Record<string, unknown>> {
+  const esc = (g: string) => g.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const absent = new RegExp(`^(?:${groups.map(esc).join('|') || '(?!)'})\\d*$`);
+  const end: object = new Proxy(Object.prototype, {
+    get(target, key, receiver) {
+      if (typeof key === 'symbol' || PASS.has(key) || Object.isExtensible(receiver)) return Reflect.get(target, key, receiver);
+      if (absent.test(key)) return undefined;
+      throw new FieldError('read', `t.${key}`, declared(receiver, end), 'thread');
+    },
+    set(target, key, value, receiver) {
+      if (typeof key === 'symbol' || Object.isExtensible(receiver)) return Reflect.set(target, key, value, receiver);
+      throw new FieldError('write', `t.${key}`, declared(receiver, end), 'thread');
+    },
+  });
+  const out = Object.create(end) as Record<string, unknown>;
+  for (const [name, view] of Object.entries(instances)) Object.defineProperty(out, name, { value: view, enumerable: true });
+  return Object.freeze(out);
+}
+
 // Arrays of records: a plain frozen array reads `undefined` at an index past its end. Their prototype
 // holds Array.prototype's own methods (so `some`, `length`, iteration find them first, at no cost) and
 // ends in a sealed end that only a miss reaches: an index out of bounds or a name arrays lack.

@@ -37,7 +37,7 @@ function run(args: string[], env: Record<string, string> = {}, interrupt?: Promi
 
 describe('undeclared fields, bad values and results: a model error naming the place, exit 2', () => {
   const cases: [string, RegExp][] = [
-    ['read-typo', /^ptcheck: model error: step a\.inc \(model 'misbehaving'\): read of undeclared field 'xx' \(declared: x, y, flag, mode\)$/],
+    ['read-typo', /^ptcheck: model error: step a\.inc \(model 'misbehaving'\): read of undeclared field 'xx' \(declared: x, y, flag, mode, pt\)$/],
     ['write-typo', /^ptcheck: model error: step a\.inc \(model 'misbehaving'\): write of undeclared field 'yy' /],
     ['me-typo', /^ptcheck: model error: step a\.inc \(model 'misbehaving'\): write of undeclared field 'a\.cnt' \(declared: .*\bn\b/],
     ['bool-yes', /^ptcheck: model error: step a\.inc: write of 'yes' to flag: a bool field takes true or false only$/],
