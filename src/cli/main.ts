@@ -13,7 +13,7 @@ import { Engine } from '../explore/engine.ts';
 import { NO_LIMITS, type Limits } from '../explore/search.ts';
 import { StuckStepError, Verification, isMismatch, type HandOff, type RunResult, type Strategy } from '../explore/verify.ts';
 import { resetReplaying, SliceInterrupted, stuckOnPath, underStepBound } from '../explore/step-bound.ts';
-import { DEFAULT_STEP_TIMEOUT_S } from '../explore/watchdog.ts';
+import { DEFAULT_STEP_TIMEOUT_S, startWatcher } from '../explore/watchdog.ts';
 import { buildTrace, snapshots, stuckTrace, type Trace } from '../trace/trace.ts';
 import { readablePath } from '../trace/readable.ts';
 import { diffText } from '../report/diff.ts';
@@ -478,7 +478,7 @@ async function drive(v: Verification, label: string, progress: ProgressLine, han
       }
       progress.tick({ label, states, depth, tableBytes, elapsedMs: v.elapsedMs });
     }, handOff);
-    if (v.stuckAtStop) process.stderr.write(`ptcheck: the stop waited for the step bound: ${v.stuckAtStop.message}\n`);
+    if (v.stopNote) process.stderr.write(`ptcheck: ${v.stopNote}\n`);
     // stopped for the heap, not by a signal: say so (an INCOMPLETE, exit 3)
     if (heapFull && !stopSignal() && r.outcome.kind === 'incomplete' && r.outcome.reason === 'interrupted') {
       return { ...r, outcome: { kind: 'incomplete', reason: 'heap' } };
@@ -1266,11 +1266,9 @@ async function simulateTarget(
         done = underStepBound(seconds, () => sim.run(1 << 14), sim.opts.deadline);
       } catch (e) {
         if (!(e instanceof SliceInterrupted)) throw e;
-        if (e.why.kind === 'stuck') {
-          // a stop signal that came while the step ran could not be heard until now: let it in
-          await new Promise((r) => setTimeout(r, 20));
-          if (!stopSignal()) throw stuckOnPath(engine, sim.walkPath(), seconds);
-        }
+        // a stop signal that came while the step ran could not be heard until now: let it in
+        if (e.why.kind !== 'user') await new Promise((r) => setTimeout(r, 20));
+        if (e.why.kind === 'stuck' && !stopSignal()) throw stuckOnPath(engine, sim.walkPath(), seconds);
         sim.interrupted(e.why.kind === 'deadline' ? 'timeout' : 'interrupted');
         break;
       }
@@ -1433,6 +1431,8 @@ export async function main(argv: string[]): Promise<number> {
         onFailure: () => current?.abort(),
       });
     }
+    // the watchdog's thread comes up while the model loads: its first arming then costs nothing
+    if (cmd !== 'list') startWatcher();
     const code = await COMMANDS[cmd]!.run(pos, o);
     await typechecksSettled();
     held?.release();
@@ -1457,7 +1457,9 @@ export async function main(argv: string[]): Promise<number> {
       return EXIT.BAD_INPUT;
     }
     if (e instanceof SliceInterrupted) {
-      // model code outside a search (a replay, a simulation's set-up) was interrupted by a signal
+      // model code outside a search (a replay, a simulation's set-up) was interrupted by a signal,
+      // whose handler runs once this thread gets back to its event loop
+      if (e.why.kind !== 'user') await new Promise((r) => setTimeout(r, 20));
       const sig = stopSignal() ?? 'SIGINT';
       process.stderr.write(`ptcheck: stopped by ${sig}\n`);
       return SIGNAL_EXIT[sig];

@@ -282,10 +282,10 @@ export class Verification {
   }
   private aborted = false;
   /**
-   * A run stopped (abort()) while a step never returned: that step. JavaScript cannot run a stop
-   * signal's handler while a step runs, so the stop waited for the step bound.
+   * A run stopped by a signal while a step had not returned: what became of that step, in words (the
+   * stop interrupted it, or, where a signal could not be heard, waited for the step bound).
    */
-  stuckAtStop: StepError | undefined;
+  stopNote: string | undefined;
 
   get isAborted(): boolean {
     return this.aborted;
@@ -320,8 +320,19 @@ export class Verification {
     h.rec = null;
     if (why.kind === 'stuck' && this.aborted) {
       // a stop signal came while the step ran (heard only now): the run ends as the signal asked
-      this.stuckAtStop = stuckError(this.engine, this.search, this.stepSeconds);
+      this.stopNote = `the stop waited for the step bound: ${stuckError(this.engine, this.search, this.stepSeconds).message}`;
       this.search.status = { kind: 'incomplete', reason: 'interrupted' };
+      return;
+    }
+    if (why.kind === 'signal') {
+      // a SIGTERM or SIGHUP while the slice made no progress: the process's handler ends the run
+      const e = stuckError(this.engine, this.search, this.stepSeconds);
+      this.stopNote =
+        e instanceof StuckStepError
+          ? `the stop interrupted step ${e.thread}.${e.label}, which had not returned; path to it: ${pathToString(e.path ?? e.prefix)}`
+          : 'the stop interrupted the search outside any step';
+      this.search.status = { kind: 'incomplete', reason: 'interrupted' };
+      this.aborted = true;
       return;
     }
     if (why.kind === 'stuck') throw stuckError(this.engine, this.search, this.stepSeconds);
@@ -353,7 +364,7 @@ export class Verification {
       } catch (e) {
         if (!(e instanceof SliceInterrupted)) throw e;
         // a stop signal that came while the step ran could not be heard until now: let it in
-        if (e.why.kind === 'stuck') await new Promise((r) => setTimeout(r, 20));
+        if (e.why.kind !== 'user') await new Promise((r) => setTimeout(r, 20));
         this.interrupted(e.why);
         break;
       }

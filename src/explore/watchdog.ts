@@ -3,16 +3,19 @@
 // is stopped: the main thread's slices run where a SIGINT interrupts them (vm's breakOnSigint), and
 // for a worker thread the coordinator is told (it ends the pool). Owns no search state; never prints.
 
+import { constants as osConstants } from 'node:os';
 import vm from 'node:vm';
 import { isMainThread, Worker } from 'node:worker_threads';
 
 // Shared words: the arming generation (0 = disarmed), the reason of the last SIGINT sent, the step
-// bound, a spare word, a float64 deadline (words 4-5), then per slot: beat, active, and the step
+// bound, the generation the watcher has seen, a float64 deadline (words 4-5), then per slot: beat, active, and the step
 // running (thread, pc, alt) and the work unit, which a worker thread publishes so that its stuck step
 // can be named from outside.
 const ARMED = 0;
 const REASON = 1;
 const BOUND_MS = 2;
+/** the arming generation the watcher has seen (and listens for stop signals in) */
+const SEEN = 3;
 /** float64 deadline (Date.now() ms) at this byte offset: 8-aligned, and clear of every Int32 word */
 const DEADLINE_AT = 16;
 const SLOTS_AT = 6;
@@ -29,14 +32,22 @@ const WORDS = SLOTS_AT + SLOT_WORDS * MAX_SLOTS;
 const REASON_NONE = 0;
 const REASON_STUCK = 1;
 const REASON_DEADLINE = 2;
+/** a SIGTERM or SIGHUP came while the main thread's slot made no progress */
+const REASON_SIGNAL = 3;
+/** the stop signals the watcher listens for besides the main thread (SIGINT interrupts a slice itself) */
+const SIGNUMS = [osConstants.signals.SIGTERM, osConstants.signals.SIGHUP].join(', ');
 
 /** Default bound on one step (on a search making no progress), in seconds. */
 export const DEFAULT_STEP_TIMEOUT_S = 5;
 
 /** Why a slice was interrupted, or a worker thread given up on. */
 export interface Interruption {
-  /** 'user': a SIGINT nobody here sent (Ctrl-C); 'stuck': no progress for the step bound; 'deadline': --timeout */
-  readonly kind: 'user' | 'stuck' | 'deadline';
+  /**
+   * 'user': a SIGINT nobody here sent (Ctrl-C); 'stuck': no progress for the step bound; 'deadline':
+   * --timeout; 'signal': a SIGTERM or SIGHUP while the slice made no progress (the process's own
+   * handler hears it too, once the slice has ended)
+   */
+  readonly kind: 'user' | 'stuck' | 'deadline' | 'signal';
   /** the slot that made no progress (0: the main thread) */
   readonly slot: number;
 }
@@ -49,41 +60,74 @@ export class SliceInterrupted extends Error {
   }
 }
 
-// The watcher thread: plain JS, so it starts in milliseconds (no TypeScript loader). It sleeps on the
-// ARMED word; while armed it polls every POLL ms. A slot active with an unchanged beat for the bound is
-// stuck; past the deadline, one unchanged for GRACE ms keeps its search from seeing the deadline. For
-// the main thread (slot 0) it writes the reason and sends SIGINT; for a worker thread it tells the
-// main thread by message. Once per arming.
+// The watcher thread: plain JS, so it starts in milliseconds (no TypeScript loader). It waits on the
+// ARMED word (asynchronously: its event loop must run, see below); while armed it polls every POLL ms.
+// A slot active with an unchanged beat for the bound is stuck; past the deadline, one unchanged for
+// GRACE ms keeps its search from seeing the deadline. For the main thread (slot 0) it writes the
+// reason and sends SIGINT; for a worker thread it tells the main thread by message. Once per arming.
+//
+// SIGTERM and SIGHUP: the main thread's handlers run only between its slices, so a step that never
+// returns there would hold them off until the step bound. While armed, this thread listens for them
+// too, on its own event loop (Node offers worker threads no process.on() for signals, so through the
+// runtime's signal binding): when the main thread's slot then makes no progress for SIGNAL_GRACE ms,
+// it interrupts the slice as for Ctrl-C, and the main thread's own handler, which heard the signal as
+// well, ends the run. Where the binding is missing, the stop waits for the step bound, as it did.
 const WATCHER_SRC = `
 const { workerData, parentPort } = require('node:worker_threads');
 const i32 = new Int32Array(workerData.sab);
 const f64 = new Float64Array(workerData.sab, ${DEADLINE_AT}, 1);
-const POLL = 50, GRACE = 500, SLOTS = ${MAX_SLOTS};
-for (;;) {
-  const gen = Atomics.load(i32, ${ARMED});
-  if (gen === 0) { Atomics.wait(i32, ${ARMED}, 0); continue; }
-  const beat = new Int32Array(SLOTS), since = new Float64Array(SLOTS).fill(Date.now());
-  let fired = false;
-  while (!fired && Atomics.load(i32, ${ARMED}) === gen) {
-    Atomics.wait(i32, ${ARMED}, gen, POLL);
-    const now = Date.now(), bound = Atomics.load(i32, ${BOUND_MS}), late = now >= f64[0];
-    for (let s = 0; s < SLOTS && !fired; s++) {
-      const at = ${SLOTS_AT} + ${SLOT_WORDS} * s;
-      const b = Atomics.load(i32, at + ${BEAT});
-      if (Atomics.load(i32, at + ${ACTIVE}) === 0 || b !== beat[s]) { beat[s] = b; since[s] = now; continue; }
-      const reason = late && now - since[s] >= GRACE ? ${REASON_DEADLINE} : now - since[s] >= bound ? ${REASON_STUCK} : 0;
-      if (reason === 0) continue;
-      fired = true;
-      if (s === 0) {
-        Atomics.store(i32, ${REASON}, reason);
-        process.kill(process.pid, 'SIGINT');
-      } else {
-        parentPort.postMessage({ gen, slot: s, kind: reason === ${REASON_STUCK} ? 'stuck' : 'deadline' });
+const POLL = 50, GRACE = 500, SIGNAL_GRACE = 250, SLOTS = ${MAX_SLOTS};
+setInterval(() => {}, 1 << 30); // the event loop stays up while this thread waits asynchronously
+let Signal = null;
+try {
+  process.noDeprecation = true; // this thread's own process object: the binding's warning is expected
+  Signal = process.binding('signal_wrap').Signal;
+} catch {}
+let heard = 0; // Date.now() when a stop signal was last heard while armed
+let handles = [];
+function listen(on) {
+  if (!Signal || on === (handles.length > 0)) return;
+  if (!on) { for (const h of handles) h.close(); handles = []; return; }
+  for (const signum of [${SIGNUMS}]) {
+    const h = new Signal();
+    h.unref();
+    h.onsignal = () => { heard = Date.now(); };
+    if (h.start(signum) === 0) handles.push(h); else h.close();
+  }
+}
+const wait = (v, ms) => { const r = Atomics.waitAsync(i32, ${ARMED}, v, ms); return r.async ? r.value : Promise.resolve(r.value); };
+(async () => {
+  for (;;) {
+    const gen = Atomics.load(i32, ${ARMED});
+    if (gen === 0) { listen(false); await wait(0); continue; }
+    heard = 0;
+    listen(true);
+    Atomics.store(i32, ${SEEN}, gen);
+    Atomics.notify(i32, ${SEEN});
+    const beat = new Int32Array(SLOTS), since = new Float64Array(SLOTS).fill(Date.now());
+    let fired = false;
+    while (!fired && Atomics.load(i32, ${ARMED}) === gen) {
+      await wait(gen, POLL);
+      const now = Date.now(), bound = Atomics.load(i32, ${BOUND_MS}), late = now >= f64[0];
+      for (let s = 0; s < SLOTS && !fired; s++) {
+        const at = ${SLOTS_AT} + ${SLOT_WORDS} * s;
+        const b = Atomics.load(i32, at + ${BEAT});
+        if (Atomics.load(i32, at + ${ACTIVE}) === 0 || b !== beat[s]) { beat[s] = b; since[s] = now; continue; }
+        const stopped = s === 0 && heard !== 0 && now - heard >= SIGNAL_GRACE && now - since[s] >= SIGNAL_GRACE;
+        const reason = stopped ? ${REASON_SIGNAL} : late && now - since[s] >= GRACE ? ${REASON_DEADLINE} : now - since[s] >= bound ? ${REASON_STUCK} : 0;
+        if (reason === 0) continue;
+        fired = true;
+        if (s === 0) {
+          Atomics.store(i32, ${REASON}, reason);
+          process.kill(process.pid, 'SIGINT');
+        } else {
+          parentPort.postMessage({ gen, slot: s, kind: reason === ${REASON_STUCK} ? 'stuck' : 'deadline' });
+        }
       }
     }
+    while (Atomics.load(i32, ${ARMED}) === gen) await wait(gen);
   }
-  while (Atomics.load(i32, ${ARMED}) === gen) Atomics.wait(i32, ${ARMED}, gen);
-}
+})();
 `;
 
 let sab: SharedArrayBuffer | null = null;
@@ -101,6 +145,32 @@ let userPassed = false;
  * alive). `deadline` is Date.now() ms or Infinity; `boundMs` the step bound.
  */
 export function arm(deadline: number, boundMs: number): void {
+  const w = startWatcher();
+  new Float64Array(sab!, DEADLINE_AT, 1)[0] = deadline;
+  Atomics.store(w, BOUND_MS, Math.max(1, Math.min(0x7fffffff, Math.round(boundMs))));
+  Atomics.store(w, REASON, REASON_NONE);
+  for (let s = 0; s < MAX_SLOTS; s++) Atomics.store(w, SLOTS_AT + SLOT_WORDS * s + ACTIVE, 0);
+  userPassed = false;
+  onStall = null;
+  slotAt = SLOTS_AT;
+  const gen = (Atomics.load(w, ARMED) % 0x7ffffffe) + 1;
+  Atomics.store(w, ARMED, gen);
+  Atomics.notify(w, ARMED);
+  // a stop signal sent from now on must reach the watcher: wait (briefly) until it listens
+  const until = Date.now() + SEEN_WAIT_MS;
+  for (let seen = Atomics.load(w, SEEN); seen !== gen && watcher !== null && Date.now() < until; seen = Atomics.load(w, SEEN)) {
+    Atomics.wait(w, SEEN, seen, 10);
+  }
+}
+
+/** How long arm() waits for the watcher to take up an arming (it takes well under a millisecond when idle). */
+const SEEN_WAIT_MS = 250;
+
+/**
+ * Main thread: starts the watcher thread now if it is not running (a command that will run model code
+ * calls this early, so that the thread is up by the first arm()); returns the shared words.
+ */
+export function startWatcher(): Int32Array {
   if (i32 === null || sab === null) {
     sab = new SharedArrayBuffer(WORDS * 4);
     i32 = new Int32Array(sab);
@@ -116,15 +186,7 @@ export function arm(deadline: number, boundMs: number): void {
     });
     watcher.unref(); // after the listeners: adding a 'message' listener refs the worker again
   }
-  new Float64Array(sab, DEADLINE_AT, 1)[0] = deadline;
-  Atomics.store(w, BOUND_MS, Math.max(1, Math.min(0x7fffffff, Math.round(boundMs))));
-  Atomics.store(w, REASON, REASON_NONE);
-  for (let s = 0; s < MAX_SLOTS; s++) Atomics.store(w, SLOTS_AT + SLOT_WORDS * s + ACTIVE, 0);
-  userPassed = false;
-  onStall = null;
-  slotAt = SLOTS_AT;
-  Atomics.store(w, ARMED, (Atomics.load(w, ARMED) % 0x7ffffffe) + 1);
-  Atomics.notify(w, ARMED);
+  return w;
 }
 
 /** Main thread: stops watching (the run ended). */
@@ -219,7 +281,7 @@ export function guarded<T>(f: () => T): T {
     } catch (e) {
       if ((e as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_INTERRUPTED') throw e;
       const r = w === null ? REASON_NONE : Atomics.load(w, REASON);
-      throw new SliceInterrupted({ kind: r === REASON_STUCK ? 'stuck' : r === REASON_DEADLINE ? 'deadline' : 'user', slot: 0 });
+      throw new SliceInterrupted({ kind: r === REASON_STUCK ? 'stuck' : r === REASON_DEADLINE ? 'deadline' : r === REASON_SIGNAL ? 'signal' : 'user', slot: 0 });
     } finally {
       g[SLICE] = undefined;
     }

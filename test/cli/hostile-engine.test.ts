@@ -200,18 +200,37 @@ describe('replay, simulate and building a model are under the step bound too', (
   });
 });
 
-describe('a stop signal while a step never returns (JavaScript cannot run its handler until the step bound)', () => {
-  it('SIGTERM: the run ends by the step bound, as the signal asked: partial statistics, exit 143', async () => {
+describe('a stop signal while a step never returns in the main thread', () => {
+  // the main thread's handler cannot run while the step runs; the watchdog thread hears the signal too
+  const whileLooping = (args: string[], sig: NodeJS.Signals) => {
     const mark = join(mkdtempSync(join(tmpdir(), 'ptcheck-term-')), 'looping');
+    let sentAt = 0;
     const looping = (async () => {
       while (!existsSync(mark)) await new Promise((r) => setTimeout(r, 50));
       await new Promise((r) => setTimeout(r, 200));
+      sentAt = Date.now();
     })();
-    const r = await run(['verify', M, '--variant', 'hangs', '--workers', '1', '--step-timeout', '3'], { PTCHECK_TEST_MARK: mark }, looping, 'SIGTERM');
+    return run(args, { PTCHECK_TEST_MARK: mark }, looping, sig).then((r) => ({ ...r, afterSignal: Date.now() - sentAt }));
+  };
+
+  it('SIGTERM ends the run at once, not at the step bound: partial statistics, exit 143', async () => {
+    const r = await whileLooping(['verify', M, '--variant', 'hangs', '--workers', '1', '--step-timeout', '600'], 'SIGTERM');
     expect(r.code).toBe(143);
     expect(r.stdout).toMatch(/INCOMPLETE: interrupted/);
     expect(r.stdout).toMatch(/states 4 /);
-    expect(r.stderr).toMatch(/the stop waited for the step bound: step a\.inc did not return within 3 s .*path to it: 0\.0\.0\.0/);
+    expect(r.stderr).toMatch(/the stop interrupted step a\.inc, which had not returned; path to it: 0\.0\.0\.0/);
     expect(r.stderr).toMatch(/stopped by SIGTERM/);
+    expect(r.afterSignal).toBeLessThan(10_000);
+  });
+
+  it('SIGHUP in simulate and in replay: exit 129', async () => {
+    const sim = await whileLooping(['simulate', M, '--variant', 'hangs', '--seed', '1', '--step-timeout', '600'], 'SIGHUP');
+    expect(sim.code).toBe(129);
+    expect(sim.stdout).toMatch(/no violation found in 0 walks \(interrupted\)/);
+    expect(sim.afterSignal).toBeLessThan(10_000);
+    const rep = await whileLooping(['replay', M, '--variant', 'hangs', '--path', '0.0.0.0', '--step-timeout', '600'], 'SIGHUP');
+    expect(rep.code).toBe(129);
+    expect(rep.stderr.trim()).toBe('ptcheck: stopped by SIGHUP');
+    expect(rep.afterSignal).toBeLessThan(10_000);
   });
 });
