@@ -49,7 +49,8 @@ describe('shared fingerprint table', () => {
 });
 
 describe('a worker task', () => {
-  it('explores every unit it is given within its budget, and hands nothing back', async () => {
+  /** pte-offset-map-lock faults=2, searched whole, and a DFS of it stopped early as at a hand-off */
+  async function handedOff() {
     const lm = await loadModel('pte-offset-map-lock');
     const inst = instantiate(lm.module, 'upstream', { faults: 2 });
     const engine = new Engine(inst.compiled, lm.spec.properties);
@@ -59,13 +60,20 @@ describe('a worker task', () => {
     const table = SharedFingerprintSet.create(1 << 16);
     const start = new Dfs(engine, NO_LIMITS, { ...opts, visited: table });
     start.run(300);
+    const model = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
+    const task = (units: ReturnType<Dfs['frontier']>, ctl: SharedArrayBuffer) =>
+      runTask(engine, {
+        v: PROTOCOL_VERSION, model, table: table.buffer, ctl, units,
+        budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false, porShared: [],
+      });
+    return { whole, start, task };
+  }
+
+  it('explores every unit it is given within its budget, and hands nothing back', async () => {
+    const { whole, start, task } = await handedOff();
     const units = start.frontier();
     expect(units.length).toBeGreaterThan(2);
-    const model = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
-    const r = runTask(engine, {
-      v: PROTOCOL_VERSION, model, table: table.buffer, ctl: new SharedArrayBuffer(CTL_WORDS * 4), units,
-      budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false, porShared: [],
-    });
+    const r = task(units, new SharedArrayBuffer(CTL_WORDS * 4));
     expect(r.stop).toBe('done');
     expect(r.frontier).toEqual([]);
     expect(start.states + r.states).toBe(whole.stats.states);
@@ -74,22 +82,10 @@ describe('a worker task', () => {
   });
 
   it('hands back its rest once when another worker is idle, and the parts add up to the whole', async () => {
-    const lm = await loadModel('pte-offset-map-lock');
-    const inst = instantiate(lm.module, 'upstream', { faults: 2 });
-    const engine = new Engine(inst.compiled, lm.spec.properties);
-    const opts = { stopAtFirst: false, symmetry: false, por: false };
-    const whole = verify(inst, lm.spec, opts);
-    const table = SharedFingerprintSet.create(1 << 16);
-    const start = new Dfs(engine, NO_LIMITS, { ...opts, visited: table });
-    start.run(300);
-    const model = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
+    const { whole, start, task: taskOn } = await handedOff();
     const ctlBuf = new SharedArrayBuffer(CTL_WORDS * 4);
     const ctl = new Int32Array(ctlBuf);
-    const task = (units: ReturnType<Dfs['frontier']>) =>
-      runTask(engine, {
-        v: PROTOCOL_VERSION, model, table: table.buffer, ctl: ctlBuf, units,
-        budget: 1e9, maxDepth: Infinity, maxStates: Infinity, deadline: Infinity, stopAtFirst: false, symmetry: false, por: false, sleep: false, porShared: [],
-      });
+    const task = (units: ReturnType<Dfs['frontier']>) => taskOn(units, ctlBuf);
     let states = start.states;
     let transitions = start.transitions;
     let queue = start.frontier();
