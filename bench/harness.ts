@@ -336,9 +336,9 @@ function toolVersion(cmd: string, args: string[], re: RegExp): string {
 }
 
 /** The machine, its load now, and the tool versions, for the head of a results section. */
-export function benchHeader(): string {
+export function benchHeader(load = loadavg()[0]!): string {
   return (
-    `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, load ${loadavg()[0]!.toFixed(2)} at start; ` +
+    `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, load ${load.toFixed(2)} at start; ` +
     `Node ${process.version}, ${toolVersion('spin', ['-V'], /(Spin Version [\d.]+)/)}, gcc ${toolVersion('gcc', ['-dumpversion'], /^(\S+)/)}`
   );
 }

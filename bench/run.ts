@@ -4,16 +4,12 @@
 // table and appends it to bench/results/<YYYY-MM-DD>.md. See bench/README.md for how to read it.
 // Usage: node --import tsx bench/run.ts   (then the reduction comparison, bench/reduction.ts, which also runs alone)
 
-import { execFileSync } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { loadavg } from 'node:os';
 import {
   CFLAGS_NOREDUCE,
   CFLAGS_POR,
   PTCHECK_REDUCTIONS_OFF,
   PTCHECK_REDUCTIONS_ON,
-  ROOT,
   SPIN_FLAGS_NO_MERGE,
   TWINS,
   buildPan,
@@ -26,7 +22,7 @@ import {
   type PanRun,
   type PtcheckRun,
 } from './harness.ts';
-import { appendResults } from './harness.ts';
+import { appendResults, benchHeader } from './harness.ts';
 import { reductionSection } from './reduction.ts';
 import { simulateRows, simulateTable } from './simulate.ts';
 import { startupSection } from './startup.ts';
@@ -43,15 +39,6 @@ const fmtRate = (perS: number) => (perS >= 1e6 ? `${(perS / 1e6).toFixed(2)} M/s
 const fmtTime = (ms: number) => (ms >= 1000 ? `${(ms / 1000).toFixed(2)} s` : `${ms.toFixed(ms >= 100 ? 0 : 1)} ms`);
 const fmtRatio = (r: number) => `${r >= 10 ? r.toFixed(1) : r.toFixed(2)}×`;
 const best = <T extends { wallMs: number }>(runs: readonly T[]): T => runs.reduce((a, b) => (b.wallMs < a.wallMs ? b : a));
-
-function version(cmd: string, args: string[], re: RegExp): string {
-  try {
-    const out = execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return re.exec(out)?.[1] ?? out.trim().split('\n')[0]!;
-  } catch {
-    return '?';
-  }
-}
 
 interface Row {
   readonly label: string;
@@ -154,10 +141,7 @@ for (const r of rows) {
 }
 
 const now = new Date();
-const day = now.toISOString().slice(0, 10);
-const machine =
-  `${cpus()[0]?.model.trim() ?? 'unknown CPU'}, ${cpus().length} cores, load ${load0.toFixed(2)} at start; ` +
-  `Node ${process.version}, ${version('spin', ['-V'], /(Spin Version [\d.]+)/)}, gcc ${version('gcc', ['-dumpversion'], /^(\S+)/)}`;
+const machine = benchHeader(load0);
 const section = [
   `## ${now.toISOString().slice(0, 19)}Z`,
   '',
@@ -194,11 +178,7 @@ const section = [
 ].join('\n');
 
 console.log(section);
-const dir = join(ROOT, 'bench', 'results');
-mkdirSync(dir, { recursive: true });
-const file = join(dir, `${day}.md`);
-if (existsSync(file)) appendFileSync(file, `\n${section}`);
-else writeFileSync(file, `# ptcheck vs SPIN, ${day}\n\nWritten by \`npm run bench\` (bench/run.ts); see bench/README.md.\n\n${section}`);
+const file = appendResults(section);
 console.error(`bench: written to ${file}`);
 if (mismatches > 0) {
   console.error(`bench: ${mismatches} row(s) where ptcheck and SPIN disagree on the state count (run bench/spin-count.ts)`);
