@@ -5,6 +5,7 @@
 // content; run from the sources, a file is imported as it is. It registers no loader hook.
 
 import { createHash } from 'node:crypto';
+import { threadId } from 'node:worker_threads';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import { homedir, tmpdir } from 'node:os';
@@ -238,7 +239,9 @@ async function bundlerCompile(file: string, text: string, outOf: (file: string) 
 }
 
 function writeAtomic(file: string, text: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
+  // per thread: a parallel run's workers compile the same new model file at once, and with one temp
+  // name per process one thread's truncating write could land in the file the other renames
+  const tmp = `${file}.tmp-${process.pid}-${threadId}`;
   try {
     writeFileSync(tmp, text);
     renameSync(tmp, file);
