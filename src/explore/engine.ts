@@ -63,6 +63,11 @@ export class Engine {
    * to, or -1. Every step run and every property evaluation is checked against it.
    */
   owner: Int8Array | null = null;
+  /**
+   * The model declares futures (CompiledThread.futTouch): every step run is checked against the one
+   * at its label. False: no check, and no work for it.
+   */
+  private readonly fut: boolean;
 
   /** Words the last step run by tryInPlace() (or its memo) touched, in order; see touchedCount. */
   get touched(): Int32Array {
@@ -99,6 +104,7 @@ export class Engine {
     this.lastRes = cm.threads.map((t) => t.labels.map(() => NO_RESULT));
     this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
     this.memo = new StepMemo(cm.threads.map((t) => t.alts));
+    this.fut = cm.hasFutures;
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -127,18 +133,109 @@ export class Engine {
    * Given the source state's fingerprint (hi, lo), the new state's is in this.hi / this.lo after.
    */
   successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi = 0, lo = 0, outOff = 0): boolean {
-    if (this.owner !== null && this.cm.holder.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
+    const h = this.cm.holder;
+    if ((this.owner !== null || this.fut) && h.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
+    const pc = this.fut ? this.pc(src, off, tid) : -1;
+    if (this.fut && src === out && off === outOff) {
+      // run from a copy, so that what the step changed can be told from what it found
+      src = this.futSrc(src, off);
+      off = 0;
+    }
+    const rn0 = h.rn;
     const ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
     if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
+    // the caller records (the reduction's walks): check the words this step added to its record
+    if (this.fut) this.checkFuture(tid, pc, h.rec!, rn0, h.rn, src, off, out, outOff, ok);
     return ok;
+  }
+
+  private futSave: Int32Array | null = null;
+  private futSrc(src: Int32Array, off: number): Int32Array {
+    const c = (this.futSave ??= new Int32Array(this.W));
+    c.set(src.subarray(off, off + this.W));
+    return c;
+  }
+
+  /**
+   * The step thread tid ran at pc (its record rec[from..to), its state before at src[off..], after at
+   * out[outOff..] when enabled) kept within the future declared at pc: it touched only words of that
+   * future, changed only words it may write, and moved to a label whose future is within it. Else a
+   * model error naming model, thread, label and word: a declaration the reduction relies on is false.
+   */
+  private checkFuture(tid: number, pc: number, rec: Int32Array, from: number, to: number, src: Int32Array, off: number, out: Int32Array, outOff: number, ok: boolean): void {
+    const th = this.cm.threads[tid]!;
+    const rd = th.futTouch[pc];
+    if (rd === null || rd === undefined) return;
+    if (to > rec.length) throw this.tooWideForFuture(tid, pc);
+    for (let i = from; i < to; i++) {
+      const w = rec[i]!;
+      if ((rd[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `touched '${this.cm.leaves[w]!.path}' outside its declared future`);
+    }
+    if (!ok) return;
+    const wr = th.futChange[pc]!;
+    for (let i = from; i < to; i++) {
+      const w = rec[i]!;
+      if (out[outOff + w] !== src[off + w] && (wr[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `changed '${this.cm.leaves[w]!.path}' outside its declared future`);
+    }
+    this.checkMoved(tid, pc, out[outOff + th.pcOff]!);
+  }
+
+  /** As checkFuture(), for a step run in place by tryInPlace(): what it changed is in the undo log. */
+  private checkFutureInPlace(tid: number, pc: number, buf: Int32Array, off: number, ok: boolean): void {
+    const th = this.cm.threads[tid]!;
+    const rd = th.futTouch[pc];
+    if (rd === null || rd === undefined) return;
+    const rec = this.memoRec;
+    const rn = this.recN;
+    if (rn > rec.length) throw this.tooWideForFuture(tid, pc);
+    // a blocked step's stores are among its touches (store() notes them): restored, but still checked
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      if ((rd[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `touched '${this.cm.leaves[w]!.path}' outside its declared future`);
+    }
+    if (!ok) return;
+    const wr = th.futChange[pc]!;
+    const u = this.undoBuf;
+    const un = this.undoN;
+    for (let k = 0; k < un; k += 2) {
+      const w = u[k]!;
+      if ((wr[w >>> 5]! & (1 << (w & 31))) !== 0) continue;
+      // its value before the step is the first the log holds for it; written back, it did not change
+      let first = k;
+      for (let j = 0; j < k; j += 2) if (u[j] === w) first = j;
+      if (first === k && buf[off + w] !== u[k + 1]) throw this.futureError(tid, pc, `changed '${this.cm.leaves[w]!.path}' outside its declared future`);
+    }
+    this.checkMoved(tid, pc, buf[off + th.pcOff]!);
+  }
+
+  private checkMoved(tid: number, pc: number, next: number): void {
+    if (next < 0 || next === pc) return;
+    const th = this.cm.threads[tid]!;
+    if (th.futWithin[pc]![next] === 0) throw this.futureError(tid, pc, `moved to '${th.labels[next] ?? '?'}' whose future is wider`);
+  }
+
+  private futureError(tid: number, pc: number, what: string): StepError {
+    const th = this.cm.threads[tid]!;
+    const label = th.labels[pc] ?? '?';
+    const d = th.futDecl[pc];
+    const list = (xs: readonly string[] | undefined): string => `[${(xs ?? []).join(', ')}]`;
+    return new StepError(`model ${this.cm.name}: thread ${th.name} at '${label}' ${what} (reads: ${list(d?.reads)}, writes: ${list(d?.writes)})`, th.name, label);
+  }
+
+  private tooWideForFuture(tid: number, pc: number): StepError {
+    return this.futureError(tid, pc, `touched more than ${REC_WORDS} words, too many to check against its declared future`);
   }
 
   private undoBuf: Int32Array = new Int32Array(64);
 
-  /** successor() with what the step touches recorded and checked against the reduction's owner map. */
+  /** successor() with what the step touches recorded and checked against the reduction's owner map and the declared futures. */
   private successorOwned(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
     const h = this.cm.holder;
     const pc = this.pc(src, off, tid);
+    if (this.fut && src === out && off === outOff) {
+      src = this.futSrc(src, off);
+      off = 0;
+    }
     h.rec = this.memoRec;
     h.rn = 0;
     let ok: boolean;
@@ -149,7 +246,8 @@ export class Engine {
       this.recN = h.rn;
       h.rec = null;
     }
-    this.checkOwner(tid, pc);
+    if (this.owner !== null) this.checkOwner(tid, pc);
+    if (this.fut) this.checkFuture(tid, pc, this.memoRec, 0, this.recN, src, off, out, outOff, ok);
     return ok;
   }
 
@@ -194,6 +292,9 @@ export class Engine {
       return false;
     }
     const eo = memo.enabled(buf, off, tid, alt, pc, this.memoRec);
+    // a memo hit needs no check against the owner map or a declared future: the step ran, and was
+    // checked, from a state with the same pc and the same values in every word it read, so it would
+    // read, store and move here exactly as it did there
     if (eo >= 0) {
       // the successor from the entry, without running the step
       this.recN = memo.touchedOf(eo);
@@ -221,6 +322,7 @@ export class Engine {
       if (!ok) this.undo(buf, off);
     }
     if (this.owner !== null) this.checkOwner(tid, pc);
+    if (this.fut) this.checkFutureInPlace(tid, pc, buf, off, ok);
     if (ok) memo.rememberEnabled(buf, off, tid, alt, pc, this.memoRec, h.rn, this.undoBuf, this.undoN, h.hi ^ hi, h.lo ^ lo);
     // the state is restored: remember what the step saw, so the same view blocks without running
     else memo.rememberBlocked(buf, off, tid, alt, pc, this.memoRec, h.rn);
@@ -325,6 +427,8 @@ export class Engine {
         );
       }
     } else {
+      // no check against the owner map or a declared future: the step ran, and was checked, where the
+      // entry was recorded, and by independence reads here what it read there
       this.applyStores(buf, off, fp, base, nW);
     }
     h.hi = hi;
@@ -363,6 +467,7 @@ export class Engine {
       h.rec = null;
     }
     if (this.owner !== null) this.checkOwner(tid, pc);
+    if (this.fut) this.checkFuture(tid, pc, this.memoRec, 0, this.recN, buf, off, this.detOut, 0, ok);
     this.recheck(buf, off, tid, alt, this.detOut, hi, lo, 0, ok);
     if (ok) {
       this.detSave.set(buf.subarray(off, off + W));

@@ -4,7 +4,7 @@
 import { enablePatches, produceWithPatches, type Patch } from 'immer';
 import { InputError, ModelError } from './errors.ts';
 import { LayoutBuilder, type Holder, type Leaf } from './layout.ts';
-import { DONE, BLOCKED, variantEdits, type ExitHook, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
+import { DONE, BLOCKED, variantEdits, type ExitHook, type FutureDecl, type ModelDef, type ModelModule, type ParamDefs, type StepFn, type ThreadView } from './model.ts';
 import { int, type Cell, type Fields, type NameContext } from './schema.ts';
 import { indexCells } from './cells.ts';
 import { sealThreads } from './sealed.ts';
@@ -32,6 +32,20 @@ export interface CompiledThread {
   readonly me: ThreadView;
   /** names of the thread's own locals (declared by the model, not the kernel's per-thread fields) */
   readonly locals: ReadonlySet<string>;
+  /** the words private to this instance: its pc (first), then its declared locals' leaves (not cells) */
+  readonly privateWords: readonly number[];
+  /**
+   * Declared futures (FutureDecl), per pc: a bitset over words (bit w of int w>>>5) of what the step
+   * at that label and every later one may touch (reads and writes, plus the private words), or null
+   * when the label declares none (unrestricted). All null when the thread declares no future.
+   */
+  readonly futTouch: readonly (Int32Array | null)[];
+  /** ...of what they may change (writes, plus the private words); null where futTouch is */
+  readonly futChange: readonly (Int32Array | null)[];
+  /** per pc: per pc2, 1 if the future at pc2 is contained in the one at pc (a step may move there) */
+  readonly futWithin: readonly Uint8Array[];
+  /** per pc: the declaration as written, for messages (null: none) */
+  readonly futDecl: readonly (FutureDecl | null)[];
 }
 
 /** A symmetric thread group resolved to state-vector offsets (see SymmetryDecl). */
@@ -67,6 +81,8 @@ export class CompiledModel implements NameContext {
 
   /** the model's name, for error messages */
   readonly name: string;
+  /** some thread declares a future at some label (then every step is checked against it) */
+  readonly hasFutures: boolean;
 
   constructor(def: ModelDef, name = 'model') {
     this.name = name;
@@ -86,6 +102,9 @@ export class CompiledModel implements NameContext {
       if (!Number.isInteger(count) || count < 0) throw new ModelError(`thread '${group}': count must be a natural number`);
       const labelIndex: Record<string, number> = Object.create(null);
       labels.forEach((l, i) => (labelIndex[l] = i));
+      for (const k of Object.keys(td.future ?? {})) {
+        if (labelIndex[k] === undefined) throw new ModelError(`model ${name}: thread '${group}' declares a future at '${k}', which is not one of its labels (${labels.join(', ')})`);
+      }
       const start = td.start !== undefined ? labelIndex[td.start] : 0;
       if (start === undefined) throw new ModelError(`thread '${group}': start label '${td.start}' is not one of its steps`);
       const steps: StepFn<any, any, string>[] = [];
@@ -134,6 +153,11 @@ export class CompiledModel implements NameContext {
           start,
           me: view,
           locals: new Set(Object.keys(td.locals)),
+          privateWords: [],
+          futTouch: [],
+          futChange: [],
+          futWithin: [],
+          futDecl: labels.map((l) => (td.future as Record<string, FutureDecl | undefined> | undefined)?.[l] ?? null),
         });
         tid++;
       }
@@ -142,6 +166,7 @@ export class CompiledModel implements NameContext {
     this.threads = threads;
     this.threadsAt = threadsAt(threads, groups.map(([g]) => g));
     this.leaves = lb.leaves;
+    this.hasFutures = resolveFutures(name, threads, lb.leaves, lb.size);
     this.symmetry = this.resolveSymmetry(def, threads, lb.leaves);
     this.cells = lb.cells;
     this.W = lb.size;
@@ -201,6 +226,70 @@ export class CompiledModel implements NameContext {
   format(leaf: Leaf, v: number): string {
     return leaf.format(v, this);
   }
+}
+
+/**
+ * Fills each thread's private words and declared futures (see CompiledThread.futTouch): patterns to
+ * word bitsets, and per thread which label's future contains which. A pattern matching no leaf is a
+ * model error naming model, thread, label and pattern. True if any thread declares a future.
+ */
+function resolveFutures(model: string, threads: CompiledThread[], leaves: readonly Leaf[], W: number): boolean {
+  const K = (W + 31) >>> 5;
+  let any = false;
+  for (const th of threads) {
+    const priv: number[] = [th.pcOff];
+    const prefix = `${th.name}.`;
+    for (const leaf of leaves) {
+      if (!leaf.path.startsWith(prefix) || leaf.tag !== undefined || leaf.off === th.pcOff) continue;
+      const field = leaf.path.slice(prefix.length).split(/[.[]/)[0]!;
+      if (th.locals.has(field)) priv.push(leaf.off);
+    }
+    const resolve = (label: string, pats: readonly string[] | undefined, into: Int32Array): void => {
+      for (const pat of pats ?? []) {
+        if (typeof pat !== 'string') throw new ModelError(`model ${model}: thread '${th.group}' future at '${label}': a pattern must be a string`);
+        const full = (pat.startsWith('me.') ? `${th.name}.${pat.slice(3)}` : pat).replaceAll('{i}', String(th.index));
+        const re = globToRegExp(full);
+        let hit = false;
+        for (const leaf of leaves) {
+          if (!re.test(leaf.path)) continue;
+          into[leaf.off >>> 5]! |= 1 << (leaf.off & 31);
+          hit = true;
+        }
+        if (!hit) throw new ModelError(`model ${model}: thread '${th.group}' future at '${label}': pattern '${pat}' matches no state field`);
+      }
+    };
+    const touch: (Int32Array | null)[] = [];
+    const change: (Int32Array | null)[] = [];
+    for (let pc = 0; pc < th.labels.length; pc++) {
+      const d = th.futDecl[pc] ?? null;
+      if (d === null) {
+        touch.push(null);
+        change.push(null);
+        continue;
+      }
+      any = true;
+      const wr = new Int32Array(K);
+      for (const w of priv) wr[w >>> 5]! |= 1 << (w & 31);
+      resolve(th.labels[pc]!, d.writes, wr);
+      const rd = Int32Array.from(wr);
+      resolve(th.labels[pc]!, d.reads, rd);
+      touch.push(rd);
+      change.push(wr);
+    }
+    const within = th.labels.map((_, pc) =>
+      Uint8Array.from(th.labels, (_l, pc2) => (contains(touch[pc] ?? null, touch[pc2] ?? null) && contains(change[pc] ?? null, change[pc2] ?? null) ? 1 : 0)),
+    );
+    Object.assign(th, { privateWords: priv, futTouch: touch, futChange: change, futWithin: within });
+  }
+  return any;
+}
+
+/** Whether bitset b is within bitset a (null: every word). */
+function contains(a: Int32Array | null, b: Int32Array | null): boolean {
+  if (a === null) return true;
+  if (b === null) return false;
+  for (let i = 0; i < a.length; i++) if ((b[i]! & ~a[i]!) !== 0) return false;
+  return true;
 }
 
 /**

@@ -60,6 +60,18 @@ export interface SymmetryDecl {
 }
 
 /**
+ * What a thread may still touch from a label on (that label's step and every later one): `reads`, the
+ * leaves it may read or store a value they already hold; `writes`, the leaves it may change (writes
+ * imply reads). Leaf paths as the layout names them, '*' any run of characters, 'me.x' this instance's
+ * field or local x, '{i}' its index. Its own pc and locals are always allowed. Checked on every step
+ * (src/explore/engine.ts); used by the reduction (src/por/reduction.ts). See README, "Declared futures".
+ */
+export interface FutureDecl {
+  readonly reads?: readonly string[];
+  readonly writes?: readonly string[];
+}
+
+/**
  * A thread: its locals and its steps by label. `S` and `M` are the types its steps see as the state and
  * as `me` (kept so that a variant file editing the thread is typed as the model is).
  */
@@ -74,6 +86,8 @@ export interface ThreadDef<L extends string = string, S = any, M = any> {
   readonly daemon?: boolean;
   /** The instances are interchangeable (see SymmetryDecl). */
   readonly symmetric?: SymmetryDecl;
+  /** Per label, what the thread may still touch from there on (see FutureDecl); a label without one is unrestricted. */
+  readonly future?: { readonly [K in L]?: FutureDecl };
 }
 
 export interface ModelDef {
@@ -121,6 +135,7 @@ export function thread<SD extends StateDef<any, any>, const L extends string, co
     symmetric?: SymmetryDecl;
     start?: NoInfer<L>;
     steps: { [P in L]: StepDef<StateView<SD>, MeView<SD, Loc>, L> };
+    future?: { [P in NoInfer<L>]?: FutureDecl };
   },
 ): ThreadDef<L, StateView<SD>, MeView<SD, Loc>> {
   return {
@@ -130,6 +145,7 @@ export function thread<SD extends StateDef<any, any>, const L extends string, co
     ...(def.count !== undefined ? { count: def.count } : {}),
     ...(def.daemon ? { daemon: true } : {}),
     ...(def.symmetric ? { symmetric: def.symmetric } : {}),
+    ...(def.future !== undefined ? { future: def.future } : {}),
   };
 }
 
@@ -152,6 +168,7 @@ export interface ThreadDraft<L extends string = string, S = any, M = any> {
   count?: number;
   daemon?: boolean;
   symmetric?: SymmetryDecl;
+  future?: { [K in L]?: FutureDecl };
 }
 
 // a step assigned in a draft sees the draft's state (with any fields a variant file adds)
@@ -300,6 +317,8 @@ export function editThread<
     };
     remove?: readonly NoInfer<LabelsOf<DraftThreads<DR>[N]>>[];
     start?: NoInfer<LabelsOf<DraftThreads<DR>[N]> | L1>;
+    /** declared futures to set (or, with null, drop) for labels old and new; see FutureDecl */
+    future?: { [K in NoInfer<LabelsOf<DraftThreads<DR>[N]> | L1>]?: FutureDecl | null };
   },
 ): void {
   const t = (d.threads as Record<string, ThreadDraft | undefined>)[name];
@@ -316,6 +335,14 @@ export function editThread<
   for (const label of edit.remove ?? []) {
     if (!(label in t.steps)) throw new Error(`editThread(${name}): no step '${label}' to remove`);
     delete t.steps[label];
+    // a removed label's future goes with it (compile rejects a future naming no label)
+    if (t.future !== undefined && label in t.future) delete (t.future as Record<string, FutureDecl | undefined>)[label];
+  }
+  for (const [label, f] of Object.entries((edit.future ?? {}) as Record<string, FutureDecl | null | undefined>)) {
+    if (f === undefined) continue;
+    t.future ??= {};
+    if (f === null) delete (t.future as Record<string, FutureDecl | undefined>)[label];
+    else (t.future as Record<string, FutureDecl>)[label] = f;
   }
   if (edit.start !== undefined) t.start = edit.start;
   else if (t.start === undefined && first !== undefined && !(first in t.steps)) {

@@ -90,7 +90,7 @@ export function foreignWords(owner: Int8Array, rec: Int32Array, n: number, tid: 
 }
 
 /** words of footprint recorded per step run by the reduction */
-const REC = 64;
+const REC = 4096;
 
 /** Why select() expanded a state fully. */
 export const WHY_NO_LOCAL = 0;

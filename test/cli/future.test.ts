@@ -1,0 +1,36 @@
+// Declared futures as a user meets a wrong one: exit 2 and one line naming model, thread, label and
+// field, with the reduction on or off, depth- or breadth-first.
+
+import { describe, expect, it } from 'vitest';
+import { ptcheck } from '../helpers/cli.ts';
+
+const F = 'test/fixtures/models/future-readers.ts';
+
+function oneLine(r: { stderr: string }, re: RegExp) {
+  const lines = r.stderr.trim().split('\n');
+  expect(lines).toHaveLength(1);
+  expect(lines[0]).toMatch(re);
+  expect(r.stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('a wrong declared future: exit 2, one line', () => {
+  const cases = [
+    ['wrong-touch', /^ptcheck: model error: model future-readers: thread reader0 at 'read' touched 'data' outside its declared future \(reads: \[\], writes: \[out\[\{i\}\]\]\)$/],
+    ['wrong-change', /^ptcheck: model error: model future-readers: thread reader0 at 'store' changed 'out\[0\]' outside its declared future/],
+    ['wrong-wider', /^ptcheck: model error: model future-readers: thread reader0 at 'work' moved to 'store' whose future is wider \(reads: \[\], writes: \[\]\)$/],
+  ] as const;
+  for (const [variant, re] of cases) {
+    for (const extra of [[], ['--no-por'], ['--bfs']]) {
+      it(`${variant} ${extra.join(' ')}`, () => {
+        const r = ptcheck(['verify', F, '--variant', variant, ...extra]);
+        expect(r.code).toBe(2);
+        oneLine(r, re);
+      });
+    }
+  }
+  it('exact declarations verify as expected (exit 0)', () => {
+    const r = ptcheck(['verify', F, '--variant', 'exact']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+  });
+});
