@@ -110,6 +110,8 @@ export function state(p: Params) {
       pte_refcount: array(1 + p.faults, int(-4, 15), (i) => `T${i + 1}.pte_refcount`),
       /** observation only (no step reads it): a walker read an entry of a mapped table */
       seen_walker_read: bool(),
+      /** observation only (no step reads it): MADV_DONTNEED's own free_user_pte_table freed T1 */
+      seen_madvise_frees_t1: bool(),
     },
   );
 }
@@ -197,8 +199,11 @@ function putGet<const A extends string | typeof DONE>(after: (me: any) => A) {
   };
 }
 
-/** free_user_pte_table() after pmd_lock; `immediate` frees with pte_free instead of call_rcu. */
-function freeTail<const A extends string | typeof DONE>(immediate: boolean, after: (me: any) => A) {
+/**
+ * free_user_pte_table() after pmd_lock; `immediate` frees with pte_free instead of call_rcu. `onFree`
+ * sees the table just before it is freed (observation only).
+ */
+function freeTail<const A extends string | typeof DONE>(immediate: boolean, after: (me: any) => A, onFree?: (s: any, me: any) => void) {
   const free = immediate ? ('pte_free' as const) : ('call_rcu' as const);
   return {
     pmdp_huge_get_and_clear: (s: any, me: any) => {
@@ -211,6 +216,7 @@ function freeTail<const A extends string | typeof DONE>(immediate: boolean, afte
       return free;
     },
     [free]: (s: any, me: any) => {
+      onFree?.(s, me);
       if (immediate) pagetableDtorFree(s, me.pmdval);
       else if (me.pmdval > 0) callRcu(s, me, me.pmdval - 1, PTE_FREE_RCU, me.pmdval);
       else pagetableDtorFree(s, me.pmdval); // pmd_pgtable() of a none pmd: a garbage free
@@ -281,12 +287,18 @@ export function madvise(st: St, immediate: boolean) {
         return 'pmd_pgtable(*pmd)' as const;
       }),
       ...freeLock(),
-      ...freeTail(immediate, (me) => {
-        if (me.stage === 'own') return DONE;
-        me.stage = 'own';
-        me.nr = 1;
-        return 'pmd_pgtable(*pmd)' as const;
-      }),
+      ...freeTail(
+        immediate,
+        (me) => {
+          if (me.stage === 'own') return DONE;
+          me.stage = 'own';
+          me.nr = 1;
+          return 'pmd_pgtable(*pmd)' as const;
+        },
+        (s, me) => {
+          if (me.pmdval === 1) s.seen_madvise_frees_t1 = true;
+        },
+      ),
     },
   });
 }

@@ -145,9 +145,10 @@ export function state(p: Params) {
       pmd: pmdEntry(),
       pml: lock(),
       pte_ref: array(tables, percpuRef(), (i) => `T${i + 1}.pte_ref`),
-      /** observation only (no step reads them): a percpu_ref_tryget failed; switch_back ran */
+      /** observation only (no step reads them): a percpu_ref_tryget failed; switch_back ran; MADV_DONTNEED's own free_user_pte queued T1 */
       seen_tryget_fail: bool(),
       seen_switch_back: bool(),
+      seen_madvise_frees_t1: bool(),
     },
   );
 }
@@ -200,9 +201,10 @@ function pteTryget<const OK extends string, const NO extends string | typeof DON
 /**
  * free_user_pte() (13/18) after pmd_lock (which also reads pmdval = *pmd and tests none/leaf, see
  * the header): pmd_clear + flush_tlb_range, spin_unlock(pml), mm_dec_nr_ptes, call_rcu(pte_free_rcu).
- * `spin_unlock(pml)` is the thread's own (the fault shares it with pmd_install).
+ * `spin_unlock(pml)` is the thread's own (the fault shares it with pmd_install). `onFree` sees the table
+ * just before call_rcu (observation only).
  */
-function freeUserPteTail<const A extends string | typeof DONE>(after: A) {
+function freeUserPteTail<const A extends string | typeof DONE>(after: A, onFree?: (s: any, me: any) => void) {
   return {
     pmd_clear: (s: any, me: any) => {
       s.pmd.v = PMD_NONE; // and flush_tlb_range(&vma, addr, addr + PMD_SIZE)
@@ -213,6 +215,7 @@ function freeUserPteTail<const A extends string | typeof DONE>(after: A) {
       return 'call_rcu' as const;
     },
     call_rcu: (s: any, me: any) => {
+      onFree?.(s, me);
       callRcu(s, me, me.pmdval - 1, PTE_FREE_RCU, me.pmdval);
       me.pmdval = PMD_NONE;
       me.in_free = false;
@@ -350,7 +353,9 @@ export function madvise(st: St, switchBack: boolean) {
         me.in_free = false;
         return DONE;
       },
-      ...freeUserPteTail(DONE),
+      ...freeUserPteTail(DONE, (s, me) => {
+        if (me.pmdval === 1) s.seen_madvise_frees_t1 = true;
+      }),
     },
   });
 }

@@ -15,6 +15,11 @@ import {
   uninitRead,
 } from '../../src/kernel/index.ts';
 import { verdicts } from './kit.ts';
+import { defineSpec } from '../../src/spec/property.ts';
+import { verify } from '../../src/explore/verify.ts';
+import { Engine } from '../../src/explore/engine.ts';
+import { buildTrace } from '../../src/trace/trace.ts';
+import { raceDiagram } from '../../src/report/race-diagram.ts';
 
 const R = lockRefs({ named: ['pml'] });
 const PML = R.ref('pml');
@@ -111,5 +116,24 @@ describe('lock references', () => {
     const toy = tryToFree({ split: true, none: true, ptlInit: 'uninit' });
     const m = defineModel({ name: 'x', title: '', doc: '', params: {}, build: () => toy as any, variants: { base: { summary: '' } } });
     expect(instantiate(m, 'base').compiled).toBeDefined();
+  });
+
+  it('the counterexample trace shows the uninitialised ptl as such, never as NULL (issue #16: "ptl: NULL -> &pml")', () => {
+    // try_to_free_pte with ptl never written (the pmd is none) and junk equal to &pml: out_ptl then
+    // skips spin_unlock(pml) and the thread exits holding pml
+    const toy = tryToFree({ split: true, none: true, ptlInit: 'uninit' });
+    const m = defineModel({ name: 'x', title: '', doc: '', params: {}, build: () => toy as any, variants: { base: { summary: '' } } });
+    const spec = defineSpec(m as any, { properties: toy.properties as any, expect: { base: {} } });
+    const inst = instantiate(m, 'base');
+    const r = verify(inst, spec, { stopAtFirst: false, strategy: 'bfs' });
+    const k = r.properties.findIndex((p) => p.name === 'locks-balanced');
+    expect(r.properties[k]!.status).toBe('violated');
+    const t = buildTrace(inst, new Engine(inst.compiled, spec.properties), r.properties[k]!.path!, k);
+    const out = t.steps.find((x) => x.label.startsWith('out_ptl'))!;
+    expect(out.label).toBe('out_ptl [ptl = &pml]');
+    expect(out.changes.map((c) => `${c.path}: ${c.from} -> ${c.to}`)).toContain('ptl: <uninit: &pml|&T1.ptl|garbage> -> &pml');
+    const text = raceDiagram(t);
+    expect(text).toContain('<uninit: &pml|&T1.ptl|garbage>');
+    expect(text).not.toMatch(/ptl: NULL/);
   });
 });
