@@ -31,13 +31,13 @@
  *
  * Steps and the mainline code they follow:
  *   collapser   pmdp_collapse_flush: retract_page_tables() / collapse_pte_mapped_thp() (mm/khugepaged.c,
- *               1d65b771bc08, v6.6 UNCONFIRMED); SetPageActive .. pte_free_now (page-active):
+ *               1d65b771bc08, v6.6); SetPageActive .. pte_free_now (page-active):
  *               pte_free_defer() + pte_fragment_free() (arch/powerpc/mm/pgtable-frag.c, 32cc0b7c9d50,
- *               v6.6 UNCONFIRMED; folio_set_active/folio_test_clear_active spelling in mainline today);
+ *               v6.6; folio_set_active/folio_test_clear_active spelling in mainline today);
  *               call_rcu (shared-rcu-head) and atomic_add_return .. call_rcu (pte-free-deferred): the
  *               v1 and v2 patches named below, never merged
  *   walker      rcu_read_lock .. rcu_read_unlock: ___pte_offset_map() + pte_unmap() (mm/pgtable-generic.c,
- *               a349d72fd9ef, v6.5) and ptep_get_lockless()
+ *               0d940a9b270b, v6.5, and a349d72fd9ef, v6.6) and ptep_get_lockless()
  *   rcu         rcu_do_batch and pte_free_now's steps: pte_free_now() (mainline: pagetable_dtor +
  *               pagetable_free; v1/v2: the patches' pte_free_now)
  *   exit_mmap   pte_frag_destroy, pagetable_free: pte_frag_destroy() (arch/powerpc/mm/pgtable-frag.c,

@@ -37,12 +37,12 @@
  *
  * Steps and the mainline code they follow:
  *   madvise   pte_offset_map_lock .. pte_unmap_unlock: zap_pte_range() with PT_RECLAIM (mm/memory.c,
- *             6375e95f381e, v6.14 UNCONFIRMED); try_get_and_clear_pmd: mm/pt_reclaim.c; tlb_remove_table
+ *             6375e95f381e, v6.14); try_get_and_clear_pmd: mm/pt_reclaim.c; tlb_remove_table
  *             (the batch-page choice), tlb_table_flush (tlb_finish_mmu -> tlb_remove_table_free),
  *             __tlb_remove_table_one (PT_RECLAIM's call_rcu fallback, 718b13861d22), and for semi-rcu
  *             tlb_remove_table_sync_one + __tlb_remove_table (mm/mmu_gather.c before 718b13861d22)
- *   fault<i>  rcu_read_lock .. pte_unmap_unlock: __pte_offset_map_lock() (mm/pgtable-generic.c, v6.5
- *             UNCONFIRMED) and ptep_get()
+ *   fault<i>  rcu_read_lock .. pte_unmap_unlock: __pte_offset_map_lock() (mm/pgtable-generic.c,
+ *             0d940a9b270b, v6.5, and a349d72fd9ef, v6.6) and ptep_get()
  *   gup_fast  local_irq_save .. local_irq_restore: gup_fast() -> gup_fast_pmd_range() ->
  *             gup_fast_pte_range() (mm/gup.c; the pmd and pte rechecks after try_grab_folio_fast from
  *             70cbc3cc78a9)

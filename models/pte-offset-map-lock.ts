@@ -21,11 +21,11 @@
  * Steps and the mainline code they follow:
  *   fault<i>  pmd_none .. pte_free: __pte_alloc() -> pmd_install() (mm/memory.c); rcu_read_lock ..
  *             'pte_unmap_unlock; goto again': __pte_offset_map_lock() (mm/pgtable-generic.c, Hugh
- *             Dickins 0d940a9b270b and a349d72fd9ef, v6.5 UNCONFIRMED); set_pte_at: do_anonymous_page();
+ *             Dickins 0d940a9b270b, v6.5, and a349d72fd9ef, v6.6); set_pte_at: do_anonymous_page();
  *             pte_unmap_unlock. no-rcu: the same without rcu_read_lock (Hugh's 04/31); no-pmd-recheck:
  *             pmd_trans_unstable, pte_lockptr, pte_offset_map, spin_lock(ptl): the pre-v6.5 macro
- *   remover   pmd_lock .. pte_free_defer: try_to_free_pte() (mm/pt_reclaim.c, 6375e95f381e, v6.14 UNCONFIRMED)
- *             with pte_free_defer() (mm/pgtable-generic.c, v6.6 UNCONFIRMED) as its free; pte_free:
+ *   remover   pmd_lock .. pte_free_defer: try_to_free_pte() (mm/pt_reclaim.c, 6375e95f381e, v6.14)
+ *             with pte_free_defer() (mm/pgtable-generic.c, 13cf577e6b66, v6.6) as its free; pte_free:
  *             the no-rcu ablation
  *   rcu       pte_free_now: pte_free_defer's callback (pagetable_dtor_free)
  *
@@ -38,15 +38,16 @@
  *                   (write into the detached table, lock of one table / write of another, and a
  *                   use-after-free since no read section holds the grace period off)
  *                   An ablation that never shipped: the old macro was only correct because nobody
- *                   removed a table under mmap_lock(read), and it was gone (Hugh Dickins' series,
- *                   v6.5) before any such remover existed (retract_page_tables without mmap_lock,
- *                   1d65b771bc08, v6.6; PT_RECLAIM, v6.14; releases UNCONFIRMED). It shows what the recheck and RCU buy,
- *                   not a kernel that ran.
+ *                   removed a table under mmap_lock(read), and it was gone (0d940a9b270b, v6.5)
+ *                   before any such remover existed (retract_page_tables without mmap_lock,
+ *                   1d65b771bc08, v6.6; PT_RECLAIM, 6375e95f381e, v6.14). It shows what the recheck
+ *                   and RCU buy, not a kernel that ran.
  *   no-rcu          recheck, but neither rcu_read_lock in the walker nor RCU-deferred free in the
  *                   remover: Hugh's 04/31 "rcu_read_lock() to be added later" with a remover that
  *                   calls pte_free() at once (B1.2).                          VIOLATED (use-after-free)
- *                   Also an ablation: the walker half was in the series until a349d72fd9ef added the
- *                   RCU section, but no remover freed a table at once under such a walker.
+ *                   Also an ablation: v6.5 shipped the walker half (0d940a9b270b's recheck without
+ *                   rcu_read_lock), but no remover freed a table under such a walker; a349d72fd9ef
+ *                   added the RCU section in v6.6, with the first lockless remover (1d65b771bc08).
  *
  * Abstracted, and why that is sound here:
  *   - one pmd entry and its pml; each fault writes its own PTE slot (different addresses), so two

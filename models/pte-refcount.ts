@@ -32,6 +32,22 @@
  *             pte_unmap_unlock, pte_put.
  *   rcu       runs pte_free_rcu once the grace period of its call_rcu has ended.
  *
+ * Steps and the code they follow (the series was never merged; v1 and v3 as above):
+ *   madvise   pte_try_get, pte_get_unless_zero: pte_try_get() (mm/pte_ref.c, v3); pte_lockptr,
+ *             pte_offset_map, spin_lock(ptl): the pre-2023 pte_offset_map_lock() (include/linux/mm.h);
+ *             ptep_get_and_clear_full, pte_unmap_unlock: zap_pte_range() (mm/memory.c);
+ *             pmd_pgtable(*pmd), atomic_add, atomic_sub_and_test: pte_put_many() / pte_put() (pte_ref.h,
+ *             the table re-derived from *pmd); pmd_lock .. call_rcu: free_user_pte_table() (v3 13/15);
+ *             pte_free: the immediate-free variant (v1 5/7's free_pte_table)
+ *   walker<i> pte_try_get .. spin_lock(ptl) as madvise; ptep_get: the walker's read (smaps_pte_range,
+ *             follow_page_pte); pte_unmap_unlock, pmd_pgtable(*pmd) .. call_rcu: pte_put() and, at zero,
+ *             free_user_pte_table(); walker-without-tryget: pmd_trans_unstable() and the old macro
+ *   fault<i>  pte_try_get .. pte_free(new): pte_alloc_try_get() -> __pte_alloc_try_get() ->
+ *             pte_install_try_get() (mm/memory.c, v1 5/7); pte_lockptr .. spin_lock(ptl): the old macro;
+ *             set_pte_at, pmd_pgtable(*pmd), atomic_add: do_anonymous_page()'s set_pte_at + pte_get();
+ *             pte_unmap_unlock, atomic_sub_and_test .. call_rcu: pte_put() (free_user_pte_table at zero)
+ *   rcu       pte_free_rcu: free_user_pte_table()'s RCU callback (v3 13/15)
+ *
  * Variants (expected results at the default parameters; see specs/pte-refcount.ts):
  *   rcu-deferred           v3 13/15: lockless pte_try_get under rcu_read_lock, free at zero through
  *                          call_rcu (the deferral David Hildenbrand's review of v2 relies on). SAFE

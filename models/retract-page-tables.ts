@@ -66,22 +66,23 @@
  * table installer, UFFDIO_COPY on a shared vma, leaves its table empty: retracting that table (other
  * than T1, after MADV_DONTNEED reclaimed T1) is the case of Qi's check_pmd_state comment.
  *
- * Steps and the mainline code they follow (mainline = torvalds/linux as of v6.18; a release marked
- * UNCONFIRMED was not checked against a tag):
+ * Steps and the mainline code they follow (mainline = torvalds/linux as of v6.18; releases as checked in
+ * models/README.md, "Releases"; one marked UNCONFIRMED was not found there):
  *   khugepaged  find_pmd_or_thp_or_none .. pte_free_defer: retract_page_tables(), mm/khugepaged.c:
  *               lockless walk without mmap_lock and pte_free_defer from 1d65b771bc08 (Hugh Dickins,
- *               v6.6 UNCONFIRMED); check_pmd_state under pml from 6c18ec9af86c (Qi Zheng, v6.14
- *               UNCONFIRMED);
+ *               v6.6); check_pmd_state under pml from 6c18ec9af86c (Qi Zheng, v6.14);
  *               file_backed_vma_is_retractable (both calls) from Lorenzo Stoakes' 2025 guard-region
  *               fix (release UNCONFIRMED); folio_unlock: collapse_file() after retract_page_tables()
  *   madvise     pmd_none: zap_pmd_range(); rcu_read_lock .. pmd_same: __pte_offset_map_lock()
- *               (mm/pgtable-generic.c, 0d940a9b270b + a349d72fd9ef, v6.5 UNCONFIRMED); do_zap_pte_range,
+ *               (mm/pgtable-generic.c, 0d940a9b270b, v6.5, + a349d72fd9ef, v6.6); do_zap_pte_range,
  *               try_get_and_clear_pmd, pte_unmap_unlock: zap_pte_range() with PT_RECLAIM (6375e95f381e,
- *               v6.14, and the Feb 2025 any_skipped fix, sha UNCONFIRMED); pmd_lock .. spin_unlock(pml):
+ *               v6.14, and "mm: pgtable: fix incorrect reclaim of non-empty PTE pages", Qi Zheng, Feb 11
+ *               2025, which makes direct_reclaim false on every early exit: mainline sha UNCONFIRMED);
+ *               pmd_lock .. spin_unlock(pml):
  *               try_to_free_pte() (mm/pt_reclaim.c, 6375e95f381e); pte_free_tlb, mm_dec_nr_ptes: free_pte()
  *   fault<i>    folio_lock: filemap_fault() (__do_fault); pmd_none .. pte_free: __pte_alloc() ->
  *               pmd_install() (mm/memory.c); rcu_read_lock .. pte_unmap_unlock: finish_fault() through
- *               pte_offset_map_lock (v6.5 UNCONFIRMED); folio_unlock: the fault's unlock of the folio
+ *               pte_offset_map_lock (v6.5/v6.6 as above); folio_unlock: the fault's unlock of the folio
  *   uffdio_copy anon_vma_prepare, pmd_none .. pte_free: mfill_atomic() (mm/userfaultfd.c); the rest:
  *               mfill_atomic_install_pte()
  *   uffdio_writeprotect  userfaultfd_register: userfaultfd_register() (VM_UFFD_WP); pmd_none ..:
@@ -91,7 +92,7 @@
  *               2025); pmd_none ..: the install page walk (mm/pagewalk.c) and guard_install_set_pte
  *   uffdio_copy_shared   pmd_none .. pte_free: mfill_atomic()'s __pte_alloc; shmem_mfill_atomic_pte:
  *               mm/shmem.c, -EEXIST from shmem_add_to_page_cache()
- *   rcu         pte_free_now (pte_free_defer's callback, mm/pgtable-generic.c, v6.6 UNCONFIRMED) and
+ *   rcu         pte_free_now (pte_free_defer's callback, mm/pgtable-generic.c, 13cf577e6b66, v6.6) and
  *               tlb_remove_table_rcu (mm/mmu_gather.c)
  *
  * Variants (expected results at the default parameters; see specs/retract-page-tables.ts):

@@ -36,6 +36,23 @@
  *   rcu       runs pte_free_rcu (pgtable dtor frees the pte_ref too) and percpu_ref_switch_to_atomic_rcu
  *             once their grace periods end.
  *
+ * Steps and the code they follow (the RFC's patches as numbered above; never merged):
+ *   madvise   pte_tryget, percpu_ref_tryget: pte_tryget() (09/18); pte_lockptr, pte_offset_map,
+ *             spin_lock(ptl): pte_tryget_map_lock() (10/18); ptep_get_and_clear_full, track_pte_clear:
+ *             zap_pte_range() (11/18) with track_pte_clear() (17/18); spin_unlock(ptl), pte_put:
+ *             pte_unmap_unlock + pte_put() (09/18); pmd_pgtable(*pmd) .. '__pte_put(pte)':
+ *             try_to_free_user_pte() (13/18), its percpu_ref_switch_to_atomic_sync() as the switch and
+ *             wait_event(confirm_switch) (02/18); pmd_lock .. call_rcu: free_user_pte() (13/18)
+ *   walker<i> pte_tryget .. spin_lock(ptl) as madvise; ptep_get: the walker's read (smaps_pte_range,
+ *             walk_pte_range, converted in 11/18); spin_unlock(ptl), pte_put as madvise; pmd_lock ..
+ *             call_rcu: free_user_pte() from pte_tryget()'s failure path (09/18)
+ *   fault<i>  pmd_none .. pte_free: pte_alloc() -> __pte_alloc() -> pmd_install(), the new table's
+ *             pte_ref_init() (08/18); pte_tryget .. spin_lock(ptl): pte_tryget_map_lock() in
+ *             do_anonymous_page() (11/18); track_pte_set, set_pte_at: 16/18; spin_unlock(ptl), pte_put as
+ *             madvise; pmd_lock .. call_rcu: free_user_pte() on a failed pte_tryget (09/18)
+ *   rcu       pte_free_rcu (the pgtable destructor frees the pte_ref with its table, 08/18) and
+ *             percpu_ref_switch_to_atomic_rcu (lib/percpu-refcount.c, in 02/18's order)
+ *
  * Variants (expected results at the default parameters; the traces are in specs/try-to-free-user-pte.ts):
  *   rfc              try_to_free_user_pte(.., switch_back = false): the helper as posted, called as
  *                    MADV_FREE calls it when it marked lazyfree pages, and as Qi's own review of 13/18
