@@ -248,6 +248,27 @@ describe('ppc-pte-free-defer: the rest of its guards', () => {
     expect(v['grace-period-waits-for-walker']).toBe('reachable');
   });
 
+  it('walker-holds-detached-fragment is unreachable when the walker loads from the fragment in the step that reads *pmd', () => {
+    // no step between the lockless snapshot and ptep_get_lockless: a collapser cannot clear the pmd of
+    // a fragment the walker holds
+    const noWindow = defineVariant(ppc, {
+      name: 'walker-without-window',
+      summary: 'pmdp_get_lockless and ptep_get_lockless as one step',
+      apply: (d) => {
+        (d.threads.walker.steps as Record<string, unknown>)['pmdp_get_lockless'] = {
+          alts: 3,
+          run: (s: any, _me: any, alt: number) => {
+            if (s.pmd[alt].v === 1) readPte(s, 1, alt);
+            return 'rcu_read_unlock';
+          },
+        };
+      },
+    });
+    const v = verdicts(noWindow, ppcSpec);
+    expect(v['walker-holds-detached-fragment']).toBe('unreachable');
+    expect(v['grace-period-waits-for-walker']).toBe('reachable');
+  });
+
   it('deferral-piggy-backs (and deferrals-fold) are unreachable when each pte_free_defer waits until no deferral is pending', () => {
     // a deferral never finds the rcu_head in use: the PTE_FREE_DEFERRED count is back to zero first
     const oneAtATime = defineVariant(ppc, {
