@@ -1,7 +1,9 @@
 // might_sleep() for every sleeping primitive in every atomic context, one case per pair (issue #16,
-// item 2). Kernel facts: each of synchronize_rcu(), mutex_lock(), down_read(), down_write(),
-// wait_event() and cond_resched() starts with might_sleep() (__might_sleep/__might_resched under
-// CONFIG_DEBUG_ATOMIC_SLEEP), which warns when preempt_count() is raised (a spinlock held, or
+// item 2). Kernel facts: mutex_lock(), down_read(), down_write(), wait_event() and cond_resched() start
+// with might_sleep() (__might_sleep/__might_resched under CONFIG_DEBUG_ATOMIC_SLEEP), and
+// synchronize_rcu() reaches it in rcu_blocking_is_gp() (kernel/rcu/tree.c: "might_sleep(); /* Check
+// for RCU read-side critical section. */", besides its RCU_LOCKDEP_WARN inside a read section).
+// might_sleep() warns when preempt_count() is raised (a spinlock held, or
 // preempt_disable()), when IRQs are off, or inside rcu_read_lock() (rcu_preempt_depth(), or the
 // raised preempt_count of a non-preemptible RCU reader). wait_event() calls might_sleep() before it
 // tests the condition, so the warning comes even when the condition is already true and it would not
