@@ -27,6 +27,7 @@ import {
   tableRef,
 } from '../../src/kernel/index.ts';
 import { always, defineSpec, final, sometimes, type Property, type SpecModule } from '../../src/spec/property.ts';
+import { exactFutures, mutate, type FutureDecl, type Mutant } from './future.ts';
 
 // ---- descriptions ---------------------------------------------------------------------------
 
@@ -87,6 +88,10 @@ export interface ModelDesc {
   readonly linked: boolean;
   readonly groups: readonly GroupDesc[];
   readonly props: readonly PropDesc[];
+  /** per group: its threads declare their futures, computed exactly (future.ts); absent: none does (the rcu thread never does) */
+  readonly future?: readonly boolean[];
+  /** ... with this one declaration broken (future.ts Mutant) */
+  readonly mutant?: Mutant;
 }
 
 export const GROUP_NAMES = ['a', 'b', 'c', 'd'] as const;
@@ -159,6 +164,14 @@ export function renderDesc(d: ModelDesc): string {
     g.code.forEach((ins, k) => lines.push(`    ${k}: ${instrText(ins)}`));
   });
   d.props.forEach((p, k) => lines.push(`  ${p.kind} ${propName(p, k)}: ${p.conds.map(condText).join(' && ')}`));
+  if (d.future) {
+    const fut = declaredFutures(d);
+    fut.forEach((g, gi) => {
+      if (!d.future![gi]) lines.push(`  future ${GROUP_NAMES[gi]}: undeclared`);
+      else g.forEach((f, k) => lines.push(`  future ${GROUP_NAMES[gi]} ${k}: ${f ? `reads [${f.reads.join(', ')}] writes [${f.writes.join(', ')}]` : 'unrestricted'}`));
+    });
+    if (d.mutant) lines.push(`  mutant: ${JSON.stringify(d.mutant)}`);
+  }
   lines.push(`  json: ${JSON.stringify(d)}`);
   return lines.join('\n');
 }
@@ -335,6 +348,75 @@ export function modelDesc(): fc.Arbitrary<ModelDesc> {
     .map(normalize);
 }
 
+// ---- models for declared futures -------------------------------------------------------------
+
+/**
+ * Idioms where a reduction from declared futures bites, and where it can go wrong (all on `v`, which
+ * the group maps to its home int mostly): an early writer followed by local work (after it, readers of
+ * the word are independent of it); a reader polling a word (its guard reads what another thread may
+ * still write); a loop of steps on a word nobody else touches (the cycle proviso's trap); an RCU read
+ * section (per-thread fields only); a counter bumped under a lock.
+ */
+const rawFutureIdiom: fc.Arbitrary<Instr[]> = fc.oneof(
+  fc.record({ v: fc.nat(2), c: fc.nat(3) }).map(({ v, c }): Instr[] => [{ op: 'set', v, c }, { op: 'local' }, { op: 'local' }]),
+  fc.record({ v: fc.nat(2), c: fc.nat(3) }).map(({ v, c }): Instr[] => [{ op: 'load', v }, { op: 'jump', cond: { reg: true, v: 0, cmp: '!=', c }, to: 0 }]),
+  fc.record({ v: fc.nat(2), c: fc.nat(3) }).map(({ v, c }): Instr[] => [{ op: 'await', cond: { reg: false, v, cmp: '>=', c } }, { op: 'inc', v }]),
+  fc.record({ v: fc.nat(2), to: fc.nat(6) }).map(({ v, to }): Instr[] => [{ op: 'inc', v }, { op: 'jump', cond: null, to }]),
+  fc.record({ v: fc.nat(2), to: fc.nat(6) }).map(({ v, to }): Instr[] => [{ op: 'inc', v }, { op: 'jump', cond: { reg: false, v, cmp: '!=', c: 0 }, to }]),
+  fc.constant<Instr[]>([{ op: 'rcu_read_lock' }, { op: 'local' }, { op: 'rcu_read_unlock' }]),
+  fc.record({ l: fc.nat(1), v: fc.nat(2) }).map(({ l, v }): Instr[] => [{ op: 'lock', l }, { op: 'inc', v }, { op: 'unlock', l }]),
+);
+
+/** Points an instruction's int (and its condition's) at `home`. */
+function atHome(i: Instr, home: number): Instr {
+  const cond = (c: Cond): Cond => (c.reg ? c : { ...c, v: home });
+  if (i.op === 'await') return { ...i, cond: cond(i.cond) };
+  if (i.op === 'jump') return { ...i, cond: i.cond && cond(i.cond) };
+  return 'v' in i ? { ...i, v: home } : i;
+}
+
+const rawFutureGroup = fc.record({
+  count: fc.oneof({ weight: 5, arbitrary: fc.constant(1) }, { weight: 4, arbitrary: fc.constant(2) }, { weight: 1, arbitrary: fc.constant(3) }),
+  symmetric: fc.integer({ min: 0, max: 2 }).map((x) => x === 2),
+  daemon: fc.integer({ min: 0, max: 9 }).map((x) => x === 9),
+  home: fc.nat(2),
+  // per instruction: keep to the home int (mostly), or touch the one generated
+  stay: fc.array(fc.integer({ min: 0, max: 3 }).map((x) => x !== 0), { minLength: 6, maxLength: 6 }),
+  code: fc
+    .array(fc.oneof({ weight: 2, arbitrary: rawInstr.map((i) => [i]) }, { weight: 2, arbitrary: rawFutureIdiom }, { weight: 1, arbitrary: rawIdiom }), { minLength: 1, maxLength: 4 })
+    .map((chunks) => chunks.flat().slice(0, 6)),
+});
+
+/**
+ * Random models whose threads declare their futures: threads that mostly keep to an int of their own
+ * (so that most steps are independent of the other threads' futures), the idioms above, properties
+ * that read two ints (the second only when the first holds: a word becomes visible late). A group in
+ * ten declares nothing (unrestricted), beside the rcu thread, which never does.
+ */
+export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
+  const bounds = fc.oneof({ weight: 3, arbitrary: fc.constant(1) }, { weight: 2, arbitrary: fc.constant(2) }, { weight: 1, arbitrary: fc.constant(3) });
+  return fc
+    .record({
+      threads: fc.integer({ min: 2, max: 4 }),
+      ints: fc.array(bounds, { minLength: 2, maxLength: 3 }),
+      locks: fc.integer({ min: 1, max: 2 }),
+      linked: fc.boolean(),
+      groups: fc.array(rawFutureGroup, { minLength: 1, maxLength: 3 }),
+      props: fc.array(fc.record({ kind: rawProp.map((p) => p.kind), conds: fc.array(rawCond, { minLength: 1, maxLength: 2 }) }), { minLength: 1, maxLength: 4 }),
+      declared: fc.array(fc.integer({ min: 0, max: 9 }).map((x) => x !== 0), { minLength: 4, maxLength: 4 }),
+    })
+    .map(({ declared, groups, ...raw }) => {
+      // each group its own home int (distinct ones while there are enough)
+      const homed = groups.map(({ home, stay, code, ...g }, gi): GroupDesc => {
+        const h = (home + gi) % raw.ints.length;
+        return { ...g, code: code.map((i, k) => (stay[k] ? atHome(i, h) : i)) };
+      });
+      const d = normalize({ ...raw, groups: homed });
+      const future = d.groups.map((_, gi) => declared[gi] ?? true);
+      return printable({ ...d, future: future.some((x) => x) ? future : future.map(() => true) });
+    });
+}
+
 // ---- the compiler ---------------------------------------------------------------------------
 
 /** Page tables: T1 when linked, and one per instance of each thread that can allocate (each allocates at most once). */
@@ -344,6 +426,15 @@ export function tableCount(d: ModelDesc): number {
 
 export function usesRcu(d: ModelDesc): boolean {
   return d.groups.some((g) => g.code.some((i) => i.op === 'free_rcu'));
+}
+
+/** The futures `d` declares, by group and instruction index (undefined: unrestricted); [] when it declares none. */
+export function declaredFutures(d: ModelDesc): (FutureDecl | undefined)[][] {
+  if (!d.future?.some((x) => x)) return [];
+  const exact: (FutureDecl | undefined)[][] = exactFutures(d, GROUP_NAMES, tableCount(d), usesRcu(d)).map((g, gi) =>
+    d.future![gi] ? [...g] : g.map(() => undefined),
+  );
+  return d.mutant ? mutate(d, exact, d.mutant, tableCount(d)) : exact;
 }
 
 /** Does the model declare a symmetric group (so that symmetry reduction has something to do)? */
@@ -512,15 +603,23 @@ export function compileDesc(d: ModelDesc): Compiled {
   fields.locks = array(d.locks, lock(), (i) => `L${i}`);
   fields.pmd = pmdEntry();
   const st = kernelState({ tables, rcuCallbacks: ['pte_free_now'] }, fields);
+  const futures = declaredFutures(d);
   const build = () => {
     const threads: Record<string, ThreadDef<string>> = {};
     d.groups.forEach((g, gi) => {
+      const labels = g.code.map((ins, k) => `${k} ${instrText(ins)}`);
+      const future: Record<string, FutureDecl> = {};
+      futures[gi]?.forEach((f, k) => {
+        if (f) future[labels[k]!] = f;
+      });
+      const declares = d.future?.[gi] === true;
       threads[GROUP_NAMES[gi]!] = thread(st, {
         locals: { r: int(0, REG_MAX), pgt: tableRef(), allocated: bool() },
         count: g.count,
         daemon: g.daemon,
         ...(g.symmetric ? { symmetric: {} } : {}),
         steps: buildSteps(d, g.code),
+        ...(declares ? { future } : {}),
       });
     });
     if (usesRcu(d)) {
