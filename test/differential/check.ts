@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { instantiate, type Instance } from '../../src/model/compile.ts';
+import { ModelError } from '../../src/model/errors.ts';
 import { Engine } from '../../src/explore/engine.ts';
 import { DEFAULT_OPTIONS, Verification, type RunResult, type VerifyOptions } from '../../src/explore/verify.ts';
 import { parallelHandOff } from '../../src/parallel/handoff.ts';
@@ -15,7 +16,8 @@ import type { ModelRef } from '../../src/parallel/protocol.ts';
 import type { SpecModule } from '../../src/spec/property.ts';
 import { pathToString } from '../../src/trace/path.ts';
 import { replay } from '../../src/trace/replay.ts';
-import { GROUP_NAMES, compileDesc, isSymmetric, type ModelDesc } from './gen.ts';
+import { GROUP_NAMES, compileDesc, declaredFutures, isSymmetric, type ModelDesc } from './gen.ts';
+import { firstBreach } from './future.ts';
 import { explore, orbitCount, stateKey, successors, type ReferenceResult } from './reference.ts';
 
 /** By default a model whose reference exploration passes this many states is skipped (fast-check `pre`). */
@@ -318,4 +320,63 @@ export async function checkWorkers(d: ModelDesc, o: { maxStates?: number; minWor
     replays.check(what, two);
   }
   return { states: ref.states, handedOff };
+}
+
+// ---- broken future declarations ---------------------------------------------------------------
+
+/** What the engine's run-time check of declared futures says about a step outside them (exit 2). */
+const FUTURE_BREACH = /outside its declared future|whose future is wider|too many to check against its declared future/;
+
+/** The configurations a mutant is run under beside --no-por (every one with the reduction on). */
+const MUTANT_CONFIGS: readonly Config[] = [
+  { name: 'dfs+por', opts: { strategy: 'dfs', symmetry: false, por: true } },
+  { name: 'bfs+por', opts: { strategy: 'bfs', symmetry: false, por: true } },
+  { name: 'dfs+por+symmetry', opts: { strategy: 'dfs', symmetry: true, por: true }, applies: isSymmetric },
+];
+
+export interface MutantReport {
+  /** the unreduced search met a step outside its declaration (so every reduced one must) */
+  readonly caught: boolean;
+}
+
+/** Runs to the end; the future breach the engine reported (a ModelError), or the result. */
+function attempt(inst: Instance, spec: SpecModule, opts: Partial<VerifyOptions>): { breach: string } | { result: RunResult } {
+  try {
+    return { result: runEngine(inst, spec, opts).result };
+  } catch (e) {
+    if (e instanceof ModelError && FUTURE_BREACH.test(e.message)) return { breach: e.message };
+    throw e;
+  }
+}
+
+/**
+ * A model whose declared futures are broken (d.mutant): the search with the reduction on (DFS, BFS,
+ * with symmetry) reports the breach exactly when the search without it (--no-por, which runs every
+ * reachable step) does; when neither does, the declaration held wherever it was used, and every
+ * verdict is the reference's. A reduction that trusts a wrong declaration must never turn it into
+ * another verdict. Undefined when the model is skipped for its size.
+ */
+export function checkMutant(d: ModelDesc, o: { maxStates?: number } = {}): MutantReport | undefined {
+  const r = reference(d, o.maxStates);
+  if (!r) return undefined;
+  const { inst, spec, ref } = r;
+  const want = spec.properties.map((p, k) => `${p.name}=${ref.verdicts[k]}`).join(' ');
+  const full = attempt(inst, spec, { strategy: 'dfs', symmetry: false, por: false });
+  const caught = 'breach' in full;
+  // the engine's check against the same check written without it, over every reachable step
+  const mine = firstBreach(inst.compiled, ref.stateList, new Map(declaredFutures(d).map((g, gi) => [GROUP_NAMES[gi]!, g] as const)));
+  assert.equal(caught, mine !== undefined, `[dfs]: ${caught ? `reports '${'breach' in full ? full.breach : ''}'` : 'reports no breach'}, the reference check finds ${mine ?? 'none'}`);
+  if ('result' in full) assert.equal(verdictTable(full.result), want, '[dfs, declarations held]: verdicts differ from the reference\'s');
+  for (const c of MUTANT_CONFIGS) {
+    if (c.applies && !c.applies(d)) continue;
+    const got = attempt(inst, spec, c.opts);
+    const what = `[${c.name}]`;
+    if (caught) assert.ok('breach' in got, `${what}: no error, but --no-por reports: ${'breach' in full ? full.breach : ''} (verdicts ${'result' in got ? verdictTable(got.result) : ''})`);
+    else {
+      assert.ok('result' in got, `${what}: reports '${'breach' in got ? got.breach : ''}', which --no-por, running every reachable step, never met`);
+      assert.equal(got.result.outcome.kind, 'complete', `${what}: the run did not complete`);
+      assert.equal(verdictTable(got.result), want, `${what}: verdicts differ from the reference's`);
+    }
+  }
+  return { caught };
 }

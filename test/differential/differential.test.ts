@@ -5,21 +5,29 @@
 //
 // The seed changes every run and is printed; fast-check prints it again with the shrunk model on a
 // failure. Reproduce with PTCHECK_DIFF_SEED=<seed> (and PTCHECK_DIFF_PATH=<path> to go straight to
-// the failing case). PTCHECK_DIFF_MODELS changes the number of models (default 10,000).
+// the failing case). PTCHECK_DIFF_MODELS changes the number of models (default 10,000), split among
+// the generators: 60% plain models, 30% models whose threads declare exact futures (the reduction by
+// declared futures, future.ts), 10% models with one broken declaration (the run-time check must catch
+// it with the reduction on exactly when it does without).
 
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { closePools } from '../../src/parallel/coordinator.ts';
-import { HANDOFF_MIN_WORK, checkModel, checkWorkers, type ModelReport } from './check.ts';
-import { isSymmetric, modelDesc } from './gen.ts';
+import { HANDOFF_MIN_WORK, checkModel, checkMutant, checkWorkers, type ModelReport } from './check.ts';
+import { declaredModelDesc, isSymmetric, modelDesc, mutantModelDesc } from './gen.ts';
 
 const SEED = process.env.PTCHECK_DIFF_SEED !== undefined ? Number(process.env.PTCHECK_DIFF_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const PATH = process.env.PTCHECK_DIFF_PATH;
-const MODELS = Number(process.env.PTCHECK_DIFF_MODELS ?? 10_000);
-/** models handed to two workers (each a model big enough that the hand-off really happens) */
-const WORKER_MODELS = Number(process.env.PTCHECK_DIFF_WORKER_MODELS ?? 50);
+const TOTAL = Number(process.env.PTCHECK_DIFF_MODELS ?? 10_000);
+const MODELS = Math.round(TOTAL * 0.6);
+const DECLARED_MODELS = Math.round(TOTAL * 0.3);
+const MUTANT_MODELS = TOTAL - MODELS - DECLARED_MODELS;
+/** models handed to two workers (each a model big enough that the hand-off really happens), 30% of them declaring futures */
+const WORKER_TOTAL = Number(process.env.PTCHECK_DIFF_WORKER_MODELS ?? 50);
+const WORKER_MODELS = WORKER_TOTAL - Math.round(WORKER_TOTAL * 0.3);
+const DECLARED_WORKER_MODELS = WORKER_TOTAL - WORKER_MODELS;
 const KINDS = ['always:holds', 'always:violated', 'final:holds', 'final:violated', 'deadlock:holds', 'deadlock:violated', 'sometimes:reachable', 'sometimes:unreachable'];
 
 afterAll(async () => {
@@ -74,5 +82,61 @@ describe('differential: the engine against a naive reference explorer', () => {
       { numRuns: WORKER_MODELS, seed: SEED + 1, maxSkipsPerRun: 1000, includeErrorInReport: true },
     );
     expect(handedOff).toBe(WORKER_MODELS);
+  }, 600_000);
+});
+
+describe('differential: declared futures', () => {
+  it(`${DECLARED_MODELS} random models declaring exact futures: every configuration agrees, every counterexample replays`, () => {
+    const seen: ModelReport[] = [];
+    let skipped = 0;
+    fc.assert(
+      fc.property(declaredModelDesc(), fc.nat(3), (d, pick) => {
+        const r = checkModel(d, { all: pick === 0 });
+        if (!r) skipped++;
+        fc.pre(r !== undefined);
+        seen.push(r);
+      }),
+      { numRuns: DECLARED_MODELS, seed: SEED + 2, includeErrorInReport: true, ...(PATH !== undefined ? { path: PATH } : {}) },
+    );
+    if (PATH === undefined && DECLARED_MODELS >= 1000) {
+      const verdicts = new Set(seen.flatMap((r) => r.verdicts));
+      for (const v of KINDS) expect(verdicts, v).toContain(v);
+      expect(seen.filter((r) => (r.stored['dfs+por'] ?? r.states) < r.states).length).toBeGreaterThan(DECLARED_MODELS / 4);
+      expect(skipped).toBeLessThan(DECLARED_MODELS / 20);
+    }
+    console.log(`differential: ${seen.length} models declaring futures (${skipped} skipped as too big)`);
+  }, 600_000);
+
+  it(`${MUTANT_MODELS} random models with one broken declaration: reported with the reduction on exactly when without`, () => {
+    let caught = 0;
+    let held = 0;
+    fc.assert(
+      fc.property(mutantModelDesc(), (d) => {
+        const r = checkMutant(d);
+        fc.pre(r !== undefined);
+        if (r.caught) caught++;
+        else held++;
+      }),
+      { numRuns: MUTANT_MODELS, seed: SEED + 3, includeErrorInReport: true, ...(PATH !== undefined ? { path: PATH } : {}) },
+    );
+    // both sides exercised: breaches the unreduced search meets, and broken declarations it never uses
+    if (PATH === undefined && MUTANT_MODELS >= 500) {
+      expect(caught).toBeGreaterThan(MUTANT_MODELS / 4);
+      expect(held).toBeGreaterThan(MUTANT_MODELS / 10);
+    }
+    console.log(`differential: ${caught + held} broken declarations, ${caught} reached (reported), ${held} never used`);
+  }, 600_000);
+
+  it(`${DECLARED_WORKER_MODELS} random models declaring futures: 1 vs 2 workers`, async () => {
+    let handedOff = 0;
+    await fc.assert(
+      fc.asyncProperty(declaredModelDesc(), async (d) => {
+        const w = await checkWorkers(d, { maxStates: 10_000, minWork: HANDOFF_MIN_WORK });
+        fc.pre(w !== undefined);
+        if (w.handedOff) handedOff++;
+      }),
+      { numRuns: DECLARED_WORKER_MODELS, seed: SEED + 4, maxSkipsPerRun: 1000, includeErrorInReport: true },
+    );
+    expect(handedOff).toBe(DECLARED_WORKER_MODELS);
   }, 600_000);
 });

@@ -292,35 +292,46 @@ export function matches(p: string, path: string, self: string): boolean {
   return re.test(path);
 }
 
+/** Per word, 1 if the declaration lets instance `self` touch it (or, with `write`, change it); null: unrestricted. */
+function wordSet(cm: CompiledModel, f: FutureDecl | undefined, self: string, own: readonly number[], write: boolean): Uint8Array | null {
+  if (f === undefined) return null;
+  const pats = write ? f.writes : [...f.writes, ...f.reads];
+  const set = Uint8Array.from(cm.leaves, (l) => (pats.some((p) => matches(p, l.path, self)) ? 1 : 0));
+  for (const w of own) set[w] = 1;
+  return set;
+}
+
 /**
- * Runs every step of every (declared) thread in every state of `states`, recording the words it
+ * Runs every step of every declaring thread in every state of `states`, recording the words it
  * touches, and returns the first breach of its label's future (a touch outside reads ∪ writes, a change
- * outside writes, a move to a label whose future is wider), as a line, or undefined. This checks the
- * generator, not the engine: an exact declaration must never be breached.
+ * outside writes, a move to a label whose future is wider), as a line, or undefined: the engine's
+ * run-time check of declared futures, written again without the engine.
  */
 export function firstBreach(cm: CompiledModel, states: readonly Int32Array[], futures: ReadonlyMap<string, readonly (FutureDecl | undefined)[]>): string | undefined {
   const rec = new Int32Array(4096);
   const b = new Int32Array(cm.W);
   const h = cm.holder as unknown as { b: Int32Array; o: number; rec: Int32Array | null; rn: number };
-  const allowed = (f: FutureDecl | undefined, path: string, self: string, write: boolean): boolean =>
-    f === undefined || f.writes.some((p) => matches(p, path, self)) || (!write && f.reads.some((p) => matches(p, path, self)));
-  const own = (t: CompiledModel['threads'][number], off: number): boolean => {
-    const leaf = cm.leaves[off]!;
-    return off === t.pcOff || (leaf.path.startsWith(`${t.name}.`) && t.locals.has(leaf.path.slice(t.name.length + 1).split(/[.[]/)[0]!));
-  };
-  const within = (outer: FutureDecl | undefined, inner: FutureDecl | undefined, self: string): boolean => {
-    if (outer === undefined) return true;
-    if (inner === undefined) return false;
-    // leaf by leaf over the model's leaves: every leaf inner allows, outer allows as much
-    return cm.leaves.every((l) => (!allowed(inner, l.path, self, true) || allowed(outer, l.path, self, true)) && (!allowed(inner, l.path, self, false) || allowed(outer, l.path, self, false)));
-  };
+  const decls = cm.threads.map((t) => {
+    const fut = futures.get(t.group);
+    if (!fut || fut.every((f) => f === undefined)) return undefined;
+    const own = cm.leaves.flatMap((l) => {
+      const field = l.path.startsWith(`${t.name}.`) ? l.path.slice(t.name.length + 1).split(/[.[]/)[0]! : undefined;
+      return l.off === t.pcOff || (field !== undefined && l.tag === undefined && t.locals.has(field)) ? [l.off] : [];
+    });
+    const touch = t.labels.map((_, pc) => wordSet(cm, fut[pc], t.name, own, false));
+    const change = t.labels.map((_, pc) => wordSet(cm, fut[pc], t.name, own, true));
+    const sub = (a: Uint8Array | null, c: Uint8Array | null): boolean => a === null || (c !== null && c.every((x, w) => x === 0 || a[w] === 1));
+    const within = t.labels.map((_, pc) => t.labels.map((_l, pc2) => sub(touch[pc]!, touch[pc2]!) && sub(change[pc]!, change[pc2]!)));
+    return { touch, change, within };
+  });
   for (const a of states) {
     for (const t of cm.threads) {
-      const fut = futures.get(t.group);
-      if (!fut) continue;
+      const dt = decls[t.tid];
       const pc = a[t.pcOff]!;
-      if (pc < 0) continue;
-      const f = fut[pc];
+      if (!dt || pc < 0) continue;
+      const touch = dt.touch[pc]!;
+      const change = dt.change[pc]!;
+      if (touch === null) continue;
       for (let alt = 0; alt < t.alts[pc]!; alt++) {
         b.set(a);
         h.b = b;
@@ -335,17 +346,13 @@ export function firstBreach(cm: CompiledModel, states: readonly Int32Array[], fu
           h.rec = null;
         }
         const where = `${t.name} at '${t.labels[pc]}' in [${a.join(',')}]`;
-        for (let i = 0; i < Math.min(h.rn, rec.length); i++) {
-          const w = rec[i]!;
-          if (!own(t, w) && !allowed(f, cm.leaves[w]!.path, t.name, false)) return `${where} touched ${cm.leaves[w]!.path}`;
-        }
+        if (h.rn > rec.length) return `${where} touched more than ${rec.length} words`;
+        for (let i = 0; i < h.rn; i++) if (touch[rec[i]!] === 0) return `${where} touched ${cm.leaves[rec[i]!]!.path}`;
         if (res === BLOCKED) continue;
-        for (let w = 0; w < cm.W; w++) {
-          if (b[w] !== a[w] && !own(t, w) && !allowed(f, cm.leaves[w]!.path, t.name, true)) return `${where} changed ${cm.leaves[w]!.path}`;
-        }
+        for (let w = 0; w < cm.W; w++) if (b[w] !== a[w] && change![w] === 0) return `${where} changed ${cm.leaves[w]!.path}`;
         if (res !== DONE) {
           const next = t.labelIndex[res as string]!;
-          if (!within(f, fut[next], t.name)) return `${where} moved to '${t.labels[next]}' whose future is wider`;
+          if (next !== pc && !dt.within[pc]![next]) return `${where} moved to '${t.labels[next]}' whose future is wider`;
         }
       }
     }

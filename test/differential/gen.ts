@@ -417,6 +417,25 @@ export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
     });
 }
 
+/** Models that declare exact futures: mostly futureModelDesc()'s, and modelDesc()'s (kernel idioms) with every group declaring. */
+export function declaredModelDesc(): fc.Arbitrary<ModelDesc> {
+  return fc.oneof(
+    { weight: 3, arbitrary: futureModelDesc() },
+    { weight: 1, arbitrary: modelDesc().map((d) => printable({ ...d, future: d.groups.map(() => true) })) },
+  );
+}
+
+/** Models whose declared futures carry one broken declaration (future.ts Mutant). */
+export function mutantModelDesc(): fc.Arbitrary<ModelDesc> {
+  const mutant = fc.record({
+    kind: fc.constantFrom('drop' as const, 'widen' as const, 'unwrite' as const, 'unrestrict' as const),
+    group: fc.nat(3),
+    label: fc.nat(5),
+    leaf: fc.nat(40),
+  });
+  return fc.tuple(declaredModelDesc(), mutant).map(([d, m]) => printable({ ...d, mutant: m }));
+}
+
 // ---- the compiler ---------------------------------------------------------------------------
 
 /** Page tables: T1 when linked, and one per instance of each thread that can allocate (each allocates at most once). */
