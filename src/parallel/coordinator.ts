@@ -250,8 +250,17 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     Atomics.store(ctl, CTL_STOP, 1);
   };
 
-  const dispatch = (units: UnitMsg[]) => {
+  /**
+   * States the tasks in flight may still store, summed. Under a finite --max-states each task gets a
+   * share of what is left (states + reserved never exceeds the limit), so two tasks in flight cannot
+   * together store more than the limit; a task that ends with part of its share unused gives it back.
+   */
+  let reserved = 0;
+  const unreserved = () => (inp.maxStates === Infinity ? Infinity : inp.maxStates - states - reserved);
+
+  const dispatch = (units: UnitMsg[], quota: number) => {
     const t0 = performance.now();
+    if (quota !== Infinity) reserved += quota;
     profile.tasks++;
     profile.unitsSent += units.length;
     const task: TaskMsg = {
@@ -262,7 +271,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       units,
       budget: TASK_BUDGET,
       maxDepth: inp.maxDepth,
-      maxStates: Math.max(1, inp.maxStates - states),
+      maxStates: quota,
       deadline: inp.deadline,
       stopAtFirst: inp.stopAtFirst,
       symmetry: inp.symmetry,
@@ -275,6 +284,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
     if (slot > 0) slotUnits.set(slot, units);
     const release = () => {
       if (slot > 0) freeSlots.push(slot);
+      if (quota !== Infinity) reserved -= quota;
     };
     const run = pool.run(watched) as Promise<ResultMsg>;
     const p: Promise<void> = run.then(
@@ -308,7 +318,8 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         }
         if (r.stop === 'memory') setStop({ kind: 'incomplete', reason: 'memory' });
         if (r.stop === 'timeout') setStop({ kind: 'incomplete', reason: 'timeout' });
-        if (r.stop === 'max-states' || states >= inp.maxStates) setStop({ kind: 'incomplete', reason: 'max-states' });
+        // a task's 'max-states' is its share used up: the run's limit is hit only when the total reaches it
+        if (states >= inp.maxStates) setStop({ kind: 'incomplete', reason: 'max-states' });
         queue.push(...r.frontier);
         profile.unitsReturned += r.frontier.length;
         profile.busyMs += r.ms;
@@ -358,17 +369,27 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       await Promise.all([...inflight]);
       break;
     }
-    if (inflight.size < inp.workers && queue.length > 0) {
+    // what is left of --max-states and not promised to a task in flight: at least one state per task
+    const left = unreserved();
+    // nothing in flight and nothing left to give (not reached while the limit is unmet, but never spin)
+    if (inflight.size === 0 && left < 1) {
+      setStop({ kind: 'incomplete', reason: 'max-states' });
+      break;
+    }
+    if (inflight.size < inp.workers && queue.length > 0 && left >= 1) {
       // shallow units hold the largest subtrees: hand them out first, dealt in turn to the idle
       // workers so that each gets some of them. A task takes at most MAX_UNITS: most units are small
       // subtrees, and one per task would leave the workers waiting on messages; a task that meets
       // its budget, or feeds an idle worker, hands its rest back for re-splitting.
-      const n = Math.min(inp.workers - inflight.size, queue.length);
+      const n = Math.min(inp.workers - inflight.size, queue.length, left);
       const taken = queue.splice(0, Math.min(queue.length, n * MAX_UNITS));
-      for (let k = 0; k < n; k++) dispatch(taken.filter((_, j) => j % n === k));
+      const share = left === Infinity ? Infinity : Math.floor(left / n);
+      for (let k = 0; k < n; k++) dispatch(taken.filter((_, j) => j % n === k), k === 0 && share !== Infinity ? left - share * (n - 1) : share);
     }
-    // a worker with nothing to do asks a busy one for part of its work (it hands back its rest)
-    Atomics.store(ctl, CTL_HUNGRY, inflight.size > 0 && inflight.size < inp.workers && queue.length === 0 ? 1 : 0);
+    // a worker with nothing to do asks a busy one for part of its work (it hands back its rest, and
+    // the unused part of its --max-states share with it)
+    const idle = queue.length === 0 || unreserved() < 1;
+    Atomics.store(ctl, CTL_HUNGRY, inflight.size > 0 && inflight.size < inp.workers && idle ? 1 : 0);
     if (inflight.size > 0) await Promise.race(inflight);
     inp.onProgress(states, maxDepthSeen, table.bytes);
   }

@@ -41,6 +41,7 @@ export interface TaskMsg {
   /** explore about this many new states, then hand back the rest */
   readonly budget: number;
   readonly maxDepth: number;
+  /** store at most this many new states: the task's share of --max-states (stop 'max-states' when it is used up) */
   readonly maxStates: number;
   readonly deadline: number;
   readonly stopAtFirst: boolean;

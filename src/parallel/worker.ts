@@ -110,9 +110,9 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     for (;;) {
       if (dfs === undefined) {
         if (u >= task.units.length) return true;
-        if (flagged() || states >= task.budget || (u > 0 && feeds(task.units.length - u))) {
+        if (flagged() || states >= task.budget || states >= task.maxStates || (u > 0 && feeds(task.units.length - u))) {
           frontier.push(...task.units.slice(u));
-          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : states >= task.budget || flagged() ? 'budget' : 'split';
+          stop = Atomics.load(ctl, CTL_STOP) ? 'stopped' : states >= task.maxStates ? 'max-states' : states >= task.budget || flagged() ? 'budget' : 'split';
           return true;
         }
         publishUnit(u);
@@ -134,6 +134,9 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
       } else {
         // the status first: release() marks the search as given up
         const st = d.status;
+        // this task's share of --max-states is used up: what the unit did not get to goes back to the
+        // coordinator, which goes on with it while the run's limit is not reached
+        const rest = st.kind === 'incomplete' && st.reason === 'max-states' ? d.frontier() : [];
         fold(d);
         d.release();
         dfs = undefined;
@@ -146,7 +149,7 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
         }
         if (st.kind === 'incomplete' && st.reason !== 'max-depth') {
           // a depth-limited unit is finished (truncated is reported); any other limit ends the task
-          frontier.push(...task.units.slice(u));
+          frontier.push(...rest, ...task.units.slice(u));
           stop = st.reason === 'memory' ? 'memory' : st.reason === 'timeout' ? 'timeout' : st.reason === 'max-states' ? 'max-states' : 'stopped';
           return true;
         }

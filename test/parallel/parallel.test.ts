@@ -137,3 +137,32 @@ describe('1 vs 2 workers', async () => {
     }
   }
 });
+
+describe('--max-states on 2 workers', () => {
+  // gup-fast-table-free walkers=3 stores ~20k states with reductions off: far more than the limits below
+  async function run(maxStates: number) {
+    const lm = await loadModel('gup-fast-table-free');
+    const inst = () => instantiate(lm.module, 'rcu-table-free', { walkers: 3 });
+    const ref = { modelPath: lm.path, specPath: lm.specPath, variant: 'rcu-table-free', params: inst().params };
+    const opts = { stopAtFirst: false, symmetry: false, por: false };
+    const v = new Verification(inst(), lm.spec, { ...DEFAULT_OPTIONS, ...opts, limits: { ...NO_LIMITS, maxStates } });
+    return { two: await v.run(() => {}, parallelHandOff(2, ref, 50, true)), one: verify(inst(), lm.spec, opts) };
+  }
+
+  it('stores at most the limit (tasks in flight share what is left of it) and reports it hit', async () => {
+    for (const limit of [3000, 9000]) {
+      const { two, one } = await run(limit);
+      expect(one.stats.states).toBeGreaterThan(2 * limit);
+      expect(two.stats.workers).toBe(2);
+      expect(two.stats.states).toBeLessThanOrEqual(limit);
+      expect(two.outcome).toEqual({ kind: 'incomplete', reason: 'max-states' });
+      expect(two.properties.every((p) => p.status !== 'holds' && p.status !== 'unreachable')).toBe(true);
+    }
+  });
+
+  it('a limit above the state count leaves the run complete, with every state', async () => {
+    const { two, one } = await run(1_000_000);
+    expect(two.outcome).toEqual({ kind: 'complete' });
+    expect(two.stats.states).toBe(one.stats.states);
+  });
+});
