@@ -9,8 +9,11 @@ import {
   krefGetUnlessZero,
   krefPut,
   noFault,
+  pageAtomicDec,
   pageAtomicDecAndTest,
   pageAtomicInc,
+  pageAtomicRead,
+  pageAtomicSet,
   ptFree,
   ptInitLive,
   refcount,
@@ -128,4 +131,28 @@ describe('atomics on a page-table page field', () => {
   it('one drop too many is an atomic on a freed page (or an underflow)', () => {
     expect(verdicts(frags(true))).toMatchObject({ 'no-use-after-free': 'violated', 'no-underflow': 'violated' });
   });
+
+  // every atomic on a field of a freed page-table page is a use after free (the struct page may already
+  // belong to someone else), whatever the operation; one live page is left alone
+  const OPS = {
+    atomic_read: (s: any) => void pageAtomicRead(s, 1, s.frag),
+    atomic_set: (s: any) => pageAtomicSet(s, 1, s.frag, 1),
+    atomic_inc: (s: any) => pageAtomicInc(s, 1, s.frag),
+    atomic_dec: (s: any) => pageAtomicDec(s, 1, s.frag),
+  } as const;
+  for (const [name, op] of Object.entries(OPS)) {
+    for (const freed of [false, true]) {
+      it(`${name} on a ${freed ? 'freed' : 'live'} page ${freed ? 'is' : 'is not'} a use-after-free`, () => {
+        const st = kernelState({ tables: 1 }, { frag: cell('page-field', int(-1, 3, 0)) });
+        const t = thread(st, {
+          steps: {
+            free: (s) => (freed && ptFree(s, 1), 'op'),
+            op: (s) => (op(s), DONE),
+          },
+        });
+        const v = verdicts({ state: st, init: (s: any) => (ptInitLive(s, 1), (s.frag.v = 1)), threads: { t }, properties: [noFault('no-use-after-free', Fault.UAF)] });
+        expect(v['no-use-after-free']).toBe(freed ? 'violated' : 'holds');
+      });
+    }
+  }
 });
