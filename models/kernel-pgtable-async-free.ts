@@ -20,7 +20,10 @@
  *   mmu      the CPUs' page walker, speculative, with its own paging-structure cache: the control
  *            that flush_tlb_kernel_range does protect the CPUs, and only them.
  *
- * Steps and the mainline code they follow (v7 of the series, Oct 22 2025; merge UNCONFIRMED):
+ * Steps and the mainline code they follow (v7 of the series, Oct 22 2025; in mainline since the v6.19
+ * merge window: torvalds/linux master push of Dec 5 2025, 5ba2f0a15564 "mm: introduce deferred freeing for
+ * kernel page tables" and e37d5a2d60a3 "iommu/sva: invalidate stale IOTLB entries for kernel address
+ * space", with the worker's order splice, invalidate, free as in v7; models/README.md "Releases"):
  *   vmap<i>   pmd_clear, flush_tlb_kernel_range: x86 pmd_free_pte_page() (arch/x86/mm/pgtable.c);
  *             list_add, schedule_work: pagetable_free() -> pagetable_free_kernel() (mm/pgtable-generic.c,
  *             "mm: Introduce deferred freeing for kernel page tables"); __pagetable_free: the
