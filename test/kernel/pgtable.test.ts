@@ -10,6 +10,8 @@ import {
   kernelState,
   lock,
   noFault,
+  FAULT_NAMES,
+  mmDecNrPtes,
   pagetableDtorFree,
   pmdEntry,
   pmdPopulate,
@@ -20,6 +22,8 @@ import {
   ptlUnlock,
   ptlockFree,
   pteNone,
+  readPte,
+  setPte,
   ptePresent,
   rcuReadLock,
   rcuReadUnlock,
@@ -214,5 +218,67 @@ describe('pmd_populate', () => {
     expect(s.faults).toBe(Fault.UAF);
     pmdPopulate(s, pmd, PMD_NONE);
     expect(s.faults).toBe(Fault.UAF | Fault.PMD_POPULATE_BAD);
+  });
+});
+
+describe('page-table misuse: each records its own fault and no other', () => {
+  // T1 installed in *pmd (nr_ptes 1), its first entry mapped; one thread misuses it in one way
+  const st = kernelState({ tables: 1, ptes: 2 }, { pmd: pmdEntry() });
+  const bits = Object.keys(FAULT_NAMES).map(Number);
+  function faultsOf(steps: Record<string, (s: any, me: any) => any>): string[] {
+    const t = thread(st, { steps: steps as any });
+    const v = verdicts({
+      state: st,
+      init: (s: any) => (ptInitInstalled(s, s.pmd, 1), s.pt[0].pte.set(0, 1)),
+      threads: { t },
+      properties: bits.map((b) => noFault(FAULT_NAMES[b]!, b)),
+    });
+    return Object.entries(v).filter(([, r]) => r === 'violated').map(([n]) => n);
+  }
+  const unlink = (s: any) => void (s.pmd.v = PMD_NONE);
+  const empty = (s: any) => void s.pt[0].pte.set(0, 0);
+
+  it('set_pte_at without the table\'s ptl', () => {
+    expect(faultsOf({ set_pte_at: (s, me) => (setPte(s, me, 1, 1, 1), DONE) })).toEqual([FAULT_NAMES[Fault.WRITE_UNLOCKED]]);
+  });
+  it('set_pte_at under the ptl into a table no longer linked from *pmd', () => {
+    expect(
+      faultsOf({
+        pmd_clear: (s) => (unlink(s), 'spin_lock(ptl)'),
+        'spin_lock(ptl)': (s, me) => (ptlLock(s, me, 1) ? 'set_pte_at' : BLOCKED),
+        set_pte_at: (s, me) => (setPte(s, me, 1, 1, 1), ptlUnlock(s, me, 1), DONE),
+      }),
+    ).toEqual([FAULT_NAMES[Fault.WRITE_DETACHED]]);
+  });
+  it('freeing a table still linked from *pmd', () => {
+    expect(faultsOf({ pte_free: (s) => (empty(s), ptFree(s, 1), DONE) })).toEqual([FAULT_NAMES[Fault.FREE_ATTACHED]]);
+  });
+  it('freeing an unlinked table with a present entry', () => {
+    expect(faultsOf({ pte_free: (s) => (unlink(s), ptFree(s, 1), DONE) })).toEqual([FAULT_NAMES[Fault.FREE_NONEMPTY]]);
+  });
+  it('freeing it twice', () => {
+    expect(faultsOf({ pte_free: (s) => (unlink(s), empty(s), ptFree(s, 1), ptFree(s, 1), DONE) })).toEqual([FAULT_NAMES[Fault.DOUBLE_FREE]]);
+  });
+  it('freeing the "table" of a none pmd', () => {
+    expect(faultsOf({ pte_free: (s) => (ptFree(s, PMD_NONE), DONE) })).toEqual([FAULT_NAMES[Fault.FREE_GARBAGE]]);
+  });
+  it('pte_lockptr of a none pmd', () => {
+    expect(faultsOf({ 'spin_lock(ptl)': (s, me) => (ptlLock(s, me, PMD_NONE), DONE) })).toEqual([FAULT_NAMES[Fault.BAD_PMD_DEREF]]);
+  });
+  it('a load from a freed table', () => {
+    expect(faultsOf({ pte_free: (s) => (unlink(s), empty(s), ptFree(s, 1), 'ptep_get'), ptep_get: (s) => (readPte(s, 1, 0), DONE) })).toEqual([
+      FAULT_NAMES[Fault.UAF],
+    ]);
+  });
+  it('mm_dec_nr_ptes once more than tables were installed', () => {
+    expect(faultsOf({ mm_dec_nr_ptes: (s) => (mmDecNrPtes(s), mmDecNrPtes(s), DONE) })).toEqual([FAULT_NAMES[Fault.NR_PTES_NEGATIVE]]);
+  });
+  it('a mapped, linked table used under its ptl records nothing', () => {
+    expect(
+      faultsOf({
+        'spin_lock(ptl)': (s, me) => (ptlLock(s, me, 1) ? 'set_pte_at' : BLOCKED),
+        set_pte_at: (s, me) => (setPte(s, me, 1, 1, 2), readPte(s, 1, 0), ptlUnlock(s, me, 1), DONE),
+      }),
+    ).toEqual([]);
   });
 });
