@@ -254,9 +254,9 @@ describe('ppc-pte-free-defer: the rest of its guards', () => {
     const noWindow = defineVariant(ppc, {
       name: 'walker-without-window',
       summary: 'pmdp_get_lockless and ptep_get_lockless as one step',
-      apply: (d) => {
+      apply: (d, p) => {
         (d.threads.walker.steps as Record<string, unknown>)['pmdp_get_lockless'] = {
-          alts: 3,
+          alts: p.nfrag,
           run: (s: any, _me: any, alt: number) => {
             if (s.pmd[alt].v === 1) readPte(s, 1, alt);
             return 'rcu_read_unlock';
