@@ -24,6 +24,8 @@ import { matrixText } from '../report/matrix.ts';
 import { ProgressLine } from '../report/progress.ts';
 import { raceDiagram } from '../report/race-diagram.ts';
 import { coverageText, resultText } from '../report/result-text.ts';
+import { compareReduction, disagreementLine, reductionCheckText, type ReductionCheck, type ReductionName } from '../report/reduction-check.ts';
+import { Canonicalizer } from '../explore/symmetry.ts';
 import { installSignals, onStop, SIGNAL_EXIT, stopSignal } from './signals.ts';
 import { loadModel, loadVariantFile, ROOT, shippedModelNames, typecheckShipped, unnamedModelFiles, type LoadedModel } from './registry.ts';
 import { readTraceFile, traceSource } from './trace-file.ts';
@@ -109,6 +111,8 @@ const VERIFY_OPTIONS = `verify options:
   --no-sleep-sets      run every step, even one whose successor sleep sets already know (A/B timing)
   --exact              store whole states instead of 64-bit fingerprints (small models: a collision cross-check)
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
+  --check-reduction    then run the same search with every reduction off (--no-por --no-symmetry) and
+                       report both sizes, the cut, and whether every verdict agrees (exit 4 if not)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
   --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
                        could still run): finds bugs of few preemptions in large models; exit 3 at best`;
@@ -208,6 +212,8 @@ interface Opts {
   sleep: boolean;
   exact: boolean;
   checkDeterminism: boolean;
+  /** verify: run again with every reduction off and compare (--check-reduction) */
+  checkReduction: boolean;
   /** seconds a step may run (--step-timeout) */
   stepTimeout?: number;
   workers: number;
@@ -263,6 +269,7 @@ const OPTIONS = {
   'no-sleep-sets': { type: 'boolean' },
   exact: { type: 'boolean' },
   'check-determinism': { type: 'boolean' },
+  'check-reduction': { type: 'boolean' },
   workers: { type: 'string', short: 'j' },
   path: { type: 'string' },
   property: { type: 'string' },
@@ -299,7 +306,7 @@ const SEARCH_FLAGS: readonly Flag[] = [
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
   verify: {
-    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose'],
+    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose', 'check-reduction'],
     run: (p, o) => cmdVerify(p, o),
   },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
@@ -407,6 +414,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       sleep: !v['no-por'] && !v['no-sleep-sets'],
       exact: !!v.exact,
       checkDeterminism: !!v['check-determinism'],
+      checkReduction: !!v['check-reduction'],
       ...(stepTimeout !== undefined ? { stepTimeout } : {}),
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
@@ -447,6 +455,12 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
     if (threads) throw new InputError('--max-preemptions runs in one thread; it cannot run with --workers');
   }
   if (given.has('first') && given.has('all-violations')) throw new InputError('--first stops at the first violation, --all-violations determines every property; give one');
+  if (given.has('check-reduction')) {
+    // the comparison needs every property determined by a search that a reduction can change
+    if (given.has('first')) throw new InputError('--check-reduction compares every property\'s verdict; --first leaves some undetermined');
+    if (given.has('max-preemptions')) throw new InputError('--check-reduction compares whole searches; a --max-preemptions run is bounded and decides nothing to compare');
+    if (given.has('no-por') && given.has('no-symmetry')) throw new InputError('--check-reduction compares a reduced run with an unreduced one; --no-por and --no-symmetry leave no reduction to check');
+  }
 }
 
 // ---- running verifications ------------------------------------------------------------------
@@ -674,15 +688,29 @@ function instantiateBounded(t: Target, params: Readonly<Record<string, number>>,
 async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst: boolean) {
   if (o.timeoutMs !== undefined && o.limits.deadline === Infinity) o.limits = { ...o.limits, deadline: Date.now() + o.timeoutMs };
   const inst = instantiateBounded(t, o.params, o);
+  const { v, r } = await searchTarget(t, o, progress, inst, stopAtFirst, o, '');
+  if (!o.checkReduction) return { inst, v, r };
+  // --check-reduction: the same search again, on a new instance, with every reduction off
+  const reductions: ReductionName[] = [
+    ...(o.por ? (['partial-order'] as const) : []),
+    ...(o.sleep ? (['sleep-sets'] as const) : []),
+    ...(o.symmetry && new Canonicalizer(inst.compiled).active ? (['symmetry'] as const) : []),
+  ];
+  const unreduced = stopSignal() ? undefined : (await searchTarget(t, o, progress, instantiateBounded(t, o.params, o), stopAtFirst, { symmetry: false, por: false, sleep: false }, ' (no reduction)')).r;
+  return { inst, v, r, check: compareReduction(r, unreduced, reductions), unreduced };
+}
+
+/** One search of a target's instance, with the reductions `red` says. */
+async function searchTarget(t: Target, o: Opts, progress: ProgressLine, inst: Instance, stopAtFirst: boolean, red: Pick<Opts, 'symmetry' | 'por' | 'sleep'>, label: string) {
   const expect = t.expect(inst.params);
   const v = new Verification(inst, t.lm.spec, {
     ...(expect ? { expect } : {}),
     strategy: o.strategy,
     stopAtFirst,
     limits: o.limits,
-    symmetry: o.symmetry,
-    por: o.por,
-    sleep: o.sleep,
+    symmetry: red.symmetry,
+    por: red.por,
+    sleep: red.sleep,
     exact: o.exact,
     checkDeterminism: o.checkDeterminism,
     ...(o.maxPreemptions !== undefined ? { maxPreemptions: o.maxPreemptions } : {}),
@@ -696,13 +724,13 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
       ? parallelHandOff(o.workers, t.modelRef(inst.params), forced, forced !== undefined)
       : undefined;
   try {
-    r = await drive(v, `${t.lm.module.name} [${t.variant}]`, progress, handOff);
+    r = await drive(v, `${t.lm.module.name} [${t.variant}]${label}`, progress, handOff);
   } catch (e) {
     const err = e instanceof StuckStepError ? await withStuckTrace(e, t, inst, o.traceOut) : e;
     if (err instanceof ModelError && t.file) throw new ModelError(`${t.file}: ${err.message}`);
     throw err;
   }
-  return { inst, v, r };
+  return { v, r };
 }
 
 /**
@@ -740,7 +768,7 @@ function witnessIndex(t: Target, name: string): number {
 
 async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<number> {
   const wk = o.witness !== undefined ? witnessIndex(t, o.witness) : -1;
-  const { inst, v, r } = await runTarget(t, o, progress, o.first);
+  const { inst, v, r, check, unreduced } = await runTarget(t, o, progress, o.first);
   const traces = tracesOf(inst, v.engine, r, true, t);
   const wp = wk >= 0 ? r.properties[wk]! : undefined;
   const witness = wp?.path ? withFiles(buildTrace(inst, v.engine, readablePath(v.engine, wp.path, wk), wk), t) : undefined;
@@ -759,7 +787,7 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
     else written.push(`HTML viewer written to ${o.html}`);
   }
   if (o.json) {
-    const extra = wp ? { witness: witness ?? null } : {};
+    const extra = { ...(wp ? { witness: witness ?? null } : {}), ...(check ? { reductionCheck: check } : {}) };
     process.stdout.write(JSON.stringify(resultJson(r, traces, { changes: inst.changes, ...extra }), null, 2) + '\n');
   } else {
     process.stdout.write(
@@ -771,11 +799,29 @@ async function verifyOne(t: Target, o: Opts, progress: ProgressLine): Promise<nu
     } else if (wp) {
       process.stdout.write(`\nwitness: ${wp.name} is ${wp.status === 'unreachable' ? 'unreachable: no path reaches it' : `${wp.status}: the run did not reach it`}\n`);
     }
+    if (check) process.stdout.write(`\n${reductionCheckText(check).join('\n')}\n`);
     for (const w of written) process.stdout.write(w + '\n');
     if ((o.traceOut || o.html) && !first) process.stdout.write('no counterexample: nothing written\n');
   }
   for (const f of failed) process.stderr.write(`ptcheck: ${f}\n`);
-  return exitFor([r], true);
+  return withCheck(exitFor([r], true), check, unreduced, `${t.lm.module.name} [${t.variant}]`);
+}
+
+/**
+ * The exit code once --check-reduction has compared: a verdict the reduction changed is ptcheck's own
+ * bug (exit 4, named on stderr); an unreduced run that did not finish leaves the check undone (exit 3,
+ * unless the run itself already says more).
+ */
+function withCheck(code: number, check: ReductionCheck | undefined, unreduced: RunResult | undefined, what: string): number {
+  if (!check) return code;
+  if (check.result === 'differs') {
+    process.stderr.write(`ptcheck: ${disagreementLine(check, what)}\n`);
+    return EXIT.INTERNAL;
+  }
+  if (code !== EXIT.OK) return code;
+  if (!unreduced) return stopSignal() ? SIGNAL_EXIT[stopSignal()!] : EXIT.INCOMPLETE;
+  const off = exitFor([unreduced], false);
+  return off === EXIT.OK && check.result !== 'agrees' ? EXIT.INCOMPLETE : off;
 }
 
 /** One matrix: a model's shipped variants, or a variant file's. */
@@ -792,29 +838,40 @@ function shippedGroup(lm: LoadedModel): MatrixGroup {
 async function verifyMatrix(groups: readonly MatrixGroup[], o: Opts, progress: ProgressLine): Promise<number> {
   const all: RunResult[] = [];
   const jsonOut: object[] = [];
+  /** --check-reduction: each row's exit code once its check is counted */
+  const checked: number[] = [];
+  const checkResults: ReductionCheck['result'][] = [];
   for (const g of groups) {
     const results: RunResult[] = [];
+    const checks: (ReductionCheck | undefined)[] = [];
     const diagrams: string[] = [];
     for (const t of g.targets) {
-      const { inst, v, r } = await runTarget(t, o, progress, false);
+      const { inst, v, r, check, unreduced } = await runTarget(t, o, progress, false);
       results.push(r);
+      checks.push(check);
+      if (check) {
+        checked.push(withCheck(exitFor([r], false), check, unreduced, `${t.lm.module.name} [${t.variant}]`));
+        checkResults.push(check.result);
+      }
       if (o.json || o.traces) {
         const traces = tracesOf(inst, v.engine, r, true, t);
-        if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes }));
+        if (o.json) jsonOut.push(resultJson(r, traces, { changes: inst.changes, ...(check ? { reductionCheck: check } : {}) }));
         for (const tr of traces) diagrams.push(raceDiagram(tr, { replay: replayCommand(t.args, tr), wide: o.wide }));
       }
       if (stopSignal()) break;
     }
     all.push(...results);
     if (!o.json) {
-      process.stdout.write(matrixText(g.title, results) + '\n');
+      process.stdout.write(matrixText(g.title, results, o.checkReduction ? checks : undefined) + '\n');
       for (const r of results) for (const l of coverageText(r, false)) process.stdout.write(`  [${r.variant}]${l.slice(1)}\n`);
       process.stdout.write('\n');
       for (const d of diagrams) process.stdout.write(d + '\n\n');
     }
     if (stopSignal()) break;
   }
-  const code = exitFor(all, false);
+  // a changed verdict anywhere is ptcheck's bug (4); then what the runs say; then an unfinished check (3)
+  const ran = exitFor(all, false);
+  const code = checked.includes(EXIT.INTERNAL) ? EXIT.INTERNAL : ran !== EXIT.OK ? ran : (checked.find((c) => c !== EXIT.OK) ?? EXIT.OK);
   if (o.json) {
     process.stdout.write(JSON.stringify({ format: 'ptcheck-matrix', version: 1, results: jsonOut }, null, 2) + '\n');
   } else {
@@ -822,12 +879,20 @@ async function verifyMatrix(groups: readonly MatrixGroup[], o: Opts, progress: P
     const mism = all.reduce((n, r) => n + r.properties.filter(isMismatch).length, 0);
     const inc = all.filter((r) => r.outcome.kind === 'incomplete').length;
     const summary =
-      code === EXIT.OK
+      ran === EXIT.OK
         ? `all ${cells} verdicts of ${all.length} model variants match their expectations`
         : stopSignal()
           ? 'interrupted: the matrix is incomplete'
           : `${mism} of ${cells} verdicts differ from their expectations` + (inc ? `; ${inc} runs incomplete` : '');
     process.stdout.write(`${summary}\n`);
+    if (o.checkReduction && !stopSignal()) {
+      const n = (x: ReductionCheck['result']) => checkResults.filter((c) => c === x).length;
+      process.stdout.write(
+        n('differs')
+          ? `reduction check: the reduction changed a verdict in ${n('differs')} of ${checkResults.length} model variants (named above): exit 4\n`
+          : `reduction check: ${n('agrees')} of ${checkResults.length} model variants agree with every reduction off${n('incomplete') ? `; ${n('incomplete')} INCOMPLETE (agreement not established)` : ''}\n`,
+      );
+    }
     if (code === EXIT.OK) process.stdout.write('(for a race diagram: ptcheck verify <model> --variant <variant>)\n');
   }
   return code;
