@@ -71,6 +71,35 @@ async function profileRun(t: Twin, value: number): Promise<ParallelProfile | und
   return profile;
 }
 
+/**
+ * Where a 2-worker run's parallel phase went, per worker thread: time inside tasks (busy) and out of
+ * them (idle), of busy the CPU time and the run-queue wait (Linux: other work on the machine), and
+ * the tail: from the last moment every thread was inside a task to the end.
+ */
+export function perThread(p: ParallelProfile): string {
+  const threads = [...new Set(p.timeline.map((t) => t.thread))];
+  const parts = threads.map((th, k) => {
+    const ts = p.timeline.filter((t) => t.thread === th);
+    const busy = ts.reduce((a, t) => a + t.ms, 0);
+    const cpu = ts.every((t) => t.cpuMs !== undefined) ? ts.reduce((a, t) => a + t.cpuMs!, 0) : undefined;
+    const wait = ts.every((t) => t.waitMs !== undefined) ? ts.reduce((a, t) => a + t.waitMs!, 0) : undefined;
+    const states = ts.reduce((a, t) => a + t.states, 0);
+    return (
+      `worker ${k + 1}: busy ${fmtTime(busy)}` + (cpu !== undefined ? ` (CPU ${fmtTime(cpu)}, waiting for a CPU ${fmtTime(wait ?? 0)})` : '') +
+      `, idle ${fmtTime(Math.max(0, p.wallMs - busy))}, ${states.toLocaleString('en-US')} states` + (cpu ? ` (${fmtRate(states / (cpu / 1000))} per CPU second)` : '')
+    );
+  });
+  const edges = p.timeline.flatMap((t) => [[t.startMs, 1], [t.startMs + t.ms, -1]] as const).sort((a, b) => a[0] - b[0]);
+  let inside = 0;
+  let lastFull = 0;
+  for (const [t, d] of edges) {
+    if (inside === threads.length && d < 0) lastFull = t;
+    inside += d;
+  }
+  const main = p.mainBefore ? `; this thread, from its start to the hand-off: CPU ${fmtTime(p.mainBefore.cpuMs)}, waiting for a CPU ${fmtTime(p.mainBefore.waitMs)}` : '';
+  return `${parts.join('; ')}; tail (not every worker busy) ${fmtTime(Math.max(0, p.wallMs - lastFull))}${main}`;
+}
+
 /** pte-offset-map-lock at faults=4, and the other twin whose largest benchmarked size has the most states. */
 export function scalingCases(): { twin: Twin; value: number; warm: PtcheckRun }[] {
   const pte = TWINS.find((t) => t.model === 'pte-offset-map-lock')!;
@@ -147,7 +176,8 @@ export function scalingTable(rows: readonly ScalingRow[]): string[] {
             `states/s: ${fmtRate(p.handOffStates / (p.beforeMs / 1000))} in the one thread before the hand-off (${fmtTime(p.beforeMs)}), ` +
             `${fmtRate((r.one[0]!.states - p.handOffStates) / (p.busyMs / 1000))} per worker per busy second after it; ${p.tasks} tasks ` +
             `(${p.unitsSent.toLocaleString('en-US')} units sent, ${p.unitsReturned.toLocaleString('en-US')} handed back; ${p.splits} ended to feed an idle worker, ${p.budgetStops} at their budget); ` +
-            `${p.grows} table growths took ${fmtTime(p.growMs)} (copying ${fmtTime(p.growCopyMs)}); building and posting tasks ${fmtTime(p.dispatchMs)}.`
+            `${p.grows} table growths took ${fmtTime(p.growMs)} (copying ${fmtTime(p.growCopyMs)}); building and posting tasks ${fmtTime(p.dispatchMs)}. ` +
+            `Per thread: ${perThread(p)}.`
           : ' (the profiling run did not hand off)'),
     );
   }

@@ -113,7 +113,7 @@ export type Tick = (states: number, depth: number, tableBytes: number) => void;
 export interface HandOff {
   readonly after: number;
   /** called once the run has gone on for a while: start getting ready (e.g. start worker threads) */
-  prepare(): void;
+  prepare(v: Verification): void;
   /** the taker is ready to take over now */
   ready(): boolean;
   take(v: Verification, dfs: Dfs, tick: Tick): Promise<SearchSummary>;
@@ -372,7 +372,7 @@ export class Verification {
       tick(this.search.states, this.search.depth, this.search.tableBytes);
       if (this.opts.exact) handOff = undefined; // whole-state storage stays in this thread
       if (handOff && !prepared && this.search instanceof Dfs && this.search.states >= handOff.after / 2) {
-        handOff.prepare();
+        handOff.prepare(this);
         prepared = true;
       }
       if (handOff && this.search instanceof Dfs && this.search.states >= handOff.after && handOff.ready() && this.search.status.kind === 'running') {

@@ -17,6 +17,7 @@ import { MAX_SLOTS, slotRunning, watchMemory, whenWorkerStalls, type Interruptio
 import { StepError } from '../explore/engine.ts';
 import { StuckStepError } from '../explore/verify.ts';
 import { pathToString } from '../trace/path.ts';
+import { threadTimes, timesSince, type ThreadTimes } from './thread-times.ts';
 
 // two folders up from src/parallel, three from dist/src/parallel when running compiled
 const WORKER_FILE = fileURLToPath(new URL(`${import.meta.url.endsWith('.js') ? '../' : ''}../../workers/explore-worker.mjs`, import.meta.url));
@@ -40,16 +41,19 @@ function poolFor(n: number): Piscina {
  */
 const poolThreads = (workers: number) => Math.max(1, workers);
 
-/** Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast. */
-export async function warmPool(workers: number, model: ModelRef): Promise<void> {
+/**
+ * Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast.
+ * Given an empty shared table, the threads also touch its pages meanwhile, each a part (the first use
+ * of each page of a fresh table is a page fault: paid here, beside the search, not at the hand-off).
+ */
+export async function warmPool(workers: number, model: ModelRef, table?: SharedFingerprintSet): Promise<void> {
   const n = poolThreads(workers);
   const pool = poolFor(n);
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
-  const table = new SharedArrayBuffer(64 * 8);
   const task: TaskMsg = {
-    v: PROTOCOL_VERSION, model, table, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [],
+    v: PROTOCOL_VERSION, model, table: table?.buffer ?? new SharedArrayBuffer(64 * 8), ctl, units: [], budget: 0, maxDepth: 0, maxStates: 1, deadline: Infinity, stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [],
   };
-  await Promise.all(Array.from({ length: n }, () => pool.run(task)));
+  await Promise.all(Array.from({ length: n }, (_, part) => pool.run(table ? { ...task, touch: { part, parts: n } } : task)));
 }
 
 /** Ends every worker thread (call before the process exits). */
@@ -120,6 +124,21 @@ export interface ParallelProfile {
   busyMs: number;
   /** from the first task to the last result */
   wallMs: number;
+  /** every task (growth copies too), in the order they returned: its thread, start (ms after the parallel phase began), length, states, CPU and wait */
+  timeline: TaskTiming[];
+  /** this thread's CPU time and run-queue wait before the hand-off (from its start: loading included), and while it coordinated (Linux) */
+  mainBefore: ThreadTimes | undefined;
+  mainDuring: ThreadTimes | undefined;
+}
+
+export interface TaskTiming {
+  readonly thread: number;
+  readonly startMs: number;
+  readonly ms: number;
+  readonly states: number;
+  readonly cpuMs: number | undefined;
+  readonly waitMs: number | undefined;
+  readonly stop: string;
 }
 
 export interface ParallelOutcome {
@@ -183,7 +202,7 @@ function stuckInWorker(engine: Engine, slot: number, shown: number, units: reado
  * A table of `capacity` slots holding what `table` holds, copied by the pool's threads in parts at
  * once (every search task has returned; none starts until this ends).
  */
-async function growOnPool(pool: Piscina, model: ModelRef, table: SharedFingerprintSet, capacity: number, parts: number): Promise<SharedFingerprintSet> {
+async function growOnPool(pool: Piscina, model: ModelRef, table: SharedFingerprintSet, capacity: number, parts: number, onResult: (r: ResultMsg) => void): Promise<SharedFingerprintSet> {
   const next = SharedFingerprintSet.create(capacity);
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
   await Promise.all(
@@ -192,7 +211,7 @@ async function growOnPool(pool: Piscina, model: ModelRef, table: SharedFingerpri
         v: PROTOCOL_VERSION, model, table: next.buffer, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 0, deadline: Infinity,
         stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [], copy: { from: table.buffer, part, parts },
       };
-      return pool.run(task);
+      return (pool.run(task) as Promise<ResultMsg>).then(onResult);
     }),
   );
   return next;
@@ -214,8 +233,15 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let maxDepthSeen = inp.maxDepthSeen;
   let truncated = inp.truncated;
   const discoveries: Discovery[] = [...inp.discoveries];
-  const profile: ParallelProfile = { handOffStates: inp.states, handOffMs: inp.handOffMs ?? 0, beforeMs: inp.beforeMs ?? 0, tasks: 0, unitsSent: 0, unitsReturned: 0, splits: 0, budgetStops: 0, grows: 0, growMs: 0, growCopyMs: 0, dispatchMs: 0, busyMs: 0, wallMs: 0 };
+  const mainBefore = threadTimes();
+  const profile: ParallelProfile = {
+    handOffStates: inp.states, handOffMs: inp.handOffMs ?? 0, beforeMs: inp.beforeMs ?? 0, tasks: 0, unitsSent: 0, unitsReturned: 0, splits: 0, budgetStops: 0, grows: 0, growMs: 0, growCopyMs: 0, dispatchMs: 0, busyMs: 0, wallMs: 0,
+    timeline: [], mainBefore, mainDuring: undefined,
+  };
   const started = performance.now();
+  const record = (r: ResultMsg) => {
+    profile.timeline.push({ thread: r.thread, startMs: r.at - performance.timeOrigin - started, ms: r.ms, states: r.states, cpuMs: r.cpuMs, waitMs: r.waitMs, stop: r.stop });
+  };
   let found = 0;
   for (const d of discoveries) found |= 1 << d.prop;
   const queue: UnitMsg[] = [...inp.units];
@@ -292,6 +318,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         release();
         inflight.delete(p);
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
+        record(r);
         states += r.states;
         transitions += r.transitions;
         for (let i = 0; i < coverage.length; i++) coverage[i]! += r.coverage[i] ?? 0;
@@ -353,7 +380,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         const g1 = performance.now();
         if (!stopReason) {
           try {
-            table = await growOnPool(pool, inp.model, table, want, inp.workers);
+            table = await growOnPool(pool, inp.model, table, want, inp.workers, record);
           } catch (e) {
             if (!ended) failure ??= e;
             setStop({ kind: 'incomplete', reason: 'interrupted' });
@@ -401,5 +428,6 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   }
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
   profile.wallMs = performance.now() - started;
+  profile.mainDuring = timesSince(mainBefore);
   return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage, profile };
 }

@@ -18,17 +18,30 @@ export async function closeHandOffPools(): Promise<void> {
 }
 
 /**
+ * The shared table's size for a hand-off at `states` states: 4M slots (32 MB) at least, within
+ * --max-table bytes: a run that is handed off is large, and every growth pauses the workers to copy
+ * the whole table (as costly as inserting it): 1.3M states then need none.
+ */
+function tableSlots(v: Verification, states: number): number {
+  return Math.max(Math.min(1 << 22, Math.floor(v.opts.limits.maxTableBytes / 8)), Math.ceil(states / 0.35));
+}
+
+/**
  * Hands a DFS still running after `after` states to `workers` threads. The threads are started (and load
  * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
  * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
  */
-export function parallelHandOff(workers: number, model: ModelRef, after = 200_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
+export function parallelHandOff(workers: number, model: ModelRef, after = 50_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
   let isReady = false;
   let warming: Promise<void> | undefined;
+  /** the shared table, made (and its pages touched by the warming threads) before the hand-off */
+  let early: SharedFingerprintSet | undefined;
   return {
     after,
-    prepare() {
-      warming = loadCoordinator().then((c) => c.warmPool(workers, model)).then(
+    prepare(v: Verification) {
+      early = SharedFingerprintSet.create(tableSlots(v, after));
+      const table = early;
+      warming = loadCoordinator().then((c) => c.warmPool(workers, model, table)).then(
         () => {
           isReady = true;
         },
@@ -43,10 +56,10 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 200_00
       await warming;
       const t0 = performance.now();
       const local = dfs.visitedSet as FingerprintSet;
-      // 4M slots (32 MB) at least: a run that is handed off is large, and every growth pauses the
-      // workers to copy the whole table (as costly as inserting it): 1.3M states then need none
       const o = v.opts;
-      const table = SharedFingerprintSet.create(Math.max(Math.min(1 << 22, Math.floor(o.limits.maxTableBytes / 8)), Math.ceil(local.size / 0.35)));
+      const slots = tableSlots(v, local.size);
+      const table = early && early.cap >= slots ? early : SharedFingerprintSet.create(slots);
+      early = undefined;
       local.forEach((hi, lo) => table.insertUnshared(hi, lo));
       const { exploreParallel } = await loadCoordinator();
       const out = await exploreParallel({

@@ -1,6 +1,6 @@
 // The versioned messages between the coordinator and its workers.
 
-export const PROTOCOL_VERSION = 5;
+export const PROTOCOL_VERSION = 6;
 
 /** How a worker finds and builds the model instance (it imports the same files by path). */
 export interface ModelRef {
@@ -53,6 +53,11 @@ export interface TaskMsg {
    * table grows, every worker copying its part; no search runs meanwhile)
    */
   readonly copy?: { readonly from: SharedArrayBuffer; readonly part: number; readonly parts: number };
+  /**
+   * before the task (a warm-up one, with no units): touch part `part` of `parts` of `table`'s pages,
+   * which is empty and not yet used, so that the hand-off and the search do not pay their first use
+   */
+  readonly touch?: { readonly part: number; readonly parts: number };
   /** the watchdog's shared memory and this task's heartbeat slot in it (src/explore/watchdog.ts) */
   readonly watch?: { readonly memory: SharedArrayBuffer; readonly slot: number; readonly seconds: number };
   /** words the reduction has made shared since the model was compiled (src/por/reduction.ts) */
@@ -84,4 +89,10 @@ export interface ResultMsg {
   readonly widened?: { readonly words: readonly number[]; readonly why: string };
   /** how long the task ran in the worker, in ms */
   readonly ms: number;
+  /** when it started (performance.timeOrigin + performance.now(), ms), on which thread (worker_threads threadId) */
+  readonly at: number;
+  readonly thread: number;
+  /** the worker thread's CPU time and run-queue wait during the task (Linux only) */
+  readonly cpuMs?: number;
+  readonly waitMs?: number;
 }

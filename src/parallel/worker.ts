@@ -3,6 +3,7 @@
 // its files; the coordinator's thread runs tasks too, with the engine it already has.
 
 import { pathToFileURL } from 'node:url';
+import { threadId } from 'node:worker_threads';
 import { instantiate, instantiateUserVariant } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import { userVariantsOf } from '../model/variant-file.ts';
@@ -13,6 +14,7 @@ import { attach, guarded, publishUnit, runningView } from '../explore/watchdog.t
 import { ReductionWidened } from '../por/reduction.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
+import { threadTimes, timesSince } from './thread-times.ts';
 import { CTL_HUNGRY, CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
 
 const engines = new Map<string, Engine>();
@@ -52,19 +54,28 @@ async function engineFor(m: ModelRef): Promise<Engine> {
 export async function explore(task: TaskMsg): Promise<ResultMsg> {
   if (task.v !== PROTOCOL_VERSION) throw new Error(`worker protocol ${PROTOCOL_VERSION} got a task of version ${task.v}`);
   if (task.copy) return copyTask(task, task.copy);
+  if (task.touch) new SharedFingerprintSet(task.table).touchPart(task.touch.part, task.touch.parts);
   return runTask(await engineFor(task.model), task);
 }
 
 /** A growth task: copies this worker's part of the old table into the new one. */
 function copyTask(task: TaskMsg, c: NonNullable<TaskMsg['copy']>): ResultMsg {
   const t0 = performance.now();
+  const times0 = threadTimes();
   new SharedFingerprintSet(task.table).copyPart(new SharedFingerprintSet(c.from), c.part, c.parts);
-  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, fullNoLocal: 0, fullCycle: 0, fullVisible: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ms: performance.now() - t0 };
+  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, fullNoLocal: 0, fullCycle: 0, fullVisible: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ...timing(t0, times0) };
+}
+
+/** A task's own timing: how long, from when, on which thread, and (Linux) its CPU time and wait. */
+function timing(t0: number, times0: ReturnType<typeof threadTimes>) {
+  const d = timesSince(times0);
+  return { ms: performance.now() - t0, at: performance.timeOrigin + t0, thread: threadId, cpuMs: d?.cpuMs, waitMs: d?.waitMs };
 }
 
 /** Explores a task's units with `engine` against the shared table, in a pool thread. */
 export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   const t0 = performance.now();
+  const times0 = threadTimes();
   const visited = new SharedFingerprintSet(task.table);
   const ctl = new Int32Array(task.ctl);
   let states = 0;
@@ -161,12 +172,12 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     while (!guarded(slice));
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
-    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ms: performance.now() - t0 } as const;
+    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ...timing(t0, times0) } as const;
     if (e instanceof ModelError) return { ...base, modelError: e.message };
     if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ms: performance.now() - t0 };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0) };
 }
 
 export default explore;

@@ -100,6 +100,17 @@ export class SharedFingerprintSet implements VisitedSet {
   }
 
   /**
+   * Writes a zero into every page of part `part` of `parts` of an empty table (no other thread uses it
+   * yet), so that the operating system maps its memory now: the first write to each page of a fresh
+   * table is a page fault, and a 32 MB table takes ~8,000 of them (about 0.15 s on a virtual machine).
+   */
+  touchPart(part: number, parts: number): void {
+    const d = this.slots;
+    const end = Math.floor(((part + 1) * d.length) / parts);
+    for (let j = Math.floor((part * d.length) / parts); j < end; j += 1024) d[j] = 0;
+  }
+
+  /**
    * Copies part `part` of `parts` of the fingerprints of `from` into this table: each of `parts`
    * threads copies its own part at the same time (nothing else uses either table meanwhile).
    */

@@ -14,6 +14,7 @@ import { Dfs } from '../../src/explore/dfs.ts';
 import { NO_LIMITS } from '../../src/explore/search.ts';
 import { runTask } from '../../src/parallel/worker.ts';
 import { CTL_HUNGRY, CTL_WORDS, PROTOCOL_VERSION } from '../../src/parallel/protocol.ts';
+import { threadTimes, timesSince } from '../../src/parallel/thread-times.ts';
 
 afterAll(async () => {
   await closePools();
@@ -40,11 +41,31 @@ describe('shared fingerprint table', () => {
     for (let i = 1; i <= 2000; i++) expect(g.insertIfAbsent(i * 7919, i)).toBe(0);
   });
 
+  it('touching its pages in parts (the warming workers) leaves it empty', () => {
+    const t = SharedFingerprintSet.create(5000);
+    for (let part = 0; part < 2; part++) t.touchPart(part, 2);
+    expect(t.slots.every((x) => x === 0)).toBe(true);
+    for (let i = 1; i <= 2000; i++) expect(t.insertIfAbsent(i * 7919, i)).toBe(1);
+  });
+
   it('reports full instead of spinning', () => {
     const t = SharedFingerprintSet.create(64);
     let full = false;
     for (let i = 1; i <= 100 && !full; i++) full = t.insertIfAbsent(i, i) === -1;
     expect(full).toBe(true);
+  });
+});
+
+describe('thread times', () => {
+  it('on Linux, this thread\'s CPU time grows with work it does', () => {
+    const a = threadTimes();
+    if (process.platform !== 'linux') return expect(a).toBeUndefined();
+    let x = 0;
+    for (let i = 0; i < 2e7; i++) x = (x + Math.imul(i, 2654435761)) | 0;
+    const d = timesSince(a)!;
+    expect(x).not.toBe(1); // the loop's result is used
+    expect(d.cpuMs).toBeGreaterThan(1);
+    expect(d.waitMs).toBeGreaterThanOrEqual(0);
   });
 });
 

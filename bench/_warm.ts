@@ -1,0 +1,11 @@
+import { loadModel } from '../src/cli/registry.ts';
+import { instantiate } from '../src/model/compile.ts';
+import { warmPool, closePools } from '../src/parallel/coordinator.ts';
+const lm = await loadModel('retract-page-tables');
+const inst = instantiate(lm.module, 'upstream', { faults: 3 });
+const ref = { modelPath: lm.path, specPath: lm.specPath, variant: 'upstream', params: inst.params };
+const c0 = process.cpuUsage(); const t0 = performance.now();
+await warmPool(Number(process.argv[2] ?? 2), ref);
+const c = process.cpuUsage(c0);
+console.log('warm', (performance.now() - t0).toFixed(0), 'ms wall, cpu', ((c.user + c.system) / 1000).toFixed(0), 'ms');
+await closePools();
