@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { instantiate, type Instance } from '../../src/model/compile.ts';
 import { ModelError } from '../../src/model/errors.ts';
 import { Engine } from '../../src/explore/engine.ts';
-import { DEFAULT_OPTIONS, Verification, type RunResult, type VerifyOptions } from '../../src/explore/verify.ts';
+import { DEFAULT_OPTIONS, Verification, type ReductionStats, type RunResult, type VerifyOptions } from '../../src/explore/verify.ts';
 import { parallelHandOff } from '../../src/parallel/handoff.ts';
 import type { ModelRef } from '../../src/parallel/protocol.ts';
 import type { SpecModule } from '../../src/spec/property.ts';
@@ -79,6 +79,9 @@ export const CONFIGS: readonly Config[] = [
   // stored <= reachable), with allTerminals / orbitBound where the reduction guarantees them.
 ];
 
+/** The most one engine run on a generated model may take (they take milliseconds). */
+export const RUN_SECONDS = 5;
+
 export interface EngineRun {
   readonly result: RunResult;
   /** terminal states the search met (state key -> deadlock?), recorded from the engine itself */
@@ -93,7 +96,10 @@ export interface EngineRun {
  * replaying `final` counterexamples sees one terminal state per property.)
  */
 export function runEngine(inst: Instance, spec: SpecModule, opts: Partial<VerifyOptions>): EngineRun {
-  const v = new Verification(inst, spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, ...opts });
+  // a search that never ends (a reduction walking round a cycle of states it does not store) stops at
+  // the deadline as incomplete, which every check below reports; these models take milliseconds
+  const limits = { ...DEFAULT_OPTIONS.limits, deadline: Date.now() + RUN_SECONDS * 1000 };
+  const v = new Verification(inst, spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, limits, ...opts });
   const e = v.engine;
   const terminals = new Map<string, boolean>();
   const inner = e.terminal.bind(e);
@@ -163,6 +169,8 @@ export interface ModelReport {
   /** states stored per configuration run */
   readonly stored: Readonly<Record<string, number>>;
   readonly replays: number;
+  /** what the reduction did in the [dfs+por] run: the traps a model made it meet */
+  readonly por?: ReductionStats;
 }
 
 /** The reference's answer, or undefined when the model is too big to bother with. */
@@ -198,11 +206,13 @@ export function checkModel(d: ModelDesc, o: CheckOptions = {}): ModelReport | un
     : ref.states;
   const stored: Record<string, number> = {};
   const taken: Record<string, number> = {};
+  let por: ReductionStats | undefined;
   for (const c of CONFIGS) {
     if ((c.applies && !c.applies(d)) || (!all && !c.core)) continue;
     const { result, terminals } = runEngine(inst, spec, c.opts);
     const what = `[${c.name}]`;
     stored[c.name] = result.stats.states;
+    if (c.name === 'dfs+por') por = result.stats.reduction;
     taken[c.name] = result.stats.transitions;
     if (c.sameStatesAs !== undefined && stored[c.sameStatesAs] !== undefined) {
       assert.equal(result.stats.states, stored[c.sameStatesAs], `${what}: ${result.stats.states} states stored, [${c.sameStatesAs}] stored ${stored[c.sameStatesAs]}`);
@@ -247,6 +257,7 @@ export function checkModel(d: ModelDesc, o: CheckOptions = {}): ModelReport | un
     verdicts: spec.properties.map((p, k) => `${p.kind}:${ref.verdicts[k]}`),
     stored,
     replays: replays.checked,
+    ...(por ? { por } : {}),
   };
 }
 
@@ -304,7 +315,8 @@ export async function checkWorkers(d: ModelDesc, o: { maxStates?: number; minWor
   const one = runEngine(inst, spec, { strategy: 'dfs', symmetry: false, por: true }).result.stats.states;
   for (const [symmetry, por] of [[false, false], [false, true], [true, true]] as const) {
     const what = `[dfs${por ? '+por' : ''}${symmetry ? '+symmetry' : ''}, 2 workers]`;
-    const v = new Verification(inst, spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, symmetry, por });
+    const limits = { ...DEFAULT_OPTIONS.limits, deadline: Date.now() + RUN_SECONDS * 1000 };
+    const v = new Verification(inst, spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, symmetry, por, limits });
     const two = await v.run(() => {}, parallelHandOff(2, files, 50, true));
     assert.equal(two.outcome.kind, 'complete', `${what}: the run did not complete`);
     assert.equal(verdictTable(two), want, `${what}: verdicts differ from the reference's`);
