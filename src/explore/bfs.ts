@@ -124,6 +124,7 @@ export class Bfs extends Search {
       this.states++;
     } else {
       this.merged++;
+      if (this.por!.chosenShared) this.mergedShared++;
     }
     if (depth > this.maxDepthSeen) this.maxDepthSeen = depth;
     const m = e.check(a, this.pendingSometimes, off);

@@ -304,6 +304,7 @@ export class Dfs extends Search {
           this.states++;
         } else {
           this.merged++;
+          if (this.por.chosenShared) this.mergedShared++;
         }
       }
       this.choice[d] = encodeChoice(tid, alt - 1);

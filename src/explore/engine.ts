@@ -69,6 +69,50 @@ export class Engine {
    */
   private readonly fut: boolean;
 
+  /**
+   * Set while the reduction may take shared-safe steps (src/por/reduction.ts; a model with declared
+   * futures): the words such steps changed in this search, and the visible words V. A property that
+   * reads a word of the first not in the second makes the search start again with it visible.
+   */
+  safeWatch: { readonly changed: Int32Array; readonly visible: Int32Array } | null = null;
+
+  /** After tryInPlace() returned true, before settle(): the undo log, (word, old value) pairs in order. */
+  get undoLog(): Int32Array {
+    return this.undoBuf;
+  }
+  get undoCount(): number {
+    return this.undoN;
+  }
+  /** The word a bit-test property reads without a view (so unrecorded), or -1. */
+  get bitsWord(): number {
+    return this.bitsOff;
+  }
+
+  /**
+   * The words the `always` and `sometimes` properties read on state a[off..], written to rec; returns
+   * how many (more than rec.length: not all are known).
+   */
+  propertyReads(a: Int32Array, off: number, rec: Int32Array): number {
+    const cm = this.cm;
+    const h = cm.holder;
+    h.b = a;
+    h.o = off;
+    h.rec = rec;
+    h.rn = 0;
+    let k = -1;
+    try {
+      for (const i of [...this.callIdx, ...this.sometimesIdx]) {
+        k = i;
+        this.props[i]!.pred(cm.root, cm.threadsAt);
+      }
+    } catch (e) {
+      throw this.propertyError(e, k);
+    } finally {
+      h.rec = null;
+    }
+    return h.rn;
+  }
+
   /** Words the last step run by tryInPlace() (or its memo) touched, in order; see touchedCount. */
   get touched(): Int32Array {
     return this.memoRec;
@@ -619,7 +663,24 @@ export class Engine {
       h.rec = null;
     }
     if (this.owner !== null) this.checkPropertyReads(h.rn);
+    if (this.safeWatch !== null) this.checkSafeReads(h.rn);
     return m;
+  }
+
+  /**
+   * The properties just read only words no shared-safe step of this search changed, or words already
+   * visible; else those words become visible and the search starts again (src/por/reduction.ts).
+   */
+  private checkSafeReads(n: number): void {
+    const { changed, visible } = this.safeWatch!;
+    const rec = this.propRec;
+    let bad: number[] | null = null;
+    for (let i = 0; i < n; i++) {
+      const w = rec[i]!;
+      const m = 1 << (w & 31);
+      if ((changed[w >>> 5]! & m) !== 0 && (visible[w >>> 5]! & m) === 0 && !bad?.includes(w)) (bad ??= []).push(w);
+    }
+    if (bad !== null) throw new ReductionWidened(bad, `a property read ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, which a step taken as shared-safe (invisible) changed`);
   }
 
   /** A property's predicate threw (an undeclared field read, say): name the property and the model. */

@@ -115,6 +115,8 @@ export abstract class Search {
   replayed = 0;
   /** states the reduction walked through without storing them (merged local steps) */
   merged = 0;
+  /** ...of them, those whose step touched shared words (shared-safe, by declared futures) */
+  mergedShared = 0;
   /** stored states the reduction expanded fully because no thread had a local step to take */
   fullNoLocal = 0;
   /** ...because the local steps it had could run round a cycle */
@@ -165,6 +167,8 @@ export abstract class Search {
     this.por = opts.por ?? true ? porOf(engine) : undefined;
     // the owner checks belong to the reduction: a search without it (a worker's engine serves both) has none
     engine.owner = this.por ? this.por.owner : null;
+    if (this.por) this.por.startSearch();
+    else engine.safeWatch = null;
     this.exact = opts.exact ? new ExactStateSet(limits.maxTableBytes) : undefined;
     const visited = this.exact ?? opts.visited;
     this.fps = visited ?? new FingerprintSet(1 << 15, limits.maxTableBytes);

@@ -94,6 +94,7 @@ export interface SearchSummary {
   readonly transitions: number;
   readonly replayed: number;
   readonly merged: number;
+  readonly mergedShared: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
   readonly fullVisible: number;
@@ -163,6 +164,8 @@ export interface ThreadCoverage {
 export interface ReductionStats {
   /** states walked through without being stored: their only expansion was one thread's local steps */
   readonly merged: number;
+  /** ...of them, those walked through by a shared-safe step (one touching shared words, by declared futures) */
+  readonly mergedShared: number;
   /** stored states expanded fully because no thread had a local step to take (every one touches shared words) */
   readonly fullNoLocal: number;
   /** ...because the local steps a thread had could run round a cycle (the cycle proviso) */
@@ -200,6 +203,7 @@ function pick(s: Search): Omit<SearchSummary, 'workers'> {
     status: s.status, discoveries: s.discoveries, states: s.states, transitions: s.transitions, replayed: s.replayed, maxDepthSeen: s.maxDepthSeen, tableBytes: s.tableBytes,
     ...(counted ? { coverage: s.coverage } : {}),
     merged: s.merged,
+    mergedShared: s.mergedShared,
     fullNoLocal: s.fullNoLocal,
     fullCycle: s.fullCycle,
     fullVisible: s.fullVisible,
@@ -447,6 +451,7 @@ export class Verification {
           ? {
               reduction: {
                 merged: s.merged,
+                mergedShared: s.mergedShared,
                 fullNoLocal: s.fullNoLocal,
                 fullCycle: s.fullCycle,
                 fullVisible: s.fullVisible,

@@ -83,6 +83,7 @@ export interface ParallelInput {
   readonly coverage: ArrayLike<number>;
   readonly replayed: number;
   readonly merged: number;
+  readonly mergedShared: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
   readonly fullVisible: number;
@@ -147,6 +148,7 @@ export interface ParallelOutcome {
   readonly transitions: number;
   readonly replayed: number;
   readonly merged: number;
+  readonly mergedShared: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
   readonly fullVisible: number;
@@ -227,6 +229,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   const coverage = Float64Array.from(inp.coverage);
   let replayed = inp.replayed;
   let merged = inp.merged;
+  let mergedShared = inp.mergedShared;
   let fullNoLocal = inp.fullNoLocal;
   let fullCycle = inp.fullCycle;
   let fullVisible = inp.fullVisible;
@@ -324,6 +327,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
         for (let i = 0; i < coverage.length; i++) coverage[i]! += r.coverage[i] ?? 0;
         replayed += r.replayed;
         merged += r.merged;
+        mergedShared += r.mergedShared;
         fullNoLocal += r.fullNoLocal;
         fullCycle += r.fullCycle;
         fullVisible += r.fullVisible;
@@ -429,5 +433,5 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   const status: ParallelOutcome['status'] = stopReason ?? (truncated ? { kind: 'incomplete', reason: 'max-depth' } : { kind: 'complete' });
   profile.wallMs = performance.now() - started;
   profile.mainDuring = timesSince(mainBefore);
-  return { status, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage, profile };
+  return { status, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepthSeen, truncated, discoveries, tableBytes: table.bytes, coverage, profile };
 }

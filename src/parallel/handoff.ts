@@ -81,6 +81,7 @@ export function parallelHandOff(workers: number, model: ModelRef, after = 50_000
         coverage: dfs.coverage,
         replayed: dfs.replayed,
         merged: dfs.merged,
+        mergedShared: dfs.mergedShared,
         fullNoLocal: dfs.fullNoLocal,
         fullCycle: dfs.fullCycle,
         fullVisible: dfs.fullVisible,

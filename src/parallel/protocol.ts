@@ -72,6 +72,7 @@ export interface ResultMsg {
   readonly transitions: number;
   readonly replayed: number;
   readonly merged: number;
+  readonly mergedShared: number;
   readonly fullNoLocal: number;
   readonly fullCycle: number;
   /** stored states fully expanded because a thread's own words it would step on are read elsewhere */

@@ -63,7 +63,7 @@ function copyTask(task: TaskMsg, c: NonNullable<TaskMsg['copy']>): ResultMsg {
   const t0 = performance.now();
   const times0 = threadTimes();
   new SharedFingerprintSet(task.table).copyPart(new SharedFingerprintSet(c.from), c.part, c.parts);
-  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, fullNoLocal: 0, fullCycle: 0, fullVisible: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ...timing(t0, times0) };
+  return { v: PROTOCOL_VERSION, states: 0, transitions: 0, replayed: 0, merged: 0, mergedShared: 0, fullNoLocal: 0, fullCycle: 0, fullVisible: 0, maxDepth: 0, truncated: false, discoveries: [], frontier: [], coverage: [], stop: 'done', ...timing(t0, times0) };
 }
 
 /** A task's own timing: how long, from when, on which thread, and (Linux) its CPU time and wait. */
@@ -82,6 +82,7 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   let transitions = 0;
   let replayed = 0;
   let merged = 0;
+  let mergedShared = 0;
   let fullNoLocal = 0;
   let fullCycle = 0;
   let fullVisible = 0;
@@ -107,6 +108,7 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     transitions += d.transitions;
     replayed += d.replayed;
     merged += d.merged;
+    mergedShared += d.mergedShared;
     fullNoLocal += d.fullNoLocal;
     fullCycle += d.fullCycle;
     fullVisible += d.fullVisible;
@@ -172,12 +174,12 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     while (!guarded(slice));
   } catch (e) {
     Atomics.store(ctl, CTL_STOP, 1);
-    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ...timing(t0, times0) } as const;
+    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ...timing(t0, times0) } as const;
     if (e instanceof ModelError) return { ...base, modelError: e.message };
     if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0) };
+  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0) };
 }
 
 export default explore;

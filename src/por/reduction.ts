@@ -1,5 +1,6 @@
 // Partial-order reduction: which threads to expand in a state. Owns the footprint rules it rests on
-// (which words are a thread's own), the cycle proviso, and the detection of a model that breaks them.
+// (which words are a thread's own, which shared words declared futures make safe), the cycle proviso,
+// and the detection of a model that breaks them.
 // The explorers (DFS, BFS, parallel) ask select() for a state's expansion and know nothing else of it.
 //
 // Soundness argument.
@@ -46,6 +47,62 @@
 // a foreign private word, the reduced graph has a path equivalent to any full path (everything
 // before it was independent as assumed), and that step reads the word before anything can depend on
 // it, so it is run, and caught, there too.
+//
+// Declared futures (a model that declares some; model.ts FutureDecl). Thread u at label L may, from L
+// on, touch only Rd(u, L) and change only Wr(u, L) (besides its private words), and every label it
+// moves to has a future within L's: futures are monotone along every path. A finished thread has none;
+// a label without a declaration is unrestricted (Rd = Wr = every word). The engine checks every step
+// it runs against this (src/explore/engine.ts; a breach is a model error, never a reduction).
+//
+// Shared-safe steps. A word w that t's step touches and that is not t's private word is *shared-safe*
+// in s if w is outside Wr(u, pc_u) of every other live thread u, and, if the step changes w, also
+// outside Rd(u, pc_u) of every such u and outside the visible set V. t is *ready* in s if every
+// alternative of its step (blocked ones included: their reads, and stores, are recorded too) touches
+// only private or shared-safe words, and one is enabled. Whether t is ready is a function of s and V:
+// of the words t's step reads, and the other threads' pcs.
+//
+// Persistence (C1). Let t be ready in s, and take any sequence of steps of the other threads from s.
+// Each step of u runs at a label L' reached from pc_u, so (monotone, checked) it touches only
+// Rd(u, pc_u) and changes only Wr(u, pc_u) and u's private words. So none of them changes a word t's
+// step reads (shared-safe words are outside every Wr, private words are t's), and none touches a word
+// t's step changes (outside every Rd). Hence t's step reads the same values after the sequence as in
+// s: each alternative is enabled or blocked as in s and does the same, and it commutes with every step
+// of the sequence, which reads nothing it changes. {t's enabled alternatives} is persistent in s.
+//
+// Visibility (C2). A property's value in a state depends only on the words it reads there. A
+// shared-safe step never changes a word of V; V starts as the words the properties read on the
+// initial state (and the word a bit-test property reads unrecorded). When select() chooses a step,
+// the shared words it changes go to safeChanged before the state's properties are evaluated; a
+// property evaluation that reads a word of safeChanged outside V makes that word visible and starts
+// the search again (ReductionWidened, counted in restarts with its reason). So a search that ends
+// never took a step that changed a word a property read in the state the step left: chosen steps are
+// invisible. V only grows, and each restart adds a word to it: restarts end.
+//
+// Cycles (C3). Along a path, futures only shrink, so along a cycle each thread's future (and whether
+// it is live) is the same in every state. Take a cycle of reduced states and a thread u that moves in
+// it; u moves only where chosen, by ready steps. No other thread's step in the cycle changes a word u
+// reads from then on: private-word steps change only their own thread's private words, which u never
+// touches (owner map), and shared-safe ones change only words outside Rd(u, pc_u), which holds every
+// word u still reads. So u's steps in the cycle read, and do, what they would with the others frozen,
+// and since every thread's future is constant, u is ready at those frozen states exactly where it is
+// in the cycle: u's ready closure from the state where it first moves (the walk of walkFut, over whole
+// states, others frozen) follows its steps round the cycle back to that whole state, since only u
+// changes the words u changes. select() would not have chosen u there. A thread judged as without
+// futures (another live thread is unrestricted, which in a cycle it stays) moves by local steps, and
+// the argument above for local steps applies. So every cycle of the reduced graph has a fully
+// expanded state. A closure walk is cached by the thread's private words only when it met no other
+// word (then it is a function of them); otherwise it is run again.
+//
+// Breaches. The argument needs every step in the full graph to keep its declaration; the engine
+// checks only the steps the reduced search runs. A breach reachable in the full graph is also met in
+// the reduced one: "u's next step in s breaks its declaration at pc_u" is a property of s that no
+// chosen step can change. Up to its first breach the breaking step reads only words of Rd(u, pc_u),
+// which a chosen (shared-safe) step never changes, so it reads the same values, takes the same path and
+// breaks the same way before and after one; a change-breach stores over an old value of Rd(u, pc_u),
+// which the chosen step did not change either; a move-breach reads only declared words. Every step
+// before the first breach on a shortest path to it keeps its declaration, so the persistence and
+// cycle arguments above hold for that prefix, and by them (as for any state property invisible to
+// chosen steps) the reduced graph reaches a state where the breaking step is enabled, and runs it.
 
 import type { CompiledModel } from '../model/compile.ts';
 
@@ -64,6 +121,13 @@ export interface StepRunner {
   settle(buf: Int32Array, off: number, next: number, keep: boolean): void;
   readonly touched: Int32Array;
   readonly touchedCount: number;
+  /** after tryInPlace() returned true, before settle(): (word, old value) pairs of what it stored */
+  readonly undoLog: Int32Array;
+  readonly undoCount: number;
+  /** the word a bit-test property reads unrecorded, or -1 */
+  readonly bitsWord: number;
+  propertyReads(a: Int32Array, off: number, rec: Int32Array): number;
+  safeWatch: { readonly changed: Int32Array; readonly visible: Int32Array } | null;
 }
 
 /** A step or a property touched a word the reduction took as another thread's own: start again. */
@@ -117,6 +181,29 @@ export class Reduction {
   private walkAlt: Int32Array;
   /** why the last select() that returned -1 did so */
   why = WHY_NO_LOCAL;
+  /** the last select() that returned a thread chose a step touching shared words (shared-safe) */
+  chosenShared = false;
+
+  // ---- declared futures (see the header): used only when the model declares some ----
+  private readonly fut: boolean;
+  /** the visible words V (bitset) and the words shared-safe choices of this search changed */
+  private readonly visible: Int32Array;
+  private readonly safeChanged: Int32Array;
+  /** words made visible since the start (handed to worker threads with the widened ones) */
+  private readonly visibleAdded: number[] = [];
+  /** per thread, in the state select() is looking at: live, and its future there (null: unrestricted) */
+  private readonly live: Uint8Array;
+  private readonly rdAt: (Int32Array | null)[];
+  private readonly wrAt: (Int32Array | null)[];
+  /** closure results of walks that met only private words (functions of the private words alone) */
+  private closuresFut: Closures[];
+  /** set by readyFut(): a step looked at touched a word not private to its thread */
+  private sawShared = false;
+  /** set by walkFut() and acyclicFut(): the closure so far met a word not private to the thread */
+  private walkShared = false;
+  /** the non-private words the alternatives of the thread being looked at change (committed to safeChanged if chosen) */
+  private readonly cand = new Int32Array(REC);
+  private candN = 0;
 
   constructor(private readonly engine: StepRunner) {
     const cm = engine.cm;
@@ -137,10 +224,43 @@ export class Reduction {
     this.closures = this.privOffs.map((p) => new Closures(p.length));
     this.walkBuf = new Int32Array(16 * engine.W);
     this.walkAlt = new Int32Array(16);
+    this.fut = cm.hasFutures;
+    const K = (engine.W + 31) >>> 5;
+    this.visible = new Int32Array(K);
+    this.safeChanged = new Int32Array(K);
+    this.live = new Uint8Array(engine.T);
+    this.rdAt = new Array<Int32Array | null>(engine.T).fill(null);
+    this.wrAt = new Array<Int32Array | null>(engine.T).fill(null);
+    this.closuresFut = this.privOffs.map((p) => new Closures(p.length));
+    if (this.fut) {
+      // V starts as what the properties read on the initial state (and the bit-test word, read unrecorded)
+      const n = engine.propertyReads(cm.init, 0, this.rec);
+      if (n > this.rec.length) this.visible.fill(-1);
+      for (let i = 0; i < Math.min(n, this.rec.length); i++) setBit(this.visible, this.rec[i]!);
+      if (engine.bitsWord >= 0) setBit(this.visible, engine.bitsWord);
+    }
+  }
+
+  /**
+   * Called by each new search: clears the record of what shared-safe choices changed, and tells the
+   * engine what to watch the properties' reads against (nothing, without declared futures).
+   */
+  startSearch(): void {
+    this.safeChanged.fill(0);
+    this.engine.safeWatch = this.fut ? { changed: this.safeChanged, visible: this.visible } : null;
   }
 
   /** Makes `words` shared (a step or property touched them across threads); monotone. */
   widen(words: readonly number[]): void {
+    if (this.fut) {
+      // a word read across threads, or by a property, is visible too (only shared-safe choices care)
+      for (const w of words) {
+        if (hasBit(this.visible, w)) continue;
+        setBit(this.visible, w);
+        this.visibleAdded.push(w);
+      }
+      this.safeChanged.fill(0);
+    }
     let changed = false;
     for (const w of words) {
       if (this.owner[w] !== -1) {
@@ -154,6 +274,7 @@ export class Reduction {
     for (let t = 0; t < this.privOffs.length; t++) {
       this.privOffs[t] = Int32Array.from(Array.from(this.privOffs[t]!).filter((o) => this.owner[o] === t));
       this.closures[t] = new Closures(this.privOffs[t]!.length);
+      this.closuresFut[t] = new Closures(this.privOffs[t]!.length);
     }
   }
 
@@ -169,6 +290,7 @@ export class Reduction {
         if ((leaf.off === t.pcOff || t.locals.has(field)) && this.owner[leaf.off] !== t.tid) out.push(leaf.off);
       }
     }
+    for (const w of this.visibleAdded) if (!out.includes(w)) out.push(w);
     return out;
   }
 
@@ -178,6 +300,7 @@ export class Reduction {
    * in place at buf[off..] and leaves the state as it found it. (phi, plo): the state's fingerprint.
    */
   select(buf: Int32Array, off: number, phi: number, plo: number): number {
+    if (this.fut) return this.selectFut(buf, off, phi, plo);
     const e = this.engine;
     let cyclic = false;
     let visible = false;
@@ -326,6 +449,227 @@ export class Reduction {
     return true;
   }
 
+  /**
+   * select() for a model with declared futures. A thread some other live thread's unrestricted future
+   * could meet is judged as without futures (local steps only, the same facts and caches); the others
+   * may also take shared-safe steps (readyFut), with the closure walk of walkFut.
+   */
+  private selectFut(buf: Int32Array, off: number, phi: number, plo: number): number {
+    const e = this.engine;
+    const T = e.T;
+    const cm = e.cm;
+    let unrestricted = 0;
+    for (let u = 0; u < T; u++) {
+      const pc = e.pc(buf, off, u);
+      this.live[u] = pc >= 0 ? 1 : 0;
+      const th = cm.threads[u]!;
+      this.rdAt[u] = pc >= 0 ? (th.futTouch[pc] ?? null) : null;
+      this.wrAt[u] = pc >= 0 ? (th.futChange[pc] ?? null) : null;
+      if (pc >= 0 && this.rdAt[u] === null) unrestricted++;
+    }
+    let cyclic = false;
+    let visible = false;
+    for (let t = 0; t < T; t++) {
+      const pc = e.pc(buf, off, t);
+      if (pc < 0) continue;
+      if (unrestricted - (this.rdAt[t] === null ? 1 : 0) > 0) {
+        // another thread may still touch any shared word: only a local step commutes, as without futures
+        const fs = this.firstShared[t]![pc]!;
+        if (fs !== 0) {
+          visible ||= fs === 2;
+          continue;
+        }
+        const r = this.localReady(buf, off, t, pc, phi, plo, true);
+        if (r !== 1) {
+          visible ||= r < 0 && this.visibleOnly;
+          continue;
+        }
+        if (this.acyclic(buf, off, t)) {
+          this.chosenShared = false;
+          return t;
+        }
+        cyclic = true;
+        continue;
+      }
+      const r = this.readyFut(buf, off, t, pc, phi, plo, true, true);
+      if (r !== 1) {
+        visible ||= r < 0 && this.visibleOnly;
+        continue;
+      }
+      const shared = this.sawShared;
+      if (this.acyclicFut(buf, off, t, shared)) {
+        // what the chosen step changes is invisible only if no property reads it: watched in check()
+        for (let i = 0; i < this.candN; i++) setBit(this.safeChanged, this.cand[i]!);
+        this.chosenShared = shared;
+        return t;
+      }
+      cyclic = true;
+    }
+    this.why = cyclic ? WHY_CYCLE : visible ? WHY_VISIBLE : WHY_NO_LOCAL;
+    return -1;
+  }
+
+  /** No live thread but t may change w (w is outside every other live thread's future writes). */
+  private safeToRead(t: number, w: number): boolean {
+    const T = this.engine.T;
+    for (let u = 0; u < T; u++) {
+      if (u === t || this.live[u] === 0) continue;
+      const wr = this.wrAt[u];
+      if (wr === null || (wr[w >>> 5]! & (1 << (w & 31))) !== 0) return false;
+    }
+    return true;
+  }
+
+  /** No live thread but t may touch w (w is outside every other live thread's future reads). */
+  private safeToChange(t: number, w: number): boolean {
+    const T = this.engine.T;
+    for (let u = 0; u < T; u++) {
+      if (u === t || this.live[u] === 0) continue;
+      const rd = this.rdAt[u];
+      if (rd === null || (rd[w >>> 5]! & (1 << (w & 31))) !== 0) return false;
+    }
+    return true;
+  }
+
+  /**
+   * 1 if thread t (at pc) is ready in buf[off..] with the other threads' futures in rdAt/wrAt: every
+   * alternative touches only words private to t or shared-safe, and one is enabled; 0 if so but none
+   * is enabled; -1 otherwise (visibleOnly: because of a visible word). sawShared: some alternative
+   * touched a word not private to t. `collect`: the non-private words they change go to cand.
+   */
+  private readyFut(buf: Int32Array, off: number, t: number, pc: number, phi: number, plo: number, inPlace: boolean, collect: boolean): number {
+    const e = this.engine;
+    const owner = this.owner;
+    const n = e.alts(buf, off, t);
+    let enabled = false;
+    this.sawShared = false;
+    this.visibleOnly = false;
+    if (collect) this.candN = 0;
+    for (let alt = 0; alt < n; alt++) {
+      let ok: boolean;
+      let rec: Int32Array;
+      let rn: number;
+      let after: Int32Array;
+      let aOff: number;
+      if (inPlace) {
+        ok = e.tryInPlace(buf, off, t, alt, phi, plo);
+        rec = e.touched;
+        rn = e.touchedCount;
+        after = buf;
+        aOff = off;
+      } else {
+        after = this.scratchOut();
+        aOff = 0;
+        ok = this.runInto(buf, off, t, alt, after);
+        rec = this.rec;
+        rn = this.recN;
+      }
+      let r = 1;
+      if (rn > rec.length) r = -1;
+      for (let i = 0; i < rn && r === 1; i++) {
+        const w = rec[i]!;
+        if (owner[w] === t) continue;
+        this.sawShared = true;
+        if (!this.safeToRead(t, w)) r = -1;
+      }
+      if (ok && r === 1) {
+        // the words it changed: in place, those of the undo log whose value differs from the first logged
+        if (inPlace) {
+          const u = e.undoLog;
+          const un = e.undoCount;
+          for (let k = 0; k < un && r === 1; k += 2) {
+            const w = u[k]!;
+            let first = true;
+            for (let j = 0; j < k && first; j += 2) first = u[j] !== w;
+            if (first && buf[off + w] !== u[k + 1]) r = this.changeOk(t, w, collect);
+          }
+        } else {
+          for (let i = 0; i < rn && r === 1; i++) {
+            const w = rec[i]!;
+            if (after[aOff + w] !== buf[off + w]) r = this.changeOk(t, w, collect);
+          }
+        }
+      }
+      if (inPlace && ok) e.settle(buf, off, 0, false);
+      if (r !== 1) return -1;
+      enabled ||= ok;
+    }
+    return enabled ? 1 : 0;
+  }
+
+  /** Thread t's step changes w: 1 if it may (private, or shared-safe and invisible), else -1. */
+  private changeOk(t: number, w: number, collect: boolean): number {
+    if (this.owner[w] === t) return 1;
+    if (hasBit(this.visible, w)) {
+      this.visibleOnly = true;
+      return -1;
+    }
+    if (!this.safeToChange(t, w)) return -1;
+    if (collect && this.candN < this.cand.length) {
+      let dup = false;
+      for (let i = 0; i < this.candN && !dup; i++) dup = this.cand[i] === w;
+      if (!dup) this.cand[this.candN++] = w;
+    }
+    return 1;
+  }
+
+  /**
+   * Whether thread t's ready closure from buf[off..] (its ready steps, the others frozen) has no cycle.
+   * Cached by t's private words only when the closure met no other word (then it is a function of them).
+   */
+  private acyclicFut(buf: Int32Array, off: number, t: number, shared: boolean): boolean {
+    const c = this.closuresFut[t]!;
+    const offs = this.privOffs[t]!;
+    if (!shared) {
+      const hit = c.get(buf, off, offs);
+      if (hit !== 0) return hit === 1;
+    }
+    this.walkShared = shared;
+    const r = this.walkFut(buf, off, t);
+    if (!this.walkShared) c.put(buf, off, offs, r ? 1 : 2);
+    return r;
+  }
+
+  /** walk() over ready steps, comparing whole states (shared-safe steps change shared words too). */
+  private walkFut(buf: Int32Array, off: number, t: number): boolean {
+    const e = this.engine;
+    const W = e.W;
+    const offs = this.privOffs[t]!;
+    let d = 0;
+    this.ensureWalk(1);
+    this.walkBuf.set(buf.subarray(off, off + W), 0);
+    this.walkAlt[0] = 0;
+    while (d >= 0) {
+      const alt = this.walkAlt[d]!;
+      const base = d * W;
+      if (alt >= e.alts(this.walkBuf, base, t)) {
+        d--;
+        continue;
+      }
+      this.walkAlt[d] = alt + 1;
+      this.ensureWalk(d + 2);
+      const wb = this.walkBuf;
+      const nb = base + W;
+      if (!this.runInto(wb, base, t, alt, wb, nb)) continue;
+      for (let k = 0; k <= d; k++) {
+        let same = true;
+        for (let j = 0; j < W && same; j++) same = wb[k * W + j] === wb[nb + j];
+        if (same) return false;
+      }
+      const pc = e.pc(wb, nb, t);
+      if (pc < 0) continue;
+      const known = this.closuresFut[t]!.get(wb, nb, offs);
+      if (known === 1) continue;
+      if (known === 2) return false;
+      const r = this.readyFut(wb, nb, t, pc, 0, 0, false, false);
+      this.walkShared ||= this.sawShared;
+      if (r !== 1) continue;
+      d++;
+      this.walkAlt[d] = 0;
+    }
+    return true;
+  }
+
   private ensureWalk(depth: number): void {
     const W = this.engine.W;
     if (depth * W <= this.walkBuf.length && depth <= this.walkAlt.length) return;
@@ -338,6 +682,13 @@ export class Reduction {
     a.set(this.walkAlt);
     this.walkAlt = a;
   }
+}
+
+function setBit(bits: Int32Array, w: number): void {
+  bits[w >>> 5]! |= 1 << (w & 31);
+}
+function hasBit(bits: Int32Array, w: number): boolean {
+  return (bits[w >>> 5]! & (1 << (w & 31))) !== 0;
 }
 
 /**

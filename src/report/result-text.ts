@@ -79,6 +79,7 @@ export function engineLines(r: RunResult): string[] {
     ...(s.reduction
       ? [
           `partial-order reduction: ${fmtInt(s.reduction.merged)} states walked through unstored (local steps merged)`,
+          ...(s.reduction.mergedShared > 0 ? [`  ${fmtInt(s.reduction.mergedShared)} of them by a shared-safe step (one its declared futures make independent)`] : []),
           `  stored states expanded fully: ${fmtInt(s.reduction.fullNoLocal)} with no local step, ${fmtInt(s.reduction.fullCycle)} by the cycle proviso,`,
           `    ${fmtInt(s.reduction.fullVisible)} as visible (a step local but for words a property or another thread reads)`,
           ...(s.reduction.restarts > 0 ? [`  ${s.reduction.restarts} restart(s), the last because ${s.reduction.widenedBy ?? '?'}`] : []),
