@@ -154,7 +154,9 @@ export function foreignWords(owner: Int8Array, rec: Int32Array, n: number, tid: 
 }
 
 /** words of footprint recorded per step run by the reduction */
-const REC = 4096;
+const REC = 64;
+/** ...with declared futures: as many as the engine checks a step's against its future */
+const REC_FUT = 4096;
 
 /** Why select() expanded a state fully. */
 export const WHY_NO_LOCAL = 0;
@@ -175,7 +177,7 @@ export class Reduction {
   private readonly firstShared: Uint8Array[];
   /** per thread: closure results keyed by the thread's private words (see Closures) */
   private readonly closures: Closures[];
-  private readonly rec = new Int32Array(REC);
+  private readonly rec: Int32Array;
   /** scratch states for closure walks: one per walk depth */
   private walkBuf: Int32Array;
   private walkAlt: Int32Array;
@@ -202,11 +204,12 @@ export class Reduction {
   /** set by walkFut() and acyclicFut(): the closure so far met a word not private to the thread */
   private walkShared = false;
   /** the non-private words the alternatives of the thread being looked at change (committed to safeChanged if chosen) */
-  private readonly cand = new Int32Array(REC);
+  private readonly cand = new Int32Array(REC_FUT);
   private candN = 0;
 
   constructor(private readonly engine: StepRunner) {
     const cm = engine.cm;
+    this.rec = new Int32Array(cm.hasFutures ? REC_FUT : REC);
     this.owner = new Int8Array(engine.W).fill(-1);
     this.privOffs = cm.threads.map((t) => {
       const offs: number[] = [t.pcOff];
