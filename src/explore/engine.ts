@@ -27,6 +27,12 @@ export class StepError extends ModelError {
   }
 }
 
+/** See Engine.safeWatch. */
+export interface SafeWatch {
+  readonly reads: Int32Array;
+  readonly changed: Int32Array;
+}
+
 export class Engine {
   readonly W: number;
   readonly T: number;
@@ -71,10 +77,11 @@ export class Engine {
 
   /**
    * Set while the reduction may take shared-safe steps (src/por/reduction.ts; a model with declared
-   * futures): the words such steps changed in this search, and the visible words V. A property that
-   * reads a word of the first not in the second makes the search start again with it visible.
+   * futures): bitsets of the words the properties read in any state of the search (the engine adds to
+   * it), and of the shared words the steps the reduction chose changed (the reduction adds to it). A
+   * complete search in which the two meet starts again with those words visible.
    */
-  safeWatch: { readonly changed: Int32Array; readonly visible: Int32Array } | null = null;
+  safeWatch: SafeWatch | null = null;
 
   /** After tryInPlace() returned true, before settle(): the undo log, (word, old value) pairs in order. */
   get undoLog(): Int32Array {
@@ -663,7 +670,7 @@ export class Engine {
       h.rec = null;
     }
     if (this.owner !== null) this.checkPropertyReads(h.rn);
-    if (this.safeWatch !== null) this.checkSafeReads(h.rn);
+    if (this.safeWatch !== null) this.checkSafeReads(h.rn, a, off, pendingSometimes);
     return m;
   }
 
@@ -671,17 +678,43 @@ export class Engine {
    * The properties just read only words no shared-safe step of this search changed, or words already
    * visible; else those words become visible and the search starts again (src/por/reduction.ts).
    */
-  private checkSafeReads(n: number): void {
-    const { changed, visible } = this.safeWatch!;
-    const rec = this.propRec;
-    let bad: number[] | null = null;
-    for (let i = 0; i < n; i++) {
-      const w = rec[i]!;
-      const m = 1 << (w & 31);
-      if ((changed[w >>> 5]! & m) !== 0 && (visible[w >>> 5]! & m) === 0 && !bad?.includes(w)) (bad ??= []).push(w);
+  private checkSafeReads(n: number, a: Int32Array, off: number, pendingSometimes: number): void {
+    const sw = this.safeWatch!;
+    let rn = Math.min(n, this.propRec.length);
+    // the `sometimes` properties already reached are read too: what a state's properties read, and so
+    // the conflicts, must not depend on the order the search met the states in
+    const done = this.sometimesMaskAll & ~pendingSometimes;
+    if (done !== 0) {
+      const cm = this.cm;
+      const h = cm.holder;
+      h.b = a;
+      h.o = off;
+      h.rec = this.propRec;
+      h.rn = n;
+      let k = -1;
+      try {
+        for (const i of this.sometimesIdx) {
+          k = i;
+          if (done & (1 << i)) this.props[i]!.pred(cm.root, cm.threadsAt);
+        }
+      } catch (e) {
+        throw this.propertyError(e, k);
+      } finally {
+        h.rec = null;
+      }
+      rn = Math.min(h.rn, this.propRec.length);
     }
-    if (bad !== null) throw new ReductionWidened(bad, `a property read ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, which a step taken as shared-safe (invisible) changed`);
+    const rec = this.propRec;
+    const reads = sw.reads;
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      reads[w >>> 5]! |= 1 << (w & 31);
+    }
   }
+  private get sometimesMaskAll(): number {
+    return (this.sometimesAll ??= this.sometimesMask);
+  }
+  private sometimesAll: number | undefined;
 
   /** A property's predicate threw (an undeclared field read, say): name the property and the model. */
   private propertyError(e: unknown, k: number): ModelError {

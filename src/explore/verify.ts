@@ -266,11 +266,26 @@ export class Verification {
     this.search = this.newSearch();
   }
 
+  /**
+   * A complete search in which a property read, in some state, a word that a shared-safe step chosen
+   * in some state changed (src/por/reduction.ts, C2): those words become visible, and it starts again.
+   * Only at the end, with every such word found, so that the restarts, and the states stored, are the
+   * same whatever the order of the search.
+   */
+  private conflictsAtEnd(): void {
+    if (!(this.opts.por ?? true)) return;
+    const c = porOf(this.engine).takeConflicts();
+    // a search stopped early claims nothing holds (a violation it found is a real path): no restart
+    if (this.search.status.kind !== 'complete' && (this.taken === undefined || this.taken.status.kind !== 'complete')) return;
+    if (c.length > 0) throw new ReductionWidened(c, `a property read ${c.map((w) => this.engine.cm.leaves[w]!.path).join(', ')}, which a step taken as shared-safe (invisible) changed`);
+  }
+
   /** Explores a slice; true when the run has ended. */
   step(budget = 1 << 16): boolean {
     let done: boolean;
     try {
       done = this.search.run(budget);
+      if (done) this.conflictsAtEnd();
     } catch (e) {
       if (!(e instanceof ReductionWidened)) throw e;
       this.restart(e);
@@ -382,6 +397,7 @@ export class Verification {
       if (handOff && this.search instanceof Dfs && this.search.states >= handOff.after && handOff.ready() && this.search.status.kind === 'running') {
         try {
           this.taken = await handOff.take(this, this.search, tick);
+          this.conflictsAtEnd();
         } catch (e) {
           if (!(e instanceof ReductionWidened)) throw e;
           this.restart(e);

@@ -339,6 +339,7 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
           discoveries.push({ prop: d.prop, path: d.path });
           if (inp.stopAtFirst && inp.engine.props[d.prop]!.kind !== 'sometimes') setStop({ kind: 'violation' });
         }
+        if (r.watched) porOf(inp.engine).addWatched(r.watched);
         if (r.widened !== undefined) {
           failure ??= new ReductionWidened(r.widened.words, r.widened.why);
           setStop({ kind: 'incomplete', reason: 'interrupted' });

@@ -179,7 +179,11 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
     if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
     throw e;
   }
-  return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0) };
+  const watched = task.por && engine.safeWatch !== null ? porOf(engine).takeWatched() : undefined;
+  return {
+    v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0),
+    ...(watched ? { watched } : {}),
+  };
 }
 
 export default explore;

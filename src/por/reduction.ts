@@ -69,14 +69,20 @@
 // s: each alternative is enabled or blocked as in s and does the same, and it commutes with every step
 // of the sequence, which reads nothing it changes. {t's enabled alternatives} is persistent in s.
 //
-// Visibility (C2). A property's value in a state depends only on the words it reads there. A
-// shared-safe step never changes a word of V; V starts as the words the properties read on the
-// initial state (and the word a bit-test property reads unrecorded). When select() chooses a step,
-// the shared words it changes go to safeChanged before the state's properties are evaluated; a
-// property evaluation that reads a word of safeChanged outside V makes that word visible and starts
-// the search again (ReductionWidened, counted in restarts with its reason). So a search that ends
-// never took a step that changed a word a property read in the state the step left: chosen steps are
-// invisible. V only grows, and each restart adds a word to it: restarts end.
+// Visibility (C2). A property's value in a state depends only on the words it reads there (it is
+// deterministic, as steps are). A shared-safe step never changes a word of V; V starts as the words
+// the properties read on the initial state (and the word a bit-test property reads unrecorded). A
+// search records every word any property reads in any state it visits (the `sometimes` ones already
+// reached included, so that the record does not depend on the search's order) and every shared word
+// a chosen step changes; a complete search in which the two meet starts again with the words they
+// share in V (ReductionWidened, counted in restarts with its reason). V only grows: restarts end. So
+// when a search ends without restarting, no chosen step changes a word any property read in any
+// visited state. That is what the usual argument needs: a state z the full graph reaches, and the
+// state z' the reduced graph reaches instead (z with chosen steps of threads that do not move on the
+// way to z applied too, since they commute with it), agree on every word no chosen step changes, and
+// the properties evaluated at z' read only such words, so they read the same values at z, take the
+// same path, and give the same value. Both sets are functions of the reduced graph, which is a
+// function of V: DFS, BFS and any number of workers (which hand theirs back) restart alike.
 //
 // Cycles (C3). Along a path, futures only shrink, so along a cycle each thread's future (and whether
 // it is live) is the same in every state. Take a cycle of reduced states and a thread u that moves in
@@ -127,7 +133,7 @@ export interface StepRunner {
   /** the word a bit-test property reads unrecorded, or -1 */
   readonly bitsWord: number;
   propertyReads(a: Int32Array, off: number, rec: Int32Array): number;
-  safeWatch: { readonly changed: Int32Array; readonly visible: Int32Array } | null;
+  safeWatch: { readonly reads: Int32Array; readonly changed: Int32Array } | null;
 }
 
 /** A step or a property touched a word the reduction took as another thread's own: start again. */
@@ -188,9 +194,10 @@ export class Reduction {
 
   // ---- declared futures (see the header): used only when the model declares some ----
   private readonly fut: boolean;
-  /** the visible words V (bitset) and the words shared-safe choices of this search changed */
+  /** the visible words V (bitset) */
   private readonly visible: Int32Array;
-  private readonly safeChanged: Int32Array;
+  /** what the engine watches the properties' reads against (see Engine.safeWatch) */
+  private readonly watch: { readonly reads: Int32Array; readonly changed: Int32Array };
   /** words made visible since the start (handed to worker threads with the widened ones) */
   private readonly visibleAdded: number[] = [];
   /** per thread, in the state select() is looking at: live, and its future there (null: unrestricted) */
@@ -203,7 +210,7 @@ export class Reduction {
   private sawShared = false;
   /** set by walkFut() and acyclicFut(): the closure so far met a word not private to the thread */
   private walkShared = false;
-  /** the non-private words the alternatives of the thread being looked at change (committed to safeChanged if chosen) */
+  /** the non-private words the alternatives of the thread being looked at change (handed to the watch if chosen) */
   private readonly cand = new Int32Array(REC_FUT);
   private candN = 0;
 
@@ -230,7 +237,7 @@ export class Reduction {
     this.fut = cm.hasFutures;
     const K = (engine.W + 31) >>> 5;
     this.visible = new Int32Array(K);
-    this.safeChanged = new Int32Array(K);
+    this.watch = { reads: new Int32Array(K), changed: new Int32Array(K) };
     this.live = new Uint8Array(engine.T);
     this.rdAt = new Array<Int32Array | null>(engine.T).fill(null);
     this.wrAt = new Array<Int32Array | null>(engine.T).fill(null);
@@ -245,12 +252,45 @@ export class Reduction {
   }
 
   /**
-   * Called by each new search: clears the record of what shared-safe choices changed, and tells the
-   * engine what to watch the properties' reads against (nothing, without declared futures).
+   * Called by each new search: tells the engine what to watch the properties' reads against (nothing,
+   * without declared futures).
    */
   startSearch(): void {
-    this.safeChanged.fill(0);
-    this.engine.safeWatch = this.fut ? { changed: this.safeChanged, visible: this.visible } : null;
+    this.engine.safeWatch = this.fut ? this.watch : null;
+  }
+
+  /**
+   * The words both read by a property in some state of the search and changed by a step chosen in
+   * some state (see the header, C2), and forgets both sets: a complete search that found any must
+   * start again with them visible.
+   */
+  takeConflicts(): number[] {
+    const { reads, changed } = this.watch;
+    const out: number[] = [];
+    for (let i = 0; i < reads.length; i++) {
+      const m = reads[i]! & changed[i]! & ~this.visible[i]!;
+      for (let b = 0; b < 32; b++) if (m & (1 << b)) out.push(i * 32 + b);
+    }
+    reads.fill(0);
+    changed.fill(0);
+    return out;
+  }
+
+  /** What a worker thread saw (the two sets), handed to the search that gathers them; forgets them. */
+  takeWatched(): { reads: number[]; changed: number[] } {
+    const words = (bits: Int32Array) => {
+      const out: number[] = [];
+      for (let i = 0; i < bits.length; i++) for (let b = 0; b < 32; b++) if (bits[i]! & (1 << b)) out.push(i * 32 + b);
+      bits.fill(0);
+      return out;
+    };
+    return { reads: words(this.watch.reads), changed: words(this.watch.changed) };
+  }
+
+  /** Adds what a worker thread saw (takeWatched) to this search's sets. */
+  addWatched(w: { readonly reads: readonly number[]; readonly changed: readonly number[] }): void {
+    for (const x of w.reads) setBit(this.watch.reads, x);
+    for (const x of w.changed) setBit(this.watch.changed, x);
   }
 
   /** Makes `words` shared (a step or property touched them across threads); monotone. */
@@ -262,7 +302,9 @@ export class Reduction {
         setBit(this.visible, w);
         this.visibleAdded.push(w);
       }
-      this.safeChanged.fill(0);
+      // what the search thrown away saw belongs to it
+      this.watch.reads.fill(0);
+      this.watch.changed.fill(0);
     }
     let changed = false;
     for (const w of words) {
@@ -472,6 +514,7 @@ export class Reduction {
     }
     let cyclic = false;
     let visible = false;
+    this.candN = 0;
     for (let t = 0; t < T; t++) {
       const pc = e.pc(buf, off, t);
       if (pc < 0) continue;
@@ -501,8 +544,9 @@ export class Reduction {
       }
       const shared = this.sawShared;
       if (this.acyclicFut(buf, off, t, shared)) {
-        // what the chosen step changes is invisible only if no property reads it: watched in check()
-        for (let i = 0; i < this.candN; i++) setBit(this.safeChanged, this.cand[i]!);
+        // what the chosen step changes is invisible only if no property reads it in any state: the
+        // search compares the two sets when it ends
+        for (let i = 0; i < this.candN; i++) setBit(this.watch.changed, this.cand[i]!);
         this.chosenShared = shared;
         return t;
       }
