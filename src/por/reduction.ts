@@ -212,6 +212,12 @@ export class Reduction {
   private walkShared = false;
   /** the non-private words the alternatives of the thread being looked at change (handed to the watch if chosen) */
   private readonly cand = new Int32Array(REC_FUT);
+  /**
+   * per thread, per pc: the first word alternative 0 touches (-1: not known yet, -2: none). Nothing is
+   * read before it, so it is the same in every state: where another live thread's future may change
+   * it (and it is not the thread's own), the thread is not ready, without running its step.
+   */
+  private readonly firstWord: Int32Array[];
   private candN = 0;
 
   constructor(private readonly engine: StepRunner) {
@@ -242,6 +248,7 @@ export class Reduction {
     this.rdAt = new Array<Int32Array | null>(engine.T).fill(null);
     this.wrAt = new Array<Int32Array | null>(engine.T).fill(null);
     this.closuresFut = this.privOffs.map((p) => new Closures(p.length));
+    this.firstWord = cm.threads.map((t) => new Int32Array(t.labels.length).fill(-1));
     if (this.fut) {
       // V starts as what the properties read on the initial state (and the bit-test word, read unrecorded)
       const n = engine.propertyReads(cm.init, 0, this.rec);
@@ -321,6 +328,7 @@ export class Reduction {
       this.closures[t] = new Closures(this.privOffs[t]!.length);
       this.closuresFut[t] = new Closures(this.privOffs[t]!.length);
     }
+    this.lastWalkT = -1;
   }
 
   /** Words made shared so far by widen() (for worker threads, which start from the declared map). */
@@ -537,6 +545,8 @@ export class Reduction {
         cyclic = true;
         continue;
       }
+      const fw = this.firstWord[t]![pc]!;
+      if (fw >= 0 && this.owner[fw] !== t && !this.safeToRead(t, fw)) continue;
       const r = this.readyFut(buf, off, t, pc, phi, plo, true, true);
       if (r !== 1) {
         visible ||= r < 0 && this.visibleOnly;
@@ -612,6 +622,7 @@ export class Reduction {
         rn = this.recN;
       }
       let r = 1;
+      if (alt === 0 && this.firstWord[t]![pc] === -1) this.firstWord[t]![pc] = rn > 0 ? rec[0]! : -2;
       if (rn > rec.length) r = -1;
       for (let i = 0; i < rn && r === 1; i++) {
         const w = rec[i]!;
@@ -671,10 +682,60 @@ export class Reduction {
       const hit = c.get(buf, off, offs);
       if (hit !== 0) return hit === 1;
     }
+    // a state of t's last acyclic walk: its closure is part of that walk's, so acyclic too (the search
+    // walks through the states a chosen thread's steps lead to, and asks again at each)
+    if (this.lastWalkT === t && this.inLastWalk(buf, off)) return true;
     this.walkShared = shared;
+    this.lastWalkT = -1;
+    this.lastWalkN = 0;
     const r = this.walkFut(buf, off, t);
     if (!this.walkShared) c.put(buf, off, offs, r ? 1 : 2);
+    if (r) this.lastWalkT = t;
     return r;
+  }
+
+  /** the thread whose last walk was acyclic (-1: none), and the states it was ready at (whole, with a hash each) */
+  private lastWalkT = -1;
+  private lastWalkN = 0;
+  private lastWalk = new Int32Array(0);
+  private lastWalkHash = new Int32Array(64);
+
+  private stateHash(a: Int32Array, off: number): number {
+    let h = 0x811c9dc5;
+    for (let i = 0; i < this.engine.W; i++) h = Math.imul(h ^ a[off + i]!, 0x01000193);
+    return h;
+  }
+
+  private inLastWalk(a: Int32Array, off: number): boolean {
+    const W = this.engine.W;
+    const h = this.stateHash(a, off);
+    for (let k = 0; k < this.lastWalkN; k++) {
+      if (this.lastWalkHash[k] !== h) continue;
+      let same = true;
+      for (let j = 0; j < W && same; j++) same = this.lastWalk[k * W + j] === a[off + j];
+      if (same) return true;
+    }
+    return false;
+  }
+
+  /** Remembers a state the walk found t ready at (up to 256 of them: any subset serves). */
+  private rememberWalked(a: Int32Array, off: number): void {
+    const W = this.engine.W;
+    const k = this.lastWalkN;
+    if (k >= 256) return;
+    if ((k + 1) * W > this.lastWalk.length) {
+      const b = new Int32Array(Math.max(2 * this.lastWalk.length, 16 * W));
+      b.set(this.lastWalk);
+      this.lastWalk = b;
+    }
+    if (k >= this.lastWalkHash.length) {
+      const b = new Int32Array(2 * this.lastWalkHash.length);
+      b.set(this.lastWalkHash);
+      this.lastWalkHash = b;
+    }
+    this.lastWalk.set(a.subarray(off, off + W), k * W);
+    this.lastWalkHash[k] = this.stateHash(a, off);
+    this.lastWalkN = k + 1;
   }
 
   /** walk() over ready steps, comparing whole states (shared-safe steps change shared words too). */
@@ -711,6 +772,7 @@ export class Reduction {
       const r = this.readyFut(wb, nb, t, pc, 0, 0, false, false);
       this.walkShared ||= this.sawShared;
       if (r !== 1) continue;
+      this.rememberWalked(wb, nb);
       d++;
       this.walkAlt[d] = 0;
     }
