@@ -28,6 +28,14 @@ describe('a wrong declared future: exit 2, one line', () => {
       });
     }
   }
+  it('--json and -v count the states walked through by a shared-safe step', () => {
+    const j = ptcheck(['verify', F, '--variant', 'exact', '--json', '--workers', '1']);
+    expect(j.code).toBe(0);
+    const r = JSON.parse(j.stdout);
+    expect(r.stats.reduction.mergedShared).toBeGreaterThan(0);
+    const v = ptcheck(['verify', F, '--variant', 'exact', '-v', '--workers', '1']);
+    expect(v.stdout + v.stderr).toMatch(/of them by a shared-safe step/);
+  });
   it('exact declarations verify as expected (exit 0)', () => {
     const r = ptcheck(['verify', F, '--variant', 'exact']);
     expect(r.stderr).toBe('');
