@@ -76,7 +76,8 @@ export interface GroupDesc {
 }
 
 export interface PropDesc {
-  readonly kind: 'always' | 'final' | 'sometimes';
+  /** 'never': an `always` property that the conjunction is false (violated where the ints meet in an order) */
+  readonly kind: 'always' | 'final' | 'sometimes' | 'never';
   readonly conds: readonly Cond[]; // a conjunction over the shared ints (never a register)
 }
 
@@ -163,7 +164,7 @@ export function renderDesc(d: ModelDesc): string {
     lines.push(`  thread ${GROUP_NAMES[gi]}${flags ? ` (${flags})` : ''}:`);
     g.code.forEach((ins, k) => lines.push(`    ${k}: ${instrText(ins)}`));
   });
-  d.props.forEach((p, k) => lines.push(`  ${p.kind} ${propName(p, k)}: ${p.conds.map(condText).join(' && ')}`));
+  d.props.forEach((p, k) => lines.push(`  ${p.kind} ${propName(p, k)}: ${p.kind === 'never' ? '!(' : ''}${p.conds.map(condText).join(' && ')}${p.kind === 'never' ? ')' : ''}`));
   if (d.future) {
     const fut = declaredFutures(d);
     fut.forEach((g, gi) => {
@@ -402,16 +403,27 @@ export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
       locks: fc.integer({ min: 1, max: 2 }),
       linked: fc.boolean(),
       groups: fc.array(rawFutureGroup, { minLength: 1, maxLength: 3 }),
-      props: fc.array(fc.record({ kind: rawProp.map((p) => p.kind), conds: fc.array(rawCond, { minLength: 1, maxLength: 2 }) }), { minLength: 1, maxLength: 4 }),
+      props: fc.array(
+        fc.record({
+          kind: fc.constantFrom('always' as const, 'final' as const, 'sometimes' as const, 'never' as const),
+          conds: fc.array(rawCond, { minLength: 1, maxLength: 2 }),
+          // on the groups' home ints (so that two threads' independent steps meet in the property)
+          homes: fc.boolean(),
+        }),
+        { minLength: 1, maxLength: 4 },
+      ),
       declared: fc.array(fc.integer({ min: 0, max: 9 }).map((x) => x !== 0), { minLength: 4, maxLength: 4 }),
     })
-    .map(({ declared, groups, ...raw }) => {
+    .map(({ declared, groups, props, ...raw }) => {
       // each group its own home int (distinct ones while there are enough)
-      const homed = groups.map(({ home, stay, code, ...g }, gi): GroupDesc => {
-        const h = (home + gi) % raw.ints.length;
-        return { ...g, code: code.map((i, k) => (stay[k] ? atHome(i, h) : i)) };
-      });
-      const d = normalize({ ...raw, groups: homed });
+      const homes = groups.map(({ home }, gi) => (home + gi) % raw.ints.length);
+      const homed = groups.map(({ home: _h, stay, code, ...g }, gi): GroupDesc => ({ ...g, code: code.map((i, k) => (stay[k] ? atHome(i, homes[gi]!) : i)) }));
+      // a property on two homes reads what two threads change independently: the visible set's trap
+      const onHomes = props.map(({ homes: on, kind, conds }): PropDesc => ({
+        kind,
+        conds: on ? conds.map((c, j) => ({ ...c, reg: false, v: homes[(c.v + j) % homes.length]! })) : conds,
+      }));
+      const d = normalize({ ...raw, groups: homed, props: onHomes });
       const future = d.groups.map((_, gi) => declared[gi] ?? true);
       return printable({ ...d, future: future.some((x) => x) ? future : future.map(() => true) });
     });
@@ -671,6 +683,10 @@ export function compileDesc(d: ModelDesc): Compiled {
     ...d.props.map((p, k) => {
       const name = propName(p, k);
       const doc = p.conds.map(condText).join(' && ');
+      if (p.kind === 'never') {
+        const conj = propPred(p);
+        return always(name, `!(${doc})`, (s: any) => !conj(s));
+      }
       return p.kind === 'always' ? always(name, doc, propPred(p)) : p.kind === 'final' ? final(name, doc, propPred(p)) : sometimes(name, doc, propPred(p));
     }),
   ];
