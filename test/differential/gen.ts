@@ -368,6 +368,9 @@ const rawFutureIdiom: fc.Arbitrary<Instr[]> = fc.oneof(
   fc.record({ l: fc.nat(1), v: fc.nat(2) }).map(({ l, v }): Instr[] => [{ op: 'lock', l }, { op: 'inc', v }, { op: 'unlock', l }]),
 );
 
+/** The instructions on shared ints and the thread's own register alone. */
+const INT_OPS: ReadonlySet<Instr['op']> = new Set(['set', 'inc', 'load', 'store', 'local', 'choose', 'cas', 'await', 'jump']);
+
 /** Points an instruction's int (and its condition's) at `home`. */
 function atHome(i: Instr, home: number): Instr {
   const cond = (c: Cond): Cond => (c.reg ? c : { ...c, v: home });
@@ -413,8 +416,11 @@ export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
         { minLength: 1, maxLength: 4 },
       ),
       declared: fc.array(fc.integer({ min: 0, max: 9 }).map((x) => x !== 0), { minLength: 4, maxLength: 4 }),
+      // ints and local work only (no locks, RCU or tables, whose exit checks and rcu thread tie threads together)
+      pure: fc.boolean(),
     })
-    .map(({ declared, groups, props, ...raw }) => {
+    .map(({ declared, groups: raw0, props, pure, ...raw }) => {
+      const groups = pure ? raw0.map((g) => ({ ...g, code: g.code.filter((i) => INT_OPS.has(i.op)) })).map((g) => (g.code.length > 0 ? g : { ...g, code: [{ op: 'inc' as const, v: 0 }] })) : raw0;
       // each group its own home int (distinct ones while there are enough)
       const homes = groups.map(({ home }, gi) => (home + gi) % raw.ints.length);
       const homed = groups.map(({ home: _h, stay, code, ...g }, gi): GroupDesc => ({ ...g, code: code.map((i, k) => (stay[k] ? atHome(i, homes[gi]!) : i)) }));
