@@ -6,6 +6,11 @@ import { Search, type Limits, type SearchOptions } from './search.ts';
 import { encodeChoice } from '../trace/path.ts';
 import { SleepSets } from '../por/sleep-sets.ts';
 
+/** walk(): out of budget (the search goes on), ended early (status says how), or every state explored */
+const WALK_PAUSED = 0;
+const WALK_ENDED = 1;
+const WALK_DONE = 2;
+
 /**
  * Where a DFS (re)starts: a state already in the visited set, the path that reached it, and the
  * transition cursor (thread, alternative) from which its successors are still to be explored.
@@ -196,8 +201,30 @@ export class Dfs extends Search {
     this.sl?.ensureDepth(cap);
   }
 
+  /**
+   * discover() with the path to depth d. Kept out of the hot loop: a closure there captures `this`
+   * and the depth, and the whole loop then reads them through a context object, not registers.
+   */
+  private discoverAt(m: number, d: number): boolean {
+    return this.discover(m, () => this.path(d));
+  }
+
   run(budget: number): boolean {
     if (this.status.kind !== 'running') return true;
+    const r = this.walk(budget);
+    if (r !== WALK_DONE) return r === WALK_ENDED;
+    this.d = -1;
+    this.finish();
+    return true;
+  }
+
+  /**
+   * The hot loop of run(). Its way out when the stack is empty touches no property: a worker runs
+   * many units, each a long run() that V8 compiles on the fly (on-stack replacement), and code after
+   * the loop that no earlier call had reached sent every unit's compiled loop back to the interpreter
+   * at its end (about 600 times in a 2-worker run of retract-page-tables faults=3), recompiling it each time.
+   */
+  private walk(budget: number): number {
     const e = this.engine;
     const W = e.W;
     const T = e.T;
@@ -207,8 +234,8 @@ export class Dfs extends Search {
     while (d >= 0) {
       if ((++n & 1023) === 0) {
         this.d = d;
-        if (this.limitHit()) return true;
-        if (n >= budget) return false;
+        if (this.limitHit()) return WALK_ENDED;
+        if (n >= budget) return WALK_PAUSED;
       }
       const off = d * W;
       const amp = this.amp[d]!;
@@ -253,9 +280,9 @@ export class Dfs extends Search {
       if (!found) {
         if (!this.any[d]) {
           const m = e.terminal(stk, off);
-          if (m !== 0 && this.discover(m, () => this.path(d))) {
+          if (m !== 0 && this.discoverAt(m, d)) {
             this.d = d;
-            return true;
+            return WALK_ENDED;
           }
         }
         d--;
@@ -281,7 +308,7 @@ export class Dfs extends Search {
         if (r === 0) continue;
         if (r < 0) {
           this.d = d;
-          return true;
+          return WALK_ENDED;
         }
         this.states++;
       } else {
@@ -299,7 +326,7 @@ export class Dfs extends Search {
           if (r === 0) continue; // another worker stored it meanwhile
           if (r < 0) {
             this.d = d;
-            return true;
+            return WALK_ENDED;
           }
           this.states++;
         } else {
@@ -319,20 +346,17 @@ export class Dfs extends Search {
       if (d + this.prefix.length > this.maxDepthSeen) this.maxDepthSeen = d + this.prefix.length;
       const m = e.check(stk, this.pendingSometimes, next);
       if (m !== 0) {
-        const dd = d;
-        if (this.discover(m, () => this.path(dd))) {
+        if (this.discoverAt(m, d)) {
           this.d = d;
-          return true;
+          return WALK_ENDED;
         }
       }
       if (this.states >= this.limits.maxStates) {
         this.d = d;
         this.limitHit();
-        return true;
+        return WALK_ENDED;
       }
     }
-    this.d = d;
-    this.finish();
-    return true;
+    return WALK_DONE;
   }
 }
