@@ -27,11 +27,13 @@ function tableSlots(v: Verification, states: number): number {
 }
 
 /**
- * Hands a DFS still running after `after` states to `workers` threads. The threads are started (and load
- * the model) in the background once the run begins; until they are ready the DFS goes on here, so small
- * runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
+ * Hands a DFS still running after `after` states to `workers` threads. Not earlier: handing off at
+ * 50,000 (threads started at 25,000) made retract-page-tables faults=3 (1.29M states) ~5% faster on 2
+ * workers but its default run (96,000 states) ~33% slower, the threads' start costing more than they won.
+ * The threads are started (they load the model and map the shared table's pages) in the background at
+ * half of `after`; until they are ready the DFS goes on here, so small runs never wait for them. `force` (tests) waits for them instead, so that the hand-off always happens.
  */
-export function parallelHandOff(workers: number, model: ModelRef, after = 50_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
+export function parallelHandOff(workers: number, model: ModelRef, after = 200_000, force = false, onProfile?: (p: ParallelProfile) => void): HandOff {
   let isReady = false;
   let warming: Promise<void> | undefined;
   /** the shared table, made (and its pages touched by the warming threads) before the hand-off */
