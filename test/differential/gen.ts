@@ -418,8 +418,29 @@ export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
       declared: fc.array(fc.integer({ min: 0, max: 9 }).map((x) => x !== 0), { minLength: 4, maxLength: 4 }),
       // ints and local work only (no locks, RCU or tables, whose exit checks and rcu thread tie threads together)
       pure: fc.boolean(),
+      // a race: ints only, at most two steps a thread, every property on the homes (each thread's
+      // steps independent of the others', and the property telling the orders apart)
+      race: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
     })
-    .map(({ declared, groups: raw0, props, pure, ...raw }) => {
+    .map(({ declared, groups: raw1, props: props0, pure: pure0, race, ...raw }) => {
+      const pure = pure0 || race;
+      const raw0 = race ? raw1.map((g) => ({ ...g, code: g.code.filter((i) => INT_OPS.has(i.op)).slice(0, 2) })) : raw1;
+      // in a race, a property that tells one order from the other: one home changed, another not yet
+      const homes0 = raw1.map(({ home }, gi) => (home + gi) % raw.ints.length);
+      const order = (p: (typeof props0)[number]): typeof p => {
+        const [x, y] = p.conds[0]!.cmp === '<' || p.conds[0]!.cmp === '>=' ? [0, 1] : [1, 0];
+        const first = homes0[x % homes0.length]!;
+        const second = homes0[(y + (p.conds[0]!.v % Math.max(1, homes0.length - 1))) % homes0.length]!;
+        return {
+          kind: p.kind === 'always' ? 'never' : p.kind === 'final' ? 'sometimes' : p.kind,
+          conds: [
+            { reg: false, v: first, cmp: '!=', c: 0 },
+            { reg: false, v: second, cmp: '==', c: 0 },
+          ],
+          homes: false,
+        };
+      };
+      const props = race ? props0.map((p) => (homes0.length >= 2 && p.conds.length === 2 ? order(p) : { ...p, homes: true })) : props0;
       const groups = pure ? raw0.map((g) => ({ ...g, code: g.code.filter((i) => INT_OPS.has(i.op)) })).map((g) => (g.code.length > 0 ? g : { ...g, code: [{ op: 'inc' as const, v: 0 }] })) : raw0;
       // each group its own home int (distinct ones while there are enough)
       const homes = groups.map(({ home }, gi) => (home + gi) % raw.ints.length);
