@@ -91,7 +91,7 @@
 // touches (owner map), and shared-safe ones change only words outside Rd(u, pc_u), which holds every
 // word u still reads. So u's steps in the cycle read, and do, what they would with the others frozen,
 // and since every thread's future is constant, u is ready at those frozen states exactly where it is
-// in the cycle: u's ready closure from the state where it first moves (the walk of walkFut, over whole
+// in the cycle: u's ready closure from the state where it first moves (the walk of walk() with futures, over whole
 // states, others frozen) follows its steps round the cycle back to that whole state, since only u
 // changes the words u changes. select() would not have chosen u there. A thread judged as without
 // futures (another live thread is unrestricted, which in a cycle it stays) moves by local steps, and
@@ -208,7 +208,7 @@ export class Reduction {
   private closuresFut: Closures[];
   /** set by readyFut(): a step looked at touched a word not private to its thread */
   private sawShared = false;
-  /** set by walkFut() and acyclicFut(): the closure so far met a word not private to the thread */
+  /** set by walk() with futures and acyclicFut(): the closure so far met a word not private to the thread */
   private walkShared = false;
   /** the non-private words the alternatives of the thread being looked at change (handed to the watch if chosen) */
   private readonly cand = new Int32Array(REC_FUT);
@@ -460,13 +460,17 @@ export class Reduction {
   }
 
   /**
-   * Depth-first over the states thread t reaches from buf[off..] by local steps alone (others frozen):
-   * false if it meets a state whose private words equal those of one on its current path.
+   * Depth-first over the states thread t reaches from buf[off..] by its ready steps alone (others
+   * frozen): false if it meets a state equal to one on its current path. Local steps only (`fut`
+   * false): states compare by t's private words, readiness is localReady(). With declared futures
+   * (`fut`): shared-safe steps change shared words too, so whole states compare, readiness is
+   * readyFut(), and the states walked are remembered (rememberWalked).
    */
-  private walk(buf: Int32Array, off: number, t: number): boolean {
+  private walk(buf: Int32Array, off: number, t: number, fut = false): boolean {
     const e = this.engine;
     const W = e.W;
     const offs = this.privOffs[t]!;
+    const closures = (fut ? this.closuresFut : this.closures)[t]!;
     let d = 0;
     this.ensureWalk(1);
     this.walkBuf.set(buf.subarray(off, off + W), 0);
@@ -483,19 +487,25 @@ export class Reduction {
       const wb = this.walkBuf;
       const nb = base + W;
       if (!this.runInto(wb, base, t, alt, wb, nb)) continue;
-      // a successor whose private words are those of a state on the path closes a cycle
+      // a successor equal (in the words compared) to a state on the path closes a cycle
       for (let k = 0; k <= d; k++) {
         let same = true;
-        for (let j = 0; j < offs.length && same; j++) same = wb[k * W + offs[j]!] === wb[nb + offs[j]!];
+        if (fut) for (let j = 0; j < W && same; j++) same = wb[k * W + j] === wb[nb + j];
+        else for (let j = 0; j < offs.length && same; j++) same = wb[k * W + offs[j]!] === wb[nb + offs[j]!];
         if (same) return false;
       }
       const pc = e.pc(wb, nb, t);
-      if (pc < 0 || this.firstShared[t]![pc]) continue;
+      if (pc < 0 || (!fut && this.firstShared[t]![pc])) continue;
       // known from an earlier walk: acyclic below, nothing more to look at
-      const known = this.closures[t]!.get(wb, nb, offs);
+      const known = closures.get(wb, nb, offs);
       if (known === 1) continue;
       if (known === 2) return false;
-      if (this.localReady(wb, nb, t, pc, 0, 0, false) !== 1) continue;
+      if (fut) {
+        const r = this.readyFut(wb, nb, t, pc, 0, 0, false, false);
+        this.walkShared ||= this.sawShared;
+        if (r !== 1) continue;
+        this.rememberWalked(wb, nb);
+      } else if (this.localReady(wb, nb, t, pc, 0, 0, false) !== 1) continue;
       d++;
       this.walkAlt[d] = 0;
     }
@@ -505,7 +515,7 @@ export class Reduction {
   /**
    * select() for a model with declared futures. A thread some other live thread's unrestricted future
    * could meet is judged as without futures (local steps only, the same facts and caches); the others
-   * may also take shared-safe steps (readyFut), with the closure walk of walkFut.
+   * may also take shared-safe steps (readyFut), with the closure walk of walk(..., true).
    */
   private selectFut(buf: Int32Array, off: number, phi: number, plo: number): number {
     const e = this.engine;
@@ -688,7 +698,7 @@ export class Reduction {
     this.walkShared = shared;
     this.lastWalkT = -1;
     this.lastWalkN = 0;
-    const r = this.walkFut(buf, off, t);
+    const r = this.walk(buf, off, t, true);
     if (!this.walkShared) c.put(buf, off, offs, r ? 1 : 2);
     if (r) this.lastWalkT = t;
     return r;
@@ -736,47 +746,6 @@ export class Reduction {
     this.lastWalk.set(a.subarray(off, off + W), k * W);
     this.lastWalkHash[k] = this.stateHash(a, off);
     this.lastWalkN = k + 1;
-  }
-
-  /** walk() over ready steps, comparing whole states (shared-safe steps change shared words too). */
-  private walkFut(buf: Int32Array, off: number, t: number): boolean {
-    const e = this.engine;
-    const W = e.W;
-    const offs = this.privOffs[t]!;
-    let d = 0;
-    this.ensureWalk(1);
-    this.walkBuf.set(buf.subarray(off, off + W), 0);
-    this.walkAlt[0] = 0;
-    while (d >= 0) {
-      const alt = this.walkAlt[d]!;
-      const base = d * W;
-      if (alt >= e.alts(this.walkBuf, base, t)) {
-        d--;
-        continue;
-      }
-      this.walkAlt[d] = alt + 1;
-      this.ensureWalk(d + 2);
-      const wb = this.walkBuf;
-      const nb = base + W;
-      if (!this.runInto(wb, base, t, alt, wb, nb)) continue;
-      for (let k = 0; k <= d; k++) {
-        let same = true;
-        for (let j = 0; j < W && same; j++) same = wb[k * W + j] === wb[nb + j];
-        if (same) return false;
-      }
-      const pc = e.pc(wb, nb, t);
-      if (pc < 0) continue;
-      const known = this.closuresFut[t]!.get(wb, nb, offs);
-      if (known === 1) continue;
-      if (known === 2) return false;
-      const r = this.readyFut(wb, nb, t, pc, 0, 0, false, false);
-      this.walkShared ||= this.sawShared;
-      if (r !== 1) continue;
-      this.rememberWalked(wb, nb);
-      d++;
-      this.walkAlt[d] = 0;
-    }
-    return true;
   }
 
   private ensureWalk(depth: number): void {
