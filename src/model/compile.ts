@@ -46,6 +46,43 @@ export interface CompiledThread {
   readonly futWithin: readonly Uint8Array[];
   /** per pc: the declaration as written, for messages (null: none) */
   readonly futDecl: readonly (FutureDecl | null)[];
+  /** per pc: the future there was derived (src/por/derive-futures.ts), not declared */
+  readonly futDerived: readonly boolean[];
+}
+
+/**
+ * Futures derived from the steps themselves (src/por/derive-futures.ts): per tid, per pc, bitsets over
+ * words (as CompiledThread.futTouch) of what the thread may touch / change from there on, or null
+ * (unknown: unrestricted). Labels with a declared future keep it; the others take these.
+ */
+export interface DerivedFutures {
+  readonly touch: readonly (readonly (Int32Array | null)[])[];
+  readonly change: readonly (readonly (Int32Array | null)[])[];
+  /** step runs and private states the derivation took, and its time in ms */
+  readonly runs: number;
+  readonly nodes: number;
+  readonly ms: number;
+  /** why it derived nothing (a budget it met), if it did */
+  readonly gaveUp?: string;
+}
+
+/** What the derivation did to a compiled model, for reports (-v, --json). */
+export interface DeriveSummary {
+  /** labels (over every thread instance) given a derived future */
+  readonly derived: number;
+  /** labels left unrestricted (no declaration, nothing derived) */
+  readonly unrestricted: number;
+  /** labels with a declared future */
+  readonly declared: number;
+  readonly runs: number;
+  readonly nodes: number;
+  readonly ms: number;
+  readonly gaveUp?: string;
+}
+
+/** How to compile: `deriveFutures` derives the futures of undeclared labels (src/por/derive-futures.ts). */
+export interface CompileOptions {
+  readonly deriveFutures?: (cm: CompiledModel) => DerivedFutures;
 }
 
 /** A symmetric thread group resolved to state-vector offsets (see SymmetryDecl). */
@@ -81,10 +118,12 @@ export class CompiledModel implements NameContext {
 
   /** the model's name, for error messages */
   readonly name: string;
-  /** some thread declares a future at some label (then every step is checked against it) */
+  /** some thread declares (or was derived) a future at some label (then every step is checked against it) */
   readonly hasFutures: boolean;
+  /** set when the futures were derived (CompileOptions.deriveFutures) */
+  readonly derived: DeriveSummary | undefined;
 
-  constructor(def: ModelDef, name = 'model') {
+  constructor(def: ModelDef, name = 'model', opts: CompileOptions = {}) {
     this.name = name;
     const holder: Holder = { b: new Int32Array(0), o: 0, hi: 0, lo: 0, rec: null, rn: 0, undo: null, un: 0 };
     const lb = new LayoutBuilder(holder);
@@ -158,6 +197,7 @@ export class CompiledModel implements NameContext {
           futChange: [],
           futWithin: [],
           futDecl: labels.map((l) => (td.future as Record<string, FutureDecl | undefined> | undefined)?.[l] ?? null),
+          futDerived: labels.map(() => false),
         });
         tid++;
       }
@@ -166,7 +206,7 @@ export class CompiledModel implements NameContext {
     this.threads = threads;
     this.threadsAt = threadsAt(threads, groups.map(([g]) => g));
     this.leaves = lb.leaves;
-    this.hasFutures = resolveFutures(name, threads, lb.leaves, lb.size);
+    let hasFutures = resolveFutures(name, threads, lb.leaves, lb.size);
     this.symmetry = this.resolveSymmetry(def, threads, lb.leaves);
     this.cells = lb.cells;
     this.W = lb.size;
@@ -183,6 +223,22 @@ export class CompiledModel implements NameContext {
       throw new ModelError(`model init failed: ${(e as Error).message}`);
     }
     this.init = init;
+    if (opts.deriveFutures !== undefined) {
+      const d = opts.deriveFutures(this);
+      hasFutures = installDerived(threads, d) || hasFutures;
+      let derived = 0;
+      let declared = 0;
+      let unrestricted = 0;
+      for (const th of threads) {
+        for (let pc = 0; pc < th.labels.length; pc++) {
+          if (th.futDecl[pc] !== null) declared++;
+          else if (th.futDerived[pc]) derived++;
+          else unrestricted++;
+        }
+      }
+      this.derived = { derived, declared, unrestricted, runs: d.runs, nodes: d.nodes, ms: d.ms, ...(d.gaveUp !== undefined ? { gaveUp: d.gaveUp } : {}) };
+    } else this.derived = undefined;
+    this.hasFutures = hasFutures;
   }
 
   private resolveSymmetry(def: ModelDef, threads: readonly CompiledThread[], leaves: readonly Leaf[]): SymmetryGroup[] {
@@ -276,12 +332,47 @@ function resolveFutures(model: string, threads: CompiledThread[], leaves: readon
       touch.push(rd);
       change.push(wr);
     }
-    const within = th.labels.map((_, pc) =>
-      Uint8Array.from(th.labels, (_l, pc2) => (contains(touch[pc] ?? null, touch[pc2] ?? null) && contains(change[pc] ?? null, change[pc2] ?? null) ? 1 : 0)),
-    );
-    Object.assign(th, { privateWords: priv, futTouch: touch, futChange: change, futWithin: within });
+    Object.assign(th, { privateWords: priv, futTouch: touch, futChange: change, futWithin: withinOf(th.labels, touch, change) });
   }
   return any;
+}
+
+/**
+ * Gives every label that declares no future its derived one (its private words added), and works out
+ * again which label's future contains which. True if any label got one.
+ */
+function installDerived(threads: readonly CompiledThread[], d: DerivedFutures): boolean {
+  let any = false;
+  for (const th of threads) {
+    const touch = th.futTouch.slice();
+    const change = th.futChange.slice();
+    const derived = th.futDerived.slice();
+    for (let pc = 0; pc < th.labels.length; pc++) {
+      const dt = d.touch[th.tid]?.[pc] ?? null;
+      const dc = d.change[th.tid]?.[pc] ?? null;
+      if (th.futDecl[pc] !== null || dt === null || dc === null) continue;
+      const rd = Int32Array.from(dt);
+      const wr = Int32Array.from(dc);
+      for (const w of th.privateWords) {
+        rd[w >>> 5]! |= 1 << (w & 31);
+        wr[w >>> 5]! |= 1 << (w & 31);
+      }
+      // writes imply reads
+      for (let i = 0; i < rd.length; i++) rd[i]! |= wr[i]!;
+      touch[pc] = rd;
+      change[pc] = wr;
+      derived[pc] = true;
+      any = true;
+    }
+    Object.assign(th, { futTouch: touch, futChange: change, futDerived: derived, futWithin: withinOf(th.labels, touch, change) });
+  }
+  return any;
+}
+
+function withinOf(labels: readonly string[], touch: readonly (Int32Array | null)[], change: readonly (Int32Array | null)[]): Uint8Array[] {
+  return labels.map((_, pc) =>
+    Uint8Array.from(labels, (_l, pc2) => (contains(touch[pc] ?? null, touch[pc2] ?? null) && contains(change[pc] ?? null, change[pc2] ?? null) ? 1 : 0)),
+  );
 }
 
 /** Whether bitset b is within bitset a (null: every word). */
@@ -371,10 +462,10 @@ function applyVariant(base: ModelDef, apply: ((d: any, p: any) => void) | undefi
 }
 
 /** Builds the base model, applies the variant through immer, and compiles it. */
-export function instantiate(mod: ModelModule<any, any>, variant: string, userParams: Readonly<Record<string, number>> = {}): Instance {
+export function instantiate(mod: ModelModule<any, any>, variant: string, userParams: Readonly<Record<string, number>> = {}, opts: CompileOptions = {}): Instance {
   const params = resolveParams(mod, variant, userParams);
   const [def, patches] = applyVariant(mod.build(params) as ModelDef, mod.variants[variant]!.apply, params);
-  return { module: mod, variant, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def, mod.name) };
+  return { module: mod, variant, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def, mod.name, opts) };
 }
 
 /**
@@ -382,7 +473,7 @@ export function instantiate(mod: ModelModule<any, any>, variant: string, userPar
  * on top; `changes` lists what the file changes relative to that base. Overriding a step at a label the
  * base thread does not have is an input error (a typo would otherwise add a dead step).
  */
-export function instantiateUserVariant(uv: UserVariant, file: string, userParams: Readonly<Record<string, number>> = {}): Instance {
+export function instantiateUserVariant(uv: UserVariant, file: string, userParams: Readonly<Record<string, number>> = {}, opts: CompileOptions = {}): Instance {
   const mod = uv.model;
   const base = baseOf(uv);
   if (!mod.variants[base]) throw new InputError(`${file}: base variant '${base}' is not a variant of '${mod.name}'`);
@@ -421,5 +512,5 @@ export function instantiateUserVariant(uv: UserVariant, file: string, userParams
       }
     }
   }
-  return { module: mod, variant: uv.name, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def, mod.name) };
+  return { module: mod, variant: uv.name, params, def, changes: patches.map(describePatch), compiled: new CompiledModel(def, mod.name, opts) };
 }

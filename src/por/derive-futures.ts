@@ -1,0 +1,527 @@
+// Derives thread futures (what a thread may still touch from each label on) by running its steps on
+// every state they can meet, as far as the thread alone can tell. Owns the derivation and its
+// soundness argument; it changes no state, never prints, and gives up (derives nothing) rather than guess.
+//
+// What it computes. For each thread t and label L: Rd(t, L), the words t's step at L or any later
+// step may touch, and Wr(t, L), those they may change, in the sense the engine checks (FUTURE-API,
+// src/explore/engine.ts checkFuture): every word a step touches, blocked or not, is in Rd; every word
+// an enabled step leaves with another value is in Wr. compile.ts installs them for every label a model
+// declares nothing at (a declaration wins at its label).
+//
+// The abstraction. Each thread's *nodes* are the states it reaches as far as it alone can tell: the
+// values of the words it tracks, its pc first (below). Every other word w is shared, and V(w) is a set
+// of values it may hold. It starts from the initial state: each thread's initial node, V(w) = {init[w]}.
+// A thread always tracks its private words (pc and declared locals, compile.ts privateWords).
+//
+// Exploring a node. From node n of thread t at label L, each alternative of L's step is run on a
+// scratch state holding n's values, every other word at a value of its V set. Steps record every word
+// they touch, in order (the views' note()). Which values: a step is a deterministic function of the
+// values it reads, and touches words one after another. Run it with every shared word at the first
+// value of its V; the words it touched that no earlier choice fixed, in the order it first touched
+// them, are u1..uk. Up to its first touch of u_i the run depended only on n, the fixed words and
+// u1..u_{i-1}; so every run whose values agree with these on those words does the same up to there.
+// For each i and each other value x of V(u_i), run again with u1..u_{i-1} as in this run and u_i = x
+// (later words free again), and so on. Every assignment of V values to the words a step touches is
+// then met by one run that agrees with it on every word that run touched, and so does what a step run
+// on it does (a word keeps its value within a step unless the step itself stores to it). A word the
+// run touched once, by a store that changed it (the undo log), was never read: its value before
+// decides nothing but whether the step changes it, which it does from this value, so its other values
+// need no runs.
+//
+// What a run gives. Its touched words join Rd(t, L) (whatever its end: a blocked step's touches are
+// checked too). If it threw (a model error, a fault of an impossible combination of values), nothing
+// more: in a real state those values make the search end there with that error, so no later step
+// exists on that path. If it returned BLOCKED, nothing more. Otherwise its changed words join
+// Wr(t, L); their new values join V (shared words) or make the successor node (tracked words); the
+// successor's label is an edge L -> L' (DONE: none). A new value of w makes every node whose runs
+// touched w unfixed run again; a new node adds its tracked values to V of those words (another thread
+// may read them: a dependency the reduction finds, but a value it must have).
+//
+// Refinements (precision, never soundness: each is checked). Words a thread tracks besides its private
+// ones are words it alone changes, so that their value is a function of its own path: (1) its own
+// record (the kernel's per-thread fields: rcu_nesting, irqs_off, preempt_count...); (2) after a pass
+// that gave up, every word one thread alone was seen to change (pmd, nr_ptes, a table's entries...).
+// And (3) a lock word (schema ref 'tid+1') is *owned*: a node knows whether its thread holds it (the
+// word is then its tid+1), and where not, the word takes its other values. Each refinement is an
+// assumption about the other threads: that none changes a word a thread tracks, and none releases a
+// lock another holds nor takes one for another. A run that breaks one is seen (its change is recorded)
+// and the derivation starts again without that assumption, for that word (Demote): every derivation
+// that completes met no breach, so the claim below holds of it.
+//
+// Soundness (the derived sets cover every real execution). Claim: in every reachable state s, each
+// thread's tracked words (and the locks it holds) form one of its nodes, and every other word w holds
+// a value of V(w). Initially true. A step of thread u from s: u's tracked words form a node n; every
+// other word it reads holds a V value (an owned lock u does not hold holds a value other than u's
+// tid+1): some run from n agrees with s on every word it touched, so it touched, changed and returned
+// what the real step does. Its touches are in Rd(u, pc_u), its changes in Wr(u, pc_u), its new shared
+// values in V, u's next tracked values and held locks a node. Another thread's node does not change:
+// no completed derivation has a run changing a word another thread tracks, nor an owned lock against
+// the rule (a word private to another thread makes it give up instead). At the fixpoint no node
+// needs running again, so the claim holds for every step by induction. Then future[L] = Rd/Wr of
+// every label reachable from L by the edges (a least fixpoint over the label graph) holds everything
+// any step from L on touches or changes, and is monotone along every edge (the engine's "moved to a
+// label whose future is wider" never fires on a derived future). A label no node reaches is never
+// reached: its future is empty.
+//
+// Budgets. Every number above is finite (bounded ints, finite labels), but products of value sets
+// grow fast. The derivation counts runs, nodes, and the values of each V; past a budget it gives up
+// for the whole model (an incomplete V can hide another thread's values, so no part of it stands
+// alone) and the model runs with its declared futures only. The first pass holds at most 32 values a
+// word; where it gives up, the next (refinement 2, or the full budget) is tried, three at most. Budgets are counts, never times: every
+// worker thread derives the same futures, so one and N workers reduce alike.
+//
+// The engine checks every step it runs against the futures installed, derived ones included: a step
+// that depends on anything but the state (which the determinism check catches) would make the
+// derivation wrong, and is then a model error, exit 2, never a silent reduction.
+
+import { BLOCKED, DONE, type CompiledModel, type DerivedFutures } from '../model/compile.ts';
+import { store } from '../state/zobrist.ts';
+
+/** How far the derivation goes before it gives up (counts, so that every thread derives the same). */
+export interface DeriveBudget {
+  /** step runs in all */
+  readonly runs: number;
+  /** step runs from one node, one alternative */
+  readonly runsPerStep: number;
+  /** nodes (private states) over all threads */
+  readonly nodes: number;
+  /** values of one shared word */
+  readonly values: number;
+}
+
+export const DEFAULT_DERIVE_BUDGET: DeriveBudget = { runs: 100_000, runsPerStep: 20_000, nodes: 20_000, values: 256 };
+
+/**
+ * A mistake to make on purpose, so that tests can show the checks catch a wrong derivation: skip the
+ * last value of every word when enumerating ('drop-value'), or give each label only its own step's
+ * footprint, not its successors' ('no-fixpoint').
+ */
+export type DeriveMistake = 'drop-value' | 'no-fixpoint';
+
+/** words recorded per run: as many as the engine checks a step's against its future */
+const REC = 4096;
+
+/** One state of one thread: the values of the words it tracks (its pc first), then a held bit per owned lock word. */
+interface Node {
+  readonly t: number;
+  readonly vals: Int32Array;
+  queued: boolean;
+}
+
+class GiveUp extends Error {
+  constructor(
+    message: string,
+    /** no refinement can help */
+    readonly fatal = false,
+  ) {
+    super(message);
+  }
+}
+
+/** A step may change word `w` where the derivation took it as another thread's to change: track it no more. */
+class Demote extends Error {
+  constructor(readonly w: number) {
+    super('demote');
+  }
+}
+
+/** the most passes a model gets after one gave up */
+const REFINEMENTS = 3;
+/** values per word in the first pass */
+const PROBE_VALUES = 32;
+
+/**
+ * Which words which thread's states hold (see the header, "Refinements"): `track[w]` the thread, or -1;
+ * `owned[w]` 1 for a lock word (a thread's tid+1 when it holds it) whose holder alone may change it.
+ */
+interface Plan {
+  readonly track: Int32Array;
+  readonly owned: Uint8Array;
+}
+
+/**
+ * The futures of every thread of `cm` (per tid, per pc; see the header), or every one null with the
+ * reason it gave up. Runs the model's steps on scratch states; leaves the model's holder as it was.
+ */
+export function deriveFutures(cm: CompiledModel, budget: DeriveBudget = DEFAULT_DERIVE_BUDGET, mistake?: DeriveMistake): DerivedFutures {
+  const t0 = Date.now();
+  const h = cm.holder;
+  const saved = { b: h.b, o: h.o, hi: h.hi, lo: h.lo, rec: h.rec, rn: h.rn, undo: h.undo, un: h.un };
+  const W = cm.W;
+  const plan: Plan = { track: new Int32Array(W).fill(-1), owned: new Uint8Array(W) };
+  for (const th of cm.threads) for (const w of th.privateWords) plan.track[w] = th.tid;
+  const isPrivate = Uint8Array.from(plan.track, (t) => (t >= 0 ? 1 : 0));
+  // first guesses: a thread's own record (the kernel's per-thread fields) is its own to change, and a
+  // lock word its holder's; a pass that is wrong about a word says so (Demote), one that gives up tells
+  // which words only one thread was seen to change
+  for (const th of cm.threads) {
+    const prefix = `${th.name}.`;
+    for (const leaf of cm.leaves) if (leaf.path.startsWith(prefix) && plan.track[leaf.off] === -1) plan.track[leaf.off] = th.tid;
+  }
+  for (const leaf of cm.leaves) if (leaf.ref === 'tid+1' && plan.track[leaf.off] === -1) plan.owned[leaf.off] = 1;
+  let runs = 0;
+  let nodes = 0;
+  try {
+    // each demotion takes a word out of a thread's states for good, each refinement adds some: both end
+    // the first pass holds few values per word: where it gives up, it has seen which words one thread
+    // alone changes, and the next pass, holding those in that thread's states, is cheaper
+    let values = Math.min(PROBE_VALUES, budget.values);
+    for (let refinements = 0; ; ) {
+      const d = new Derivation(cm, { ...budget, values }, plan, isPrivate, runs, mistake);
+      try {
+        d.run();
+        const { touch, change } = d.futures();
+        return { touch, change, runs: d.runs, nodes: Math.max(nodes, d.nodeCount), ms: Date.now() - t0 };
+      } catch (e) {
+        runs = d.runs;
+        nodes = Math.max(nodes, d.nodeCount);
+        if (e instanceof Demote) {
+          plan.track[e.w] = -1;
+          plan.owned[e.w] = 0;
+          continue;
+        }
+        if (!(e instanceof GiveUp) || e.fatal) throw e;
+        // another pass only if it would hold more words, or more values
+        const more = d.refine(plan);
+        if ((!more && values === budget.values) || ++refinements > REFINEMENTS) throw e;
+        values = budget.values;
+      }
+    }
+  } catch (e) {
+    if (!(e instanceof GiveUp)) throw e;
+    const none = cm.threads.map((th) => th.labels.map(() => null));
+    return { touch: none, change: none, runs, nodes, ms: Date.now() - t0, gaveUp: e.message };
+  } finally {
+    Object.assign(h, saved);
+  }
+}
+
+class Derivation {
+  readonly W: number;
+  readonly K: number;
+  nodeCount = 0;
+  /** per thread: the words its nodes hold (its private words, pc first, then the others it tracks) */
+  private readonly tracked: Int32Array[];
+  /** lock words whose holder's nodes know it holds them (Plan.owned) */
+  private readonly locks: Int32Array;
+  /** per word: its values so far (the first is its initial value), and the same as a set */
+  private readonly vals: number[][];
+  private readonly valSet: Set<number>[];
+  /** per word: the nodes whose runs touched it unfixed (run again when it gains a value) */
+  private readonly readers: Node[][];
+  private readonly readerMark: Set<Node>[];
+  /** per word: the threads seen to change it (bit tid), for refine() */
+  private readonly writers: Int32Array;
+  /** per thread: its nodes by tracked values */
+  private readonly nodes: Map<string, Node>[];
+  private queue: Node[] = [];
+  private head = 0;
+  /** per thread, per pc: words touched / changed by its step there; labels it moves to */
+  private readonly fpTouch: Int32Array[][];
+  private readonly fpChange: Int32Array[][];
+  private readonly edges: Set<number>[][];
+  private readonly rec = new Int32Array(REC);
+  private undo: Int32Array = new Int32Array(256);
+  private readonly buf: Int32Array;
+  private readonly pre: Int32Array;
+  private readonly stamp: Int32Array;
+  /** per word: how often the current run touched it (valid where its count stamp is the run's) */
+  private readonly count: Int32Array;
+  private readonly countStamp: Int32Array;
+  private gen = 0;
+
+  constructor(
+    private readonly cm: CompiledModel,
+    private readonly budget: DeriveBudget,
+    private readonly plan: Plan,
+    private readonly isPrivate: Uint8Array,
+    public runs: number,
+    private readonly mistake?: DeriveMistake,
+  ) {
+    const W = (this.W = cm.W);
+    this.K = (W + 31) >>> 5;
+    this.tracked = cm.threads.map((th) => {
+      const out = [...th.privateWords];
+      for (let w = 0; w < W; w++) if (plan.track[w] === th.tid && !isPrivate[w]) out.push(w);
+      return Int32Array.from(out);
+    });
+    this.locks = Int32Array.from(cm.leaves.filter((l) => plan.owned[l.off]).map((l) => l.off));
+    this.vals = Array.from(cm.init, (v) => [v]);
+    this.valSet = Array.from(cm.init, (v) => new Set([v]));
+    this.readers = Array.from({ length: W }, () => []);
+    this.readerMark = Array.from({ length: W }, () => new Set());
+    this.writers = new Int32Array(W);
+    this.nodes = cm.threads.map(() => new Map());
+    this.fpTouch = cm.threads.map((th) => th.labels.map(() => new Int32Array(this.K)));
+    this.fpChange = cm.threads.map((th) => th.labels.map(() => new Int32Array(this.K)));
+    this.edges = cm.threads.map((th) => th.labels.map(() => new Set<number>()));
+    this.buf = new Int32Array(W);
+    this.pre = new Int32Array(W);
+    this.stamp = new Int32Array(W);
+    this.count = new Int32Array(W);
+    this.countStamp = new Int32Array(W);
+  }
+
+  run(): void {
+    const init = this.cm.init;
+    for (const th of this.cm.threads) {
+      const tw = this.tracked[th.tid]!;
+      const v = new Int32Array(tw.length + this.locks.length);
+      for (let i = 0; i < tw.length; i++) v[i] = init[tw[i]!]!;
+      for (let j = 0; j < this.locks.length; j++) v[tw.length + j] = init[this.locks[j]!] === th.tid + 1 ? 1 : 0;
+      this.node(th.tid, v);
+    }
+    while (this.head < this.queue.length) {
+      const n = this.queue[this.head++]!;
+      if (this.head > 1024 && 2 * this.head > this.queue.length) {
+        this.queue = this.queue.slice(this.head);
+        this.head = 0;
+      }
+      n.queued = false;
+      this.explore(n);
+    }
+  }
+
+  /**
+   * After a pass that gave up: track, in the next, every word one thread alone was seen to change (in
+   * that thread's states). False if that tracks nothing new.
+   */
+  refine(plan: Plan): boolean {
+    let more = false;
+    for (let w = 0; w < this.W; w++) {
+      const m = this.writers[w]!;
+      if (plan.track[w] !== -1 || m === 0 || (m & (m - 1)) !== 0) continue;
+      plan.track[w] = 31 - Math.clz32(m);
+      plan.owned[w] = 0;
+      more = true;
+    }
+    return more;
+  }
+
+  /** The node of thread t holding `vals`, made (and queued) if new. */
+  private node(t: number, vals: Int32Array): void {
+    const key = vals.join(',');
+    const ns = this.nodes[t]!;
+    if (ns.has(key)) return;
+    if (++this.nodeCount > this.budget.nodes) throw new GiveUp(`more than ${this.budget.nodes} thread states`);
+    const n: Node = { t, vals, queued: false };
+    ns.set(key, n);
+    this.enqueue(n);
+    // another thread may read the words this thread holds: their values are values of those words
+    const tw = this.tracked[t]!;
+    for (let i = 0; i < tw.length; i++) this.addValue(tw[i]!, vals[i]!);
+    for (let j = 0; j < this.locks.length; j++) if (vals[tw.length + j]) this.addValue(this.locks[j]!, t + 1);
+  }
+
+  private enqueue(n: Node): void {
+    if (n.queued || n.vals[0]! < 0) return;
+    n.queued = true;
+    this.queue.push(n);
+  }
+
+  private addValue(w: number, v: number): void {
+    const s = this.valSet[w]!;
+    if (s.has(v)) return;
+    if (s.size >= this.budget.values) throw new GiveUp(`'${this.cm.leaves[w]!.path}' takes more than ${this.budget.values} values`);
+    s.add(v);
+    this.vals[w]!.push(v);
+    for (const n of this.readers[w]!) this.enqueue(n);
+  }
+
+  /** Runs every alternative of n's step on every assignment of values it can meet (see the header). */
+  private explore(n: Node): void {
+    const th = this.cm.threads[n.t]!;
+    const pc = n.vals[0]!;
+    const alts = th.alts[pc]!;
+    for (let alt = 0; alt < alts; alt++) {
+      // assignments still to run: (word, value) pairs, flat
+      const todo: number[][] = [[]];
+      let here = 0;
+      while (todo.length > 0) {
+        const asg = todo.pop()!;
+        if (++here > this.budget.runsPerStep) throw new GiveUp(`${th.name}.${th.labels[pc]} needs more than ${this.budget.runsPerStep} runs`);
+        if (++this.runs > this.budget.runs) throw new GiveUp(`more than ${this.budget.runs} step runs`);
+        this.runOnce(n, pc, alt, asg, todo);
+      }
+    }
+  }
+
+  private runOnce(n: Node, pc: number, alt: number, asg: readonly number[], todo: number[][]): void {
+    const cm = this.cm;
+    const t = n.t;
+    const th = cm.threads[t]!;
+    const { buf, pre, rec, stamp, count, countStamp, locks } = this;
+    const g = ++this.gen;
+    const mine = t + 1;
+    pre.set(this.cm.init);
+    const tw = this.tracked[t]!;
+    for (let i = 0; i < tw.length; i++) {
+      pre[tw[i]!] = n.vals[i]!;
+      stamp[tw[i]!] = g;
+    }
+    // an owned lock word: this thread's tid+1 where it holds it, any other of its values where not
+    for (let j = 0; j < locks.length; j++) {
+      const w = locks[j]!;
+      if (n.vals[tw.length + j]) {
+        pre[w] = mine;
+        stamp[w] = g;
+      } else if (pre[w] === mine) pre[w] = this.otherValue(w, mine, 0) ?? mine;
+    }
+    for (let i = 0; i < asg.length; i += 2) {
+      pre[asg[i]!] = asg[i + 1]!;
+      stamp[asg[i]!] = g;
+    }
+    buf.set(pre);
+    const h = cm.holder;
+    h.b = buf;
+    h.o = 0;
+    h.hi = 0;
+    h.lo = 0;
+    h.undo = this.undo;
+    h.un = 0;
+    h.rec = rec;
+    h.rn = 0;
+    let res: unknown;
+    let threw = false;
+    try {
+      res = th.steps[pc]!(cm.root, th.me, alt);
+      if (res === DONE) {
+        store(h, th.pcOff, -1);
+        for (const hook of cm.exitHooks) hook(cm.root, th.me);
+      }
+    } catch {
+      // the run's values make the step fail: in a real state that ends the search (see the header)
+      threw = true;
+    } finally {
+      h.rec = null;
+      this.undo = h.undo;
+      h.undo = null;
+    }
+    const rn = h.rn;
+    if (rn > rec.length) throw new GiveUp(`${th.name}.${th.labels[pc]} touched more than ${rec.length} words`);
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      if (countStamp[w] !== g) {
+        countStamp[w] = g;
+        count[w] = 0;
+      }
+      count[w]!++;
+    }
+    // stores that changed a word, in order: a word touched once, and changed, was stored, never read
+    const undo = this.undo;
+    const un = h.un;
+    for (let k = 0; k < un; k += 2) {
+      const w = undo[k]!;
+      if (countStamp[w] === g && count[w] === 1) count[w] = -1;
+    }
+    // the words touched unfixed, in first-touch order: branch on each one's other values
+    const touch = this.fpTouch[t]![pc]!;
+    const prefix: number[] = asg.slice();
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      touch[w >>> 5]! |= 1 << (w & 31);
+      if (stamp[w] === g) continue;
+      stamp[w] = g;
+      // stored without being read: its value before the step decides nothing but whether the step
+      // changed it, and it did change it from this value (so may from any)
+      if (count[w] === -1) continue;
+      if (!this.readerMark[w]!.has(n)) {
+        this.readerMark[w]!.add(n);
+        this.readers[w]!.push(n);
+      }
+      const vs = this.vals[w]!;
+      const skip = this.plan.owned[w] ? mine : NaN;
+      const end = this.mistake === 'drop-value' && vs.length > 1 ? vs.length - 1 : vs.length;
+      for (let k = 0; k < end; k++) if (vs[k] !== pre[w] && vs[k] !== skip) todo.push([...prefix, w, vs[k]!]);
+      prefix.push(w, pre[w]!);
+    }
+    if (threw || res === BLOCKED) return;
+    if (res !== DONE) {
+      const ix = typeof res === 'string' ? th.labelIndex[res] : undefined;
+      if (ix === undefined) return; // the engine reports a step returning no label: that path ends there
+      buf[th.pcOff] = ix;
+    }
+    const change = this.fpChange[t]![pc]!;
+    for (let i = 0; i < rn; i++) {
+      const w = rec[i]!;
+      const now = buf[w]!;
+      const was = pre[w]!;
+      if (now === was) continue;
+      change[w >>> 5]! |= 1 << (w & 31);
+      this.writers[w]! |= 1 << t;
+      const owner = this.plan.track[w]!;
+      if (owner === t) continue;
+      if (owner >= 0) {
+        if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} may change '${cm.leaves[w]!.path}', private to another thread`);
+        throw new Demote(w);
+      }
+      // an owned lock word: only its holder releases it, and nobody takes it for another
+      if (this.plan.owned[w] && ((was !== mine && was !== 0) || (now !== mine && now !== 0))) throw new Demote(w);
+      this.addValue(w, now);
+    }
+    const next = new Int32Array(tw.length + locks.length);
+    for (let i = 0; i < tw.length; i++) next[i] = buf[tw[i]!]!;
+    for (let j = 0; j < locks.length; j++) next[tw.length + j] = buf[locks[j]!] === mine ? 1 : 0;
+    if (next[0]! >= 0) this.edges[t]![pc]!.add(next[0]!);
+    this.node(t, next);
+  }
+
+  /** A value of w other than `not` (the first from index `from`), or undefined. */
+  private otherValue(w: number, not: number, from: number): number | undefined {
+    const vs = this.vals[w]!;
+    for (let k = from; k < vs.length; k++) if (vs[k] !== not) return vs[k];
+    return undefined;
+  }
+
+  /** Per thread, per pc: the least fixpoint over the label graph (see the header); null where unknown. */
+  futures(): { touch: (Int32Array | null)[][]; change: (Int32Array | null)[][] } {
+    const touch: (Int32Array | null)[][] = [];
+    const change: (Int32Array | null)[][] = [];
+    for (const th of this.cm.threads) {
+      const t = th.tid;
+      const T = this.fpTouch[t]!.map((b) => Int32Array.from(b));
+      const C = this.fpChange[t]!.map((b) => Int32Array.from(b));
+      // declared labels are what their declarations say (compile.ts keeps them); the others grow
+      const declared = th.labels.map((_, pc) => th.futDecl[pc] !== null);
+      for (let pc = 0; pc < th.labels.length; pc++) {
+        if (!declared[pc]) continue;
+        const dt = th.futTouch[pc];
+        const dc = th.futChange[pc];
+        if (dt) T[pc]!.set(dt);
+        if (dc) C[pc]!.set(dc);
+      }
+      const unrestricted = th.labels.map((_, pc) => declared[pc] && th.futTouch[pc] === null);
+      let changed = this.mistake !== 'no-fixpoint';
+      while (changed) {
+        changed = false;
+        for (let pc = 0; pc < th.labels.length; pc++) {
+          if (declared[pc]) continue;
+          for (const nx of this.edges[t]![pc]!) {
+            if (unrestricted[nx] && !unrestricted[pc]) {
+              unrestricted[pc] = true;
+              changed = true;
+            }
+            changed = or(T[pc]!, T[nx]!) || changed;
+            changed = or(C[pc]!, C[nx]!) || changed;
+          }
+        }
+      }
+      touch.push(T.map((b, pc) => (unrestricted[pc] ? null : b)));
+      change.push(C.map((b, pc) => (unrestricted[pc] ? null : b)));
+    }
+    return { touch, change };
+  }
+}
+
+/** a |= b; true if a changed */
+function or(a: Int32Array, b: Int32Array): boolean {
+  let changed = false;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]! | b[i]!;
+    if (x !== a[i]) {
+      a[i] = x;
+      changed = true;
+    }
+  }
+  return changed;
+}
