@@ -29,8 +29,11 @@ export class StepError extends ModelError {
 
 /** See Engine.safeWatch. */
 export interface SafeWatch {
+  /** words the `always` properties read */
   readonly reads: Int32Array;
   readonly changed: Int32Array;
+  /** per property index: the words that `sometimes` property read while it was pending (a bitset each) */
+  readonly readsBy: readonly Int32Array[];
 }
 
 export class Engine {
@@ -78,8 +81,9 @@ export class Engine {
   /**
    * Set while the reduction may take shared-safe steps (src/por/reduction.ts; a model with declared
    * futures): bitsets of the words the properties read in any state of the search (the engine adds to
-   * it), and of the shared words the steps the reduction chose changed (the reduction adds to it). A
-   * complete search in which the two meet starts again with those words visible.
+   * them: the `always` ones together, each `sometimes` one apart, while it is pending), and of the
+   * shared words the steps the reduction chose changed (the reduction adds to it). A complete search
+   * in which they meet starts again with those words visible.
    */
   safeWatch: SafeWatch | null = null;
 
@@ -653,6 +657,7 @@ export class Engine {
     }
     let k = -1; // the property being evaluated, to name it if it throws
     const h = cm.holder;
+    let nAlways = 0;
     if (this.owner !== null) {
       h.rec = this.propRec;
       h.rn = 0;
@@ -662,11 +667,17 @@ export class Engine {
         k = al[i]!;
         if (!props[k]!.pred(root, at)) m |= 1 << k;
       }
+      nAlways = h.rn;
       if (pendingSometimes !== 0) {
         const so = this.sometimesIdx;
+        const sw = this.safeWatch;
         for (let i = 0; i < so.length; i++) {
           k = so[i]!;
-          if (pendingSometimes & (1 << k) && props[k]!.pred(root, at)) m |= 1 << k;
+          if (pendingSometimes & (1 << k)) {
+            const r0 = h.rn;
+            if (props[k]!.pred(root, at)) m |= 1 << k;
+            if (sw !== null) watchReads(sw.readsBy[k]!, this.propRec, r0, h.rn);
+          }
         }
       }
     } catch (e) {
@@ -675,51 +686,9 @@ export class Engine {
       h.rec = null;
     }
     if (this.owner !== null) this.checkPropertyReads(h.rn);
-    if (this.safeWatch !== null) this.checkSafeReads(h.rn, a, off, pendingSometimes);
+    if (this.safeWatch !== null) watchReads(this.safeWatch.reads, this.propRec, 0, nAlways);
     return m;
   }
-
-  /**
-   * The properties just read only words no shared-safe step of this search changed, or words already
-   * visible; else those words become visible and the search starts again (src/por/reduction.ts).
-   */
-  private checkSafeReads(n: number, a: Int32Array, off: number, pendingSometimes: number): void {
-    const sw = this.safeWatch!;
-    let rn = Math.min(n, this.propRec.length);
-    // the `sometimes` properties already reached are read too: what a state's properties read, and so
-    // the conflicts, must not depend on the order the search met the states in
-    const done = this.sometimesMaskAll & ~pendingSometimes;
-    if (done !== 0) {
-      const cm = this.cm;
-      const h = cm.holder;
-      h.b = a;
-      h.o = off;
-      h.rec = this.propRec;
-      h.rn = n;
-      let k = -1;
-      try {
-        for (const i of this.sometimesIdx) {
-          k = i;
-          if (done & (1 << i)) this.props[i]!.pred(cm.root, cm.threadsAt);
-        }
-      } catch (e) {
-        throw this.propertyError(e, k);
-      } finally {
-        h.rec = null;
-      }
-      rn = Math.min(h.rn, this.propRec.length);
-    }
-    const rec = this.propRec;
-    const reads = sw.reads;
-    for (let i = 0; i < rn; i++) {
-      const w = rec[i]!;
-      reads[w >>> 5]! |= 1 << (w & 31);
-    }
-  }
-  private get sometimesMaskAll(): number {
-    return (this.sometimesAll ??= this.sometimesMask);
-  }
-  private sometimesAll: number | undefined;
 
   /** A property's predicate threw (an undeclared field read, say): name the property and the model. */
   private propertyError(e: unknown, k: number): ModelError {
@@ -772,5 +741,17 @@ export class Engine {
     let m = 0;
     for (const k of this.sometimesIdx) m |= 1 << k;
     return m;
+  }
+}
+
+/**
+ * Adds the words rec[from..to) to the bitset (those past rec's end are not known: the reduction's
+ * owner check has already refused so many, src/por/reduction.ts).
+ */
+function watchReads(bits: Int32Array, rec: Int32Array, from: number, to: number): void {
+  const n = Math.min(to, rec.length);
+  for (let i = from; i < n; i++) {
+    const w = rec[i]!;
+    bits[w >>> 5]! |= 1 << (w & 31);
   }
 }

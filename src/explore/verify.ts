@@ -36,6 +36,8 @@ export interface VerifyOptions {
   readonly maxPreemptions?: number;
   /** seconds a step (or the search) may go without progress before the run ends as a model error */
   readonly stepTimeout?: number;
+  /** seed the reduction's visible set by its pre-pass (default on; off: the restarts alone, for tests) */
+  readonly seedVisible?: boolean;
 }
 
 /** What a preemption-bounded run covered: its result holds within the bound, never beyond. */
@@ -227,6 +229,7 @@ export class Verification {
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
     if (opts.checkDeterminism) this.engine.checkDeterminism(true);
+    if ((opts.por ?? true) && (opts.seedVisible ?? true)) porOf(this.engine).seedVisible();
     this.search = this.newSearch();
   }
 
@@ -274,7 +277,10 @@ export class Verification {
    */
   private conflictsAtEnd(): void {
     if (!(this.opts.por ?? true)) return;
-    const c = porOf(this.engine).takeConflicts();
+    // a `sometimes` property reached is settled: what it read does not matter (src/por/reduction.ts, C2)
+    let reached = 0;
+    for (const d of (this.taken ?? this.search).discoveries) if (this.engine.props[d.prop]!.kind === 'sometimes') reached |= 1 << d.prop;
+    const c = porOf(this.engine).takeConflicts(reached);
     // a search stopped early claims nothing holds (a violation it found is a real path): no restart
     if (this.search.status.kind !== 'complete' && (this.taken === undefined || this.taken.status.kind !== 'complete')) return;
     if (c.length > 0) throw new ReductionWidened(c, `a property read ${c.map((w) => this.engine.cm.leaves[w]!.path).join(', ')}, which a step taken as shared-safe (invisible) changed`);

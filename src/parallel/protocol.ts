@@ -87,7 +87,7 @@ export interface ResultMsg {
   /** a model error in a step (reported as such, not as a crash) */
   readonly modelError?: string;
   /** with declared futures: words the properties read, and shared words the reduction's chosen steps changed */
-  readonly watched?: { readonly reads: readonly number[]; readonly changed: readonly number[] };
+  readonly watched?: { readonly reads: readonly number[]; readonly changed: readonly number[]; readonly readsBy: readonly (readonly number[])[] };
   /** the reduction met a step or property touching another thread's private words: these, and why */
   readonly widened?: { readonly words: readonly number[]; readonly why: string };
   /** how long the task ran in the worker, in ms */

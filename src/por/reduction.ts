@@ -59,7 +59,11 @@
 // outside Rd(u, pc_u) of every such u and outside the visible set V. t is *ready* in s if every
 // alternative of its step (blocked ones included: their reads, and stores, are recorded too) touches
 // only private or shared-safe words, and one is enabled. Whether t is ready is a function of s and V:
-// of the words t's step reads, and the other threads' pcs.
+// of the words t's step reads, and the other threads' pcs. (A reject memo answers "not ready" without
+// running the step where the words it touched before the offending word, or all of them, hold the
+// values they held when it was last found not ready at that pc: a deterministic step then touches,
+// and changes, the same words, so the answer is the one running it gives; the offending word's
+// safety is judged anew against the futures of the moment.)
 //
 // Persistence (C1). Let t be ready in s, and take any sequence of steps of the other threads from s.
 // Each step of u runs at a label L' reached from pc_u, so (monotone, checked) it touches only
@@ -70,19 +74,28 @@
 // of the sequence, which reads nothing it changes. {t's enabled alternatives} is persistent in s.
 //
 // Visibility (C2). A property's value in a state depends only on the words it reads there (it is
-// deterministic, as steps are). A shared-safe step never changes a word of V; V starts as the words
-// the properties read on the initial state (and the word a bit-test property reads unrecorded). A
-// search records every word any property reads in any state it visits (the `sometimes` ones already
-// reached included, so that the record does not depend on the search's order) and every shared word
-// a chosen step changes; a complete search in which the two meet starts again with the words they
-// share in V (ReductionWidened, counted in restarts with its reason). V only grows: restarts end. So
-// when a search ends without restarting, no chosen step changes a word any property read in any
-// visited state. That is what the usual argument needs: a state z the full graph reaches, and the
-// state z' the reduced graph reaches instead (z with chosen steps of threads that do not move on the
-// way to z applied too, since they commute with it), agree on every word no chosen step changes, and
-// the properties evaluated at z' read only such words, so they read the same values at z, take the
-// same path, and give the same value. Both sets are functions of the reduced graph, which is a
-// function of V: DFS, BFS and any number of workers (which hand theirs back) restart alike.
+// deterministic, as steps are). A shared-safe step never changes a word of V. V starts as the words
+// the properties read on the initial state (and the word a bit-test property reads unrecorded), and
+// before the first search a pre-pass (seedVisible) adds every word the properties read on the states
+// of a fixed set of random walks from the initial state (a fixed generator and seed, a bounded number
+// of steps), and every private word a step on those walks touched across threads (made shared too).
+// The pre-pass is a function of the model alone, so every search order and every worker starts from
+// the same V; it only makes the restart below rare. V is sound by the restart alone: a search records
+// every word an `always` property reads in any state it visits, every word a `sometimes` property
+// reads in any state it visits while that property is pending (not yet reached), and every shared
+// word a chosen step changes; a complete search in which the changed words meet the reads of the
+// `always` properties or of a `sometimes` property it never reached starts again with the words they
+// share in V (ReductionWidened, counted in restarts with its reason). V only grows: restarts end. A
+// `sometimes` property the search reached is settled by a real path, whatever it read; one it never
+// reached was pending, so evaluated and recorded, in every state the search visited. So when a search
+// ends without restarting, no chosen step changes a word that an `always` property, or an unreached
+// `sometimes` one, read in any visited state. That is what the usual argument needs, property by
+// property: a state z the full graph reaches, and the state z' the reduced graph reaches instead (z
+// with chosen steps of threads that do not move on the way to z applied too, since they commute with
+// it), agree on every word no chosen step changes, and such a property evaluated at z' reads only such
+// words, so it reads the same values at z, takes the same path, and gives the same value. The sets
+// compared are functions of the reduced graph (which `sometimes` properties it reaches included),
+// which is a function of V: DFS, BFS and any number of workers (which hand theirs back) restart alike.
 //
 // Cycles (C3). Along a path, futures only shrink, so along a cycle each thread's future (and whether
 // it is live) is the same in every state. Take a cycle of reduced states and a thread u that moves in
@@ -133,7 +146,9 @@ export interface StepRunner {
   /** the word a bit-test property reads unrecorded, or -1 */
   readonly bitsWord: number;
   propertyReads(a: Int32Array, off: number, rec: Int32Array): number;
-  safeWatch: { readonly reads: Int32Array; readonly changed: Int32Array } | null;
+  safeWatch: { readonly reads: Int32Array; readonly changed: Int32Array; readonly readsBy: readonly Int32Array[] } | null;
+  /** the properties (only their number matters here) */
+  readonly props: readonly unknown[];
 }
 
 /** A step or a property touched a word the reduction took as another thread's own: start again. */
@@ -163,6 +178,17 @@ export function foreignWords(owner: Int8Array, rec: Int32Array, n: number, tid: 
 const REC = 64;
 /** ...with declared futures: as many as the engine checks a step's against its future */
 const REC_FUT = 4096;
+
+/** The pre-pass that seeds the visible set (seedVisible): walks, steps a walk takes at most, steps in all. */
+const SEED_WALKS = 64;
+const SEED_DEPTH = 1000;
+const SEED_STEPS = 1 << 15;
+
+/** the reject memo (Reduction.rejects): words remembered at most, kinds, ints per entry */
+const REJ_WORDS = 12;
+const REJ_READ = 1;
+const REJ_CHANGE = 2;
+const REJ_STRIDE = 4 + 2 * REJ_WORDS;
 
 /** Why select() expanded a state fully. */
 export const WHY_NO_LOCAL = 0;
@@ -197,7 +223,7 @@ export class Reduction {
   /** the visible words V (bitset) */
   private readonly visible: Int32Array;
   /** what the engine watches the properties' reads against (see Engine.safeWatch) */
-  private readonly watch: { readonly reads: Int32Array; readonly changed: Int32Array };
+  private readonly watch: { readonly reads: Int32Array; readonly changed: Int32Array; readonly readsBy: readonly Int32Array[] };
   /** words made visible since the start (handed to worker threads with the widened ones) */
   private readonly visibleAdded: number[] = [];
   /** per thread, in the state select() is looking at: live, and its future there (null: unrestricted) */
@@ -219,6 +245,16 @@ export class Reduction {
    */
   private readonly firstWord: Int32Array[];
   private candN = 0;
+  /**
+   * per thread, per pc: why its step was last found not ready there (see readyFut), so that where
+   * that recurs it need not run: REJ_STRIDE ints, [kind, alt, word, n, n (word, value) pairs]. kind 0:
+   * none; REJ_READ: alternative `alt` touched `word`, not safe to read, after touching the n words
+   * listed with the values they had; REJ_CHANGE: it touched only the n words listed, with those values,
+   * and changed `word`, not safe to change (or visible). A step reads only through the views and is
+   * deterministic, so where those words hold those values it touches (and changes) the same words:
+   * the memo gives readyFut's answer, as running it would (the safety of `word` is judged anew).
+   */
+  private readonly rejects: Int32Array[];
 
   constructor(private readonly engine: StepRunner) {
     const cm = engine.cm;
@@ -243,12 +279,13 @@ export class Reduction {
     this.fut = cm.hasFutures;
     const K = (engine.W + 31) >>> 5;
     this.visible = new Int32Array(K);
-    this.watch = { reads: new Int32Array(K), changed: new Int32Array(K) };
+    this.watch = { reads: new Int32Array(K), changed: new Int32Array(K), readsBy: engine.props.map(() => new Int32Array(K)) };
     this.live = new Uint8Array(engine.T);
     this.rdAt = new Array<Int32Array | null>(engine.T).fill(null);
     this.wrAt = new Array<Int32Array | null>(engine.T).fill(null);
     this.closuresFut = this.privOffs.map((p) => new Closures(p.length));
     this.firstWord = cm.threads.map((t) => new Int32Array(t.labels.length).fill(-1));
+    this.rejects = cm.threads.map((t) => new Int32Array(t.labels.length * REJ_STRIDE));
     if (this.fut) {
       // V starts as what the properties read on the initial state (and the bit-test word, read unrecorded)
       const n = engine.propertyReads(cm.init, 0, this.rec);
@@ -256,6 +293,75 @@ export class Reduction {
       for (let i = 0; i < Math.min(n, this.rec.length); i++) setBit(this.visible, this.rec[i]!);
       if (engine.bitsWord >= 0) setBit(this.visible, engine.bitsWord);
     }
+  }
+
+  /**
+   * Seeds V before the first search of a model with declared futures (see the header, C2): every
+   * word the properties read on the states of SEED_WALKS random walks from the initial state (a fixed
+   * generator and seed: a function of the model alone), and every word a step run on the way touched
+   * that is private to another thread, become visible (and shared). The restart stays the safety net:
+   * this only makes it rare. A walk ends in a terminal state, at SEED_DEPTH steps, or when the pre-pass
+   * has run SEED_STEPS steps; an error (a breach of a declaration, say) ends the pre-pass, and the
+   * search meets it and reports it itself. Returns the words it added.
+   */
+  seedVisible(): number[] {
+    if (!this.fut) return [];
+    const e = this.engine;
+    const W = e.W;
+    const cm = e.cm;
+    const cur = new Int32Array(W);
+    const next = new Int32Array(W);
+    const read = new Uint8Array(W);
+    const props = new Int32Array(REC_FUT);
+    const cands: number[] = [];
+    let x = 0x2545f491; // xorshift32
+    const below = (n: number) => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return (x >>> 0) % n;
+    };
+    let steps = 0;
+    try {
+      for (let walk = 0; walk < SEED_WALKS && steps < SEED_STEPS; walk++) {
+        cur.set(cm.init);
+        for (let d = 0; ; d++) {
+          const n = e.propertyReads(cur, 0, props);
+          for (let i = 0; i < Math.min(n, props.length); i++) read[props[i]!] = 1;
+          if (d >= SEED_DEPTH || steps >= SEED_STEPS) break;
+          cands.length = 0;
+          for (let t = 0; t < e.T; t++) {
+            if (e.pc(cur, 0, t) < 0) continue;
+            const k = e.alts(cur, 0, t);
+            for (let alt = 0; alt < k; alt++) cands.push(t, alt);
+          }
+          // an enabled (thread, alternative), uniformly: draw without replacement until one runs
+          let moved = false;
+          while (cands.length > 0 && !moved) {
+            const i = 2 * below(cands.length >> 1);
+            const t = cands[i]!;
+            const alt = cands[i + 1]!;
+            cands[i] = cands[cands.length - 2]!;
+            cands[i + 1] = cands[cands.length - 1]!;
+            cands.length -= 2;
+            moved = this.runInto(cur, 0, t, alt, next);
+            steps++;
+            for (let j = 0; j < Math.min(this.recN, this.rec.length); j++) {
+              const w = this.rec[j]!;
+              if (this.owner[w] >= 0 && this.owner[w] !== t) read[w] = 1;
+            }
+          }
+          if (!moved) break;
+          cur.set(next);
+        }
+      }
+    } catch {
+      // what was found so far stands; the search runs that step again and reports what it does
+    }
+    const words: number[] = [];
+    for (let w = 0; w < W; w++) if (read[w] && !hasBit(this.visible, w)) words.push(w);
+    this.widen(words);
+    return words;
   }
 
   /**
@@ -267,37 +373,47 @@ export class Reduction {
   }
 
   /**
-   * The words both read by a property in some state of the search and changed by a step chosen in
-   * some state (see the header, C2), and forgets both sets: a complete search that found any must
-   * start again with them visible.
+   * The words both read in some state of the search by an `always` property, or by a `sometimes` one
+   * outside `reached` (bit k: property k was reached), and changed by a step chosen in some state (see
+   * the header, C2); forgets the sets: a complete search that found any must start again with them visible.
    */
-  takeConflicts(): number[] {
-    const { reads, changed } = this.watch;
+  takeConflicts(reached: number): number[] {
+    const { reads, changed, readsBy } = this.watch;
     const out: number[] = [];
     for (let i = 0; i < reads.length; i++) {
-      const m = reads[i]! & changed[i]! & ~this.visible[i]!;
+      let r = reads[i]!;
+      for (let k = 0; k < readsBy.length; k++) if ((reached & (1 << k)) === 0) r |= readsBy[k]![i]!;
+      const m = r & changed[i]! & ~this.visible[i]!;
       for (let b = 0; b < 32; b++) if (m & (1 << b)) out.push(i * 32 + b);
     }
-    reads.fill(0);
-    changed.fill(0);
+    this.forgetWatched();
     return out;
   }
 
+  private forgetWatched(): void {
+    this.watch.reads.fill(0);
+    this.watch.changed.fill(0);
+    for (const r of this.watch.readsBy) r.fill(0);
+  }
+
   /** What a worker thread saw (the two sets), handed to the search that gathers them; forgets them. */
-  takeWatched(): { reads: number[]; changed: number[] } {
+  takeWatched(): { reads: number[]; changed: number[]; readsBy: number[][] } {
     const words = (bits: Int32Array) => {
       const out: number[] = [];
       for (let i = 0; i < bits.length; i++) for (let b = 0; b < 32; b++) if (bits[i]! & (1 << b)) out.push(i * 32 + b);
       bits.fill(0);
       return out;
     };
-    return { reads: words(this.watch.reads), changed: words(this.watch.changed) };
+    return { reads: words(this.watch.reads), changed: words(this.watch.changed), readsBy: this.watch.readsBy.map(words) };
   }
 
   /** Adds what a worker thread saw (takeWatched) to this search's sets. */
-  addWatched(w: { readonly reads: readonly number[]; readonly changed: readonly number[] }): void {
+  addWatched(w: { readonly reads: readonly number[]; readonly changed: readonly number[]; readonly readsBy?: readonly (readonly number[])[] }): void {
     for (const x of w.reads) setBit(this.watch.reads, x);
     for (const x of w.changed) setBit(this.watch.changed, x);
+    w.readsBy?.forEach((r, k) => {
+      for (const x of r) setBit(this.watch.readsBy[k]!, x);
+    });
   }
 
   /** Makes `words` shared (a step or property touched them across threads); monotone. */
@@ -310,8 +426,7 @@ export class Reduction {
         this.visibleAdded.push(w);
       }
       // what the search thrown away saw belongs to it
-      this.watch.reads.fill(0);
-      this.watch.changed.fill(0);
+      this.forgetWatched();
     }
     let changed = false;
     for (const w of words) {
@@ -323,6 +438,7 @@ export class Reduction {
     if (!changed) return;
     // drop every learnt fact: they were learnt under the narrower map
     for (const f of this.firstShared) f.fill(0);
+    for (const r of this.rejects) r.fill(0);
     for (let t = 0; t < this.privOffs.length; t++) {
       this.privOffs[t] = Int32Array.from(Array.from(this.privOffs[t]!).filter((o) => this.owner[o] === t));
       this.closures[t] = new Closures(this.privOffs[t]!.length);
@@ -612,6 +728,7 @@ export class Reduction {
     this.sawShared = false;
     this.visibleOnly = false;
     if (collect) this.candN = 0;
+    if (this.rejected(buf, off, t, pc, n)) return -1;
     for (let alt = 0; alt < n; alt++) {
       let ok: boolean;
       let rec: Int32Array;
@@ -634,12 +751,17 @@ export class Reduction {
       let r = 1;
       if (alt === 0 && this.firstWord[t]![pc] === -1) this.firstWord[t]![pc] = rn > 0 ? rec[0]! : -2;
       if (rn > rec.length) r = -1;
+      let bad = -1;
       for (let i = 0; i < rn && r === 1; i++) {
         const w = rec[i]!;
         if (owner[w] === t) continue;
         this.sawShared = true;
-        if (!this.safeToRead(t, w)) r = -1;
+        if (!this.safeToRead(t, w)) {
+          r = -1;
+          bad = i;
+        }
       }
+      let changed = -1;
       if (ok && r === 1) {
         // the words it changed: in place, those of the undo log whose value differs from the first logged
         if (inPlace) {
@@ -649,20 +771,71 @@ export class Reduction {
             const w = u[k]!;
             let first = true;
             for (let j = 0; j < k && first; j += 2) first = u[j] !== w;
-            if (first && buf[off + w] !== u[k + 1]) r = this.changeOk(t, w, collect);
+            if (first && buf[off + w] !== u[k + 1]) {
+              r = this.changeOk(t, w, collect);
+              changed = w;
+            }
           }
         } else {
           for (let i = 0; i < rn && r === 1; i++) {
             const w = rec[i]!;
-            if (after[aOff + w] !== buf[off + w]) r = this.changeOk(t, w, collect);
+            if (after[aOff + w] !== buf[off + w]) {
+              r = this.changeOk(t, w, collect);
+              changed = w;
+            }
           }
         }
       }
       if (inPlace && ok) e.settle(buf, off, 0, false);
-      if (r !== 1) return -1;
+      if (r !== 1) {
+        // remember why, with the words read before it and their values in buf (restored by now)
+        if (bad >= 0 && bad <= REJ_WORDS) this.remember(buf, off, t, pc, alt, REJ_READ, rec[bad]!, rec, bad);
+        else if (bad < 0 && changed >= 0 && rn <= REJ_WORDS) this.remember(buf, off, t, pc, alt, REJ_CHANGE, changed, rec, rn);
+        return -1;
+      }
       enabled ||= ok;
     }
     return enabled ? 1 : 0;
+  }
+
+  /** Records why (t, alt) at pc was not ready: `kind`, `word`, and the n words of rec before it with their values in buf. */
+  private remember(buf: Int32Array, off: number, t: number, pc: number, alt: number, kind: number, word: number, rec: Int32Array, n: number): void {
+    const m = this.rejects[t]!;
+    const o = pc * REJ_STRIDE;
+    m[o] = kind;
+    m[o + 1] = alt;
+    m[o + 2] = word;
+    m[o + 3] = n;
+    for (let i = 0; i < n; i++) {
+      m[o + 4 + 2 * i] = rec[i]!;
+      m[o + 5 + 2 * i] = buf[off + rec[i]!]!;
+    }
+  }
+
+  /**
+   * The reject memo says thread t (at pc, with n alternatives) is not ready in buf[off..]: its words
+   * hold the remembered values, and the remembered word is still unsafe (read, or changed) now.
+   */
+  private rejected(buf: Int32Array, off: number, t: number, pc: number, n: number): boolean {
+    const m = this.rejects[t]!;
+    const o = pc * REJ_STRIDE;
+    const kind = m[o]!;
+    if (kind === 0 || m[o + 1]! >= n) return false;
+    const k = m[o + 3]!;
+    for (let i = 0; i < k; i++) if (buf[off + m[o + 4 + 2 * i]!] !== m[o + 5 + 2 * i]) return false;
+    const w = m[o + 2]!;
+    if (this.owner[w] === t) return false;
+    if (kind === REJ_READ) {
+      if (this.safeToRead(t, w)) return false;
+      this.sawShared = true;
+      return true;
+    }
+    this.sawShared = true;
+    if (hasBit(this.visible, w)) {
+      this.visibleOnly = true;
+      return true;
+    }
+    return !this.safeToChange(t, w);
   }
 
   /** Thread t's step changes w: 1 if it may (private, or shared-safe and invisible), else -1. */

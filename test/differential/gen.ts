@@ -422,8 +422,10 @@ export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
       // a race: ints only, at most two steps a thread, every property on the homes (each thread's
       // steps independent of the others', and the property telling the orders apart)
       race: fc.integer({ min: 0, max: 3 }).map((x) => x === 0),
+      // a gate (gated()): the properties read past their first condition only where random walks rarely go
+      gated: fc.integer({ min: 0, max: 5 }).map((x) => x === 0),
     })
-    .map(({ declared, groups: raw1, props: props0, pure: pure0, race, ...raw }) => {
+    .map(({ declared, groups: raw1, props: props0, pure: pure0, race, gated: gate, ...raw }) => {
       const pure = pure0 || race;
       const raw0 = race ? raw1.map((g) => ({ ...g, code: g.code.filter((i) => INT_OPS.has(i.op)).slice(0, 2) })) : raw1;
       // in a race, a property that tells one order from the other: one home changed, another not yet
@@ -451,10 +453,37 @@ export function futureModelDesc(): fc.Arbitrary<ModelDesc> {
         kind,
         conds: on ? conds.map((c, j) => ({ ...c, reg: false, v: homes[(c.v + j) % homes.length]! })) : conds,
       }));
-      const d = normalize({ ...raw, groups: homed, props: onHomes });
+      const d0 = normalize({ ...raw, groups: homed, props: onHomes });
+      const d = gate && race && d0.groups.length < GROUP_NAMES.length ? gated(d0) : d0;
       const future = d.groups.map((_, gi) => declared[gi] ?? true);
       return printable({ ...d, future: future.some((x) => x) ? future : future.map(() => true) });
     });
+}
+
+/** Levels of a gate: a random walk opens it with probability 2^-GATE_LEVELS. */
+const GATE_LEVELS = 8;
+
+/**
+ * `d` with a gate: a thread that sets a new int G to 1 only after choosing 1 GATE_LEVELS times in a
+ * row (any 0 ends it), and every `never` and `sometimes` property first asks G == 1. Such a property
+ * reads its other ints only past the gate, a state the random walks of the reduction's pre-pass
+ * (src/por/reduction.ts, seedVisible) seldom reach, while the other threads' shared-safe steps
+ * change those ints: the visible set is then learnt by the restart alone (the trap it must catch).
+ */
+function gated(d: ModelDesc): ModelDesc {
+  const G = d.ints.length;
+  const tmp = G + 1;
+  const end = 2 * GATE_LEVELS + 1;
+  const code: Instr[] = [];
+  for (let i = 0; i < GATE_LEVELS; i++) code.push({ op: 'choose', v: tmp, n: 2 }, { op: 'jump', cond: { reg: false, v: tmp, cmp: '==', c: 0 }, to: end });
+  code.push({ op: 'set', v: G, c: 1 });
+  const open: Cond = { reg: false, v: G, cmp: '==', c: 1 };
+  return {
+    ...d,
+    ints: [...d.ints, 1, 1],
+    groups: [...d.groups, { count: 1, symmetric: false, daemon: false, code }],
+    props: d.props.map((p) => (p.kind === 'never' || p.kind === 'sometimes' ? { ...p, conds: [open, ...p.conds] } : p)),
+  };
 }
 
 /** Models that declare exact futures: mostly futureModelDesc()'s, and modelDesc()'s (kernel idioms) with every group declaring. */

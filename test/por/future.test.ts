@@ -9,7 +9,7 @@ import { instantiate } from '../../src/model/compile.ts';
 import { DONE, defineModel, defineState, thread } from '../../src/model/model.ts';
 import { array, int } from '../../src/model/schema.ts';
 import { DEFAULT_OPTIONS, Verification, verify } from '../../src/explore/verify.ts';
-import { always, defineSpec } from '../../src/spec/property.ts';
+import { always, defineSpec, sometimes } from '../../src/spec/property.ts';
 import { closePools } from '../../src/parallel/coordinator.ts';
 import { parallelHandOff } from '../../src/parallel/handoff.ts';
 
@@ -110,13 +110,104 @@ const trapSpec = defineSpec(trap, {
 
 describe('visibility: a property reading what a shared-safe step changed', () => {
   for (const strategy of ['dfs', 'bfs'] as const) {
-    it(`restarts with the word visible and keeps the verdict (${strategy})`, () => {
-      const on = verify(instantiate(trap, 'base'), trapSpec, { stopAtFirst: false, strategy });
+    it(`without the pre-pass: restarts with the word visible and keeps the verdict (${strategy})`, () => {
+      const on = verify(instantiate(trap, 'base'), trapSpec, { stopAtFirst: false, strategy, seedVisible: false });
       const off = verify(instantiate(trap, 'base'), trapSpec, { stopAtFirst: false, strategy, por: false });
       expect(statuses(off)).toEqual(['violated', 'holds']);
       expect(statuses(on)).toEqual(statuses(off));
       expect(on.stats.reduction!.restarts).toBeGreaterThan(0);
       expect(on.stats.reduction!.widenedBy).toMatch(/a property read out\[[01]\].*which a step taken as shared-safe \(invisible\) changed/);
+    });
+    it(`with the pre-pass (the default): out is visible from the start, no restart, the same states and verdict (${strategy})`, () => {
+      const seeded = verify(instantiate(trap, 'base'), trapSpec, { stopAtFirst: false, strategy });
+      const net = verify(instantiate(trap, 'base'), trapSpec, { stopAtFirst: false, strategy, seedVisible: false });
+      expect(seeded.stats.reduction!.restarts).toBe(0);
+      expect(statuses(seeded)).toEqual(['violated', 'holds']);
+      expect(seeded.stats.states).toBe(net.stats.states);
+    });
+  }
+});
+
+// The trap again, where random walks cannot find the state that shows it: the opener raises `gate`
+// only after choosing its first alternative DEPTH times in a row (a walk does so with probability
+// 2^-DEPTH), so the pre-pass never sees a property read `out`, and the restart is what keeps the
+// verdicts: of an `always` property, of a `sometimes` one that only an order the reduction leaves out
+// reaches, and of one never reachable (read in every state, so its reads count). A `sometimes` one
+// that the reduced graph reaches whatever it leaves out is settled by its path: no restart for it.
+const DEPTH = 24;
+const dst = defineState({ gate: int(0, 1), level: int(0, DEPTH), out: array(2, int(0, 1)) });
+const deep = defineModel({
+  name: 'visibility-trap-deep',
+  title: '',
+  doc: '',
+  params: {},
+  build: () => ({
+    state: dst,
+    threads: {
+      worker: thread(dst, {
+        count: 2,
+        locals: { l: int(0, 1) },
+        steps: {
+          work: (_s, me) => {
+            me.l = 1;
+            return 'store';
+          },
+          store: (s, me) => {
+            s.out.set(me.index, me.l);
+            return DONE;
+          },
+        },
+        future: { work: { writes: ['out[{i}]'] }, store: { writes: ['out[{i}]'] } },
+      }),
+      opener: thread(dst, {
+        steps: {
+          climb: {
+            alts: 2,
+            run: (s, _me, alt) => {
+              if (alt === 1) return DONE;
+              if (s.level === DEPTH - 1) s.gate = 1;
+              else s.level = s.level + 1;
+              return s.gate === 1 ? DONE : 'climb';
+            },
+          },
+        },
+        future: { climb: { writes: ['gate', 'level'] } },
+      }),
+    },
+  }),
+  variants: { base: { summary: '' } },
+});
+type DeepKind = 'always' | 'sometimes-order' | 'sometimes-settled' | 'sometimes-unreached';
+const deepSpec = (kind: DeepKind) =>
+  defineSpec(deep, {
+    properties: [
+      kind === 'always'
+        ? always('in-order', 'worker 0 stores first (violated)', (s) => s.gate === 0 || !(s.out.get(1) === 1 && s.out.get(0) === 0))
+        : kind === 'sometimes-order'
+          ? sometimes('out-of-order', 'worker 1 stored first, past the gate (reachable)', (s) => s.gate === 1 && s.out.get(1) === 1 && s.out.get(0) === 0)
+          : kind === 'sometimes-settled'
+            ? sometimes('stored', 'worker 0 stored, past the gate (reachable)', (s) => s.gate === 1 && s.out.get(0) === 1)
+            : sometimes('never', 'past the gate, the stores add up to 3 (unreachable)', (s) => s.gate === 1 && s.out.get(0) + s.out.get(1) === 3),
+    ],
+    expect: { base: {} },
+  });
+const deepVerdict = { always: 'violated', 'sometimes-order': 'reachable', 'sometimes-settled': 'reachable', 'sometimes-unreached': 'unreachable' };
+
+describe('visibility: the restart net where the pre-pass cannot see', () => {
+  for (const kind of ['always', 'sometimes-order', 'sometimes-settled', 'sometimes-unreached'] as const) {
+    it(`${kind}: verdicts of --no-por, DFS and BFS store the same states`, () => {
+      const inst = () => instantiate(deep, 'base');
+      const off = verify(inst(), deepSpec(kind), { stopAtFirst: false, por: false });
+      const dfs = verify(inst(), deepSpec(kind), { stopAtFirst: false });
+      const bfs = verify(inst(), deepSpec(kind), { stopAtFirst: false, strategy: 'bfs' });
+      expect(statuses(off)).toEqual([deepVerdict[kind], 'holds']);
+      expect(statuses(dfs)).toEqual(statuses(off));
+      expect(statuses(bfs)).toEqual(statuses(off));
+      expect(bfs.stats.states).toBe(dfs.stats.states);
+      expect(dfs.stats.states).toBeLessThan(off.stats.states);
+      // only a property that is read everywhere and not settled by a path makes the search restart
+      expect(dfs.stats.reduction!.restarts, dfs.stats.reduction!.widenedBy).toBe(kind === 'sometimes-settled' ? 0 : 1);
+      expect(bfs.stats.reduction!.restarts).toBe(dfs.stats.reduction!.restarts);
     });
   }
 });
