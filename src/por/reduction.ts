@@ -110,7 +110,9 @@
 // futures (another live thread is unrestricted, which in a cycle it stays) moves by local steps, and
 // the argument above for local steps applies. So every cycle of the reduced graph has a fully
 // expanded state. A closure walk is cached by the thread's private words only when it met no other
-// word (then it is a function of them); otherwise it is run again.
+// word (then it is a function of them); otherwise it is run again. Where every enabled alternative of
+// the chosen step changes the state and leads to one where the thread is finished or, by the reject
+// memo (exact, above), not ready, the closure is those states alone and has no cycle: no walk is run.
 //
 // Breaches. The argument needs every step in the full graph to keep its declaration; the engine
 // checks only the steps the reduced search runs. A breach reachable in the full graph is also met in
@@ -589,7 +591,9 @@ export class Reduction {
     const closures = (fut ? this.closuresFut : this.closures)[t]!;
     let d = 0;
     this.ensureWalk(1);
-    this.walkBuf.set(buf.subarray(off, off + W), 0);
+    // (a loop, not set(subarray()): no view object per walk)
+    const wb0 = this.walkBuf;
+    for (let j = 0; j < W; j++) wb0[j] = buf[off + j]!;
     this.walkAlt[0] = 0;
     while (d >= 0) {
       const alt = this.walkAlt[d]!;
@@ -679,7 +683,7 @@ export class Reduction {
         continue;
       }
       const shared = this.sawShared;
-      if (this.acyclicFut(buf, off, t, shared)) {
+      if (this.deadEnds || this.acyclicFut(buf, off, t, shared)) {
         // what the chosen step changes is invisible only if no property reads it in any state: the
         // search compares the two sets when it ends
         for (let i = 0; i < this.candN; i++) setBit(this.watch.changed, this.cand[i]!);
@@ -728,6 +732,7 @@ export class Reduction {
     this.sawShared = false;
     this.visibleOnly = false;
     if (collect) this.candN = 0;
+    this.deadEnds = true;
     if (this.rejected(buf, off, t, pc, n)) return -1;
     for (let alt = 0; alt < n; alt++) {
       let ok: boolean;
@@ -786,6 +791,8 @@ export class Reduction {
           }
         }
       }
+      // with the successor in place: does t's closure end there (see deadEnds)?
+      if (inPlace && collect && ok && r === 1) this.deadEnds &&= changed >= 0 && this.deadEnd(buf, off, t);
       if (inPlace && ok) e.settle(buf, off, 0, false);
       if (r !== 1) {
         // remember why, with the words read before it and their values in buf (restored by now)
@@ -796,6 +803,26 @@ export class Reduction {
       enabled ||= ok;
     }
     return enabled ? 1 : 0;
+  }
+
+  /**
+   * Set by readyFut() in place: every enabled alternative of t's step changed the state and led to a
+   * state where t is finished or, by the reject memo, not ready (the futures of the others, frozen,
+   * as now). Then t's ready closure (walk()) is the state and those successors: no cycle, and the
+   * walk would say so.
+   */
+  private deadEnds = false;
+
+  /** With a successor of t's step in buf[off..]: t is finished there, or the reject memo says it is not ready (no side effects). */
+  private deadEnd(buf: Int32Array, off: number, t: number): boolean {
+    const pc = this.engine.pc(buf, off, t);
+    if (pc < 0) return true;
+    const saw = this.sawShared;
+    const vis = this.visibleOnly;
+    const r = this.rejected(buf, off, t, pc, this.engine.alts(buf, off, t));
+    this.sawShared = saw;
+    this.visibleOnly = vis;
+    return r;
   }
 
   /** Records why (t, alt) at pc was not ready: `kind`, `word`, and the n words of rec before it with their values in buf. */
@@ -916,7 +943,8 @@ export class Reduction {
       b.set(this.lastWalkHash);
       this.lastWalkHash = b;
     }
-    this.lastWalk.set(a.subarray(off, off + W), k * W);
+    const lw = this.lastWalk;
+    for (let j = 0; j < W; j++) lw[k * W + j] = a[off + j]!;
     this.lastWalkHash[k] = this.stateHash(a, off);
     this.lastWalkN = k + 1;
   }
