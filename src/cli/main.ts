@@ -5,7 +5,8 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync }
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
-import { instantiate, instantiateUserVariant, type Instance } from '../model/compile.ts';
+import { instantiate, instantiateUserVariant, type CompileOptions, type Instance } from '../model/compile.ts';
+import { deriveFutures } from '../por/derive-futures.ts';
 import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
@@ -113,6 +114,9 @@ const VERIFY_OPTIONS = `verify options:
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --check-reduction    then run the same search with every reduction off (--no-por --no-symmetry) and
                        report both sizes, the cut, and whether every verdict agrees (exit 4 if not)
+  --derive-futures     derive each thread's future (what it may still touch from each label on) from its
+                       steps, where the model declares none, for the partial-order reduction (-v says
+                       how many labels got one; every step is still checked against them)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
   --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
                        could still run): finds bugs of few preemptions in large models; exit 3 at best`;
@@ -214,6 +218,8 @@ interface Opts {
   checkDeterminism: boolean;
   /** verify: run again with every reduction off and compare (--check-reduction) */
   checkReduction: boolean;
+  /** verify: derive the futures of every label a model declares none at (--derive-futures) */
+  deriveFutures: boolean;
   /** seconds a step may run (--step-timeout) */
   stepTimeout?: number;
   workers: number;
@@ -270,6 +276,7 @@ const OPTIONS = {
   exact: { type: 'boolean' },
   'check-determinism': { type: 'boolean' },
   'check-reduction': { type: 'boolean' },
+  'derive-futures': { type: 'boolean' },
   workers: { type: 'string', short: 'j' },
   path: { type: 'string' },
   property: { type: 'string' },
@@ -306,7 +313,7 @@ const SEARCH_FLAGS: readonly Flag[] = [
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
   verify: {
-    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose', 'check-reduction'],
+    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose', 'check-reduction', 'derive-futures'],
     run: (p, o) => cmdVerify(p, o),
   },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
@@ -415,6 +422,7 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       exact: !!v.exact,
       checkDeterminism: !!v['check-determinism'],
       checkReduction: !!v['check-reduction'],
+      deriveFutures: !!v['derive-futures'],
       ...(stepTimeout !== undefined ? { stepTimeout } : {}),
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
@@ -520,7 +528,7 @@ interface Target {
   readonly file?: string;
   /** how worker threads load this target */
   modelRef(params: Readonly<Record<string, number>>): ModelRef;
-  instantiate(params: Readonly<Record<string, number>>): Instance;
+  instantiate(params: Readonly<Record<string, number>>, copts?: CompileOptions): Instance;
 }
 
 function defaultExpect(spec: SpecModule): Record<string, Verdict> {
@@ -544,7 +552,7 @@ async function fileTargets(modelRef: string | LoadedModel, variantFile: string):
       modelRef: (params) => ({ modelPath: model.path, specPath: model.specPath, variant: uv.name, params, variantFile: path }),
       // what the file does not say is as its base has it: the base's row, at these parameters
       expect: (params) => ({ ...defaultExpect(lm.spec), ...(expectRow(lm.spec, base, params) ?? {}), ...userExpect(uv, params) }),
-      instantiate: (params) => instantiateUserVariant(uv, variantFile, params),
+      instantiate: (params, copts) => instantiateUserVariant(uv, variantFile, params, copts),
     };
   });
 }
@@ -578,7 +586,7 @@ function shippedTarget(lm: LoadedModel, variant: string | undefined): Target {
     args: `${lm.ref} --variant ${variant}`,
     expect: () => undefined,
     modelRef: (params) => ({ modelPath: lm.path, specPath: lm.specPath, variant, params }),
-    instantiate: (params) => instantiate(lm.module, variant, params),
+    instantiate: (params, copts) => instantiate(lm.module, variant, params, copts),
   };
 }
 
@@ -675,10 +683,12 @@ function checkSpec(lm: LoadedModel): void {
 }
 
 /** Builds the model instance (the model's own code: build, variant edits) under the step bound. */
-function instantiateBounded(t: Target, params: Readonly<Record<string, number>>, o: Pick<Opts, 'stepTimeout'>): Instance {
+function instantiateBounded(t: Target, params: Readonly<Record<string, number>>, o: Pick<Opts, 'stepTimeout'> & Partial<Pick<Opts, 'deriveFutures'>>): Instance {
   const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
+  // --derive-futures: src/por/derive-futures.ts, run on the compiled model before any search
+  const copts: CompileOptions = o.deriveFutures ? { deriveFutures: (cm) => deriveFutures(cm) } : {};
   try {
-    return underStepBound(seconds, () => t.instantiate(params));
+    return underStepBound(seconds, () => t.instantiate(params, copts));
   } catch (e) {
     if (!(e instanceof SliceInterrupted && e.why.kind === 'stuck')) throw e;
     throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?)`);
@@ -721,7 +731,7 @@ async function searchTarget(t: Target, o: Opts, progress: ProgressLine, inst: In
   const forced = Number(process.env.PTCHECK_HANDOFF) > 0 ? Number(process.env.PTCHECK_HANDOFF) : undefined;
   const handOff =
     o.workers > 1 && o.strategy === 'dfs' && !o.checkDeterminism && !o.exact && o.maxPreemptions === undefined
-      ? parallelHandOff(o.workers, t.modelRef(inst.params), forced, forced !== undefined)
+      ? parallelHandOff(o.workers, { ...t.modelRef(inst.params), ...(o.deriveFutures ? { deriveFutures: true } : {}) }, forced, forced !== undefined)
       : undefined;
   try {
     r = await drive(v, `${t.lm.module.name} [${t.variant}]${label}`, progress, handOff);

@@ -155,6 +155,28 @@ export interface RunStats {
   readonly reduction?: ReductionStats;
   /** whole states were stored (--exact): no fingerprint collision possible */
   readonly exact: boolean;
+  /** thread futures (declared, or derived with --derive-futures), when the model has any or derived them */
+  readonly futures?: FutureStats;
+}
+
+/** Labels (over every thread instance) by where their future comes from; what the derivation took. */
+export interface FutureStats {
+  readonly declared: number;
+  readonly derived: number;
+  readonly unrestricted: number;
+  /** the derivation ran (--derive-futures): its step runs and time, and why it gave up, if it did */
+  readonly derivation?: { readonly runs: number; readonly ms: number; readonly gaveUp?: string };
+}
+
+function futureStats(cm: Instance['compiled']): FutureStats | undefined {
+  const d = cm.derived;
+  if (d !== undefined) {
+    return { declared: d.declared, derived: d.derived, unrestricted: d.unrestricted, derivation: { runs: d.runs, ms: d.ms, ...(d.gaveUp !== undefined ? { gaveUp: d.gaveUp } : {}) } };
+  }
+  if (!cm.hasFutures) return undefined;
+  const labels = cm.threads.reduce((n, t) => n + t.labels.length, 0);
+  const declared = cm.threads.reduce((n, t) => n + t.futDecl.filter((x) => x !== null).length, 0);
+  return { declared, derived: 0, unrestricted: labels - declared };
 }
 
 /** How often each label's step was taken, per thread (labels in declaration order). */
@@ -469,6 +491,7 @@ export class Verification {
         collisionProbability: this.search.isExact ? 0 : collisionProbability(s.states),
         exact: this.search.isExact,
         workers: s.workers,
+        ...(futureStats(this.inst.compiled) ? { futures: futureStats(this.inst.compiled)! } : {}),
         ...(this.opts.por ?? true
           ? {
               reduction: {

@@ -10,6 +10,8 @@ export interface ModelRef {
   readonly params: Readonly<Record<string, number>>;
   /** a variant file, when the variant comes from one */
   readonly variantFile?: string;
+  /** derive thread futures when compiling (verify --derive-futures; src/por/derive-futures.ts): they decide what the reduction stores */
+  readonly deriveFutures?: boolean;
 }
 
 export interface UnitMsg {

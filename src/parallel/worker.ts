@@ -12,6 +12,7 @@ import { coverageSize, porOf } from '../explore/search.ts';
 import { Dfs, type DfsUnit } from '../explore/dfs.ts';
 import { attach, guarded, publishUnit, runningView } from '../explore/watchdog.ts';
 import { ReductionWidened } from '../por/reduction.ts';
+import { deriveFutures } from '../por/derive-futures.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { threadTimes, timesSince } from './thread-times.ts';
@@ -38,13 +39,15 @@ async function engineFor(m: ModelRef): Promise<Engine> {
   // a spec kept in its model's file is that file's `spec` export
   const spec = (m.specPath === m.modelPath ? specExports.spec : specExports.default) as SpecModule;
   let inst;
+  // derived futures as the coordinating thread has them (the derivation is deterministic)
+  const copts = m.deriveFutures ? { deriveFutures } : {};
   if (m.variantFile) {
     const uv = userVariantsOf((await importFile(m.variantFile)).default)?.find((v) => v.name === m.variant);
     if (!uv) throw new ModelError(`${m.variantFile} does not export a variant '${m.variant}'`);
-    inst = instantiateUserVariant(uv, m.variantFile, m.params);
+    inst = instantiateUserVariant(uv, m.variantFile, m.params, copts);
   } else {
     const mod = (await importFile(m.modelPath)).default as Parameters<typeof instantiate>[0];
-    inst = instantiate(mod, m.variant, m.params);
+    inst = instantiate(mod, m.variant, m.params, copts);
   }
   const e = new Engine(inst.compiled, spec.properties);
   engines.set(key, e);

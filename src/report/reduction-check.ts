@@ -5,7 +5,7 @@
 import type { PropertyKind } from '../spec/property.ts';
 import type { PropertyStatus, RunResult } from '../explore/verify.ts';
 import { fmtInt, fmtSecs } from './format.ts';
-import { stopReasonText } from './result-text.ts';
+import { futuresLine, stopReasonText } from './result-text.ts';
 
 /** A reduction the checked run had on. */
 export type ReductionName = 'partial-order' | 'sleep-sets' | 'symmetry';
@@ -43,6 +43,8 @@ export interface ReductionCheck {
   readonly properties: readonly ReductionCheckProperty[];
   /** the properties whose verdicts differ */
   readonly differences: readonly ReductionCheckProperty[];
+  /** the checked run's thread futures (declared, derived), when it had any */
+  readonly futures?: RunResult['stats']['futures'];
 }
 
 function runOf(r: RunResult): ReductionCheckRun {
@@ -63,7 +65,7 @@ export function compareReduction(reduced: RunResult, unreduced: RunResult | unde
     complete && unreduced
       ? { states: unreduced.stats.states / Math.max(1, reduced.stats.states), transitions: unreduced.stats.transitions / Math.max(1, reduced.stats.transitions) }
       : null;
-  return { reductions, reduced: runOf(reduced), unreduced: unreduced ? runOf(unreduced) : null, cut, result, properties, differences };
+  return { reductions, reduced: runOf(reduced), unreduced: unreduced ? runOf(unreduced) : null, cut, result, properties, differences, ...(reduced.stats.futures ? { futures: reduced.stats.futures } : {}) };
 }
 
 const ratio = (x: number) => `${x < 10 ? x.toFixed(2) : x.toFixed(1)}x`;
@@ -107,6 +109,7 @@ export function reductionCheckText(c: ReductionCheck): string[] {
   out.push(`  states       ${cell(c.reduced.states)} reduced   ${cell(u.states)} unreduced   ${cutOf(u.states, c.reduced.states, c.cut?.states)}`);
   out.push(`  transitions  ${cell(c.reduced.transitions)} reduced   ${cell(u.transitions)} unreduced   ${cutOf(u.transitions, c.reduced.transitions, c.cut?.transitions)}`);
   out.push(`  time         ${fmtSecs(c.reduced.elapsedMs)} reduced, ${fmtSecs(u.elapsedMs)} unreduced`);
+  if (c.futures) out.push(`  ${futuresLine(c.futures)}`);
   if (c.result === 'differs') {
     out.push(`  verdicts DIFFER: ${c.differences.map(differenceText).join(', ')}`);
     out.push(`  the reduction changed a verdict: ${culprit(c)} (exit 4)`);

@@ -79,13 +79,21 @@ export function engineLines(r: RunResult): string[] {
     ...(s.reduction
       ? [
           `partial-order reduction: ${fmtInt(s.reduction.merged)} states walked through unstored (local steps merged)`,
-          ...(s.reduction.mergedShared > 0 ? [`  ${fmtInt(s.reduction.mergedShared)} of them by a shared-safe step (one its declared futures make independent)`] : []),
+          ...(s.reduction.mergedShared > 0 ? [`  ${fmtInt(s.reduction.mergedShared)} of them by a shared-safe step (one the threads' futures, declared or derived, make independent)`] : []),
           `  stored states expanded fully: ${fmtInt(s.reduction.fullNoLocal)} with no local step, ${fmtInt(s.reduction.fullCycle)} by the cycle proviso,`,
           `    ${fmtInt(s.reduction.fullVisible)} as visible (a step local but for words a property or another thread reads)`,
           ...(s.reduction.restarts > 0 ? [`  ${s.reduction.restarts} restart(s), the last because ${s.reduction.widenedBy ?? '?'}`] : []),
         ]
       : []),
+    ...(s.futures ? [futuresLine(s.futures)] : []),
   ];
+}
+
+/** Where the thread futures came from: labels declared, derived (--derive-futures), left unrestricted. */
+export function futuresLine(f: NonNullable<RunResult['stats']['futures']>): string {
+  const d = f.derivation;
+  const how = d === undefined ? '' : d.gaveUp !== undefined ? ` (derivation gave up after ${fmtInt(d.runs)} step runs, ${fmtSecs(d.ms)}: ${d.gaveUp})` : ` (derived in ${fmtInt(d.runs)} step runs, ${fmtSecs(d.ms)})`;
+  return `thread futures: ${fmtInt(f.derived)} labels derived, ${fmtInt(f.declared)} declared, ${fmtInt(f.unrestricted)} unrestricted${how}`;
 }
 
 /** Why a property is `unknown`, and which flag answers it. */

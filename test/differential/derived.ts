@@ -11,8 +11,14 @@ import { deriveFutures, DEFAULT_DERIVE_BUDGET, type DeriveMistake } from '../../
 import type { ReductionStats } from '../../src/explore/verify.ts';
 import { MAX_REFERENCE_STATES, runEngine, reference } from './check.ts';
 import { explore } from './reference.ts';
-import { exactFutures, instanceNames, matches } from './future.ts';
-import { GROUP_NAMES, compileDesc, tableCount, usesRcu, type ModelDesc } from './gen.ts';
+import { exactFutures, instanceNames } from './future.ts';
+import { GROUP_NAMES, compileDesc, isSymmetric, tableCount, usesRcu, type ModelDesc } from './gen.ts';
+
+/** A future.ts pattern ('*' any run, 'me.' the instance) as a RegExp, as future.ts matches() reads it. */
+function patternOf(p: string, self: string): RegExp {
+  const q = p.startsWith('me.') ? `${self}.${p.slice(3)}` : p;
+  return new RegExp(`^${q.replace(/[.+?^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*')}$`);
+}
 
 const bit = (bits: Int32Array | null, w: number): boolean => bits === null || (bits[w >>> 5]! & (1 << (w & 31))) !== 0;
 
@@ -153,7 +159,8 @@ function derivedInstance(d: ModelDesc, mistake?: DeriveMistake): Instance {
  * One generated model, futures derived (none declared): (1) at every label of every instance, the
  * derived future holds the exact one (reachableFutures); (2) no reachable step leaves its label's
  * derived future or moves to a wider one (the engine's check); (3) with the reduction by them (DFS, and
- * with `all` BFS, storing the same states) every verdict is the reference's. Undefined when skipped
+ * with `all` BFS, storing DFS's states, and DFS with symmetry where a group is symmetric) every verdict
+ * is the reference's. Undefined when skipped
  * for its size.
  */
 export function checkDerived(d0: ModelDesc, o: { maxStates?: number; all?: boolean } = {}): DerivedReport | undefined {
@@ -177,12 +184,13 @@ export function checkDerived(d0: ModelDesc, o: { maxStates?: number; all?: boole
       text[gi]!.forEach((f, k) => {
         let tight = false;
         let wide = false;
+        const pats = [...f.reads, ...f.writes].map((p) => patternOf(p, name));
         for (const leaf of cm.leaves) {
           const w = leaf.off;
           if (th.privateWords.includes(w)) continue;
           assert.ok(!exact.touch[th.tid]![k]![w] || bit(th.futTouch[k]!, w), `${name} at '${th.labels[k]}': a reachable step from here touches ${leaf.path}, the derived future does not hold it`);
           assert.ok(!exact.change[th.tid]![k]![w] || bit(th.futChange[k]!, w), `${name} at '${th.labels[k]}': a reachable step from here changes ${leaf.path}, the derived future does not hold it`);
-          const named = [...f.reads, ...f.writes].some((p) => matches(p, leaf.path, name));
+          const named = pats.some((re) => re.test(leaf.path));
           if (named && !bit(th.futTouch[k]!, w)) tight = true;
           if (!named && bit(th.futTouch[k]!, w)) wide = true;
         }
@@ -211,6 +219,12 @@ export function checkDerived(d0: ModelDesc, o: { maxStates?: number; all?: boole
     assert.ok(res.stats.states <= ref.states, `[${what}+por, derived]: ${res.stats.states} states stored, more than the ${ref.states} reachable`);
   }
   assert.equal(bfs.stats.states, dfs.stats.states, `[bfs+por, derived]: ${bfs.stats.states} states stored, dfs stored ${dfs.stats.states}`);
+  // (`all`) with symmetry too (verify's default), where the model has a symmetric group
+  if (o.all && isSymmetric(d)) {
+    const sym = runEngine(inst, spec, { strategy: 'dfs', symmetry: true, por: true }).result;
+    assert.equal(sym.outcome.kind, 'complete', '[dfs+por+symmetry, derived]: the run did not complete');
+    assert.equal(sym.properties.map((p) => `${p.name}=${p.status}`).join(' '), want, '[dfs+por+symmetry, derived]: verdicts differ from the reference\'s');
+  }
   return { gaveUp: false, states: ref.states, stored: dfs.stats.states, tighter, wider, ...(dfs.stats.reduction ? { por: dfs.stats.reduction } : {}) };
 }
 

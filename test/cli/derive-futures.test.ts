@@ -1,0 +1,60 @@
+// verify --derive-futures as a user meets it: the futures of undeclared labels derived, -v, --json and
+// --check-reduction saying how many labels got one, the same verdicts, fewer states, and the same
+// states on two worker threads as on one.
+
+import { describe, expect, it } from 'vitest';
+import { ptcheck } from '../helpers/cli.ts';
+
+const F = 'test/fixtures/models/future-readers.ts';
+
+describe('verify --derive-futures', () => {
+  it('-v and --json count the labels derived; the undeclared variant stores what exact declarations do', () => {
+    const plain = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--json', '--workers', '1']).stdout);
+    const j = ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--derive-futures', '--json', '--workers', '1']);
+    expect(j.code).toBe(0);
+    const r = JSON.parse(j.stdout);
+    expect(r.stats.futures).toMatchObject({ declared: 0, derived: 14, unrestricted: 0 });
+    expect(r.stats.futures.derivation.runs).toBeGreaterThan(0);
+    expect(r.stats.futures.derivation.gaveUp).toBeUndefined();
+    const exact = JSON.parse(ptcheck(['verify', F, '--variant', 'exact', '--param', 'readers=3', '--json', '--workers', '1']).stdout);
+    expect(r.stats.states).toBe(exact.stats.states);
+    expect(r.stats.states).toBeLessThan(plain.stats.states);
+    expect(r.properties.map((p: { status: string }) => p.status)).toEqual(plain.properties.map((p: { status: string }) => p.status));
+    // without the flag, a model with no declaration reports no futures
+    expect(plain.stats.futures).toBeUndefined();
+    const v = ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '-v', '--workers', '1']);
+    expect(v.stdout).toMatch(/thread futures: 10 labels derived, 0 declared, 0 unrestricted \(derived in [\d,]+ step runs/);
+  });
+
+  it('declarations win at their labels (the noise threads declare theirs)', () => {
+    const r = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'noise=2', '--derive-futures', '--json', '--workers', '1']).stdout);
+    expect(r.stats.futures).toMatchObject({ declared: 2, derived: 10, unrestricted: 0 });
+  });
+
+  it('--check-reduction says where the futures came from, and the verdicts agree', () => {
+    const r = ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '--check-reduction', '--workers', '1']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/  thread futures: 10 labels derived/);
+    expect(r.stdout).toMatch(/verdicts agree/);
+  });
+
+  it('two worker threads derive the same futures and store the same states as one', () => {
+    const args = ['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--param', 'noise=6', '--derive-futures', '--json'];
+    const one = JSON.parse(ptcheck([...args, '--workers', '1']).stdout);
+    // PTCHECK_HANDOFF: hand the search to the workers at 20 states (the child inherits it)
+    process.env.PTCHECK_HANDOFF = '20';
+    let two;
+    try {
+      two = JSON.parse(ptcheck([...args, '--workers', '2']).stdout);
+    } finally {
+      delete process.env.PTCHECK_HANDOFF;
+    }
+    expect(two.stats.workers).toBe(2);
+    expect(two.stats.states).toBe(one.stats.states);
+  });
+
+  it('only verify takes it', () => {
+    const r = ptcheck(['simulate', F, '--variant', 'undeclared', '--derive-futures']);
+    expect(r.code).toBe(2);
+  });
+});
