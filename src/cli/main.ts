@@ -691,7 +691,9 @@ function instantiateBounded(t: Target, params: Readonly<Record<string, number>>,
     return underStepBound(seconds, () => t.instantiate(params, copts));
   } catch (e) {
     if (!(e instanceof SliceInterrupted && e.why.kind === 'stuck')) throw e;
-    throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?)`);
+    // --derive-futures runs steps on states no search may reach: a loop there is not the model's build
+    const derive = o.deriveFutures ? ', or a step looping on a state only --derive-futures runs it on (run without it)' : '';
+    throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?${derive})`);
   }
 }
 
