@@ -106,6 +106,8 @@ interface Node {
   readonly t: number;
   readonly vals: Int32Array;
   queued: boolean;
+  /** per word: 1 once its runs touched it unfixed (it is then among the word's readers) */
+  readonly reads: Uint8Array;
 }
 
 class GiveUp extends Error {
@@ -209,11 +211,10 @@ class Derivation {
   private readonly valSet: Set<number>[];
   /** per word: the nodes whose runs touched it unfixed (run again when it gains a value) */
   private readonly readers: Node[][];
-  private readonly readerMark: Set<Node>[];
   /** per word: the threads seen to change it (bit tid), for refine() */
   private readonly writers: Int32Array;
-  /** per thread: its nodes by tracked values */
-  private readonly nodes: Map<string, Node>[];
+  /** per thread: its nodes by a hash of their tracked values */
+  private readonly nodes: Map<number, Node[]>[];
   private queue: Node[] = [];
   private head = 0;
   /** per thread, per pc: words touched / changed by its step there; labels it moves to */
@@ -229,6 +230,8 @@ class Derivation {
   private readonly count: Int32Array;
   private readonly countStamp: Int32Array;
   private gen = 0;
+  /** scratch: the successor's tracked values */
+  private next: Int32Array | null = null;
 
   constructor(
     private readonly cm: CompiledModel,
@@ -249,7 +252,6 @@ class Derivation {
     this.vals = Array.from(cm.init, (v) => [v]);
     this.valSet = Array.from(cm.init, (v) => new Set([v]));
     this.readers = Array.from({ length: W }, () => []);
-    this.readerMark = Array.from({ length: W }, () => new Set());
     this.writers = new Int32Array(W);
     this.nodes = cm.threads.map(() => new Map());
     this.fpTouch = cm.threads.map((th) => th.labels.map(() => new Int32Array(this.K)));
@@ -298,14 +300,24 @@ class Derivation {
     return more;
   }
 
-  /** The node of thread t holding `vals`, made (and queued) if new. */
+  /** The node of thread t holding `vals` (copied if new), made (and queued) if new. */
   private node(t: number, vals: Int32Array): void {
-    const key = vals.join(',');
+    let key = 0x811c9dc5;
+    for (let i = 0; i < vals.length; i++) key = Math.imul(key ^ vals[i]!, 0x01000193);
     const ns = this.nodes[t]!;
-    if (ns.has(key)) return;
+    const bucket = ns.get(key);
+    if (bucket !== undefined) {
+      for (const m of bucket) {
+        let same = true;
+        for (let i = 0; i < vals.length && same; i++) same = m.vals[i] === vals[i];
+        if (same) return;
+      }
+    }
     if (++this.nodeCount > this.budget.nodes) throw new GiveUp(`more than ${this.budget.nodes} thread states`);
-    const n: Node = { t, vals, queued: false };
-    ns.set(key, n);
+    const n: Node = { t, vals: vals.slice(), queued: false, reads: new Uint8Array(this.W) };
+    if (bucket !== undefined) bucket.push(n);
+    else ns.set(key, [n]);
+    vals = n.vals;
     this.enqueue(n);
     // another thread may read the words this thread holds: their values are values of those words
     const tw = this.tracked[t]!;
@@ -425,8 +437,8 @@ class Derivation {
       // stored without being read: its value before the step decides nothing but whether the step
       // changed it, and it did change it from this value (so may from any)
       if (count[w] === -1) continue;
-      if (!this.readerMark[w]!.has(n)) {
-        this.readerMark[w]!.add(n);
+      if (n.reads[w] === 0) {
+        n.reads[w] = 1;
         this.readers[w]!.push(n);
       }
       const vs = this.vals[w]!;
@@ -459,7 +471,7 @@ class Derivation {
       if (this.plan.owned[w] && ((was !== mine && was !== 0) || (now !== mine && now !== 0))) throw new Demote(w);
       this.addValue(w, now);
     }
-    const next = new Int32Array(tw.length + locks.length);
+    const next = (this.next ??= new Int32Array(tw.length + locks.length)).length === tw.length + locks.length ? this.next : (this.next = new Int32Array(tw.length + locks.length));
     for (let i = 0; i < tw.length; i++) next[i] = buf[tw[i]!]!;
     for (let j = 0; j < locks.length; j++) next[tw.length + j] = buf[locks[j]!] === mine ? 1 : 0;
     if (next[0]! >= 0) this.edges[t]![pc]!.add(next[0]!);
