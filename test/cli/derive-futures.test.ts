@@ -53,6 +53,17 @@ describe('verify --derive-futures', () => {
     expect(two.stats.states).toBe(one.stats.states);
   });
 
+  it('a derivation that meets its budget gives up whole: -v says why, and the run is the one without it', () => {
+    const W = 'test/fixtures/models/derive-wide.ts';
+    const v = ptcheck(['verify', W, '--variant', 'base', '--derive-futures', '-v', '--workers', '1']);
+    expect(v.code).toBe(0);
+    expect(v.stdout).toMatch(/thread futures: 0 labels derived, 0 declared, 2 unrestricted \(derivation gave up after [\d,]+ step runs, [\d.]+ m?s: 'c' takes more than 256 values\)/);
+    const j = JSON.parse(ptcheck(['verify', W, '--variant', 'base', '--derive-futures', '--json', '--workers', '1']).stdout);
+    const plain = JSON.parse(ptcheck(['verify', W, '--variant', 'base', '--json', '--workers', '1']).stdout);
+    expect(j.stats.futures.derivation.gaveUp).toMatch(/'c' takes more than 256 values/);
+    expect(j.stats.states).toBe(plain.stats.states);
+  });
+
   it('only verify takes it', () => {
     const r = ptcheck(['simulate', F, '--variant', 'undeclared', '--derive-futures']);
     expect(r.code).toBe(2);
