@@ -164,9 +164,9 @@ export function deriveFutures(cm: CompiledModel, budget: DeriveBudget = DEFAULT_
   let runs = 0;
   let nodes = 0;
   try {
-    // each demotion takes a word out of a thread's states for good, each refinement adds some: both end
-    // the first pass holds few values per word: where it gives up, it has seen which words one thread
-    // alone changes, and the next pass, holding those in that thread's states, is cheaper
+    // Each demotion takes a word out of a thread's states for good, each refinement adds some: both end.
+    // The first pass holds few values per word: where it gives up, it has seen which words one thread
+    // alone changes, and the next pass, holding those in that thread's states, is cheaper.
     let values = Math.min(PROBE_VALUES, budget.values);
     for (let refinements = 0; ; ) {
       const d = new Derivation(cm, { ...budget, values }, plan, isPrivate, runs, mistake);
@@ -377,7 +377,7 @@ class Derivation {
       if (n.vals[tw.length + j]) {
         pre[w] = mine;
         stamp[w] = g;
-      } else if (pre[w] === mine) pre[w] = this.otherValue(w, mine, 0) ?? mine;
+      } else if (pre[w] === mine) pre[w] = this.otherValue(w, mine) ?? mine;
     }
     for (let i = 0; i < asg.length; i += 2) {
       pre[asg[i]!] = asg[i + 1]!;
@@ -464,7 +464,7 @@ class Derivation {
       const owner = this.plan.track[w]!;
       if (owner === t) continue;
       if (owner >= 0) {
-        if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} may change '${cm.leaves[w]!.path}', private to another thread`);
+        if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} may change '${cm.leaves[w]!.path}', private to another thread`, true);
         throw new Demote(w);
       }
       // an owned lock word: only its holder releases it, and nobody takes it for another
@@ -478,10 +478,10 @@ class Derivation {
     this.node(t, next);
   }
 
-  /** A value of w other than `not` (the first from index `from`), or undefined. */
-  private otherValue(w: number, not: number, from: number): number | undefined {
+  /** The first value of w other than `not`, or undefined. */
+  private otherValue(w: number, not: number): number | undefined {
     const vs = this.vals[w]!;
-    for (let k = from; k < vs.length; k++) if (vs[k] !== not) return vs[k];
+    for (let k = 0; k < vs.length; k++) if (vs[k] !== not) return vs[k];
     return undefined;
   }
 
