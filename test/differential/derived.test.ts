@@ -23,9 +23,11 @@ describe('differential: derived futures', () => {
     const seen: DerivedReport[] = [];
     let skipped = 0;
     fc.assert(
-      // one in four also runs BFS (the value shrinks to 0: every check)
-      fc.property(declaredModelDesc(), fc.nat(3), (d, pick) => {
-        const r = checkDerived(d, { all: pick === 0 });
+      // one in four also runs BFS and symmetry (the value shrinks to 0: every check, as verify runs);
+      // in one in two the groups that declare futures in the description keep them (declared and
+      // derived labels side by side); in one in two the search has no pre-pass (the restarts alone)
+      fc.property(declaredModelDesc(), fc.nat(15), (d, pick) => {
+        const r = checkDerived(d, { all: pick < 4, keepDeclared: (pick & 1) === 1, netOnly: (pick & 2) === 2 });
         if (!r) skipped++;
         fc.pre(r !== undefined);
         seen.push(r);
