@@ -1,8 +1,8 @@
-// Runs the rest of a search on a piscina pool of one thread per worker: hands out work units
+// Runs the rest of a search on this thread and a piscina pool of N-1 threads: hands out work units
 // (subtrees), collects what the workers found and what they did not get to, re-splits it (an idle
 // worker has a busy one hand back its rest), grows the shared fingerprint table between tasks (the
-// workers copy it), and stops everyone at the first violation, a limit or an abort. This thread only
-// coordinates.
+// workers copy it), and stops everyone at the first violation, a limit or an abort. This thread is
+// the N-th worker: its model and hot loop are loaded and compiled already.
 
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -12,10 +12,12 @@ import { porOf } from '../explore/search.ts';
 import type { Discovery, SearchStatus } from '../explore/search.ts';
 import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
-import { CTL_HUNGRY, CTL_PAUSE, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
+import { CTL_HUNGRY, CTL_PAUSE, CTL_RETURNED, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
+import vm from 'node:vm';
 import { MAX_SLOTS, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
 import { StepError } from '../explore/engine.ts';
-import { StuckStepError } from '../explore/verify.ts';
+import { StuckStepError, stuckError } from '../explore/verify.ts';
+import { taskRun } from './worker.ts';
 import { pathToString } from '../trace/path.ts';
 import { threadTimes, timesSince, type ThreadTimes } from './thread-times.ts';
 
@@ -34,12 +36,46 @@ function poolFor(n: number): Piscina {
 }
 
 /**
- * Pool threads for a run on `workers` workers. This thread searches until the hand-off and then only
- * coordinates: a search slice here runs under Node's SIGINT guard (vm breakOnSigint), which takes the
- * process's SIGINT listeners away while it runs, and thousands of short task slices a second left
- * windows where a Ctrl-C was lost or killed the process before the partial results were printed.
+ * Pool threads for a run on `workers` workers: this thread is one of them. Two cold threads cost a
+ * 2-worker run ~1.5 s of CPU more than one (each loads the model and compiles the hot loop again),
+ * and on a 2-core machine they took the CPU from this thread's search while they started.
  */
-const poolThreads = (workers: number) => Math.max(1, workers);
+const poolThreads = (workers: number) => Math.max(1, workers - 1);
+
+/** Lets the event loop run (pool results, signals) between slices of this thread's own task. */
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const SLICE_FN = Symbol.for('ptcheck.parallel.slice');
+const timedRunner = new vm.Script(`globalThis[Symbol.for('ptcheck.parallel.slice')]()`, { filename: 'ptcheck-parallel-slice' });
+
+/** A slice of this thread's task ran out of time inside a step: its search must not be resumed. */
+class SliceTimedOut extends Error {
+  override name = 'SliceTimedOut';
+}
+
+/**
+ * Runs a slice of this thread's own task, ended by V8 if it runs `ms` (a step that never returns).
+ * Not under Node's SIGINT guard (vm breakOnSigint), as the single-threaded search's slices are: the
+ * guard takes the process's SIGINT listeners away for each slice and puts them back after it, and
+ * beside a busy pool thread the Ctrl-C of a test was lost (the run went on to the end) or killed the
+ * process, 4 runs in 6. Here a stop signal is heard between slices (40 ms at most); a step that never
+ * returns is ended by the step bound (or the deadline), with a stop signal that came meanwhile then honoured.
+ */
+function timedSlice(f: () => boolean, ms: number): boolean {
+  const g = globalThis as unknown as Record<symbol, (() => boolean) | undefined>;
+  g[SLICE_FN] = f;
+  try {
+    return timedRunner.runInThisContext({ timeout: Math.max(1, Math.min(0x7fffffff, Math.round(ms))) }) as boolean;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new SliceTimedOut('slice timed out');
+    throw e;
+  } finally {
+    g[SLICE_FN] = undefined;
+  }
+}
+
+/** How long past the deadline a slice of this thread's task may run before it is ended (as the watchdog's grace). */
+const DEADLINE_GRACE_MS = 500;
 
 /**
  * Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast.
@@ -201,21 +237,21 @@ function stuckInWorker(engine: Engine, slot: number, shown: number, units: reado
 }
 
 /**
- * A table of `capacity` slots holding what `table` holds, copied by the pool's threads in parts at
- * once (every search task has returned; none starts until this ends).
+ * A table of `capacity` slots holding what `table` holds, copied in parts at once by the pool's
+ * threads and, the last part, this one (every search task has returned; none starts until this ends).
  */
 async function growOnPool(pool: Piscina, model: ModelRef, table: SharedFingerprintSet, capacity: number, parts: number, onResult: (r: ResultMsg) => void): Promise<SharedFingerprintSet> {
   const next = SharedFingerprintSet.create(capacity);
   const ctl = new SharedArrayBuffer(CTL_WORDS * 4);
-  await Promise.all(
-    Array.from({ length: parts }, (_, part) => {
-      const task: TaskMsg = {
-        v: PROTOCOL_VERSION, model, table: next.buffer, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 0, deadline: Infinity,
-        stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [], copy: { from: table.buffer, part, parts },
-      };
-      return (pool.run(task) as Promise<ResultMsg>).then(onResult);
-    }),
-  );
+  const copies = Array.from({ length: parts - 1 }, (_, part) => {
+    const task: TaskMsg = {
+      v: PROTOCOL_VERSION, model, table: next.buffer, ctl, units: [], budget: 0, maxDepth: 0, maxStates: 0, deadline: Infinity,
+      stopAtFirst: true, symmetry: true, por: true, sleep: true, porShared: [], copy: { from: table.buffer, part, parts },
+    };
+    return (pool.run(task) as Promise<ResultMsg>).then(onResult);
+  });
+  next.copyPart(table, parts - 1, parts);
+  await Promise.all(copies);
   return next;
 }
 
@@ -257,6 +293,11 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   // two workers' words off one cache line, which would otherwise bounce between their cores.
   const freeSlots: number[] = [];
   const nSlots = poolThreads(inp.workers) + 1;
+  /** this thread's own task is in flight (it takes one whenever the pool's threads all have one) */
+  let localBusy = false;
+  let poolBusy = 0;
+  /** pool search tasks whose result this thread has taken in (against CTL_RETURNED) */
+  let returned = 0;
   const stride = Math.max(1, Math.min(SLOT_STRIDE, Math.floor((MAX_SLOTS - 1) / nSlots)));
   for (let k = Math.min(MAX_SLOTS - 1, nSlots) - 1; k >= 0; k--) freeSlots.push(1 + k * stride);
   /** the units of the task each worker slot runs, to name where a stuck step was */
@@ -287,6 +328,43 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   let reserved = 0;
   const unreserved = () => (inp.maxStates === Infinity ? Infinity : inp.maxStates - states - reserved);
 
+  /**
+   * A task on this thread, with the run's own engine, in slices with the event loop (pool results,
+   * signals) running between them; a slice still running after the step bound, or well past the
+   * deadline, is ended (timedSlice).
+   */
+  const runLocal = async (task: TaskMsg): Promise<ResultMsg> => {
+    await yieldToLoop();
+    const run = taskRun(inp.engine, task, { returned: () => returned });
+    const boundMs = inp.stepSeconds * 1000;
+    try {
+      for (;;) {
+        if (inp.aborted()) setStop({ kind: 'incomplete', reason: 'interrupted' });
+        const ms = inp.deadline === Infinity ? boundMs : Math.min(boundMs, Math.max(0, inp.deadline - Date.now()) + DEADLINE_GRACE_MS);
+        if (timedSlice(run.slice, ms)) break;
+        await yieldToLoop();
+      }
+    } catch (e) {
+      if (!(e instanceof SliceTimedOut)) return run.failed(e);
+      Atomics.store(ctl, CTL_STOP, 1);
+      // the step was cut short: nobody will apply its undo log (a trace runs the steps again)
+      const h = inp.engine.cm.holder;
+      h.undo = null;
+      h.rec = null;
+      // a stop signal that came while the step ran is heard now: the run ends as it asked
+      await new Promise((r) => setTimeout(r, 20));
+      if (inp.aborted()) setStop({ kind: 'incomplete', reason: 'interrupted' });
+      else if (Date.now() >= inp.deadline) setStop({ kind: 'incomplete', reason: 'timeout' });
+      else {
+        const dfs = run.current();
+        failure ??= dfs ? stuckError(inp.engine, dfs, inp.stepSeconds) : new StepError(`the search made no progress for ${inp.stepSeconds} s outside any step (a property that never returns?)`, '?', '?');
+        setStop({ kind: 'incomplete', reason: 'interrupted' });
+      }
+      return run.abandoned();
+    }
+    return run.result();
+  };
+
   const dispatch = (units: UnitMsg[], quota: number) => {
     const t0 = performance.now();
     if (quota !== Infinity) reserved += quota;
@@ -308,17 +386,25 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
       sleep: inp.sleep,
       porShared: inp.por ? porOf(inp.engine).widened() : [],
     };
-    const slot = freeSlots.pop() ?? -1;
-    const watched: TaskMsg = watch !== undefined && slot >= 0 ? { ...task, watch: { memory: watch, slot, seconds: inp.stepSeconds } } : task;
+    // the pool's threads are served first: this thread's task runs in slices after this one yields
+    const local = !localBusy && poolBusy >= poolThreads(inp.workers);
+    if (local) localBusy = true;
+    else poolBusy++;
+    // this thread's slices beat its own watchdog slot (0)
+    const slot = local ? 0 : (freeSlots.pop() ?? -1);
+    const watched: TaskMsg = watch !== undefined && slot > 0 ? { ...task, watch: { memory: watch, slot, seconds: inp.stepSeconds } } : task;
     if (slot > 0) slotUnits.set(slot, units);
     const release = () => {
+      if (local) localBusy = false;
+      else poolBusy--;
       if (slot > 0) freeSlots.push(slot);
       if (quota !== Infinity) reserved -= quota;
     };
-    const run = pool.run(watched) as Promise<ResultMsg>;
+    const run = local ? runLocal(watched) : (pool.run(watched) as Promise<ResultMsg>);
     const p: Promise<void> = run.then(
       (r) => {
         release();
+        if (!local) returned++;
         inflight.delete(p);
         if (r.v !== PROTOCOL_VERSION) throw new Error(`worker answered protocol ${r.v}`);
         record(r);

@@ -1,6 +1,6 @@
 // The versioned messages between the coordinator and its workers.
 
-export const PROTOCOL_VERSION = 6;
+export const PROTOCOL_VERSION = 7;
 
 /** How a worker finds and builds the model instance (it imports the same files by path). */
 export interface ModelRef {
@@ -32,7 +32,9 @@ export const CTL_PAUSE = 1; // 1: return your frontier soon (the table is about 
  * compareExchange) returns what it has not explored yet, for the coordinator to split
  */
 export const CTL_HUNGRY = 2;
-export const CTL_WORDS = 3;
+/** search tasks a pool thread has returned, counted up (the coordinator's own task yields to them) */
+export const CTL_RETURNED = 3;
+export const CTL_WORDS = 4;
 
 export interface TaskMsg {
   readonly v: typeof PROTOCOL_VERSION;

@@ -1,6 +1,6 @@
 // A parallel worker: explores the subtrees it is handed against the shared fingerprint table and
-// returns what it found and the part it did not get to. A worker thread builds the model itself, from
-// its files; the coordinator's thread runs tasks too, with the engine it already has.
+// returns what it found and the part it did not get to. A pool thread builds the model itself, from
+// its files; the coordinator's thread runs tasks too (taskRun), with the engine it already has.
 
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
@@ -16,7 +16,7 @@ import { deriveFutures } from '../por/derive-futures.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { threadTimes, timesSince } from './thread-times.ts';
-import { CTL_HUNGRY, CTL_PAUSE, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
+import { CTL_HUNGRY, CTL_PAUSE, CTL_RETURNED, CTL_STOP, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type StopKind, type TaskMsg, type UnitMsg } from './protocol.ts';
 
 const engines = new Map<string, Engine>();
 
@@ -77,6 +77,39 @@ function timing(t0: number, times0: ReturnType<typeof threadTimes>) {
 
 /** Explores a task's units with `engine` against the shared table, in a pool thread. */
 export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
+  const run = taskRun(engine, task, false);
+  try {
+    while (!guarded(run.slice));
+  } catch (e) {
+    return run.failed(e);
+  }
+  const r = run.result();
+  // the coordinator's thread, searching a task of its own, cuts its slice short to hand out more work
+  Atomics.add(new Int32Array(task.ctl), CTL_RETURNED, 1);
+  return r;
+}
+
+/** A task being explored, one guarded slice at a time (a pool thread runs it straight through; the coordinator's thread between its messages). */
+export interface TaskRun {
+  /** one slice: units, in order, for up to SLICE_MS (or, in the coordinator's thread, until a pool task returned); true when the task is over */
+  readonly slice: () => boolean;
+  /** what the task found and did not get to (once slice() returned true) */
+  result(): ResultMsg;
+  /** the result of a task a slice threw out of: a model error or a widened reduction as such, anything else thrown on */
+  failed(e: unknown): ResultMsg;
+  /** the result of a task given up mid-step (the run ends): what it counted, nothing to go on with */
+  abandoned(): ResultMsg;
+  /** the search of the unit running now (undefined between units) */
+  current(): Dfs | undefined;
+}
+
+/**
+ * A task's run. `local`: in the coordinator's thread, with its own engine, whose reduction is the
+ * run's: the widened words are already its own and the words it watched stay in it (a pool thread
+ * hands both over in its result); its slices also end once a pool task has returned (CTL_RETURNED
+ * passed `returned`), so that the pool thread gets new work without waiting for a whole slice.
+ */
+export function taskRun(engine: Engine, task: TaskMsg, local: false | { readonly returned: () => number }): TaskRun {
   const t0 = performance.now();
   const times0 = threadTimes();
   const visited = new SharedFingerprintSet(task.table);
@@ -95,14 +128,14 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   let stop: StopKind = 'done';
   const discoveries: { prop: number; path: readonly number[] }[] = [];
   const frontier: UnitMsg[] = [];
-  if (task.por) porOf(engine).widen(task.porShared);
+  if (task.por && !local) porOf(engine).widen(task.porShared);
   const flagged = () => Atomics.load(ctl, CTL_STOP) !== 0 || Atomics.load(ctl, CTL_PAUSE) !== 0;
   // another worker is idle: this task answers (once) if it has at least two units' worth to share,
   // after it has made some progress of its own (so that a unit cannot bounce between workers)
   const feeds = (rest: number) => rest >= 2 && Atomics.load(ctl, CTL_HUNGRY) !== 0 && Atomics.compareExchange(ctl, CTL_HUNGRY, 1, 0) === 1;
   // the watchdog: this thread's heartbeat slot; a worker thread also publishes the step it runs
   if (task.watch) attach(task.watch.memory, task.watch.slot);
-  engine.running = (task.watch && runningView()) || Int32Array.of(0, -1, 0);
+  if (!local) engine.running = (task.watch && runningView()) || Int32Array.of(0, -1, 0);
   let dfs: Dfs | undefined;
   let u = 0;
   // Folds the finished (or given-up) search of unit u into the task's totals.
@@ -123,7 +156,7 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
   // One guarded slice: units, in order, for up to SLICE_MS (the watchdog's beat); true when the task is over
   const slice = (): boolean => {
     const until = Date.now() + SLICE_MS;
-    for (;;) {
+    for (let first = true; ; first = false) {
       if (dfs === undefined) {
         if (u >= task.units.length) return true;
         if (flagged() || states >= task.budget || states >= task.maxStates || (u > 0 && feeds(task.units.length - u))) {
@@ -171,21 +204,30 @@ export function runTask(engine: Engine, task: TaskMsg): ResultMsg {
         }
       }
       if (Date.now() >= until) return false;
+      // at least one run() a slice: a pool task's result may take a moment to arrive
+      if (local && !first && Atomics.load(ctl, CTL_RETURNED) > local.returned()) return false;
     }
   };
-  try {
-    while (!guarded(slice));
-  } catch (e) {
-    Atomics.store(ctl, CTL_STOP, 1);
-    const base = { v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ...timing(t0, times0) } as const;
-    if (e instanceof ModelError) return { ...base, modelError: e.message };
-    if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
-    throw e;
-  }
-  const watched = task.por && engine.safeWatch !== null ? porOf(engine).takeWatched() : undefined;
   return {
-    v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0),
-    ...(watched ? { watched } : {}),
+    slice,
+    current: () => dfs,
+    failed(e: unknown): ResultMsg {
+      const base = this.abandoned();
+      if (e instanceof ModelError) return { ...base, modelError: e.message };
+      if (e instanceof ReductionWidened) return { ...base, widened: { words: e.words, why: e.message } };
+      throw e;
+    },
+    abandoned(): ResultMsg {
+      Atomics.store(ctl, CTL_STOP, 1);
+      return { v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier: [], coverage, stop: 'stopped', ...timing(t0, times0) };
+    },
+    result(): ResultMsg {
+      const watched = !local && task.por && engine.safeWatch !== null ? porOf(engine).takeWatched() : undefined;
+      return {
+        v: PROTOCOL_VERSION, states, transitions, replayed, merged, mergedShared, fullNoLocal, fullCycle, fullVisible, maxDepth, truncated, discoveries, frontier, coverage, stop, ...timing(t0, times0),
+        ...(watched ? { watched } : {}),
+      };
+    },
   };
 }
 

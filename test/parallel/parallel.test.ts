@@ -5,7 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { loadModel, shippedModelNames } from '../../src/cli/registry.ts';
 import { instantiate } from '../../src/model/compile.ts';
 import { Engine } from '../../src/explore/engine.ts';
-import { DEFAULT_OPTIONS, Verification, verify } from '../../src/explore/verify.ts';
+import { DEFAULT_OPTIONS, StuckStepError, Verification, verify } from '../../src/explore/verify.ts';
 import { closePools } from '../../src/parallel/coordinator.ts';
 import { parallelHandOff } from '../../src/parallel/handoff.ts';
 import { replay } from '../../src/trace/replay.ts';
@@ -185,5 +185,49 @@ describe('--max-states on 2 workers', () => {
     const { two, one } = await run(1_000_000);
     expect(two.outcome).toEqual({ kind: 'complete' });
     expect(two.stats.states).toBe(one.stats.states);
+  });
+});
+
+describe("a step that never returns in this thread's share of a parallel run", () => {
+  // test/fixtures/models/misbehaving.ts: thread b's steps never return in a thread whose global cue is
+  // set; the cue is set here (this thread) only after the hand-off began, never in the pool's thread
+  const CUE = Symbol.for('ptcheck.test.hang');
+  const cue = globalThis as Record<symbol, unknown>;
+  async function run(opts: { stepTimeout: number; deadline?: number; abortAfterMs?: number }) {
+    const lm = await loadModel('test/fixtures/models/misbehaving.ts');
+    const inst = instantiate(lm.module, 'hangs-on-cue');
+    const ref = { modelPath: lm.path, specPath: lm.specPath, variant: 'hangs-on-cue', params: inst.params };
+    const v = new Verification(inst, lm.spec, { ...DEFAULT_OPTIONS, stopAtFirst: false, stepTimeout: opts.stepTimeout, limits: { ...NO_LIMITS, deadline: opts.deadline ?? Infinity } });
+    const timer = opts.abortAfterMs !== undefined ? setTimeout(() => v.abort(), opts.abortAfterMs) : undefined;
+    try {
+      // the tick before the hand-off (at 50 states, the workers waited for) sets the cue
+      return await v.run((states) => void (states >= 50 && (cue[CUE] = true)), parallelHandOff(2, ref, 50, true));
+    } finally {
+      clearTimeout(timer);
+      delete cue[CUE];
+    }
+  }
+
+  it('ends by the step bound as a model error naming the step and the whole path to it', async () => {
+    const t0 = Date.now();
+    const e = await run({ stepTimeout: 1 }).then(() => undefined, (x: unknown) => x);
+    expect(e).toBeInstanceOf(StuckStepError);
+    expect((e as StuckStepError).message).toMatch(/^step b\.inc did not return within 1 s \(a loop that never ends\?\); path to it: [\d.*/]+$/);
+    expect((e as StuckStepError).path?.length).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('ends at --timeout as INCOMPLETE (time limit), on 2 threads', async () => {
+    const t0 = Date.now();
+    const r = await run({ stepTimeout: 60, deadline: Date.now() + 1500 });
+    expect(r.outcome).toEqual({ kind: 'incomplete', reason: 'timeout' });
+    expect(r.stats.workers).toBe(2);
+    expect(Date.now() - t0).toBeLessThan(20_000);
+  });
+
+  it('a stop asked for meanwhile ends it as interrupted once the step bound has passed', async () => {
+    const r = await run({ stepTimeout: 2, abortAfterMs: 300 });
+    expect(r.outcome).toEqual({ kind: 'incomplete', reason: 'interrupted' });
+    expect(r.stats.workers).toBe(2);
   });
 });
