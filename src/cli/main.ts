@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { instantiate, instantiateUserVariant, type CompileOptions, type Instance } from '../model/compile.ts';
-import { deriveFutures } from '../por/derive-futures.ts';
+import { cachedDerivation } from './derive-cache.ts';
 import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
@@ -686,7 +686,8 @@ function checkSpec(lm: LoadedModel): void {
 function instantiateBounded(t: Target, params: Readonly<Record<string, number>>, o: Pick<Opts, 'stepTimeout'> & Partial<Pick<Opts, 'deriveFutures'>>): Instance {
   const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
   // --derive-futures: src/por/derive-futures.ts, run on the compiled model before any search
-  const copts: CompileOptions = o.deriveFutures ? { deriveFutures: (cm) => deriveFutures(cm) } : {};
+  // (through the derivation cache, src/cli/derive-cache.ts: a model unchanged since its last run is not derived again)
+  const copts: CompileOptions = o.deriveFutures ? { deriveFutures: cachedDerivation(t.modelRef(params)) } : {};
   try {
     return underStepBound(seconds, () => t.instantiate(params, copts));
   } catch (e) {

@@ -165,13 +165,13 @@ export interface FutureStats {
   readonly derived: number;
   readonly unrestricted: number;
   /** the derivation ran (--derive-futures): its step runs and time, and why it gave up, if it did */
-  readonly derivation?: { readonly runs: number; readonly ms: number; readonly gaveUp?: string };
+  readonly derivation?: { readonly runs: number; readonly ms: number; readonly gaveUp?: string; readonly cached?: boolean };
 }
 
 function futureStats(cm: Instance['compiled']): FutureStats | undefined {
   const d = cm.derived;
   if (d !== undefined) {
-    return { declared: d.declared, derived: d.derived, unrestricted: d.unrestricted, derivation: { runs: d.runs, ms: d.ms, ...(d.gaveUp !== undefined ? { gaveUp: d.gaveUp } : {}) } };
+    return { declared: d.declared, derived: d.derived, unrestricted: d.unrestricted, derivation: { runs: d.runs, ms: d.ms, ...(d.gaveUp !== undefined ? { gaveUp: d.gaveUp } : {}), ...(d.cached ? { cached: true } : {}) } };
   }
   if (!cm.hasFutures) return undefined;
   const labels = cm.threads.reduce((n, t) => n + t.labels.length, 0);

@@ -64,6 +64,8 @@ export interface DerivedFutures {
   readonly ms: number;
   /** why it derived nothing (a budget it met), if it did */
   readonly gaveUp?: string;
+  /** read from the derivation cache (src/cli/derive-cache.ts), not run; runs and nodes are the run's that made it */
+  readonly cached?: boolean;
 }
 
 /** What the derivation did to a compiled model, for reports (-v, --json). */
@@ -78,6 +80,7 @@ export interface DeriveSummary {
   readonly nodes: number;
   readonly ms: number;
   readonly gaveUp?: string;
+  readonly cached?: boolean;
 }
 
 /** How to compile: `deriveFutures` derives the futures of undeclared labels (src/por/derive-futures.ts). */
@@ -236,7 +239,7 @@ export class CompiledModel implements NameContext {
           else unrestricted++;
         }
       }
-      this.derived = { derived, declared, unrestricted, runs: d.runs, nodes: d.nodes, ms: d.ms, ...(d.gaveUp !== undefined ? { gaveUp: d.gaveUp } : {}) };
+      this.derived = { derived, declared, unrestricted, runs: d.runs, nodes: d.nodes, ms: d.ms, ...(d.gaveUp !== undefined ? { gaveUp: d.gaveUp } : {}), ...(d.cached ? { cached: true } : {}) };
     } else this.derived = undefined;
     this.hasFutures = hasFutures;
   }

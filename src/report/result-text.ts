@@ -92,7 +92,9 @@ export function engineLines(r: RunResult): string[] {
 /** Where the thread futures came from: labels declared, derived (--derive-futures), left unrestricted. */
 export function futuresLine(f: NonNullable<RunResult['stats']['futures']>): string {
   const d = f.derivation;
-  const how = d === undefined ? '' : d.gaveUp !== undefined ? ` (derivation gave up after ${fmtInt(d.runs)} step runs, ${fmtSecs(d.ms)}: ${d.gaveUp})` : ` (derived in ${fmtInt(d.runs)} step runs, ${fmtSecs(d.ms)})`;
+  // from the cache: the runs are those of the run that made the entry, the time is reading it
+  const took = d?.cached ? `${fmtInt(d.runs)} step runs, read from the cache in ${fmtSecs(d.ms)}` : `${fmtInt(d?.runs ?? 0)} step runs, ${fmtSecs(d?.ms ?? 0)}`;
+  const how = d === undefined ? '' : d.gaveUp !== undefined ? ` (derivation gave up after ${took}: ${d.gaveUp})` : ` (derived in ${took})`;
   return `thread futures: ${fmtInt(f.derived)} labels derived, ${fmtInt(f.declared)} declared, ${fmtInt(f.unrestricted)} unrestricted${how}`;
 }
 
