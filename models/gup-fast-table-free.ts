@@ -67,6 +67,11 @@
  *   - the walkers are not declared symmetric, so that the benchmark's reductions-on column measures
  *     partial-order reduction alone (bench/README.md; this model has a SPIN twin,
  *     bench/spin/gup-fast-table-free.pml).
+ *
+ * Declared futures (README, "Writing a model"): the walkers, munmap from its TLB flush on, and the rcu
+ * thread say what they may still touch, so that a walker's steps on *pmd and T1 commute with the others
+ * once munmap has cleared *pmd, and its IRQ and RCU steps once call_rcu has read the readers. They
+ * change no state and no verdict (every step is checked against them); --no-por counts are the twin's.
  */
 
 import { BLOCKED, DONE, defineModel, removeThread, replaceThreads, thread, type MeView, type StateView } from '../src/model/model.ts';
@@ -105,9 +110,44 @@ export function state(ptes: number) {
 }
 export type St = ReturnType<typeof state>;
 
+/**
+ * What a walker may still touch (declared futures, README "Declared futures"): until its last pte
+ * recheck, *pmd and T1; then only its IRQ and RCU state, the rcu_head's reader mask it clears on
+ * leaving its read section, the other CPUs' grace-period and IPI waits it reads (and, `ipi`: the
+ * flush's IPI wait it clears), and T1's ptl, which the exit check reads. `faults` throughout (a read of
+ * a freed table records P-UAF). Checked on every step; they change no state, only what the reduction
+ * may take as independent.
+ */
+function walkerFutures(ipi: boolean) {
+  const quiet = ['rcu_head[0].wait', '*.gp_wait', '*.ipi_wait', 'rcu_spinlock_not_reader', 'faults', 'me.*', 'T1.ptl'];
+  const writes = ['me.irqs_off', 'me.rcu_nesting', 'rcu_head[0].wait', 'faults', ...(ipi ? ['munmap.ipi_wait'] : [])];
+  const walk = { reads: ['pmd', 'T1.*', ...quiet], writes };
+  const after = { reads: quiet, writes };
+  return {
+    local_irq_save: walk,
+    pmdp_get_lockless: walk,
+    pte_offset_map: walk,
+    ptep_get_lockless: walk,
+    pte_protnone: walk,
+    pte_access_permitted: walk,
+    pte_special: walk,
+    try_grab_folio_fast: walk,
+    'pmd_val != pmdp_get_lockless(pmdp)': walk,
+    'pte_val != ptep_get_lockless(ptep)': walk,
+    gup_fast_folio_allowed: walk,
+    folio_set_referenced: walk,
+    'pages[*nr] = page': walk,
+    'addr != end': walk,
+    gup_put_folio: after,
+    pte_unmap: after,
+    local_irq_restore: { reads: quiet, writes: writes.filter((w) => w !== 'me.rcu_nesting') },
+  };
+}
+
 /** GUP-fast over the pages T1 maps, from local_irq_save to local_irq_restore. */
-export function gupFast(st: St, n: number, ptes: number) {
+export function gupFast(st: St, n: number, ptes: number, ipi = false) {
   return thread(st, {
+    future: walkerFutures(ipi),
     count: n,
     locals: {
       /** gup_fast_pmd_range's `pmd`: the lockless snapshot of *pmd */
@@ -207,10 +247,21 @@ function zapAndUnlink(ptes: number) {
   };
 }
 
+/**
+ * munmap's declared future once *pmd is cleared: call_rcu reads every CPU's read-section state and
+ * writes the rcu_head; the exit check reads T1's ptl and munmap's own IRQ and RCU state. Before that
+ * (the zap, pmd_clear) it declares none: it may touch anything.
+ */
+const munmapRcuFuture = (() => {
+  const f = { reads: ['rcu_spinlock_not_reader', '*.rcu_nesting', '*.irqs_off', '*.preempt_count', 'T1.ptl', 'me.*', 'faults'], writes: ['rcu_head[0].*', 'faults'] };
+  return { flush_tlb_mm_range: f, tlb_table_flush: f };
+})();
+
 /** unmap_region() with MMU_GATHER_RCU_TABLE_FREE: the table is freed by call_rcu at tlb_finish_mmu. */
 export function munmapRcu(st: St, ptes: number) {
   return thread(st, {
     locals: munmapLocals,
+    future: munmapRcuFuture,
     steps: {
       ...zapAndUnlink(ptes),
       // tlb_finish_mmu -> tlb_flush_mmu -> tlb_flush_mmu_tlbonly: a flush that waits for no CPU (as INVLPGB)
@@ -261,7 +312,11 @@ export default defineModel({
       threads: {
         gup_fast: gupFast(st, p.walkers, p.ptes),
         munmap: munmapRcu(st, p.ptes),
-        rcu: rcuThread(st, ['tlb_remove_table_rcu'], { tlb_remove_table_rcu: (s, t) => ptFree(s, t) }, 1),
+        rcu: {
+          ...rcuThread(st, ['tlb_remove_table_rcu'], { tlb_remove_table_rcu: (s, t) => ptFree(s, t) }, 1),
+          // tlb_remove_table_rcu frees T1 once the rcu_head's grace period has ended
+          future: { rcu_do_batch: { reads: ['pmd'], writes: ['rcu_head[0].*', 'T1.*', 'faults'] } },
+        },
       },
     };
   },
@@ -275,7 +330,8 @@ export default defineModel({
       patch: 'arch/x86 before a37259732a7d: pte_free_tlb -> tlb_remove_page, freed in tlb_batch_pages_flush',
       apply: (d, p) => {
         removeThread(d, 'rcu'); // nothing is queued for it
-        return replaceThreads(d, { munmap: munmapImmediate(state(p.ptes), p.ptes, true) });
+        // the walkers' local_irq_restore answers the flush's IPI: their futures change munmap's IPI wait
+        return replaceThreads(d, { munmap: munmapImmediate(state(p.ptes), p.ptes, true), gup_fast: gupFast(state(p.ptes), p.walkers, p.ptes, true) });
       },
     },
     'no-ipi-flush': {
