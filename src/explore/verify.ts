@@ -9,7 +9,7 @@ import { Bounded } from './bounded.ts';
 import { Dfs } from './dfs.ts';
 import { Engine, StepError } from './engine.ts';
 import { NO_LIMITS, porOf, type Discovery, type Limits, type Search, type SearchStatus } from './search.ts';
-import { arm, disarm, guarded, passUserInterrupt, SliceInterrupted, DEFAULT_STEP_TIMEOUT_S, type Interruption } from './watchdog.ts';
+import { arm, disarm, guarded, passUserInterrupt, SliceInterrupted, timedSlice, DEFAULT_STEP_TIMEOUT_S, type Interruption } from './watchdog.ts';
 import { encodeChoice, pathToString } from '../trace/path.ts';
 import { ReductionWidened } from '../por/reduction.ts';
 
@@ -404,10 +404,12 @@ export class Verification {
       try {
         // several slices per guarded call (up to ~40 ms): entering the guard costs tens of microseconds
         const batch = handOff ? 1 : 64;
-        done = guarded(() => {
+        const f = () => {
           const until = Date.now() + 40;
           for (let k = 0; ; k++) if (this.step(slice) || k + 1 >= batch || Date.now() >= until) return this.search.status.kind !== 'running';
-        });
+        };
+        // while the worker threads start, not under the SIGINT guard (see timedSlice)
+        done = prepared ? timedSlice(f, this.stepSeconds * 1000, this.opts.limits.deadline) : guarded(f);
       } catch (e) {
         if (!(e instanceof SliceInterrupted)) throw e;
         // a stop signal that came while the step ran could not be heard until now: let it in

@@ -289,3 +289,32 @@ export function guarded<T>(f: () => T): T {
     if (w !== null && at >= 0) Atomics.store(w, at + ACTIVE, 0);
   }
 }
+
+const TIMED = Symbol.for('ptcheck.watchdog.timed-slice');
+const timedRunner = new vm.Script(`globalThis[Symbol.for('ptcheck.watchdog.timed-slice')]()`, { filename: 'ptcheck-timed-slice' });
+/** How long past the deadline a timed slice may run (as the watcher's grace for a slot past it). */
+const DEADLINE_GRACE_MS = 500;
+
+/**
+ * Main thread, while worker threads of this run are busy (starting, or searching beside it): runs
+ * `f`, a synchronous search slice, ended by V8 once it has run for the step bound `boundMs`, or
+ * until shortly past `deadline`: it then throws SliceInterrupted ('stuck' or 'deadline'), and the
+ * search, left mid-step, must not be resumed. Not under the SIGINT guard that guarded() uses: that
+ * guard takes the process's SIGINT listeners away for each slice and puts them back after it, and
+ * beside a busy worker thread a test's Ctrl-C was lost (the run went on to the end) in 3 runs of 3,
+ * and killed the process in 1 of 5 more. The caller lets stop signals in between slices (they last
+ * ~40 ms); one that came while a step never returned is heard once the bound has ended the slice.
+ */
+export function timedSlice<T>(f: () => T, boundMs: number, deadline: number): T {
+  const ms = deadline === Infinity ? boundMs : Math.min(boundMs, Math.max(0, deadline - Date.now()) + DEADLINE_GRACE_MS);
+  const g = globalThis as unknown as Record<symbol, (() => T) | undefined>;
+  g[TIMED] = f;
+  try {
+    return timedRunner.runInThisContext({ timeout: Math.max(1, Math.min(0x7fffffff, Math.round(ms))) }) as T;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+    throw new SliceInterrupted({ kind: Date.now() >= deadline ? 'deadline' : 'stuck', slot: 0 });
+  } finally {
+    g[TIMED] = undefined;
+  }
+}

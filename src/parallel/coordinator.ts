@@ -13,8 +13,7 @@ import type { Discovery, SearchStatus } from '../explore/search.ts';
 import type { Engine } from '../explore/engine.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import { CTL_HUNGRY, CTL_PAUSE, CTL_RETURNED, CTL_STOP, CTL_WORDS, PROTOCOL_VERSION, type ModelRef, type ResultMsg, type TaskMsg, type UnitMsg } from './protocol.ts';
-import vm from 'node:vm';
-import { MAX_SLOTS, slotRunning, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
+import { MAX_SLOTS, SliceInterrupted, slotRunning, timedSlice, watchMemory, whenWorkerStalls, type Interruption } from '../explore/watchdog.ts';
 import { StepError } from '../explore/engine.ts';
 import { StuckStepError, stuckError } from '../explore/verify.ts';
 import { taskRun } from './worker.ts';
@@ -44,38 +43,6 @@ const poolThreads = (workers: number) => Math.max(1, workers - 1);
 
 /** Lets the event loop run (pool results, signals) between slices of this thread's own task. */
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
-
-const SLICE_FN = Symbol.for('ptcheck.parallel.slice');
-const timedRunner = new vm.Script(`globalThis[Symbol.for('ptcheck.parallel.slice')]()`, { filename: 'ptcheck-parallel-slice' });
-
-/** A slice of this thread's task ran out of time inside a step: its search must not be resumed. */
-class SliceTimedOut extends Error {
-  override name = 'SliceTimedOut';
-}
-
-/**
- * Runs a slice of this thread's own task, ended by V8 if it runs `ms` (a step that never returns).
- * Not under Node's SIGINT guard (vm breakOnSigint), as the single-threaded search's slices are: the
- * guard takes the process's SIGINT listeners away for each slice and puts them back after it, and
- * beside a busy pool thread the Ctrl-C of a test was lost (the run went on to the end) or killed the
- * process, 4 runs in 6. Here a stop signal is heard between slices (40 ms at most); a step that never
- * returns is ended by the step bound (or the deadline), with a stop signal that came meanwhile then honoured.
- */
-function timedSlice(f: () => boolean, ms: number): boolean {
-  const g = globalThis as unknown as Record<symbol, (() => boolean) | undefined>;
-  g[SLICE_FN] = f;
-  try {
-    return timedRunner.runInThisContext({ timeout: Math.max(1, Math.min(0x7fffffff, Math.round(ms))) }) as boolean;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw new SliceTimedOut('slice timed out');
-    throw e;
-  } finally {
-    g[SLICE_FN] = undefined;
-  }
-}
-
-/** How long past the deadline a slice of this thread's task may run before it is ended (as the watchdog's grace). */
-const DEADLINE_GRACE_MS = 500;
 
 /**
  * Starts the pool's threads and has each load the model (a task with no work), so a hand-off is fast.
@@ -331,21 +298,19 @@ export async function exploreParallel(inp: ParallelInput): Promise<ParallelOutco
   /**
    * A task on this thread, with the run's own engine, in slices with the event loop (pool results,
    * signals) running between them; a slice still running after the step bound, or well past the
-   * deadline, is ended (timedSlice).
+   * deadline, is ended (timedSlice, not under the SIGINT guard: see there).
    */
   const runLocal = async (task: TaskMsg): Promise<ResultMsg> => {
     await yieldToLoop();
     const run = taskRun(inp.engine, task, { returned: () => returned });
-    const boundMs = inp.stepSeconds * 1000;
     try {
       for (;;) {
         if (inp.aborted()) setStop({ kind: 'incomplete', reason: 'interrupted' });
-        const ms = inp.deadline === Infinity ? boundMs : Math.min(boundMs, Math.max(0, inp.deadline - Date.now()) + DEADLINE_GRACE_MS);
-        if (timedSlice(run.slice, ms)) break;
+        if (timedSlice(run.slice, inp.stepSeconds * 1000, inp.deadline)) break;
         await yieldToLoop();
       }
     } catch (e) {
-      if (!(e instanceof SliceTimedOut)) return run.failed(e);
+      if (!(e instanceof SliceInterrupted)) return run.failed(e);
       Atomics.store(ctl, CTL_STOP, 1);
       // the step was cut short: nobody will apply its undo log (a trace runs the steps again)
       const h = inp.engine.cm.holder;
