@@ -89,7 +89,7 @@ export interface DeriveBudget {
   readonly values: number;
 }
 
-export const DEFAULT_DERIVE_BUDGET: DeriveBudget = { runs: 100_000, runsPerStep: 20_000, nodes: 20_000, values: 256 };
+export const DEFAULT_DERIVE_BUDGET: DeriveBudget = { runs: 40_000, runsPerStep: 10_000, nodes: 20_000, values: 256 };
 
 /**
  * A mistake to make on purpose, so that tests can show the checks catch a wrong derivation: skip the
@@ -125,6 +125,16 @@ class Demote extends Error {
   constructor(readonly w: number) {
     super('demote');
   }
+}
+
+/**
+ * Values fixed for a run: (word, value) pairs as a chain up to the step's first run (null). Runs that
+ * branch from one run share its prefix, so a run costs what it touches, not what it touches squared.
+ */
+interface Fixed {
+  readonly up: Fixed | null;
+  readonly w: number;
+  readonly v: number;
 }
 
 /** the most passes a model gets after one gave up */
@@ -346,19 +356,19 @@ class Derivation {
     const pc = n.vals[0]!;
     const alts = th.alts[pc]!;
     for (let alt = 0; alt < alts; alt++) {
-      // assignments still to run: (word, value) pairs, flat
-      const todo: number[][] = [[]];
+      // assignments still to run; each is one run at least, so a budget they exceed is met already
+      const todo: (Fixed | null)[] = [null];
       let here = 0;
       while (todo.length > 0) {
         const asg = todo.pop()!;
-        if (++here > this.budget.runsPerStep) throw new GiveUp(`${th.name}.${th.labels[pc]} needs more than ${this.budget.runsPerStep} runs`);
-        if (++this.runs > this.budget.runs) throw new GiveUp(`more than ${this.budget.runs} step runs`);
+        if (++here + todo.length > this.budget.runsPerStep) throw new GiveUp(`${th.name}.${th.labels[pc]} needs more than ${this.budget.runsPerStep} runs`);
+        if (++this.runs + todo.length > this.budget.runs) throw new GiveUp(`more than ${this.budget.runs} step runs`);
         this.runOnce(n, pc, alt, asg, todo);
       }
     }
   }
 
-  private runOnce(n: Node, pc: number, alt: number, asg: readonly number[], todo: number[][]): void {
+  private runOnce(n: Node, pc: number, alt: number, asg: Fixed | null, todo: (Fixed | null)[]): void {
     const cm = this.cm;
     const t = n.t;
     const th = cm.threads[t]!;
@@ -379,9 +389,9 @@ class Derivation {
         stamp[w] = g;
       } else if (pre[w] === mine) pre[w] = this.otherValue(w, mine) ?? mine;
     }
-    for (let i = 0; i < asg.length; i += 2) {
-      pre[asg[i]!] = asg[i + 1]!;
-      stamp[asg[i]!] = g;
+    for (let a = asg; a !== null; a = a.up) {
+      pre[a.w] = a.v;
+      stamp[a.w] = g;
     }
     buf.set(pre);
     const h = cm.holder;
@@ -428,7 +438,7 @@ class Derivation {
     }
     // the words touched unfixed, in first-touch order: branch on each one's other values
     const touch = this.fpTouch[t]![pc]!;
-    const prefix: number[] = asg.slice();
+    let prefix = asg;
     for (let i = 0; i < rn; i++) {
       const w = rec[i]!;
       touch[w >>> 5]! |= 1 << (w & 31);
@@ -444,8 +454,8 @@ class Derivation {
       const vs = this.vals[w]!;
       const skip = this.plan.owned[w] ? mine : NaN;
       const end = this.mistake === 'drop-value' && vs.length > 1 ? vs.length - 1 : vs.length;
-      for (let k = 0; k < end; k++) if (vs[k] !== pre[w] && vs[k] !== skip) todo.push([...prefix, w, vs[k]!]);
-      prefix.push(w, pre[w]!);
+      for (let k = 0; k < end; k++) if (vs[k] !== pre[w] && vs[k] !== skip) todo.push({ up: prefix, w, v: vs[k]! });
+      prefix = { up: prefix, w, v: pre[w]! };
     }
     if (threw || res === BLOCKED) return;
     if (res !== DONE) {
