@@ -115,8 +115,9 @@ const VERIFY_OPTIONS = `verify options:
   --check-reduction    then run the same search with every reduction off (--no-por --no-symmetry) and
                        report both sizes, the cut, and whether every verdict agrees (exit 4 if not)
   --derive-futures     derive each thread's future (what it may still touch from each label on) from its
-                       steps, where the model declares none, for the partial-order reduction (-v says
-                       how many labels got one; every step is still checked against them)
+                       steps, where the model declares none, for the partial-order reduction, cached per
+                       model (-v says how many labels got one; every step is still checked against them);
+                       --no-derive-futures: do not (the default for now)
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
   --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
                        could still run): finds bugs of few preemptions in large models; exit 3 at best`;
@@ -277,6 +278,7 @@ const OPTIONS = {
   'check-determinism': { type: 'boolean' },
   'check-reduction': { type: 'boolean' },
   'derive-futures': { type: 'boolean' },
+  'no-derive-futures': { type: 'boolean' },
   workers: { type: 'string', short: 'j' },
   path: { type: 'string' },
   property: { type: 'string' },
@@ -300,6 +302,12 @@ const OPTIONS = {
 
 type Flag = keyof typeof OPTIONS;
 
+/**
+ * Whether verify derives thread futures without being asked (--derive-futures / --no-derive-futures
+ * say so either way). Off until it costs no shipped SPIN twin time to verdict (README, "Derived futures").
+ */
+const DERIVE_BY_DEFAULT = false;
+
 /** Options of every command that runs a search. */
 const SEARCH_FLAGS: readonly Flag[] = [
   'param', 'shortest', 'bfs', 'dfs', 'max-states', 'max-depth', 'timeout', 'memory', 'json', 'progress',
@@ -313,7 +321,7 @@ const SEARCH_FLAGS: readonly Flag[] = [
 const COMMANDS: Readonly<Record<string, { readonly flags: readonly Flag[]; run(pos: string[], o: Opts): Promise<number> }>> = {
   list: { flags: [], run: () => cmdList() },
   verify: {
-    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose', 'check-reduction', 'derive-futures'],
+    flags: [...SEARCH_FLAGS, 'variant', 'variant-file', 'all', 'all-violations', 'first', 'witness', 'coverage', 'trace-out', 'html', 'traces', 'max-preemptions', 'wide', 'verbose', 'check-reduction', 'derive-futures', 'no-derive-futures'],
     run: (p, o) => cmdVerify(p, o),
   },
   diff: { flags: [...SEARCH_FLAGS, 'variant-file', 'wide', 'verbose'], run: (p, o) => cmdDiff(p, o) },
@@ -422,7 +430,8 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       exact: !!v.exact,
       checkDeterminism: !!v['check-determinism'],
       checkReduction: !!v['check-reduction'],
-      deriveFutures: !!v['derive-futures'],
+      // verify only, and never with --no-por (the futures serve the partial-order reduction alone)
+      deriveFutures: cmd === 'verify' && !v['no-por'] && (v['derive-futures'] === true || (DERIVE_BY_DEFAULT && !v['no-derive-futures'])),
       ...(stepTimeout !== undefined ? { stepTimeout } : {}),
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
@@ -462,6 +471,7 @@ function conflicts(given: ReadonlySet<Flag>, v: { workers?: string | undefined }
     }
     if (threads) throw new InputError('--max-preemptions runs in one thread; it cannot run with --workers');
   }
+  if (given.has('derive-futures') && given.has('no-derive-futures')) throw new InputError('--derive-futures and --no-derive-futures contradict each other; give one');
   if (given.has('first') && given.has('all-violations')) throw new InputError('--first stops at the first violation, --all-violations determines every property; give one');
   if (given.has('check-reduction')) {
     // the comparison needs every property determined by a search that a reduction can change
@@ -693,7 +703,7 @@ function instantiateBounded(t: Target, params: Readonly<Record<string, number>>,
   } catch (e) {
     if (!(e instanceof SliceInterrupted && e.why.kind === 'stuck')) throw e;
     // --derive-futures runs steps on states no search may reach: a loop there is not the model's build
-    const derive = o.deriveFutures ? ', or a step looping on a state only --derive-futures runs it on (run without it)' : '';
+    const derive = o.deriveFutures ? ', or a step looping on a state only the derivation of thread futures runs it on (try --no-derive-futures)' : '';
     throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?${derive})`);
   }
 }
@@ -709,7 +719,7 @@ async function runTarget(t: Target, o: Opts, progress: ProgressLine, stopAtFirst
     ...(o.sleep ? (['sleep-sets'] as const) : []),
     ...(o.symmetry && new Canonicalizer(inst.compiled).active ? (['symmetry'] as const) : []),
   ];
-  const unreduced = stopSignal() ? undefined : (await searchTarget(t, o, progress, instantiateBounded(t, o.params, o), stopAtFirst, { symmetry: false, por: false, sleep: false }, ' (no reduction)')).r;
+  const unreduced = stopSignal() ? undefined : (await searchTarget(t, o, progress, instantiateBounded(t, o.params, { ...o, deriveFutures: false }), stopAtFirst, { symmetry: false, por: false, sleep: false }, ' (no reduction)')).r;
   return { inst, v, r, check: compareReduction(r, unreduced, reductions), unreduced };
 }
 

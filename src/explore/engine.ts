@@ -276,7 +276,7 @@ export class Engine {
     const list = (xs: readonly string[] | undefined): string => `[${(xs ?? []).join(', ')}]`;
     if (th.futDerived[pc]) {
       // derived from the steps themselves (src/por/derive-futures.ts): only a step depending on more than the state gets here
-      const why = '(derived by running its steps on every state they can meet: does a step depend on anything but the state? try --check-determinism, or run without --derive-futures)';
+      const why = '(derived by running its steps on every state they can meet: does a step depend on anything but the state? try --check-determinism, or run with --no-derive-futures)';
       return new StepError(`model ${this.cm.name}: thread ${th.name} at '${label}' ${what.replace('declared future', 'derived future')} ${why}`, th.name, label);
     }
     return new StepError(`model ${this.cm.name}: thread ${th.name} at '${label}' ${what} (reads: ${list(d?.reads)}, writes: ${list(d?.writes)})`, th.name, label);

@@ -9,7 +9,7 @@ const F = 'test/fixtures/models/future-readers.ts';
 
 describe('verify --derive-futures', () => {
   it('-v and --json count the labels derived; the undeclared variant stores what exact declarations do', () => {
-    const plain = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--json', '--workers', '1']).stdout);
+    const plain = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--json', '--workers', '1', '--no-derive-futures']).stdout);
     const j = ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--derive-futures', '--json', '--workers', '1']);
     expect(j.code).toBe(0);
     const r = JSON.parse(j.stdout);
@@ -20,7 +20,7 @@ describe('verify --derive-futures', () => {
     expect(r.stats.states).toBe(exact.stats.states);
     expect(r.stats.states).toBeLessThan(plain.stats.states);
     expect(r.properties.map((p: { status: string }) => p.status)).toEqual(plain.properties.map((p: { status: string }) => p.status));
-    // without the flag, a model with no declaration reports no futures
+    // with --no-derive-futures, a model with no declaration reports no futures
     expect(plain.stats.futures).toBeUndefined();
     const v = ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '-v', '--workers', '1']);
     expect(v.stdout).toMatch(/thread futures: 10 labels derived, 0 declared, 0 unrestricted \(derived in [\d,]+ step runs/);
@@ -57,9 +57,9 @@ describe('verify --derive-futures', () => {
     const W = 'test/fixtures/models/derive-wide.ts';
     const v = ptcheck(['verify', W, '--variant', 'base', '--derive-futures', '-v', '--workers', '1']);
     expect(v.code).toBe(0);
-    expect(v.stdout).toMatch(/thread futures: 0 labels derived, 0 declared, 2 unrestricted \(derivation gave up after [\d,]+ step runs, [\d.]+ m?s: 'c' takes more than 256 values\)/);
+    expect(v.stdout).toMatch(/thread futures: 0 labels derived, 0 declared, 2 unrestricted \(derivation gave up after [\d,]+ step runs, (?:read from the cache in )?[\d.]+ m?s: 'c' takes more than 256 values\)/);
     const j = JSON.parse(ptcheck(['verify', W, '--variant', 'base', '--derive-futures', '--json', '--workers', '1']).stdout);
-    const plain = JSON.parse(ptcheck(['verify', W, '--variant', 'base', '--json', '--workers', '1']).stdout);
+    const plain = JSON.parse(ptcheck(['verify', W, '--variant', 'base', '--json', '--workers', '1', '--no-derive-futures']).stdout);
     expect(j.stats.futures.derivation.gaveUp).toMatch(/'c' takes more than 256 values/);
     expect(j.stats.states).toBe(plain.stats.states);
   });
@@ -67,5 +67,13 @@ describe('verify --derive-futures', () => {
   it('only verify takes it', () => {
     const r = ptcheck(['simulate', F, '--variant', 'undeclared', '--derive-futures']);
     expect(r.code).toBe(2);
+  });
+
+  it('--derive-futures with --no-derive-futures is bad input; with --no-por nothing is derived', () => {
+    const both = ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '--no-derive-futures']);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/contradict/);
+    const r = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '--no-por', '--json', '--workers', '1']).stdout);
+    expect(r.stats.futures).toBeUndefined();
   });
 });
