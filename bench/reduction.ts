@@ -37,6 +37,8 @@ import {
 const PTCHECK = join(ROOT, 'bin', 'ptcheck.js');
 /** ptcheck's partial-order reduction off, every other default kept (its cut is measured against this) */
 const PTCHECK_NO_POR: readonly string[] = ['--no-por', '--workers', '1'];
+/** ptcheck's reductions with thread futures derived where the model declares none (src/por/derive-futures.ts; cached after the first run) */
+const PTCHECK_DERIVED: readonly string[] = [...PTCHECK_REDUCTIONS_ON, '--derive-futures'];
 /** models are named by path, as a user names their own model file: loading and typechecking it is part of the time */
 const BY_PATH = { byPath: true } as const;
 
@@ -51,6 +53,8 @@ interface Row {
   readonly value: number;
   readonly pOff: PtcheckRun;
   readonly pOn: PtcheckRun;
+  /** reductions on, futures derived */
+  readonly pDer: PtcheckRun;
   readonly sOff: PanRun;
   readonly sPor: PanRun;
   readonly sPor3: PanRun;
@@ -77,9 +81,10 @@ function measureTwin(t: Twin, v: number, reps: number, scratch: string): Row {
   const panOff = buildPan(t, v, CFLAGS_NOREDUCE, scratch, [], SPIN_FLAGS_NO_MERGE);
   const panPor = buildPan(t, v, CFLAGS_POR, scratch, [], SPIN_FLAGS);
   const panPor3 = buildPan(t, v, CFLAGS_POR, scratch, [], SPIN_FLAGS_NO_MERGE);
-  const runs = { pOff: [] as PtcheckRun[], pOn: [] as PtcheckRun[], sOff: [] as PanRun[], sPor: [] as PanRun[], sPor3: [] as PanRun[] };
+  const runs = { pOff: [] as PtcheckRun[], pOn: [] as PtcheckRun[], pDer: [] as PtcheckRun[], sOff: [] as PanRun[], sPor: [] as PanRun[], sPor3: [] as PanRun[] };
   for (let i = 0; i < reps; i++) {
     runs.pOn.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_ON, BY_PATH));
+    runs.pDer.push(runPtcheck(t, v, PTCHECK_DERIVED, BY_PATH));
     runs.sPor.push(runPan(panPor, w));
     runs.sPor3.push(runPan(panPor3, w));
     runs.pOff.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF, BY_PATH));
@@ -90,6 +95,7 @@ function measureTwin(t: Twin, v: number, reps: number, scratch: string): Row {
     value: v,
     pOff: best(runs.pOff),
     pOn: best(runs.pOn),
+    pDer: best(runs.pDer),
     sOff: best(runs.sOff),
     sPor: best(runs.sPor),
     sPor3: best(runs.sPor3),
@@ -170,8 +176,8 @@ export function reductionSection(o: { readonly reps: number; readonly twins?: re
 
   let mismatches = 0;
   const table = [
-    '| model / params | states, reductions off: ptcheck / SPIN | states, reductions on: ptcheck¹ / SPIN² / SPIN -o3³ | ptcheck ÷ SPIN, states on | cut (off ÷ on): ptcheck / SPIN / SPIN -o3 | time to verdict, reductions on: ptcheck⁴ / SPIN⁵ / SPIN -o3⁵ | ptcheck ÷ SPIN, time | time to verdict, reductions off: ptcheck / SPIN⁵ |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| model / params | states, reductions off: ptcheck / SPIN | states, reductions on: ptcheck¹ / SPIN² / SPIN -o3³ | ptcheck ÷ SPIN, states on | cut (off ÷ on): ptcheck / SPIN / SPIN -o3 | time to verdict, reductions on: ptcheck⁴ / SPIN⁵ / SPIN -o3⁵ | ptcheck ÷ SPIN, time | time to verdict, reductions off: ptcheck / SPIN⁵ | futures derived⁶: states / time / ÷ SPIN |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const details: string[] = [];
   for (const r of rows) {
@@ -188,7 +194,8 @@ export function reductionSection(o: { readonly reps: number; readonly twins?: re
         `| ${fmtRatio(r.pOff.states / r.pOn.states)} / ${fmtRatio(r.sOff.stored / r.sPor.stored)} / ${fmtRatio(r.sOff.stored / r.sPor3.stored)} ` +
         `| ${fmtTime(r.pOn.wallMs)} / ${fmtTime(spinPor)} / ${fmtTime(spinPor3)} ` +
         `| ${fmtRatio(r.pOn.wallMs / spinPor)} / ${fmtRatio(r.pOn.wallMs / spinPor3)} ` +
-        `| ${fmtTime(r.pOff.wallMs)} / ${fmtTime(spinOff)} |`,
+        `| ${fmtTime(r.pOff.wallMs)} / ${fmtTime(spinOff)} ` +
+        `| ${fmtInt(r.pDer.states)} / ${fmtTime(r.pDer.wallMs)} / ${fmtRatio(r.pDer.wallMs / spinPor)} |`,
     );
     details.push(
       `- ${r.twin.model} ${r.twin.param}=${r.value}: ./pan alone ${fmtTime(r.sPor.wallMs)} (POR), ${fmtTime(r.sPor3.wallMs)} (POR, -o3), ` +
@@ -221,6 +228,8 @@ export function reductionSection(o: { readonly reps: number; readonly twins?: re
       '(reductions on, empty typecheck cache).',
     '⁵ `spin -a`, `gcc` and `./pan`, as a SPIN user waits for them; `./pan` alone is in the lines below. pan gets as many hash slots as ' +
       "ptcheck's fingerprint table has with reductions off.",
+    `⁶ ptcheck \`${PTCHECK_DERIVED.join(' ')}\`: the reductions of ¹ with the thread futures of every label the model declares none at derived ` +
+      'from its steps (src/por/derive-futures.ts), read from the derivation cache after its first run (the whole command, as ⁴).',
     '',
     ...details,
     '',
