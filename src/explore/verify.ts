@@ -251,7 +251,7 @@ export class Verification {
   ) {
     this.engine = new Engine(inst.compiled, spec.properties as readonly Property[]);
     if (opts.checkDeterminism) this.engine.checkDeterminism(true);
-    if ((opts.por ?? true) && (opts.seedVisible ?? true)) porOf(this.engine).seedVisible();
+    this.toSeed = (opts.por ?? true) && (opts.seedVisible ?? true);
     this.search = this.newSearch();
   }
 
@@ -308,8 +308,39 @@ export class Verification {
     if (c.length > 0) throw new ReductionWidened(c, `a property read ${c.map((w) => this.engine.cm.leaves[w]!.path).join(', ')}, which a step taken as shared-safe (invisible) changed`);
   }
 
+  /** the reduction's visible set is still to be seeded (its pre-pass runs in the first slice, under the step bound) */
+  private toSeed: boolean;
+  /** the pre-pass is running (or was cut short by the step bound): a stuck step is on its walk */
+  private seeding = false;
+
+  /**
+   * Runs the reduction's pre-pass (src/por/reduction.ts, seedVisible); if it made words visible, the
+   * search (which has looked at the initial state only) starts afresh with them. Not a restart.
+   */
+  private seed(): void {
+    this.toSeed = false;
+    this.seeding = true;
+    const added = porOf(this.engine).seedVisible();
+    this.seeding = false;
+    if (added.length === 0) return;
+    if (this.search instanceof Dfs) this.search.release();
+    this.search = this.newSearch();
+  }
+
+  /** The step that did not return within the bound, with its path (on the pre-pass's walk while it ran). */
+  private stuck(): StepError {
+    if (!this.seeding) return stuckError(this.engine, this.search, this.stepSeconds);
+    const [tid, pc, alt] = this.engine.running as unknown as [number, number, number];
+    const walk = porOf(this.engine).seedWalk();
+    const prefix: number[] = [];
+    for (let i = 0; i < walk.length; i += 2) prefix.push(encodeChoice(walk[i]!, walk[i + 1]!));
+    const th = this.engine.cm.threads[tid]!;
+    return stuckStep(th.name, th.labels[pc] ?? '?', prefix, encodeChoice(tid, alt), this.stepSeconds);
+  }
+
   /** Explores a slice; true when the run has ended. */
   step(budget = 1 << 16): boolean {
+    if (this.toSeed) this.seed();
     let done: boolean;
     try {
       done = this.search.run(budget);
@@ -367,13 +398,13 @@ export class Verification {
     h.rec = null;
     if (why.kind === 'stuck' && this.aborted) {
       // a stop signal came while the step ran (heard only now): the run ends as the signal asked
-      this.stopNote = `the stop waited for the step bound: ${stuckError(this.engine, this.search, this.stepSeconds).message}`;
+      this.stopNote = `the stop waited for the step bound: ${this.stuck().message}`;
       this.search.status = { kind: 'incomplete', reason: 'interrupted' };
       return;
     }
     if (why.kind === 'signal') {
       // a SIGTERM or SIGHUP while the slice made no progress: the process's handler ends the run
-      const e = stuckError(this.engine, this.search, this.stepSeconds);
+      const e = this.stuck();
       this.stopNote =
         e instanceof StuckStepError
           ? `the stop interrupted step ${e.thread}.${e.label}, which had not returned; path to it: ${pathToString(e.path ?? e.prefix)}`
@@ -382,7 +413,7 @@ export class Verification {
       this.aborted = true;
       return;
     }
-    if (why.kind === 'stuck') throw stuckError(this.engine, this.search, this.stepSeconds);
+    if (why.kind === 'stuck') throw this.stuck();
     this.search.status = { kind: 'incomplete', reason: why.kind === 'deadline' ? 'timeout' : 'interrupted' };
     if (why.kind === 'user') {
       this.aborted = true;

@@ -126,6 +126,7 @@
 // chosen steps) the reduced graph reaches a state where the breaking step is enabled, and runs it.
 
 import type { CompiledModel } from '../model/compile.ts';
+import { ModelError } from '../model/errors.ts';
 
 /**
  * What the reduction needs of the engine that runs steps (the explorer's Engine is one): run a step in
@@ -324,9 +325,11 @@ export class Reduction {
       return (x >>> 0) % n;
     };
     let steps = 0;
+    const path = this.seedPath;
     try {
       for (let walk = 0; walk < SEED_WALKS && steps < SEED_STEPS; walk++) {
         cur.set(cm.init);
+        path.length = 0;
         for (let d = 0; ; d++) {
           const n = e.propertyReads(cur, 0, props);
           for (let i = 0; i < Math.min(n, props.length); i++) read[props[i]!] = 1;
@@ -348,6 +351,7 @@ export class Reduction {
             cands.length -= 2;
             moved = this.runInto(cur, 0, t, alt, next);
             steps++;
+            if (moved) path.push(t, alt);
             for (let j = 0; j < Math.min(this.recN, this.rec.length); j++) {
               const w = this.rec[j]!;
               if (this.owner[w] >= 0 && this.owner[w] !== t) read[w] = 1;
@@ -357,13 +361,20 @@ export class Reduction {
           cur.set(next);
         }
       }
-    } catch {
-      // what was found so far stands; the search runs that step again and reports what it does
+    } catch (e) {
+      // a model error: what was found so far stands; the search runs that step again and reports it
+      if (!(e instanceof ModelError)) throw e;
     }
     const words: number[] = [];
     for (let w = 0; w < W; w++) if (read[w] && !hasBit(this.visible, w)) words.push(w);
     this.widen(words);
     return words;
+  }
+
+  /** the current walk of the pre-pass, as (thread, alternative) pairs (to name a step that never returns) */
+  private readonly seedPath: number[] = [];
+  seedWalk(): readonly number[] {
+    return this.seedPath;
   }
 
   /**

@@ -42,3 +42,19 @@ describe('a wrong declared future: exit 2, one line', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('the visible-set pre-pass runs under the step bound', () => {
+  it('a step that never returns, met first by the pre-pass: exit 2 naming it with a path that replays to it', () => {
+    const H = 'test/fixtures/models/future-hang.ts';
+    const r = ptcheck(['verify', H, '--variant', 'base', '--step-timeout', '1', '--workers', '1']);
+    expect(r.code).toBe(2);
+    const m = /^ptcheck: model error: step w\.spin did not return within 1 s \(a loop that never ends\?\); path to it: ([0-9.]+)$/m.exec(r.stderr);
+    expect(m, r.stderr).not.toBeNull();
+    // the path's prefix leads to w at spin: replaying it meets the same step, on the same path
+    const prefix = m![1]!.split('.').slice(0, -1).join('.');
+    const p = ptcheck(['replay', H, '--variant', 'base', '--path', prefix, '--step-timeout', '1']);
+    expect(p.code).toBe(2);
+    expect(p.stderr).toContain(`step w.spin did not return within 1 s (a loop that never ends?); path to it: ${m![1]}`);
+  }, 30_000);
+});
+
