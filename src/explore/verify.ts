@@ -314,15 +314,15 @@ export class Verification {
   private seeding = false;
 
   /**
-   * Runs the reduction's pre-pass (src/por/reduction.ts, seedVisible); if it made words visible, the
-   * search (which has looked at the initial state only) starts afresh with them. Not a restart.
+   * Runs the reduction's pre-pass (src/por/reduction.ts, seedVisible), then starts the search afresh
+   * (it has looked at the initial state only, under the visible set of before, and what its choice
+   * there changed must be recorded in the search that goes on). Not a restart.
    */
   private seed(): void {
     this.toSeed = false;
     this.seeding = true;
-    const added = porOf(this.engine).seedVisible();
+    porOf(this.engine).seedVisible();
     this.seeding = false;
-    if (added.length === 0) return;
     if (this.search instanceof Dfs) this.search.release();
     this.search = this.newSearch();
   }

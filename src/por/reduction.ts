@@ -367,7 +367,7 @@ export class Reduction {
     }
     const words: number[] = [];
     for (let w = 0; w < W; w++) if (read[w] && !hasBit(this.visible, w)) words.push(w);
-    this.widen(words);
+    if (words.length > 0) this.widen(words);
     return words;
   }
 

@@ -136,7 +136,9 @@ describe('visibility: a property reading what a shared-safe step changed', () =>
 // that the reduced graph reaches whatever it leaves out is settled by its path: no restart for it.
 const DEPTH = 24;
 const dst = defineState({ gate: int(0, 1), level: int(0, DEPTH), out: array(2, int(0, 1)) });
-const deep = defineModel({
+// direct: the workers store at once, so the step chosen in the initial state already changes `out`
+// (what the search records there must survive the pre-pass, which runs after the search is built)
+const deepModel = (direct: boolean) => defineModel({
   name: 'visibility-trap-deep',
   title: '',
   doc: '',
@@ -148,9 +150,11 @@ const deep = defineModel({
         count: 2,
         locals: { l: int(0, 1) },
         steps: {
-          work: (_s, me) => {
+          work: (s, me) => {
             me.l = 1;
-            return 'store';
+            if (!direct) return 'store';
+            s.out.set(me.index, 1);
+            return DONE;
           },
           store: (s, me) => {
             s.out.set(me.index, me.l);
@@ -177,6 +181,7 @@ const deep = defineModel({
   }),
   variants: { base: { summary: '' } },
 });
+const deep = deepModel(false);
 type DeepKind = 'always' | 'sometimes-order' | 'sometimes-settled' | 'sometimes-unreached';
 const deepSpec = (kind: DeepKind) =>
   defineSpec(deep, {
@@ -210,4 +215,18 @@ describe('visibility: the restart net where the pre-pass cannot see', () => {
       expect(bfs.stats.reduction!.restarts).toBe(dfs.stats.reduction!.restarts);
     });
   }
+  it('the step chosen in the initial state changes what the property reads past the gate: DFS and BFS alike', () => {
+    const direct = deepModel(true);
+    const sp = defineSpec(direct, {
+      properties: [always('in-order', 'worker 0 stores first (violated)', (s) => s.gate === 0 || !(s.out.get(1) === 1 && s.out.get(0) === 0))],
+      expect: { base: {} },
+    });
+    const off = verify(instantiate(direct, 'base'), sp, { stopAtFirst: false, por: false });
+    const dfs = verify(instantiate(direct, 'base'), sp, { stopAtFirst: false });
+    const bfs = verify(instantiate(direct, 'base'), sp, { stopAtFirst: false, strategy: 'bfs' });
+    expect(statuses(off)).toEqual(['violated', 'holds']);
+    expect(statuses(dfs)).toEqual(statuses(off));
+    expect(bfs.stats.states).toBe(dfs.stats.states);
+    expect(dfs.stats.reduction!.restarts).toBe(1);
+  });
 });
