@@ -11,7 +11,7 @@ import { deriveFutures, DEFAULT_DERIVE_BUDGET, type DeriveMistake } from '../../
 import type { ReductionStats } from '../../src/explore/verify.ts';
 import { MAX_REFERENCE_STATES, runEngine, reference } from './check.ts';
 import { explore } from './reference.ts';
-import { exactFutures, instanceNames } from './future.ts';
+import { exactFutures, instanceNames, runRecorded } from './future.ts';
 import { GROUP_NAMES, compileDesc, isSymmetric, tableCount, usesRcu, type ModelDesc } from './gen.ts';
 
 /** A future.ts pattern ('*' any run, 'me.' the instance) as a RegExp, as future.ts matches() reads it. */
@@ -31,7 +31,6 @@ const bit = (bits: Int32Array | null, w: number): boolean => bits === null || (b
 export function derivedBreach(cm: CompiledModel, states: readonly Int32Array[]): string | undefined {
   const rec = new Int32Array(4096);
   const b = new Int32Array(cm.W);
-  const h = cm.holder;
   for (const a of states) {
     for (const t of cm.threads) {
       const pc = a[t.pcOff]!;
@@ -40,20 +39,9 @@ export function derivedBreach(cm: CompiledModel, states: readonly Int32Array[]):
       const change = t.futChange[pc]!;
       if (touch === null) continue;
       for (let alt = 0; alt < t.alts[pc]!; alt++) {
-        b.set(a);
-        h.b = b;
-        h.o = 0;
-        h.rec = rec;
-        h.rn = 0;
-        let res: unknown;
-        try {
-          res = t.steps[pc]!(cm.root, t.me, alt);
-          if (res === DONE) for (const hook of cm.exitHooks) hook(cm.root, t.me);
-        } finally {
-          h.rec = null;
-        }
+        const { res, rn } = runRecorded(cm, t, pc, alt, a, b, rec);
         const where = `${t.name} at '${t.labels[pc]}' in [${a.join(',')}]`;
-        for (let i = 0; i < h.rn; i++) if (!bit(touch, rec[i]!)) return `${where} touched ${cm.leaves[rec[i]!]!.path}`;
+        for (let i = 0; i < rn; i++) if (!bit(touch, rec[i]!)) return `${where} touched ${cm.leaves[rec[i]!]!.path}`;
         if (res === BLOCKED) continue;
         for (let w = 0; w < cm.W; w++) if (b[w] !== a[w] && w !== t.pcOff && !bit(change, w)) return `${where} changed ${cm.leaves[w]!.path}`;
         if (res !== DONE) {
@@ -83,25 +71,13 @@ function reachableFutures(cm: CompiledModel, states: readonly Int32Array[]): { t
   const edges = cm.threads.map((t) => t.labels.map(() => new Set<number>()));
   const rec = new Int32Array(4096);
   const b = new Int32Array(cm.W);
-  const h = cm.holder;
   for (const a of states) {
     for (const t of cm.threads) {
       const pc = a[t.pcOff]!;
       if (pc < 0) continue;
       for (let alt = 0; alt < t.alts[pc]!; alt++) {
-        b.set(a);
-        h.b = b;
-        h.o = 0;
-        h.rec = rec;
-        h.rn = 0;
-        let res: unknown;
-        try {
-          res = t.steps[pc]!(cm.root, t.me, alt);
-          if (res === DONE) for (const hook of cm.exitHooks) hook(cm.root, t.me);
-        } finally {
-          h.rec = null;
-        }
-        for (let i = 0; i < h.rn; i++) touch[t.tid]![pc]![rec[i]!] = 1;
+        const { res, rn } = runRecorded(cm, t, pc, alt, a, b, rec);
+        for (let i = 0; i < rn; i++) touch[t.tid]![pc]![rec[i]!] = 1;
         if (res === BLOCKED) continue;
         for (let w = 0; w < cm.W; w++) if (b[w] !== a[w] && w !== t.pcOff) change[t.tid]![pc]![w] = 1;
         if (res !== DONE) edges[t.tid]![pc]!.add(t.labelIndex[res as string]!);

@@ -302,6 +302,27 @@ function wordSet(cm: CompiledModel, f: FutureDecl | undefined, self: string, own
 }
 
 /**
+ * Runs alternative `alt` of thread `t`'s step at `pc` on a copy of state `a` held in `b`, recording in
+ * `rec` the words it touches through the views (exit hooks included when it finishes), as the engine
+ * does. Returns the step's result and how many words it recorded (may exceed rec.length).
+ */
+export function runRecorded(cm: CompiledModel, t: CompiledModel['threads'][number], pc: number, alt: number, a: Int32Array, b: Int32Array, rec: Int32Array): { res: unknown; rn: number } {
+  const h = cm.holder as unknown as { b: Int32Array; o: number; rec: Int32Array | null; rn: number };
+  b.set(a);
+  h.b = b;
+  h.o = 0;
+  h.rec = rec;
+  h.rn = 0;
+  try {
+    const res = t.steps[pc]!(cm.root, t.me, alt);
+    if (res === DONE) for (const hook of cm.exitHooks) hook(cm.root, t.me);
+    return { res, rn: h.rn };
+  } finally {
+    h.rec = null;
+  }
+}
+
+/**
  * Runs every step of every declaring thread in every state of `states`, recording the words it
  * touches, and returns the first breach of its label's future (a touch outside reads ∪ writes, a change
  * outside writes, a move to a label whose future is wider), as a line, or undefined: the engine's
@@ -310,7 +331,6 @@ function wordSet(cm: CompiledModel, f: FutureDecl | undefined, self: string, own
 export function firstBreach(cm: CompiledModel, states: readonly Int32Array[], futures: ReadonlyMap<string, readonly (FutureDecl | undefined)[]>): string | undefined {
   const rec = new Int32Array(4096);
   const b = new Int32Array(cm.W);
-  const h = cm.holder as unknown as { b: Int32Array; o: number; rec: Int32Array | null; rn: number };
   const decls = cm.threads.map((t) => {
     const fut = futures.get(t.group);
     if (!fut || fut.every((f) => f === undefined)) return undefined;
@@ -333,21 +353,10 @@ export function firstBreach(cm: CompiledModel, states: readonly Int32Array[], fu
       const change = dt.change[pc]!;
       if (touch === null) continue;
       for (let alt = 0; alt < t.alts[pc]!; alt++) {
-        b.set(a);
-        h.b = b;
-        h.o = 0;
-        h.rec = rec;
-        h.rn = 0;
-        let res: unknown;
-        try {
-          res = t.steps[pc]!(cm.root, t.me, alt);
-          if (res === DONE) for (const hook of cm.exitHooks) hook(cm.root, t.me);
-        } finally {
-          h.rec = null;
-        }
+        const { res, rn } = runRecorded(cm, t, pc, alt, a, b, rec);
         const where = `${t.name} at '${t.labels[pc]}' in [${a.join(',')}]`;
-        if (h.rn > rec.length) return `${where} touched more than ${rec.length} words`;
-        for (let i = 0; i < h.rn; i++) if (touch[rec[i]!] === 0) return `${where} touched ${cm.leaves[rec[i]!]!.path}`;
+        if (rn > rec.length) return `${where} touched more than ${rec.length} words`;
+        for (let i = 0; i < rn; i++) if (touch[rec[i]!] === 0) return `${where} touched ${cm.leaves[rec[i]!]!.path}`;
         if (res === BLOCKED) continue;
         for (let w = 0; w < cm.W; w++) if (b[w] !== a[w] && change![w] === 0) return `${where} changed ${cm.leaves[w]!.path}`;
         if (res !== DONE) {
