@@ -4,6 +4,8 @@
 
 import { describe, expect, it } from 'vitest';
 import { ptcheck } from '../helpers/cli.ts';
+import { loadModel, shippedModelNames } from '../../src/cli/registry.ts';
+import { instantiate } from '../../src/model/compile.ts';
 
 const F = 'test/fixtures/models/future-readers.ts';
 
@@ -75,5 +77,30 @@ describe('verify --derive-futures', () => {
     expect(both.stderr).toMatch(/contradict/);
     const r = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '--no-por', '--json', '--workers', '1']).stdout);
     expect(r.stats.futures).toBeUndefined();
+  });
+
+  it('a derivation that gives up leaves every shipped variant compiled as without it (futures, and whether it has any)', async () => {
+    for (const name of shippedModelNames()) {
+      const lm = await loadModel(name);
+      for (const variant of Object.keys(lm.module.variants)) {
+        const plain = instantiate(lm.module, variant).compiled;
+        const gave = instantiate(lm.module, variant, {}, { deriveFutures: (cm) => ({ touch: cm.threads.map((th) => th.labels.map(() => null)), change: cm.threads.map((th) => th.labels.map(() => null)), runs: 1, nodes: 1, ms: 0, gaveUp: 'a budget' }) }).compiled;
+        const futs = (cm: typeof plain) => ({ has: cm.hasFutures, th: cm.threads.map((th) => ({ t: th.futTouch.map((b) => (b ? Array.from(b) : null)), c: th.futChange.map((b) => (b ? Array.from(b) : null)), w: th.futWithin.map((u) => Array.from(u)), d: th.futDerived, p: th.privateWords })) });
+        expect(futs(gave), `${name} [${variant}]`).toEqual(futs(plain));
+        expect(gave.derived?.gaveUp).toBe('a budget');
+      }
+    }
+  });
+
+  it('where the derivation gives up, the run is the one without it: states, transitions, reduction, paths', () => {
+    const base = ['verify', 'test/fixtures/models/derive-wide.ts', '--variant', 'base', '--json', '--workers', '1'];
+    const off = JSON.parse(ptcheck([...base, '--no-derive-futures']).stdout);
+    const on = JSON.parse(ptcheck([...base, '--derive-futures']).stdout);
+    expect(on.stats.futures.derivation.gaveUp).toBeDefined();
+    const { futures, elapsedMs: _a, ...rest } = on.stats;
+    const { elapsedMs: _b, ...restOff } = off.stats;
+    expect(futures.derived).toBe(0);
+    expect(rest).toEqual(restOff);
+    expect(on.properties).toEqual(off.properties);
   });
 });
