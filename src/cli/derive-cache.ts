@@ -1,20 +1,25 @@
 // The derivation cache: derived thread futures (or why the derivation gave up) per model, variant file,
-// variant, parameters and ptcheck build, in the per-user cache folder. An entry is data: its shape,
-// bounds and word indices are checked against the compiled model before use; a bad one is derived again.
+// variant, parameters and ptcheck build, in <cache folder>/derive/, bounded (the newest entries kept).
+// An entry is data (src/por/derived-entry.ts), checked against the compiled model before use; a bad one is derived again.
 
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { CompiledModel, DerivedFutures } from '../model/compile.ts';
 import { DEFAULT_DERIVE_BUDGET, deriveFutures } from '../por/derive-futures.ts';
+import { DERIVED_FORMAT, entryFor, entryOf } from '../por/derived-entry.ts';
 import { cacheDir, ROOT } from './compiled.ts';
 import { typecheckKey } from './typecheck.ts';
 
-/** the entry format; bump it when what an entry means changes */
-const FORMAT = 1;
-/** a gave-up reason longer than this is not one the derivation writes */
-const MAX_REASON = 1000;
+export { entryFor } from '../por/derived-entry.ts';
+
+/** The most entries the cache keeps (an entry is 1-10 KB on the shipped models); the least recently used go first. */
+export const MAX_ENTRIES = 1000;
+/** The most bytes the entries may take together. */
+export const MAX_BYTES = 16 * 1024 * 1024;
+/** A temporary file older than this is one a killed run left behind. */
+const STALE_TMP_MS = 10 * 60 * 1000;
 
 /** What a derivation's result depends on, besides the files: the target within them. */
 export interface DeriveTarget {
@@ -36,91 +41,70 @@ export function deriveKey(t: DeriveTarget): string {
     .map((k) => `${k}=${t.params[k]}`)
     .join(',');
   return createHash('sha256')
-    .update(`ptcheck-derive ${FORMAT}\0${typecheckKey(files, 'derive')}\0${t.variant}\0${params}\0${JSON.stringify(DEFAULT_DERIVE_BUDGET)}`)
+    .update(`ptcheck-derive ${DERIVED_FORMAT}\0${typecheckKey(files, 'derive')}\0${t.variant}\0${params}\0${JSON.stringify(DEFAULT_DERIVE_BUDGET)}`)
     .digest('hex');
 }
 
-/** What identifies a compiled model's layout: its words and its threads' labels (an entry must match it). */
-function layoutOf(cm: CompiledModel): string {
-  const h = createHash('sha256').update(`${cm.W}\0`);
-  for (const l of cm.leaves) h.update(`${l.off}:${l.path}\0`);
-  for (const th of cm.threads) h.update(`\0${th.name}:${th.labels.join(',')}`);
-  return h.digest('hex');
+/** The folder of the entries, or undefined when no cache folder can be made. */
+export function deriveCacheDir(): string | undefined {
+  const dir = cacheDir();
+  return dir === undefined ? undefined : join(dir, 'derive');
 }
 
-interface Entry {
-  readonly v: number;
-  readonly layout: string;
-  readonly runs: number;
-  readonly nodes: number;
-  readonly gaveUp?: string;
-  /** per tid, per pc: the bitset's ints, or null */
-  readonly touch?: readonly (readonly (readonly number[] | null)[])[];
-  readonly change?: readonly (readonly (readonly number[] | null)[])[];
+let warned = false;
+let pruned = false;
+/** A cache that cannot be read or written costs time only: said once per process, never an error. */
+function warnOnce(dir: string, e: unknown): void {
+  if (warned) return;
+  warned = true;
+  const why = (e as NodeJS.ErrnoException)?.code ?? (e as Error)?.message ?? String(e);
+  process.stderr.write(`ptcheck: warning: the derivation cache ${dir} cannot be written (${why}): thread futures are derived again on every run (--no-derive-futures: not at all)\n`);
 }
 
-const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
-
-/** One side (touch or change) of an entry as bitsets, or undefined if it does not fit `cm`. */
-function bitsetsOf(cm: CompiledModel, side: unknown): (Int32Array | null)[][] | undefined {
-  const K = (cm.W + 31) >>> 5;
-  // bits past the last word would name words the model does not have
-  const lastMask = cm.W % 32 === 0 ? -1 : (1 << cm.W % 32) - 1;
-  if (!Array.isArray(side) || side.length !== cm.threads.length) return undefined;
-  const out: (Int32Array | null)[][] = [];
-  for (let t = 0; t < cm.threads.length; t++) {
-    const per: unknown = side[t];
-    if (!Array.isArray(per) || per.length !== cm.threads[t]!.labels.length) return undefined;
-    const bs: (Int32Array | null)[] = [];
-    for (const b of per as unknown[]) {
-      if (b === null) {
-        bs.push(null);
-        continue;
-      }
-      if (!Array.isArray(b) || b.length !== K) return undefined;
-      const a = new Int32Array(K);
-      for (let i = 0; i < K; i++) {
-        const x: unknown = b[i];
-        if (typeof x !== 'number' || !Number.isInteger(x) || (x | 0) !== x) return undefined;
-        if (i === K - 1 && (x & ~lastMask) !== 0) return undefined;
-        a[i] = x;
-      }
-      bs.push(a);
-    }
-    out.push(bs);
-  }
-  return out;
+/** For tests: warn again. */
+export function resetDeriveCacheWarning(): void {
+  warned = false;
 }
 
-/** The derivation an entry holds, if it is a well-formed entry for `cm`; undefined otherwise. */
-export function entryFor(cm: CompiledModel, text: string): DerivedFutures | undefined {
-  let e: Entry;
+/**
+ * Keeps the newest MAX_ENTRIES entries within MAX_BYTES (by modification time, which a hit renews),
+ * and removes temporary files a killed run left. Failures are ignored: another run may be pruning too.
+ */
+export function pruneDeriveCache(dir: string, maxEntries = MAX_ENTRIES, maxBytes = MAX_BYTES): void {
+  let names: string[];
   try {
-    e = JSON.parse(text) as Entry;
+    names = readdirSync(dir);
   } catch {
-    return undefined;
+    return;
   }
-  if (typeof e !== 'object' || e === null || e.v !== FORMAT || e.layout !== layoutOf(cm) || !isCount(e.runs) || !isCount(e.nodes)) return undefined;
-  if (e.gaveUp !== undefined) {
-    if (typeof e.gaveUp !== 'string' || e.gaveUp.length > MAX_REASON) return undefined;
-    const none = cm.threads.map((th) => th.labels.map(() => null));
-    return { touch: none, change: none, runs: e.runs, nodes: e.nodes, ms: 0, gaveUp: e.gaveUp, cached: true };
+  const now = Date.now();
+  const entries: { file: string; at: number; size: number }[] = [];
+  for (const n of names) {
+    const file = join(dir, n);
+    try {
+      const st = statSync(file);
+      if (!st.isFile()) continue;
+      if (n.includes('.tmp-')) {
+        if (now - st.mtimeMs > STALE_TMP_MS) rmSync(file, { force: true });
+      } else if (n.endsWith('.json')) entries.push({ file, at: st.mtimeMs, size: st.size });
+    } catch {
+      /* gone meanwhile */
+    }
   }
-  const touch = bitsetsOf(cm, e.touch);
-  const change = bitsetsOf(cm, e.change);
-  if (!touch || !change) return undefined;
-  // a label is unknown on both sides or on neither (as the derivation gives them)
-  for (let t = 0; t < touch.length; t++) for (let pc = 0; pc < touch[t]!.length; pc++) if ((touch[t]![pc] === null) !== (change[t]![pc] === null)) return undefined;
-  return { touch, change, runs: e.runs, nodes: e.nodes, ms: 0, cached: true };
+  entries.sort((a, b) => b.at - a.at);
+  let bytes = 0;
+  for (let i = 0; i < entries.length; i++) {
+    bytes += entries[i]!.size;
+    if (i >= maxEntries || bytes > maxBytes) rmSync(entries[i]!.file, { force: true });
+  }
 }
 
-function entryOf(cm: CompiledModel, d: DerivedFutures): string {
-  const side = (s: DerivedFutures['touch']) => s.map((per) => per.map((b) => (b === null ? null : Array.from(b))));
-  const e: Entry =
-    d.gaveUp !== undefined
-      ? { v: FORMAT, layout: layoutOf(cm), runs: d.runs, nodes: d.nodes, gaveUp: d.gaveUp }
-      : { v: FORMAT, layout: layoutOf(cm), runs: d.runs, nodes: d.nodes, touch: side(d.touch), change: side(d.change) };
-  return JSON.stringify(e);
+/** The entry text of the derivation each compiled model got here, for the worker threads (src/parallel/worker.ts). */
+const given = new WeakMap<CompiledModel, string>();
+
+/** The derivation `cm` was compiled with (through cachedDerivation), as data a worker thread checks and uses. */
+export function derivedEntryOf(cm: CompiledModel): string | undefined {
+  return given.get(cm);
 }
 
 /**
@@ -130,28 +114,50 @@ function entryOf(cm: CompiledModel, d: DerivedFutures): string {
 export function cachedDerivation(t: DeriveTarget): (cm: CompiledModel) => DerivedFutures {
   return (cm) => {
     const t0 = performance.now();
-    const dir = cacheDir();
+    const dir = deriveCacheDir();
     let file: string | undefined;
     if (dir) {
       try {
-        file = join(dir, 'derive', `${deriveKey(t)}.json`);
-        const hit = entryFor(cm, readFileSync(file, 'utf8'));
-        if (hit) return { ...hit, ms: Math.round(performance.now() - t0) };
+        file = join(dir, `${deriveKey(t)}.json`);
+        const text = readFileSync(file, 'utf8');
+        const hit = entryFor(cm, text);
+        if (hit) {
+          given.set(cm, text);
+          try {
+            // a hit is a use: pruning keeps the recently used
+            const now = new Date();
+            utimesSync(file, now, now);
+          } catch {
+            /* read-only: it may go first */
+          }
+          return { ...hit, ms: Math.round(performance.now() - t0) };
+        }
       } catch {
         /* no entry, or an unreadable one (or a file the key could not read): derive */
       }
     }
     const d = deriveFutures(cm);
-    if (file) {
+    const text = entryOf(cm, d);
+    given.set(cm, text);
+    if (dir && file) {
       const tmp = `${file}.tmp-${process.pid}-${threadId}`;
       try {
-        mkdirSync(join(dir!, 'derive'), { recursive: true });
-        writeFileSync(tmp, entryOf(cm, d));
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(tmp, text);
         renameSync(tmp, file);
-      } catch {
-        /* a cache that cannot be written only costs time */
+        // once a process (verify --all writes dozens): it may go past the bound by what one run writes
+        if (!pruned) {
+          pruned = true;
+          pruneDeriveCache(dir);
+        }
+      } catch (e) {
+        warnOnce(dir, e);
       } finally {
-        rmSync(tmp, { force: true });
+        try {
+          rmSync(tmp, { force: true });
+        } catch {
+          /* nothing to remove */
+        }
       }
     }
     return d;

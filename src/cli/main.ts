@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { instantiate, instantiateUserVariant, type CompileOptions, type Instance } from '../model/compile.ts';
-import { cachedDerivation } from './derive-cache.ts';
+import { cachedDerivation, derivedEntryOf } from './derive-cache.ts';
 import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
@@ -744,7 +744,7 @@ async function searchTarget(t: Target, o: Opts, progress: ProgressLine, inst: In
   const forced = Number(process.env.PTCHECK_HANDOFF) > 0 ? Number(process.env.PTCHECK_HANDOFF) : undefined;
   const handOff =
     o.workers > 1 && o.strategy === 'dfs' && !o.checkDeterminism && !o.exact && o.maxPreemptions === undefined
-      ? parallelHandOff(o.workers, { ...t.modelRef(inst.params), ...(o.deriveFutures ? { deriveFutures: true } : {}) }, forced, forced !== undefined)
+      ? parallelHandOff(o.workers, { ...t.modelRef(inst.params), ...(o.deriveFutures ? { deriveFutures: true, derived: derivedEntryOf(inst.compiled) } : {}) }, forced, forced !== undefined)
       : undefined;
   try {
     r = await drive(v, `${t.lm.module.name} [${t.variant}]${label}`, progress, handOff);

@@ -12,6 +12,11 @@ export interface ModelRef {
   readonly variantFile?: string;
   /** derive thread futures when compiling (verify --derive-futures; src/por/derive-futures.ts): they decide what the reduction stores */
   readonly deriveFutures?: boolean;
+  /**
+   * the coordinating thread's derivation, as data (src/por/derived-entry.ts): a worker checks it against
+   * the model it compiled and uses it instead of deriving again; one that does not fit is derived
+   */
+  readonly derived?: string;
 }
 
 export interface UnitMsg {

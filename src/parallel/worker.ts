@@ -4,7 +4,7 @@
 
 import { pathToFileURL } from 'node:url';
 import { threadId } from 'node:worker_threads';
-import { instantiate, instantiateUserVariant } from '../model/compile.ts';
+import { instantiate, instantiateUserVariant, type CompileOptions } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
 import { userVariantsOf } from '../model/variant-file.ts';
 import { Engine } from '../explore/engine.ts';
@@ -13,6 +13,7 @@ import { Dfs, type DfsUnit } from '../explore/dfs.ts';
 import { attach, guarded, publishUnit, runningView } from '../explore/watchdog.ts';
 import { ReductionWidened } from '../por/reduction.ts';
 import { deriveFutures } from '../por/derive-futures.ts';
+import { entryFor } from '../por/derived-entry.ts';
 import { SharedFingerprintSet } from '../state/shared-fpset.ts';
 import type { SpecModule } from '../spec/property.ts';
 import { threadTimes, timesSince } from './thread-times.ts';
@@ -39,8 +40,7 @@ async function engineFor(m: ModelRef): Promise<Engine> {
   // a spec kept in its model's file is that file's `spec` export
   const spec = (m.specPath === m.modelPath ? specExports.spec : specExports.default) as SpecModule;
   let inst;
-  // derived futures as the coordinating thread has them (the derivation is deterministic)
-  const copts = m.deriveFutures ? { deriveFutures } : {};
+  const copts = compileOptionsOf(m);
   if (m.variantFile) {
     const uv = userVariantsOf((await importFile(m.variantFile)).default)?.find((v) => v.name === m.variant);
     if (!uv) throw new ModelError(`${m.variantFile} does not export a variant '${m.variant}'`);
@@ -52,6 +52,17 @@ async function engineFor(m: ModelRef): Promise<Engine> {
   const e = new Engine(inst.compiled, spec.properties);
   engines.set(key, e);
   return e;
+}
+
+/**
+ * How a worker compiles `m`: with the derived futures the coordinating thread handed over, once they
+ * fit the model compiled here (data, checked as the derivation cache checks an entry), so N workers
+ * derive once; else derived here (the derivation is deterministic: the same futures).
+ */
+export function compileOptionsOf(m: ModelRef): CompileOptions {
+  if (!m.deriveFutures) return {};
+  const text = m.derived;
+  return { deriveFutures: (cm) => (text !== undefined ? entryFor(cm, text) : undefined) ?? deriveFutures(cm) };
 }
 
 export async function explore(task: TaskMsg): Promise<ResultMsg> {

@@ -1,9 +1,10 @@
 // The derivation cache (src/cli/derive-cache.ts): a second run reads the derived futures instead of
 // deriving them; an entry is data, checked against the compiled model (a corrupt or mismatched one is
 // derived again and rewritten); and a wrong entry that passes those checks costs an error naming the
-// derived future (exit 2), never a wrong verdict, because the engine checks every step against it.
+// derived future (exit 2), never a wrong verdict, because the engine checks every step against it. The
+// cache is bounded (the least recently used entries go), and one that cannot be written costs one warning.
 
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,7 @@ import { ptcheck } from '../helpers/cli.ts';
 import model from '../fixtures/models/future-readers.ts';
 import { instantiate } from '../../src/model/compile.ts';
 import { deriveFutures } from '../../src/por/derive-futures.ts';
-import { entryFor } from '../../src/cli/derive-cache.ts';
+import { entryFor, pruneDeriveCache } from '../../src/cli/derive-cache.ts';
 
 const F = 'test/fixtures/models/future-readers.ts';
 const ARGS = ['verify', F, '--variant', 'undeclared', '--derive-futures', '--workers', '1'];
@@ -113,5 +114,73 @@ describe('the derivation cache', () => {
     expect(entryFor(other, text)).toBeUndefined();
     const gave = JSON.stringify({ ...JSON.parse(text), touch: undefined, change: undefined, gaveUp: 'x'.repeat(2000) });
     expect(entryFor(cm, gave)).toBeUndefined();
+  });
+
+  it('pruning keeps the newest entries within the bounds, and removes only stale temporary files', () => {
+    const d = join(dir, 'derive');
+    mkdirSync(d, { recursive: true });
+    const t0 = Date.now() / 1000;
+    for (let i = 0; i < 6; i++) {
+      const f = join(d, `${i}.json`);
+      writeFileSync(f, 'x'.repeat(100));
+      utimesSync(f, t0 - 100 + i, t0 - 100 + i); // 5 is the newest
+    }
+    writeFileSync(join(d, 'a.json.tmp-1-0'), '');
+    utimesSync(join(d, 'a.json.tmp-1-0'), t0 - 3600, t0 - 3600);
+    writeFileSync(join(d, 'b.json.tmp-2-0'), '');
+    pruneDeriveCache(d, 4, 1_000_000);
+    expect(readdirSync(d).sort()).toEqual(['2.json', '3.json', '4.json', '5.json', 'b.json.tmp-2-0']);
+    pruneDeriveCache(d, 100, 250); // bytes: two entries of 100 fit, a third would not
+    expect(readdirSync(d).filter((f) => f.endsWith('.json')).sort()).toEqual(['4.json', '5.json']);
+    pruneDeriveCache(join(dir, 'none'), 1, 1); // no folder: nothing to do, no error
+  });
+
+  it('a run keeps the cache bounded, and a hit keeps its entry among the newest', () => {
+    const d = join(dir, 'derive');
+    mkdirSync(d, { recursive: true });
+    const old = Date.now() / 1000 - 86_400;
+    for (let i = 0; i < 1005; i++) {
+      const f = join(d, `${String(i).padStart(64, '0')}.json`);
+      writeFileSync(f, '{}');
+      utimesSync(f, old + i, old + i);
+    }
+    expect(ptcheck(ARGS).code).toBe(0);
+    const names = readdirSync(d);
+    expect(names).toHaveLength(1000);
+    expect(names).not.toContain(`${'0'.repeat(64)}.json`);
+    // the run's own entry is the newest; make it the oldest, and a hit renews it
+    const mine = names.find((n) => !n.startsWith('0'))!;
+    expect(mine).toBeDefined();
+    utimesSync(join(d, mine), old - 10, old - 10);
+    const r = ptcheck([...ARGS, '-v']);
+    expect(r.stdout).toMatch(/read from the cache/);
+    expect(statSync(join(d, mine)).mtimeMs).toBeGreaterThan((old + 2000) * 1000);
+  });
+
+  it('a cache that cannot be written costs one warning, never the run', () => {
+    const plain = JSON.parse(ptcheck([...ARGS, '--json']).stdout);
+    rmSync(join(dir, 'derive'), { recursive: true, force: true });
+    writeFileSync(join(dir, 'derive'), 'not a folder');
+    // every variant of a shipped model: several derivations, each unable to write
+    const all = ptcheck(['verify', 'models/kernel-pgtable-async-free.ts', '--derive-futures', '--workers', '1']);
+    expect(all.code).toBe(0);
+    expect(all.stderr.match(/warning: the derivation cache .* cannot be written/g)).toHaveLength(1);
+    const r = ptcheck([...ARGS, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j.stats.states).toBe(plain.stats.states);
+    expect(j.properties).toEqual(plain.properties);
+    expect(j.stats.futures.derivation.cached).toBeUndefined();
+  });
+
+  it('an entry that is a folder, not a file, is derived past (and cannot be written: one warning)', () => {
+    expect(ptcheck(ARGS).code).toBe(0);
+    const file = entryFile();
+    rmSync(file);
+    mkdirSync(file);
+    const r = ptcheck([...ARGS, '-v']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/10 labels derived, 0 declared, 0 unrestricted \(derived in [\d,]+ step runs, [\d.]+ m?s\)/);
+    expect(r.stderr.match(/warning/g) ?? []).toHaveLength(1);
   });
 });
