@@ -279,7 +279,11 @@ export abstract class Search {
     const c = this.recent;
     const i = (lo & RECENT_MASK) << 1;
     if (c[i] === hi && c[i + 1] === lo && (hi | lo) !== 0) return true;
-    return this.fps.has(hi, lo);
+    if (!this.fps.has(hi, lo)) return false;
+    // as visit() does: the next revisit of a diamond's corner is answered here
+    c[i] = hi;
+    c[i + 1] = lo;
+    return true;
   }
 
   /** The reduction's choice for the state a[off..] (see Reduction.select), counted in the statistics. */

@@ -199,6 +199,12 @@ export const WHY_CYCLE = 1;
 /** a thread's step would be local but for words of its own a property (or another thread) reads */
 export const WHY_VISIBLE = 2;
 
+/** select()'s cached verdicts on a thread (see Reduction.verdict); 0 is "not cached" */
+const V_CHOOSE = 1;
+const V_CYCLIC = 2;
+const V_SKIP = 3;
+const V_VISIBLE = 4;
+
 export class Reduction {
   /** per word: the thread it is private to, or -1 */
   readonly owner: Int8Array;
@@ -212,6 +218,13 @@ export class Reduction {
   private readonly firstShared: Uint8Array[];
   /** per thread: closure results keyed by the thread's private words (see Closures) */
   private readonly closures: Closures[];
+  /**
+   * per thread: select()'s verdict on the thread (V_CHOOSE, V_CYCLIC, V_SKIP) keyed by its private
+   * words, where it is a function of them: then select() need not run the thread's step (see verdict())
+   */
+  private readonly verdicts: Closures[];
+  /** set by localReady(): its answer is a function of the thread's private words (no widened word of its own, nor a cut-short record, decided it) */
+  private lrPure = false;
   private readonly rec: Int32Array;
   /** scratch states for closure walks: one per walk depth */
   private walkBuf: Int32Array;
@@ -277,6 +290,7 @@ export class Reduction {
     this.home = Int8Array.from(this.owner);
     this.firstShared = cm.threads.map((t) => new Uint8Array(t.labels.length));
     this.closures = this.privOffs.map((p) => new Closures(p.length));
+    this.verdicts = this.privOffs.map((p) => new Closures(p.length));
     this.walkBuf = new Int32Array(16 * engine.W);
     this.walkAlt = new Int32Array(16);
     this.fut = cm.hasFutures;
@@ -455,6 +469,7 @@ export class Reduction {
     for (let t = 0; t < this.privOffs.length; t++) {
       this.privOffs[t] = Int32Array.from(Array.from(this.privOffs[t]!).filter((o) => this.owner[o] === t));
       this.closures[t] = new Closures(this.privOffs[t]!.length);
+      this.verdicts[t] = new Closures(this.privOffs[t]!.length);
       this.closuresFut[t] = new Closures(this.privOffs[t]!.length);
     }
     this.lastWalkT = -1;
@@ -494,16 +509,36 @@ export class Reduction {
         visible ||= fs === 2;
         continue;
       }
-      const r = this.localReady(buf, off, t, pc, phi, plo, true);
-      if (r !== 1) {
-        visible ||= r < 0 && this.visibleOnly;
-        continue;
-      }
-      if (this.acyclic(buf, off, t)) return t;
-      cyclic = true;
+      const v = this.verdict(buf, off, t, pc, phi, plo);
+      if (v === V_CHOOSE) return t;
+      if (v === V_CYCLIC) cyclic = true;
+      else if (v === V_VISIBLE) visible = true;
     }
     this.why = cyclic ? WHY_CYCLE : visible ? WHY_VISIBLE : WHY_NO_LOCAL;
     return -1;
+  }
+
+  /**
+   * select()'s verdict on thread t (at pc, live) taken as without futures: V_CHOOSE (local-ready, its
+   * local closure acyclic), V_CYCLIC (local-ready, closure cyclic), V_VISIBLE (local but for words of
+   * its own that something else reads) or V_SKIP. Where localReady() decided from t's private words
+   * alone (see lrPure) the verdict is a function of them, as the closure's is (see acyclic()): it is
+   * cached by them, so that in the states of a run that differ only in other threads' words, t's step
+   * is run once. Exact: the cached verdict is the one computing it again gives.
+   */
+  private verdict(buf: Int32Array, off: number, t: number, pc: number, phi: number, plo: number): number {
+    const c = this.verdicts[t]!;
+    const offs = this.privOffs[t]!;
+    const hit = c.get(buf, off, offs);
+    if (hit !== 0) return hit;
+    const r = this.localReady(buf, off, t, pc, phi, plo, true);
+    // (before acyclic(): its walk runs localReady() again)
+    const pure = this.lrPure;
+    let v: number;
+    if (r !== 1) v = r < 0 && this.visibleOnly ? V_VISIBLE : V_SKIP;
+    else v = this.acyclic(buf, off, t) ? V_CHOOSE : V_CYCLIC;
+    if (pure) c.put(buf, off, offs, v);
+    return v;
   }
 
   /**
@@ -517,6 +552,7 @@ export class Reduction {
     const n = e.alts(buf, off, t);
     let enabled = false;
     let own = false;
+    this.lrPure = false;
     for (let alt = 0; alt < n; alt++) {
       let ok: boolean;
       let rec: Int32Array;
@@ -541,6 +577,8 @@ export class Reduction {
         if (owner[w] === t) continue;
         if (this.home[w] !== t) {
           this.visibleOnly = false;
+          // every word touched before this one was t's private word (none widened)
+          this.lrPure = !own;
           return -1;
         }
         own = true;
@@ -552,6 +590,7 @@ export class Reduction {
       this.visibleOnly = true;
       return -1;
     }
+    this.lrPure = true;
     return enabled ? 1 : 0;
   }
 
