@@ -108,6 +108,19 @@ export function derivedEntryOf(cm: CompiledModel): string | undefined {
 }
 
 /**
+ * A derivation that gave up for `reason` without running (one that did not end within the step bound):
+ * not cached, since it depends on time, but handed to the worker threads like any other.
+ */
+export function gaveUpDerivation(reason: string): (cm: CompiledModel) => DerivedFutures {
+  return (cm) => {
+    const none = cm.threads.map((th) => th.labels.map(() => null));
+    const d: DerivedFutures = { touch: none, change: none, runs: 0, nodes: 0, ms: 0, gaveUp: reason };
+    given.set(cm, entryOf(cm, d));
+    return d;
+  };
+}
+
+/**
  * The derivation of `t`'s compiled model, from the cache when it holds a good entry for it, else run
  * (src/por/derive-futures.ts) and stored. No cache folder: derived every time.
  */

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { instantiate, instantiateUserVariant, type CompileOptions, type Instance } from '../model/compile.ts';
-import { cachedDerivation, derivedEntryOf } from './derive-cache.ts';
+import { cachedDerivation, derivedEntryOf, gaveUpDerivation } from './derive-cache.ts';
 import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
@@ -693,18 +693,20 @@ function checkSpec(lm: LoadedModel): void {
 }
 
 /** Builds the model instance (the model's own code: build, variant edits) under the step bound. */
-function instantiateBounded(t: Target, params: Readonly<Record<string, number>>, o: Pick<Opts, 'stepTimeout'> & Partial<Pick<Opts, 'deriveFutures'>>): Instance {
+function instantiateBounded(t: Target, params: Readonly<Record<string, number>>, o: Pick<Opts, 'stepTimeout'> & Partial<Pick<Opts, 'deriveFutures'>>, gaveUp?: string): Instance {
   const seconds = o.stepTimeout ?? DEFAULT_STEP_TIMEOUT_S;
-  // --derive-futures: src/por/derive-futures.ts, run on the compiled model before any search
+  // derived futures (--no-derive-futures: none): src/por/derive-futures.ts, run on the compiled model before any search
   // (through the derivation cache, src/cli/derive-cache.ts: a model unchanged since its last run is not derived again)
-  const copts: CompileOptions = o.deriveFutures ? { deriveFutures: cachedDerivation(t.modelRef(params)) } : {};
+  const copts: CompileOptions = gaveUp !== undefined ? { deriveFutures: gaveUpDerivation(gaveUp) } : o.deriveFutures ? { deriveFutures: cachedDerivation(t.modelRef(params)) } : {};
   try {
     return underStepBound(seconds, () => t.instantiate(params, copts));
   } catch (e) {
     if (!(e instanceof SliceInterrupted && e.why.kind === 'stuck')) throw e;
-    // --derive-futures runs steps on states no search may reach: a loop there is not the model's build
-    const derive = o.deriveFutures ? ', or a step looping on a state only the derivation of thread futures runs it on (try --no-derive-futures)' : '';
-    throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?${derive})`);
+    // the derivation runs steps on states no search may reach, all within this bound: one that does not
+    // end in time gives up (the run is then the one without it), and a step looping on a reachable
+    // state is met by the search, which names it with the path to it
+    if (o.deriveFutures && gaveUp === undefined) return instantiateBounded(t, params, o, `it did not end within the step bound (${seconds} s; --step-timeout)`);
+    throw new ModelError(`model '${t.lm.module.name}' [${t.variant}]: building it did not return within ${seconds} s (a loop that never ends?)`);
   }
 }
 

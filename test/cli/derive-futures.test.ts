@@ -103,4 +103,16 @@ describe('verify --derive-futures', () => {
     expect(rest).toEqual(restOff);
     expect(on.properties).toEqual(off.properties);
   });
+
+  it('a derivation that does not end within the step bound gives up, and the search runs as without it', () => {
+    // b loops only where x is 2, which the derivation meets and no search does
+    const H = 'test/fixtures/models/derive-hang.ts';
+    const v = ptcheck(['verify', H, '--variant', 'base', '--step-timeout', '1', '-v', '--workers', '1', '--derive-futures']);
+    expect(v.code, v.stderr).toBe(0);
+    expect(v.stdout).toMatch(/thread futures: 0 labels derived, 0 declared, 3 unrestricted \(derivation gave up after .*: it did not end within the step bound \(1 s; --step-timeout\)\)/);
+    const on = JSON.parse(ptcheck(['verify', H, '--variant', 'base', '--step-timeout', '1', '--json', '--workers', '1', '--derive-futures']).stdout);
+    const off = JSON.parse(ptcheck(['verify', H, '--variant', 'base', '--json', '--workers', '1', '--no-derive-futures']).stdout);
+    expect(on.stats.states).toBe(off.stats.states);
+    expect(on.properties).toEqual(off.properties);
+  });
 });
