@@ -713,16 +713,13 @@ export class Reduction {
           visible ||= fs === 2;
           continue;
         }
-        const r = this.localReady(buf, off, t, pc, phi, plo, true);
-        if (r !== 1) {
-          visible ||= r < 0 && this.visibleOnly;
-          continue;
-        }
-        if (this.acyclic(buf, off, t)) {
+        const v = this.verdict(buf, off, t, pc, phi, plo);
+        if (v === V_CHOOSE) {
           this.chosenShared = false;
           return t;
         }
-        cyclic = true;
+        if (v === V_CYCLIC) cyclic = true;
+        else if (v === V_VISIBLE) visible = true;
         continue;
       }
       const fw = this.firstWord[t]![pc]!;
@@ -1025,6 +1022,7 @@ function hasBit(bits: Int32Array, w: number): boolean {
  * open addressing over one Int32Array: no allocation per lookup.
  */
 class Closures {
+  /** a power of two (the hash is masked, not divided) */
   private cap = 256;
   private n = 0;
   private slots: Int32Array;
@@ -1036,14 +1034,14 @@ class Closures {
   private hash(a: Int32Array, off: number, offs: Int32Array): number {
     let h = 0x811c9dc5;
     for (let j = 0; j < offs.length; j++) h = Math.imul(h ^ a[off + offs[j]!]!, 0x01000193);
-    return (h ^ (h >>> 15)) >>> 0;
+    return h ^ (h >>> 15);
   }
 
   /** 0 absent, else the stored result */
   get(a: Int32Array, off: number, offs: Int32Array): number {
     const P = this.P;
     const S = P + 1;
-    let i = this.hash(a, off, offs) % this.cap;
+    let i = this.hash(a, off, offs) & (this.cap - 1);
     for (;;) {
       const r = this.slots[i * S + P]!;
       if (r === 0) return 0;
@@ -1058,7 +1056,7 @@ class Closures {
     if (2 * (this.n + 1) > this.cap) this.grow();
     const P = this.P;
     const S = P + 1;
-    let i = this.hash(a, off, offs) % this.cap;
+    let i = this.hash(a, off, offs) & (this.cap - 1);
     while (this.slots[i * S + P] !== 0) if (++i === this.cap) i = 0;
     for (let j = 0; j < P; j++) this.slots[i * S + j] = a[off + offs[j]!]!;
     this.slots[i * S + P] = r;
@@ -1078,7 +1076,7 @@ class Closures {
       const r = old[i * S + P]!;
       if (r === 0) continue;
       for (let j = 0; j < P; j++) key[j] = old[i * S + j]!;
-      let k = this.hash(key, 0, idx) % this.cap;
+      let k = this.hash(key, 0, idx) & (this.cap - 1);
       while (this.slots[k * S + P] !== 0) if (++k === this.cap) k = 0;
       this.slots.set(old.subarray(i * S, i * S + S), k * S);
     }

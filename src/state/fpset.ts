@@ -19,6 +19,16 @@ export class FingerprintSet {
   private cap: number;
   private count = 0;
   private growAt: number;
+  /**
+   * The last contains() that found its fingerprint absent: the empty slot where its probe stopped,
+   * and the fingerprint (-1: none since the table last changed shape). Every slot between the
+   * fingerprint's home and that one was full, so while it stays empty, an insert of the same
+   * fingerprint would probe its way to it: insertIfAbsent() starts there (the reduction's search
+   * asks has() of every new state before it inserts the ones it stores).
+   */
+  private missAt = -1;
+  private missHi = 0;
+  private missLo = 0;
 
   /**
    * @param initialCapacity slots to start with
@@ -53,6 +63,10 @@ export class FingerprintSet {
     const slots = this.slots;
     const cap = this.cap;
     let i = home(hi, lo, cap);
+    // right after has() said absent: its probe stopped at the slot this one would stop at, if no
+    // insert has filled it since (inserts only fill empty slots, and the table has not grown)
+    if (this.missAt >= 0 && this.missHi === hi && this.missLo === lo && slots[2 * this.missAt] === 0 && slots[2 * this.missAt + 1] === 0) i = this.missAt;
+    this.missAt = -1;
     for (;;) {
       const a = slots[2 * i]!;
       const b = slots[2 * i + 1]!;
@@ -79,7 +93,12 @@ export class FingerprintSet {
     for (;;) {
       const a = slots[2 * i]!;
       const b = slots[2 * i + 1]!;
-      if (a === 0 && b === 0) return false;
+      if (a === 0 && b === 0) {
+        this.missAt = i;
+        this.missHi = hi;
+        this.missLo = lo;
+        return false;
+      }
       if (a === hi && b === lo) return true;
       if (++i === cap) i = 0;
     }
@@ -110,6 +129,7 @@ export class FingerprintSet {
     }
     this.slots = slots;
     this.cap = cap;
+    this.missAt = -1;
     this.growAt = Math.floor(cap * GROW_AT);
     return true;
   }
