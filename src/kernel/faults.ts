@@ -2,6 +2,7 @@
 // Specs read these bits; no other code decides what counts as a use-after-free.
 
 import { int, type IntSpec } from '../model/schema.ts';
+import { orInto } from '../model/observe.ts';
 
 /**
  * One bit per fault kind, all in one int field (bits 0..30), so that the engine checks every `noFault`
@@ -102,5 +103,5 @@ export function faultsField(): IntSpec {
 
 /** Records a fault in the state (sticky). */
 export function raise(s: { faults: number }, f: number): void {
-  s.faults = s.faults | f;
+  orInto(s, 'faults', f); // the caller learns nothing of the other bits (src/model/observe.ts)
 }

@@ -7,6 +7,7 @@ import { bool, enumOf, int, record, type BoolSpec, type EnumSpec, type IntSpec, 
 import { ModelError } from '../model/errors.ts';
 import { Fault, raise } from './faults.ts';
 import { callRcu, type ReaderView, type RcuState } from './rcu.ts';
+import { addTo, storeWord, wordAbove, wordIs } from '../model/observe.ts';
 
 /**
  * `percpu`: __PERCPU_REF_ATOMIC clear; get/put go to the per-CPU counters, whose sum is `pcpu`.
@@ -63,20 +64,23 @@ export function percpuRefCount(r: PercpuRefView): number {
 }
 
 function checkUnderflow(s: { faults: number }, r: PercpuRefView): void {
-  if (percpuRefCount(r) < 0) raise(s, Fault.REFCOUNT_UNDERFLOW);
+  // atomic + pcpu < 0, asked of atomic as "above -pcpu - 1?" alone (src/model/observe.ts): the derivation
+  // of futures then tells atomic's values apart by that answer only
+  const p = r.pcpu;
+  if (!wordAbove(r, 'atomic', -p - 1)) raise(s, Fault.REFCOUNT_UNDERFLOW);
 }
 
 /** percpu_ref_init(ref, release, 0, gfp): percpu mode holding one reference (the initial one). */
 export function percpuRefInit(r: PercpuRefView): void {
   r.mode = 'percpu';
-  r.atomic = 1;
-  r.pcpu = 0;
+  storeWord(r, 'atomic', 1);
+  storeWord(r, 'pcpu', 0);
 }
 
 /** percpu_ref_get: cannot fail. */
 export function percpuRefGet(r: PercpuRefView): void {
-  if (r.mode === 'percpu') r.pcpu = r.pcpu + 1;
-  else r.atomic = r.atomic + 1;
+  if (r.mode === 'percpu') addTo(r, 'pcpu', 1);
+  else addTo(r, 'atomic', 1);
 }
 
 /**
@@ -87,8 +91,8 @@ export function percpuRefGet(r: PercpuRefView): void {
  */
 export function percpuRefTryget(r: PercpuRefView): boolean {
   if (biasGone(r)) {
-    if (r.atomic === 0) return false;
-    r.atomic = r.atomic + 1;
+    if (wordIs(r, 'atomic', 0)) return false;
+    addTo(r, 'atomic', 1);
     return true;
   }
   percpuRefGet(r);
@@ -97,14 +101,14 @@ export function percpuRefTryget(r: PercpuRefView): boolean {
 
 /** percpu_ref_put. The release callback is not modelled (the RFC's is a no-op). */
 export function percpuRefPut(s: { faults: number }, r: PercpuRefView): void {
-  if (r.mode === 'percpu') r.pcpu = r.pcpu - 1;
-  else r.atomic = r.atomic - 1;
+  if (r.mode === 'percpu') addTo(r, 'pcpu', -1);
+  else addTo(r, 'atomic', -1);
   checkUnderflow(s, r);
 }
 
 /** percpu_ref_is_zero: false in percpu mode and while the switch is pending (the bias is still in). */
 export function percpuRefIsZero(r: PercpuRefView): boolean {
-  return biasGone(r) && r.atomic === 0;
+  return biasGone(r) && wordIs(r, 'atomic', 0);
 }
 
 /**
@@ -156,8 +160,8 @@ export function percpuRefSwitchToAtomicRcu(s: { faults: number }, r: PercpuRefVi
  */
 export function percpuRefSwitchFold(s: { faults: number }, r: PercpuRefView): void {
   if (r.mode !== 'to-atomic') throw new ModelError(`percpu_ref_switch_to_atomic_rcu on a ref in ${r.mode} mode`);
-  r.atomic = r.atomic + r.pcpu;
-  r.pcpu = 0;
+  addTo(r, 'atomic', r.pcpu);
+  storeWord(r, 'pcpu', 0);
   r.mode = 'folded';
   checkUnderflow(s, r);
 }
@@ -189,7 +193,7 @@ export function percpuRefKill(s: RcuState, me: ReaderView, r: PercpuRefView, hea
 /** percpu_ref_tryget_live(): fails once the ref is dead (else as percpuRefTryget). */
 export function percpuRefTrygetLive(r: PercpuRefView): boolean {
   if (r.mode === 'percpu') {
-    r.pcpu = r.pcpu + 1;
+    addTo(r, 'pcpu', 1);
     return true;
   }
   if (r.dead) return false;

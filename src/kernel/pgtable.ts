@@ -10,6 +10,7 @@ import { cellsOf } from '../model/cells.ts';
 import { ModelError } from '../model/errors.ts';
 import { Fault, raise } from './faults.ts';
 import { holds, lock, spinLock, spinUnlock } from './spinlock.ts';
+import { addTo, wordAbove } from '../model/observe.ts';
 
 /** The value of a none pmd entry (pmd_none()). */
 export const PMD_NONE = 0;
@@ -320,13 +321,13 @@ export function nrPtesField(): IntSpec {
 
 /** mm_inc_nr_ptes(). */
 export function mmIncNrPtes(s: PtState): void {
-  s.nr_ptes = s.nr_ptes + 1;
+  addTo(s, 'nr_ptes', 1);
 }
 
 /** mm_dec_nr_ptes(): taking the count below zero records NR_PTES_NEGATIVE. */
 export function mmDecNrPtes(s: PtState): void {
-  if (s.nr_ptes <= 0) raise(s, Fault.NR_PTES_NEGATIVE);
-  s.nr_ptes = s.nr_ptes - 1;
+  if (!wordAbove(s, 'nr_ptes', 0)) raise(s, Fault.NR_PTES_NEGATIVE);
+  addTo(s, 'nr_ptes', -1);
 }
 
 /** Number of tables currently linked from pmd entries (for the nr_ptes accounting check). */

@@ -10,6 +10,7 @@ import { array, bool, int, record, type ArraySpec, type BoolSpec, type IntSpec, 
 import { BLOCKED, thread, type StateDef, type ThreadDef, type ThreadView } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
 import { mightSleep } from './preempt.ts';
+import { clearIn, wordAbove, wordIs } from '../model/observe.ts';
 
 const MASK_MAX = 0x3fffffff;
 /** Set in gp_wait while a synchronize_rcu is in progress (the other bits are readers still to pass). */
@@ -98,7 +99,7 @@ export interface RcuState extends RcuFlavourState {
 
 function isReader(t: ReaderView, preemptOffReads: boolean): boolean {
   // `in` first: a view may refuse reads of fields its model does not declare
-  return t.rcu_nesting > 0 || t.irqs_off || (preemptOffReads && 'preempt_count' in t && (t.preempt_count as number) > 0);
+  return wordAbove(t, 'rcu_nesting', 0) || t.irqs_off || (preemptOffReads && 'preempt_count' in t && wordAbove(t as { preempt_count: number }, 'preempt_count', 0));
 }
 
 /** Does a preemption-off region (a spinlock held) count as a read section in this state's flavour? */
@@ -126,12 +127,12 @@ function quiescent(s: RcuState, me: ReaderView): void {
   const heads = s.rcu_head;
   for (let i = 0; i < heads.length; i++) {
     const h = heads[i]!;
-    if (h.wait & bit) h.wait = h.wait & ~bit;
+    clearIn(h, 'wait', bit);
   }
   const all = me.all as unknown as readonly ReaderView[];
   for (let i = 0; i < all.length; i++) {
     const t = all[i]!;
-    if (t.gp_wait & bit) t.gp_wait = t.gp_wait & ~bit;
+    clearIn(t, 'gp_wait', bit);
   }
 }
 
@@ -287,5 +288,5 @@ export function rcuThread<SD extends StateDef<any, any>, const CB extends string
 /** Exit hook: a thread may not finish inside a read section or with IRQs off (spinlocks: spinlock.ts). */
 export function rcuExitHook(s: RcuState, me: ThreadView): void {
   const r = me as unknown as ReaderView;
-  if (r.rcu_nesting !== 0 || r.irqs_off) raise(s, Fault.RCU_UNBALANCED);
+  if (!wordIs(r, 'rcu_nesting', 0) || r.irqs_off) raise(s, Fault.RCU_UNBALANCED);
 }

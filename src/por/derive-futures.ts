@@ -28,6 +28,29 @@
 // decides nothing but whether the step changes it, which it does from this value, so its other values
 // need no runs.
 //
+// Classes (what a step can tell apart). The kernel primitives read some words through helpers that
+// hand the step less than the value (src/model/observe.ts: is it c, is it above c, its bits under a
+// mask) and update some without handing it anything (x | bits, x & ~bits, a constant store). While the
+// derivation listens, each tags its touch so. That is not an assumption about opaque code: the helper
+// reads the word and returns only the predicate, so the step's code after it cannot depend on more
+// (a view touch the helper does not see as exactly its own stays untagged, a whole-value read). For a
+// word w every touch of which in a run R is tagged, R goes the same way for every value x of w that
+// gives the same answers to R's tagged reads, followed through R's updates (alike_R(x)); R's
+// updates take such an x to (x & a) | b. So a branch no longer fixes one value but a class: the
+// values it allows for w (one value where a touch was untagged). A run from a branch runs on the
+// class's first value; for each word u_i it touched, in first-touch order, it splits u_i's allowed
+// values into R's classes and, for each class but its own, queues a branch keeping every class it was
+// given, u_1..u_{i-1} narrowed to R's own classes, and u_i to that class. Every assignment allowed by a
+// branch either agrees with R's classes on every word R touched (then it runs as R: each answer R got
+// is the same), or differs first at some u_i and is allowed by the branch queued there. Branches only
+// narrow (a chain is never shortened: a word a run does not read again may be read after a branch), so
+// they end. A word R touched only through updates (no answer) needs no branch at all; if nobody has
+// learnt anything of it yet (no run read it, and no thread tracks or owns it), its updates are kept
+// as (a, b) pairs instead of new values, and V(w) is closed under them the moment some run learns of
+// it (then every value the updates make from V is in V, as the claim below needs); the step's
+// change set takes w whenever its update is not the identity. A node registers as a reader of w
+// (run again when V(w) grows) unless its runs only updated w that way.
+//
 // What a run gives. Its touched words join Rd(t, L) (whatever its end: a blocked step's touches are
 // checked too). If it threw (a model error, a fault of an impossible combination of values), nothing
 // more: in a real state those values make the search end there with that error, so no later step
@@ -50,11 +73,14 @@
 //
 // Soundness (the derived sets cover every real execution). Claim: in every reachable state s, each
 // thread's tracked words (and the locks it holds) form one of its nodes, and every other word w holds
-// a value of V(w). Initially true. A step of thread u from s: u's tracked words form a node n; every
-// other word it reads holds a V value (an owned lock u does not hold holds a value other than u's
+// a value of V(w) (a word nobody has learnt anything of: of V(w) closed under its kept updates, which
+// no run's path depends on). Initially true. A step of thread u from s: u's tracked words form a node
+// n; every other word it reads holds a V value (an owned lock u does not hold holds a value other than u's
 // tid+1): some run from n agrees with s on every word it touched, so it touched, changed and returned
-// what the real step does. Its touches are in Rd(u, pc_u), its changes in Wr(u, pc_u), its new shared
-// values in V, u's next tracked values and held locks a node. Another thread's node does not change:
+// what the real step does (with classes: agrees with s on every word it touched, or on its class of
+// it, and so goes the same way; its updates move a class member x of w to (x & a) | b, which is in V,
+// and in Wr(u, pc_u) where it differs from x). Its touches are in Rd(u, pc_u), its changes in
+// Wr(u, pc_u), its new shared values in V, u's next tracked values and held locks a node. Another thread's node does not change:
 // no completed derivation has a run changing a word another thread tracks, nor an owned lock against
 // the rule (a word private to another thread makes it give up instead). At the fixpoint no node
 // needs running again, so the claim holds for every step by induction. Then future[L] = Rd/Wr of
@@ -76,6 +102,7 @@
 
 import { BLOCKED, DONE, type CompiledModel, type DerivedFutures } from '../model/compile.ts';
 import { store } from '../state/zobrist.ts';
+import { OBS_ADD, OBS_EQ, OBS_GT, OBS_MASK, OBS_NONE, OBS_UPD, obsLog } from '../model/observe.ts';
 
 /** How far the derivation goes before it gives up (counts, so that every thread derives the same). */
 export interface DeriveBudget {
@@ -93,10 +120,11 @@ export const DEFAULT_DERIVE_BUDGET: DeriveBudget = { runs: 40_000, runsPerStep: 
 
 /**
  * A mistake to make on purpose, so that tests can show the checks catch a wrong derivation: skip the
- * last value of every word when enumerating ('drop-value'), or give each label only its own step's
- * footprint, not its successors' ('no-fixpoint').
+ * last value of every word when enumerating ('drop-value'), give each label only its own step's
+ * footprint, not its successors' ('no-fixpoint'), or take a tagged read's answers as telling no
+ * values apart ('one-class').
  */
-export type DeriveMistake = 'drop-value' | 'no-fixpoint';
+export type DeriveMistake = 'drop-value' | 'no-fixpoint' | 'one-class';
 
 /** words recorded per run: as many as the engine checks a step's against its future */
 const REC = 4096;
@@ -135,6 +163,8 @@ interface Fixed {
   readonly up: Fixed | null;
   readonly w: number;
   readonly v: number;
+  /** the values w may take in this branch (v among them), all alike to the runs so far; null: v alone */
+  readonly set: readonly number[] | null;
 }
 
 /** the most passes a model gets after one gave up */
@@ -240,6 +270,21 @@ class Derivation {
   private readonly count: Int32Array;
   private readonly countStamp: Int32Array;
   private gen = 0;
+  /** per word: some run learnt something of its value (untagged or compared) since the pass began */
+  private readonly observed: Uint8Array;
+  /** per word: the updates (x & a) | b runs made without learning its value, as pairs */
+  private readonly ops: number[][];
+  /** per run: the classes (constraint sets) of the words its branch fixed, by word, valid under cstamp */
+  private readonly cset: (readonly number[] | null)[];
+  private readonly cstamp: Int32Array;
+  /** per touch index: the next touch of the same word (-1 none); per word: its first and last touch */
+  private readonly nxt: Int32Array;
+  private readonly first: Int32Array;
+  private readonly last: Int32Array;
+  private readonly posStamp: Int32Array;
+  private readonly okind = new Int8Array(REC);
+  private readonly oa = new Int32Array(REC);
+  private readonly ob = new Int32Array(REC);
   /** scratch: the successor's tracked values */
   private next: Int32Array | null = null;
 
@@ -272,6 +317,14 @@ class Derivation {
     this.stamp = new Int32Array(W);
     this.count = new Int32Array(W);
     this.countStamp = new Int32Array(W);
+    this.observed = new Uint8Array(W);
+    this.ops = Array.from({ length: W }, () => []);
+    this.cset = new Array<readonly number[] | null>(W).fill(null);
+    this.cstamp = new Int32Array(W);
+    this.nxt = new Int32Array(REC);
+    this.first = new Int32Array(W);
+    this.last = new Int32Array(W);
+    this.posStamp = new Int32Array(W);
   }
 
   run(): void {
@@ -302,7 +355,8 @@ class Derivation {
     let more = false;
     for (let w = 0; w < this.W; w++) {
       const m = this.writers[w]!;
-      if (plan.track[w] !== -1 || m === 0 || (m & (m - 1)) !== 0) continue;
+      // a word nobody learns anything of gains nothing from being held in a thread's states
+      if (plan.track[w] !== -1 || m === 0 || (m & (m - 1)) !== 0 || (this.observed[w] === 0 && this.ops[w]!.length > 0)) continue;
       plan.track[w] = 31 - Math.clz32(m);
       plan.owned[w] = 0;
       more = true;
@@ -348,6 +402,8 @@ class Derivation {
     s.add(v);
     this.vals[w]!.push(v);
     for (const n of this.readers[w]!) this.enqueue(n);
+    // V(w) is closed under the updates runs made of w without learning it, once anyone learns it
+    if (this.observed[w] === 1) for (const [a, b] of pairs(this.ops[w]!)) this.addValue(w, (v & a) | b);
   }
 
   /** Runs every alternative of n's step on every assignment of values it can meet (see the header). */
@@ -372,7 +428,7 @@ class Derivation {
     const cm = this.cm;
     const t = n.t;
     const th = cm.threads[t]!;
-    const { buf, pre, rec, stamp, count, countStamp, locks } = this;
+    const { buf, pre, rec, stamp, count, countStamp, locks, cstamp, cset } = this;
     const g = ++this.gen;
     const mine = t + 1;
     pre.set(this.cm.init);
@@ -389,9 +445,12 @@ class Derivation {
         stamp[w] = g;
       } else if (pre[w] === mine) pre[w] = this.otherValue(w, mine) ?? mine;
     }
+    // the newest entry of a word (nearest the leaf) is its narrowest class
     for (let a = asg; a !== null; a = a.up) {
+      if (cstamp[a.w] === g) continue;
       pre[a.w] = a.v;
-      stamp[a.w] = g;
+      cstamp[a.w] = g;
+      cset[a.w] = a.set;
     }
     buf.set(pre);
     const h = cm.holder;
@@ -403,6 +462,11 @@ class Derivation {
     h.un = 0;
     h.rec = rec;
     h.rn = 0;
+    const okind = this.okind;
+    obsLog.h = h;
+    obsLog.kind = okind;
+    obsLog.a = this.oa;
+    obsLog.b = this.ob;
     let res: unknown;
     let threw = false;
     try {
@@ -416,11 +480,16 @@ class Derivation {
       threw = true;
     } finally {
       h.rec = null;
+      obsLog.h = null;
       this.undo = h.undo;
       h.undo = null;
     }
     const rn = h.rn;
-    if (rn > rec.length) throw new GiveUp(`${th.name}.${th.labels[pc]} touched more than ${rec.length} words`);
+    if (rn > rec.length) {
+      okind.fill(0);
+      throw new GiveUp(`${th.name}.${th.labels[pc]} touched more than ${rec.length} words`);
+    }
+    const { nxt, first, last, posStamp } = this;
     for (let i = 0; i < rn; i++) {
       const w = rec[i]!;
       if (countStamp[w] !== g) {
@@ -428,36 +497,103 @@ class Derivation {
         count[w] = 0;
       }
       count[w]!++;
+      nxt[i] = -1;
+      if (posStamp[w] !== g) {
+        posStamp[w] = g;
+        first[w] = i;
+      } else nxt[last[w]!] = i;
+      last[w] = i;
     }
-    // stores that changed a word, in order: a word touched once, and changed, was stored, never read
+    // stores that changed a word, in order: a word touched once, untagged, and changed, was stored, never read
     const undo = this.undo;
     const un = h.un;
     for (let k = 0; k < un; k += 2) {
       const w = undo[k]!;
-      if (countStamp[w] === g && count[w] === 1) count[w] = -1;
+      if (countStamp[w] === g && count[w] === 1 && okind[first[w]!] === 0) count[w] = -1;
     }
-    // the words touched unfixed, in first-touch order: branch on each one's other values
+    // the words touched, in first-touch order: those no node fixes branch on each class of values the
+    // run could tell apart (each value alone where it may have seen the whole value)
     const touch = this.fpTouch[t]![pc]!;
-    let prefix = asg;
+    const enabled = !threw && res !== BLOCKED;
+    // branches keep every value the run was given (a word it no longer reads may be read again after
+    // the branch), narrowed where this run tells classes apart: chains only grow, so branching ends
+    let prefix: Fixed | null = asg;
+    // words whose values (beyond the run's own) the effects below must cover: [w, class]
+    const classes: [number, readonly number[]][] = [];
     for (let i = 0; i < rn; i++) {
       const w = rec[i]!;
       touch[w >>> 5]! |= 1 << (w & 31);
-      if (stamp[w] === g) continue;
-      stamp[w] = g;
+      if (first[w] !== i || stamp[w] === g) continue;
       // stored without being read: its value before the step decides nothing but whether the step
       // changed it, and it did change it from this value (so may from any)
       if (count[w] === -1) continue;
-      if (n.reads[w] === 0) {
+      // a first touch untagged: the run may have seen the whole value (each value its own class)
+      const tagged = this.okind[i] !== 0;
+      const learns = !tagged || this.learns(w);
+      const fixed = cstamp[w] === g;
+      const lazy = !learns && !fixed && this.lazy(w) && this.update(w) !== null;
+      // a new value of w may make a new class, or a new effect (a lazy word's updates are kept instead)
+      if (!lazy && n.reads[w] === 0) {
         n.reads[w] = 1;
         this.readers[w]!.push(n);
       }
-      const vs = this.vals[w]!;
-      const skip = this.plan.owned[w] ? mine : NaN;
-      const end = this.mistake === 'drop-value' && vs.length > 1 ? vs.length - 1 : vs.length;
-      for (let k = 0; k < end; k++) if (vs[k] !== pre[w] && vs[k] !== skip) todo.push({ up: prefix, w, v: vs[k]! });
-      prefix = { up: prefix, w, v: pre[w]! };
+      if (!learns) {
+        // the run learnt nothing of w: every value it may hold is alike to it
+        if (fixed && cset[w] !== null) classes.push([w, cset[w]!]);
+        else if (!fixed) classes.push([w, lazy ? [] : this.vals[w]!]);
+        continue;
+      }
+      if (this.observed[w] === 0) this.observe(w);
+      const skip = this.plan.owned[w] && stamp[w] !== g ? mine : NaN;
+      const all = fixed ? (cset[w] ?? [pre[w]!]) : this.vals[w]!;
+      const end = this.mistake === 'drop-value' && all.length > 1 ? all.length - 1 : all.length;
+      if (!tagged) {
+        for (let k = 0; k < end; k++) if (all[k] !== pre[w] && all[k] !== skip) todo.push({ up: prefix, w, v: all[k]!, set: null });
+        if (!fixed || cset[w] !== null) prefix = { up: prefix, w, v: pre[w]!, set: null };
+        continue;
+      }
+      // partition by what the run learnt: one branch per class other than the run's own
+      const reps: number[] = [];
+      const members: number[][] = [];
+      const own: number[] = [];
+      for (let k = 0; k < end; k++) {
+        const x = all[k]!;
+        if (x === skip) continue;
+        if (this.alike(w, x, pre[w]!)) {
+          own.push(x);
+          continue;
+        }
+        let c = 0;
+        while (c < reps.length && !this.alike(w, x, reps[c]!)) c++;
+        if (c === reps.length) {
+          reps.push(x);
+          members.push([]);
+        }
+        members[c]!.push(x);
+      }
+      if (!own.includes(pre[w]!)) own.push(pre[w]!);
+      for (let c = 0; c < reps.length; c++) todo.push({ up: prefix, w, v: reps[c]!, set: members[c]! });
+      if (reps.length > 0) prefix = { up: prefix, w, v: pre[w]!, set: own };
+      classes.push([w, own]);
     }
-    if (threw || res === BLOCKED) return;
+    if (!enabled) {
+      okind.fill(0, 0, rn);
+      return;
+    }
+    try {
+      this.effects(n, pc, res, rn, pre, classes);
+    } finally {
+      okind.fill(0, 0, rn);
+    }
+  }
+
+  /** What an enabled run did: its changes, its other class members' changes, its successor node. */
+  private effects(n: Node, pc: number, res: unknown, rn: number, pre: Int32Array, classes: readonly (readonly [number, readonly number[]])[]): void {
+    const t = n.t;
+    const th = this.cm.threads[t]!;
+    const { buf, rec, first, locks } = this;
+    const mine = t + 1;
+    const tw = this.tracked[t]!;
     if (res !== DONE) {
       const ix = typeof res === 'string' ? th.labelIndex[res] : undefined;
       if (ix === undefined) return; // the engine reports a step returning no label: that path ends there
@@ -466,26 +602,164 @@ class Derivation {
     const change = this.fpChange[t]![pc]!;
     for (let i = 0; i < rn; i++) {
       const w = rec[i]!;
+      if (first[w] !== i) continue;
       const now = buf[w]!;
       const was = pre[w]!;
       if (now === was) continue;
-      change[w >>> 5]! |= 1 << (w & 31);
-      this.writers[w]! |= 1 << t;
-      const owner = this.plan.track[w]!;
-      if (owner === t) continue;
-      if (owner >= 0) {
-        if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} may change '${cm.leaves[w]!.path}', private to another thread`, true);
-        throw new Demote(w);
+      this.changed(t, pc, w, was, now, change);
+    }
+    // the other values of each class: the run did with them what it did with its own, but its
+    // updates (x & a) | b may leave them elsewhere
+    for (const [w, cls] of classes) {
+      if (cls.length === 0) {
+        // lazy: nobody has learnt anything of w yet; keep the update, apply it once someone does
+        const [a, b] = this.update(w)!;
+        if (a === -1 && b === 0) continue;
+        change[w >>> 5]! |= 1 << (w & 31);
+        this.writers[w]! |= 1 << t;
+        this.addOp(w, a, b);
+        continue;
       }
-      // an owned lock word: only its holder releases it, and nobody takes it for another
-      if (this.plan.owned[w] && ((was !== mine && was !== 0) || (now !== mine && now !== 0))) throw new Demote(w);
-      this.addValue(w, now);
+      // each member's own result, where the field holds it (beyond, the real step throws)
+      const { lo, hi } = this.cm.leaves[w]!;
+      for (const x of cls) {
+        if (x === pre[w]) continue;
+        const f = this.finalOf(w, x, pre[w]!);
+        if (f >= lo && f <= hi && f !== x) this.changed(t, pc, w, x, f, change);
+      }
     }
     const next = (this.next ??= new Int32Array(tw.length + locks.length)).length === tw.length + locks.length ? this.next : (this.next = new Int32Array(tw.length + locks.length));
     for (let i = 0; i < tw.length; i++) next[i] = buf[tw[i]!]!;
     for (let j = 0; j < locks.length; j++) next[tw.length + j] = buf[locks[j]!] === mine ? 1 : 0;
     if (next[0]! >= 0) this.edges[t]![pc]!.add(next[0]!);
     this.node(t, next);
+  }
+
+  /** Thread t's step at pc, enabled, took word w from `was` to `now`: a change, a value, or a breach of the plan. */
+  private changed(t: number, pc: number, w: number, was: number, now: number, change: Int32Array): void {
+    const th = this.cm.threads[t]!;
+    const mine = t + 1;
+    change[w >>> 5]! |= 1 << (w & 31);
+    this.writers[w]! |= 1 << t;
+    const owner = this.plan.track[w]!;
+    if (owner === t) return;
+    if (owner >= 0) {
+      if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} may change '${this.cm.leaves[w]!.path}', private to another thread`, true);
+      throw new Demote(w);
+    }
+    // an owned lock word: only its holder releases it, and nobody takes it for another
+    if (this.plan.owned[w] && ((was !== mine && was !== 0) || (now !== mine && now !== 0))) throw new Demote(w);
+    this.addValue(w, now);
+  }
+
+  /**
+   * Some touch of w in this run told it something of the value w held before the step: a tagged read,
+   * or an untagged touch (which may be a read), before a store made w the same whatever it held.
+   */
+  private learns(w: number): boolean {
+    let a = -1;
+    for (let p = this.first[w]!; p >= 0; p = this.nxt[p]!) {
+      const k = this.okind[p]!;
+      if (k === OBS_UPD) {
+        a &= this.oa[p]!;
+        if (a === 0) return false;
+      } else if (k !== OBS_NONE && k !== OBS_ADD) return true;
+    }
+    return false;
+  }
+
+  /**
+   * This run, whose first touch of w is tagged, goes the same way with x in w as with y: every answer
+   * it got is the same, followed through its updates, until x and y meet (a store of one value to
+   * both), after which nothing tells them apart. An untagged touch before they meet sees the value.
+   */
+  private alike(w: number, x: number, y: number): boolean {
+    if (this.mistake === 'one-class') return true;
+    const { okind, oa, ob, nxt } = this;
+    for (let p = this.first[w]!; p >= 0; p = nxt[p]!) {
+      if (x === y) return true;
+      const a = oa[p]!;
+      switch (okind[p]) {
+        case 0:
+          return false;
+        case OBS_EQ:
+          if ((x === a) !== (y === a)) return false;
+          break;
+        case OBS_GT:
+          if (x > a !== y > a) return false;
+          break;
+        case OBS_MASK:
+          if ((x & a) !== (y & a)) return false;
+          break;
+        case OBS_UPD:
+          x = (x & a) | ob[p]!;
+          y = (y & a) | ob[p]!;
+          break;
+        case OBS_ADD:
+          x = (x + a) | 0;
+          y = (y + a) | 0;
+          break;
+      }
+    }
+    return true;
+  }
+
+  /** What this run leaves in w had w held x, alike to the run's own value `own`. */
+  private finalOf(w: number, x: number, own: number): number {
+    for (let p = this.first[w]!; p >= 0; p = this.nxt[p]!) {
+      if (x === own) return this.buf[w]!;
+      const k = this.okind[p]!;
+      if (k === 0) throw new Error(`internal: ${this.cm.leaves[w]!.path} seen whole, yet alike`);
+      if (k === OBS_UPD) {
+        x = (x & this.oa[p]!) | this.ob[p]!;
+        own = (own & this.oa[p]!) | this.ob[p]!;
+      } else if (k === OBS_ADD) {
+        x = (x + this.oa[p]!) | 0;
+        own = (own + this.oa[p]!) | 0;
+      }
+    }
+    return x === own ? this.buf[w]! : x;
+  }
+
+  /**
+   * This run's updates of w (no touch of which told it anything) as (x & a) | b for every x: null where
+   * that form does not hold (an addition, or an untagged touch, before a store made w one value).
+   */
+  private update(w: number): [number, number] | null {
+    let a = -1;
+    let b = 0;
+    for (let p = this.first[w]!; p >= 0; p = this.nxt[p]!) {
+      if (a === 0) return [0, this.buf[w]!];
+      const k = this.okind[p]!;
+      if (k === OBS_UPD) {
+        const a2 = this.oa[p]!;
+        b = (b & a2) | this.ob[p]!;
+        a &= a2;
+      } else if (k !== OBS_NONE) return null;
+    }
+    return a === 0 ? [0, this.buf[w]!] : [a, b];
+  }
+
+  /** w's values need not be listed yet: nobody learnt anything of it, nobody tracks or owns it. */
+  private lazy(w: number): boolean {
+    return this.observed[w] === 0 && this.plan.track[w] === -1 && this.plan.owned[w] === 0;
+  }
+
+  /** Someone learns something of w: from now on V(w) holds every value its updates so far make. */
+  private observe(w: number): void {
+    this.observed[w] = 1;
+    const vs = this.vals[w]!;
+    for (let k = 0; k < vs.length; k++) for (const [a, b] of pairs(this.ops[w]!)) this.addValue(w, (vs[k]! & a) | b);
+  }
+
+  /** An update (x & a) | b some enabled run makes of w without learning it. */
+  private addOp(w: number, a: number, b: number): void {
+    const ops = this.ops[w]!;
+    for (let k = 0; k < ops.length; k += 2) if (ops[k] === a && ops[k + 1] === b) return;
+    ops.push(a, b);
+    if (this.observed[w] === 0) return;
+    const vs = this.vals[w]!;
+    for (let k = 0; k < vs.length; k++) this.addValue(w, (vs[k]! & a) | b);
   }
 
   /** The first value of w other than `not`, or undefined. */
@@ -533,6 +807,11 @@ class Derivation {
     }
     return { touch, change };
   }
+}
+
+/** [a, b] pairs of a flat list */
+function* pairs(ops: readonly number[]): Generator<[number, number]> {
+  for (let k = 0; k < ops.length; k += 2) yield [ops[k]!, ops[k + 1]!];
 }
 
 /** a |= b; true if a changed */

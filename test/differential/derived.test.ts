@@ -51,7 +51,7 @@ describe('differential: derived futures', () => {
     );
   }, 600_000);
 
-  for (const mistake of ['drop-value', 'no-fixpoint'] as const) {
+  for (const mistake of ['drop-value', 'no-fixpoint', 'one-class'] as const) {
     it(`${MISTAKE_MODELS} random models, derived with a mistake (${mistake}): caught by the checks, never another verdict`, () => {
       let caught = 0;
       let held = 0;
@@ -62,7 +62,7 @@ describe('differential: derived futures', () => {
           if (r.caught) caught++;
           else held++;
         }),
-        { numRuns: MISTAKE_MODELS, seed: SEED + (mistake === 'drop-value' ? 6 : 7), includeErrorInReport: true, maxSkipsPerRun: 1000 },
+        { numRuns: MISTAKE_MODELS, seed: SEED + (mistake === 'drop-value' ? 6 : mistake === 'no-fixpoint' ? 7 : 8), includeErrorInReport: true, maxSkipsPerRun: 1000 },
       );
       if (PATH === undefined && MISTAKE_MODELS >= 100) expect(caught).toBeGreaterThan(MISTAKE_MODELS / 20);
       console.log(`differential (derived, ${mistake}): ${caught + held} models, ${caught} caught (a reachable step outside the futures), ${held} where the mistake changed nothing reachable`);

@@ -153,6 +153,20 @@ function instrFoot(ins: Instr, n: Names, self: readonly string[]): Foot {
     case 'unlink':
       f.writes.add('pmd');
       break;
+    case 'or':
+    case 'clear':
+      f.writes.add('flags');
+      break;
+    case 'testbit':
+    case 'loadflags':
+      f.reads.add('flags');
+      break;
+    case 'add':
+      f.writes.add(g);
+      break;
+    case 'is':
+      f.reads.add(g);
+      break;
   }
   return f;
 }
@@ -175,7 +189,7 @@ export function successorsOf(code: readonly Instr[], k: number): number[] {
   if (ins.op === 'jump') {
     out.add(ins.to);
     if (ins.cond !== null) out.add(k + 1);
-  } else if (ins.op === 'trylock') {
+  } else if (ins.op === 'trylock' || ins.op === 'testbit' || ins.op === 'is') {
     out.add(ins.to);
     out.add(k + 1);
   } else out.add(k + 1);

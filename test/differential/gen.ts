@@ -26,6 +26,7 @@ import {
   spinUnlock,
   tableRef,
 } from '../../src/kernel/index.ts';
+import { addTo, clearIn, orInto, wordAbove, wordBits, wordIs } from '../../src/model/observe.ts';
 import { always, defineSpec, final, sometimes, type Property, type SpecModule } from '../../src/spec/property.ts';
 import { exactFutures, mutate, type FutureDecl, type Mutant } from './future.ts';
 
@@ -64,7 +65,14 @@ export type Instr =
   | { readonly op: 'touch' } // a load through pgt
   | { readonly op: 'load_pmd' } // pgt := pmd (a walker's pmdp_get: the table may be another thread's)
   | { readonly op: 'link' } // pmd := pgt
-  | { readonly op: 'unlink' }; // pmd := none if it links pgt
+  | { readonly op: 'unlink' } // pmd := none if it links pgt
+  // through the kernel's tagged helpers (src/model/observe.ts), whose reads tell the step less than the value
+  | { readonly op: 'or'; readonly bit: number } // flags |= 1 << bit (learns nothing)
+  | { readonly op: 'clear'; readonly bit: number } // flags &= ~(1 << bit) (learns nothing)
+  | { readonly op: 'testbit'; readonly bit: number; readonly to: number } // if (flags & 1 << bit) goto `to`
+  | { readonly op: 'loadflags' } // r := flags & 3 (a plain read)
+  | { readonly op: 'add'; readonly v: number; readonly d: number } // g += d (d = 1 or -1) unless at the bound: learns only that
+  | { readonly op: 'is'; readonly v: number; readonly c: number; readonly to: number }; // if (g == c) goto `to`, learning only that
 
 export interface GroupDesc {
   /** identical instances (1-3) */
@@ -146,6 +154,18 @@ export function instrText(i: Instr): string {
       return 'pmd := pgt';
     case 'unlink':
       return 'pmd := none if pgt';
+    case 'or':
+      return `flags |= ${1 << i.bit}`;
+    case 'clear':
+      return `flags &= ~${1 << i.bit}`;
+    case 'testbit':
+      return `if (flags & ${1 << i.bit}) goto ${i.to}`;
+    case 'loadflags':
+      return 'r := flags & 3';
+    case 'add':
+      return i.d > 0 ? `g${i.v}++ unless at max` : `g${i.v}-- unless 0`;
+    case 'is':
+      return `if g${i.v} is ${i.c} goto ${i.to}`;
     default:
       return i.op;
   }
@@ -220,6 +240,12 @@ const rawInstr: fc.Arbitrary<Instr> = fc.oneof(
   { weight: 2, arbitrary: fc.constant({ op: 'load_pmd' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'link' as const }) },
   { weight: 2, arbitrary: fc.constant({ op: 'unlink' as const }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('or' as const), bit: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('clear' as const), bit: fc.nat(2) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('testbit' as const), bit: fc.nat(2), to: fc.nat(6) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'loadflags' as const }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('add' as const), v: fc.nat(2), d: fc.constantFrom(1, -1) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('is' as const), v: fc.nat(2), c: fc.nat(3), to: fc.nat(6) }) },
 );
 
 /**
@@ -286,6 +312,12 @@ function normInstr(i: Instr, d: { ints: readonly number[]; locks: number }, n: n
       return { op: i.op, l: i.l % d.locks };
     case 'trylock':
       return { op: 'trylock', l: i.l % d.locks, to: i.to % (n + 1) };
+    case 'testbit':
+      return { op: 'testbit', bit: i.bit, to: i.to % (n + 1) };
+    case 'add':
+      return { op: 'add', v, d: i.d };
+    case 'is':
+      return { op: 'is', v, c: i.c % (max + 1), to: i.to % (n + 1) };
     default:
       return i;
   }
@@ -368,10 +400,13 @@ const rawFutureIdiom: fc.Arbitrary<Instr[]> = fc.oneof(
   fc.record({ v: fc.nat(2), to: fc.nat(6) }).map(({ v, to }): Instr[] => [{ op: 'inc', v }, { op: 'jump', cond: { reg: false, v, cmp: '!=', c: 0 }, to }]),
   fc.constant<Instr[]>([{ op: 'rcu_read_lock' }, { op: 'local' }, { op: 'rcu_read_unlock' }]),
   fc.record({ l: fc.nat(1), v: fc.nat(2) }).map(({ l, v }): Instr[] => [{ op: 'lock', l }, { op: 'inc', v }, { op: 'unlock', l }]),
+  // tagged reads and updates: a counter taken and tested, a bitmask word set and tested (a fault word's shape)
+  fc.record({ v: fc.nat(2), c: fc.nat(3), to: fc.nat(6) }).map(({ v, c, to }): Instr[] => [{ op: 'add', v, d: 1 }, { op: 'is', v, c, to }, { op: 'add', v, d: -1 }]),
+  fc.record({ bit: fc.nat(2), to: fc.nat(6) }).map(({ bit, to }): Instr[] => [{ op: 'or', bit }, { op: 'testbit', bit: (bit + 1) % 3, to }, { op: 'clear', bit }]),
 );
 
 /** The instructions on shared ints and the thread's own register alone. */
-const INT_OPS: ReadonlySet<Instr['op']> = new Set(['set', 'inc', 'load', 'store', 'local', 'choose', 'cas', 'await', 'jump']);
+const INT_OPS: ReadonlySet<Instr['op']> = new Set(['set', 'inc', 'load', 'store', 'local', 'choose', 'cas', 'await', 'jump', 'add', 'is']);
 
 /** Points an instruction's int (and its condition's) at `home`. */
 function atHome(i: Instr, home: number): Instr {
@@ -667,6 +702,31 @@ function buildSteps(d: ModelDesc, code: readonly Instr[]): Record<string, AnySte
           return next;
         };
         break;
+      case 'or':
+        step = (s) => (orInto(s, 'flags', 1 << ins.bit), next);
+        break;
+      case 'clear':
+        step = (s) => (clearIn(s, 'flags', 1 << ins.bit), next);
+        break;
+      case 'testbit': {
+        const to = at(ins.to);
+        step = (s) => (wordBits(s, 'flags', 1 << ins.bit) !== 0 ? to : next);
+        break;
+      }
+      case 'loadflags':
+        step = (s, me) => ((me.r = s.flags & 3), next);
+        break;
+      case 'add':
+        step = (s) => {
+          if (ins.d > 0 ? !wordAbove(s, g, max - 1) : wordAbove(s, g, 0)) addTo(s, g, ins.d);
+          return next;
+        };
+        break;
+      case 'is': {
+        const to = at(ins.to);
+        step = (s) => (wordIs(s, g, ins.c) ? to : next);
+        break;
+      }
     }
     steps[label(k)] = step;
   });
@@ -690,6 +750,7 @@ export function compileDesc(d: ModelDesc): Compiled {
   d.ints.forEach((m, v) => (fields[`g${v}`] = int(0, m)));
   fields.locks = array(d.locks, lock(), (i) => `L${i}`);
   fields.pmd = pmdEntry();
+  fields.flags = int(0, 7);
   const st = kernelState({ tables, rcuCallbacks: ['pte_free_now'] }, fields);
   const futures = declaredFutures(d);
   const build = () => {
