@@ -6,6 +6,8 @@ import { DONE, defineModel, defineState, thread } from '../../src/model/model.ts
 import { int } from '../../src/model/schema.ts';
 import { instantiate } from '../../src/model/compile.ts';
 import { verify } from '../../src/explore/verify.ts';
+import { Engine } from '../../src/explore/engine.ts';
+import { Reduction, WHY_CYCLE, WHY_NO_LOCAL, WHY_VISIBLE } from '../../src/por/reduction.ts';
 import { always, defineSpec, sometimes } from '../../src/spec/property.ts';
 import { Fault, PMD_NONE, callRcu, kernelState, noFault, pmdEntry, ptFree, ptInitLive, rcuReadLock, rcuReadUnlock, rcuThread, readPte, tableRef } from '../../src/kernel/index.ts';
 
@@ -196,5 +198,95 @@ describe('partial-order reduction: local work merged, decisions from the state a
     const on = verify(instantiate(spin, 'base'), sp, { stopAtFirst: false, por: true });
     expect(on.properties[0]!.status).toBe('reachable');
     expect(on.stats.reduction!.fullCycle).toBeGreaterThan(0);
+  });
+});
+
+// select() caches its verdict on a thread by the thread's private words where the verdict is a
+// function of them (src/por/reduction.ts, verdict()). Exactness: in every reachable state, a
+// reduction that has seen every state (its caches warm) answers as a fresh one (caches empty).
+describe('partial-order reduction: cached verdicts are the ones computed afresh', () => {
+  const st = defineState({ x: int(0, 3), y: int(0, 3) });
+  const m = defineModel({
+    name: 'verdicts',
+    title: '',
+    doc: '',
+    params: {},
+    build: () => ({
+      state: st,
+      threads: {
+        // local or not by the value of its own word c: shared x only when c is 0
+        p: thread(st, {
+          locals: { c: int(0, 3), d: int(0, 3) },
+          steps: {
+            a: (s, me) => {
+              if (me.c === 0) s.x = (s.x + 1) % 4;
+              me.c = (me.c + 1) % 4;
+              return me.c === 3 ? 'b' : 'a';
+            },
+            // d is read by a property (widened: visible); then y, or not, by d's value
+            b: (s, me) => {
+              me.d = me.d + 1;
+              if (me.d > 1) s.y = 1;
+              return me.d === 3 ? DONE : 'b';
+            },
+          },
+        }),
+        // local work that may loop forever (a cyclic closure) or stop
+        q: thread(st, { locals: { e: int(0, 1) }, steps: { spin: { alts: 2, run: (_s, me, alt) => ((me.e = 1 - me.e), alt === 0 ? ('spin' as const) : DONE) } } }),
+        r: thread(st, { steps: { set: (s) => ((s.x = 2), DONE) } }),
+      },
+    }),
+    variants: { base: { summary: '' } },
+  });
+  const sp = defineSpec(m, {
+    properties: [always('d-small', 'p.d stays in range', (_s, t) => (t.p as any).d <= 3)],
+    expect: { base: { 'd-small': 'holds', 'deadlock-free': 'holds' } },
+  });
+
+  it('in every reachable state, select() and why agree between a warm and a fresh reduction', () => {
+    const cm = instantiate(m, 'base').compiled;
+    const engine = new Engine(cm, sp.properties as never);
+    const dWord = cm.leaves.find((l) => l.path === 'p.d')!.off;
+    const fresh = () => {
+      const r = new Reduction(engine);
+      r.widen([dWord]);
+      return r;
+    };
+    // every reachable state, by the engine's successor() with no reduction
+    const W = engine.W;
+    const states: Int32Array[] = [Int32Array.from(cm.init)];
+    const seen = new Set([states[0]!.join()]);
+    const out = new Int32Array(W);
+    for (let i = 0; i < states.length; i++) {
+      for (let t = 0; t < engine.T; t++) {
+        for (let alt = 0; alt < engine.alts(states[i]!, 0, t); alt++) {
+          if (!engine.successor(states[i]!, 0, t, alt, out)) continue;
+          const k = out.join();
+          if (!seen.has(k)) {
+            seen.add(k);
+            states.push(Int32Array.from(out));
+          }
+        }
+      }
+    }
+    expect(states.length).toBeGreaterThan(30);
+    const warm = fresh();
+    engine.owner = warm.owner;
+    const first = states.map((s) => [warm.select(s, 0, 0, 0), warm.why]);
+    const again = states.map((s) => [warm.select(s, 0, 0, 0), warm.why]);
+    const afresh = states.map((s) => {
+      const r = fresh();
+      engine.owner = r.owner;
+      return r.select(s, 0, 0, 0);
+    });
+    expect(again).toEqual(first);
+    // the choice is a function of the state. (Why a state is expanded fully is a statistic, and
+    // not always one: a thread whose first word at a label was once seen to be its own widened
+    // word counts as "visible" there from then on, as it did before the verdicts were cached.)
+    expect(afresh).toEqual(first.map(([t]) => t));
+    // the model exercises every verdict: a thread chosen, and full expansions for each reason
+    const whys = new Set(first.filter(([t]) => t! < 0).map(([, w]) => w));
+    expect(first.some(([t]) => t! >= 0)).toBe(true);
+    expect([...whys].sort()).toEqual([WHY_NO_LOCAL, WHY_CYCLE, WHY_VISIBLE].sort());
   });
 });

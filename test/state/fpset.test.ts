@@ -56,4 +56,48 @@ describe('fingerprint set', () => {
       if (i > 1000 && i % 997 === 0) expect(s.bytes / s.size).toBeLessThanOrEqual(16);
     }
   });
+  it('an insert right after has() said absent lands where a plain insert would, whatever came between', () => {
+    // a small table, so that probe chains are long and growth happens often; the reference is a Set
+    const s = new FingerprintSet(64);
+    const ref = new Set<string>();
+    let x = 0x9e3779b9;
+    const next = () => {
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      return x;
+    };
+    // fingerprints from a small pool, (0, 0) among them, so that many are asked for again
+    const pool = Array.from({ length: 3000 }, (_, i) => (i === 0 ? [0, 0] : [next() % 5, next()]) as [number, number]);
+    const key = ([hi, lo]: [number, number]) => `${hi},${hi === 0 && lo === 0 ? 1 : lo}`;
+    // has() then insert of new fingerprints only: every growth comes between a has() and its insert
+    let grown = 0;
+    for (const f of pool.slice(0, 1500)) {
+      const cap = s.capacity;
+      expect(s.has(f[0], f[1])).toBe(false);
+      expect(s.insertIfAbsent(f[0], f[1])).toBe(1);
+      ref.add(key(f));
+      if (s.capacity !== cap) grown++;
+    }
+    expect(grown).toBeGreaterThan(5);
+    for (const f of pool) expect(s.contains(f[0], f[1])).toBe(ref.has(key(f)));
+    for (let step = 0; step < 20_000; step++) {
+      const a = pool[Math.abs(next()) % pool.length]!;
+      const b = pool[Math.abs(next()) % pool.length]!;
+      expect(s.has(a[0], a[1])).toBe(ref.has(key(a)));
+      // then an insert of the same fingerprint, or of another one first (which may fill the slot
+      // the probe stopped at, or grow the table), then of the first
+      const kind = Math.abs(next()) % 3;
+      if (kind === 1) {
+        expect(s.insertIfAbsent(b[0], b[1])).toBe(ref.has(key(b)) ? 0 : 1);
+        ref.add(key(b));
+      }
+      if (kind !== 2) {
+        expect(s.insertIfAbsent(a[0], a[1])).toBe(ref.has(key(a)) ? 0 : 1);
+        ref.add(key(a));
+      }
+      expect(s.size).toBe(ref.size);
+    }
+    for (const f of pool) expect(s.contains(f[0], f[1])).toBe(ref.has(key(f)));
+  });
 });
