@@ -10,7 +10,7 @@ import { cellsOf } from '../model/cells.ts';
 import { ModelError } from '../model/errors.ts';
 import { Fault, raise } from './faults.ts';
 import { holds, lock, spinLock, spinUnlock } from './spinlock.ts';
-import { addTo, wordAbove } from '../model/observe.ts';
+import { addTo, wordAbove, wordIs } from '../model/observe.ts';
 
 /** The value of a none pmd entry (pmd_none()). */
 export const PMD_NONE = 0;
@@ -133,7 +133,7 @@ function table(s: PtState, t: number): PtView {
 /** Is table t linked from any pmd entry? */
 export function attached(s: PtState, t: number): boolean {
   const pmds = cellsOf(s, 'pmd');
-  for (let i = 0; i < pmds.length; i++) if (pmds[i]!.v === t) return true;
+  for (let i = 0; i < pmds.length; i++) if (wordIs(pmds[i]!, 'v', t)) return true;
   return false;
 }
 

@@ -10,7 +10,7 @@ import { array, bool, int, record, type ArraySpec, type BoolSpec, type IntSpec, 
 import { BLOCKED, thread, type StateDef, type ThreadDef, type ThreadView } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
 import { mightSleep } from './preempt.ts';
-import { clearIn, wordAbove, wordIs } from '../model/observe.ts';
+import { clearIn, storeBitsOf, storeWord, wordAbove, wordIs } from '../model/observe.ts';
 
 const MASK_MAX = 0x3fffffff;
 /** Set in gp_wait while a synchronize_rcu is in progress (the other bits are readers still to pass). */
@@ -112,6 +112,12 @@ export function rcuReader(s: RcuFlavourState, me: ReaderView): boolean {
   return isReader(me, preemptOffReads(s));
 }
 
+/** The fields that make a thread a reader (isReader), with and without preemption-off regions. */
+const READER_FIELDS = ['rcu_nesting', 'irqs_off', 'preempt_count'] as const;
+const READER_FIELDS_NO_PREEMPT = ['rcu_nesting', 'irqs_off'] as const;
+/** One of READER_FIELDS says "inside": a nesting or count above zero, IRQs off. */
+const inSection = (v: unknown): boolean => v === true || (typeof v === 'number' && v > 0);
+
 /** Mask of threads currently inside a read section (see rcuReader). */
 export function readersMask(s: RcuFlavourState, me: { readonly all: readonly ThreadView[] }): number {
   const p = preemptOffReads(s);
@@ -184,9 +190,10 @@ export function callRcu(s: RcuState, me: ReaderView, h: number, cb: number, arg:
   if (!head) throw new Error(`call_rcu: no rcu_head ${h}`);
   if (head.queued) raise(s, Fault.RCU_HEAD_REQUEUED);
   head.queued = true;
-  head.cb = cb;
-  head.arg = arg;
-  head.wait = readersMask(s, me);
+  storeWord(head, 'cb', cb);
+  storeWord(head, 'arg', arg);
+  // readersMask(), with every reader field read and nothing learnt (src/model/observe.ts)
+  storeBitsOf(head, 'wait', me.all, preemptOffReads(s) ? READER_FIELDS : READER_FIELDS_NO_PREEMPT, inSection);
 }
 
 /**
@@ -248,12 +255,12 @@ export function rcuDoBatch<const CB extends string, const L extends string>(
       // a model with no heads still has the one alternative: nothing to run (the array is sealed)
       const heads = (s as RcuState).rcu_head;
       const head = alt < heads.length ? heads[alt] : undefined;
-      if (!head || !head.queued || head.wait !== 0) return BLOCKED;
+      if (!head || !head.queued || !wordIs(head, 'wait', 0)) return BLOCKED;
       head.queued = false;
       const cb = head.cb;
       const arg = head.arg;
-      head.cb = 0;
-      head.arg = -1;
+      storeWord(head, 'cb', 0);
+      storeWord(head, 'arg', -1);
       const fn = table[cb - 1];
       if (!fn) throw new Error(`rcu_head[${alt}] queued with unknown callback #${cb}`);
       return fn(s, arg, me);

@@ -11,6 +11,8 @@ export const OBS_GT = 3; // learnt (value > a)
 export const OBS_MASK = 4; // learnt (value & a)
 export const OBS_UPD = 5; // stored (value & a) | b over the value it read (or over any, for a = 0)
 export const OBS_ADD = 6; // stored value + a over the value it read
+export const OBS_ANY = 7; // stored b, a value with bits of a only, computed from the OBS_GATHER reads just before it
+export const OBS_GATHER = 8; // read untold, to compute bit a of the OBS_ANY store that follows
 
 /**
  * The derivation's log: per touch index of `h`'s record, its kind and arguments. `h` null (the
@@ -31,7 +33,11 @@ function tag(r0: number, n: number, k0: number, k1: number, a: number, b: number
   obsLog.kind[h.rn - 1] = n === 2 ? k1 : k0;
   obsLog.a[h.rn - 1] = a;
   obsLog.b[h.rn - 1] = b;
-  if (n === 2) obsLog.kind[r0] = k0;
+  if (n === 2) {
+    obsLog.kind[r0] = k0;
+    obsLog.a[r0] = 0;
+    obsLog.b[r0] = 0;
+  }
 }
 
 type Word<K extends string> = { [k in K]: number };
@@ -82,6 +88,31 @@ export function addTo<K extends string>(o: Word<K>, k: K, d: number): void {
   const r0 = obsLog.h === null ? 0 : obsLog.h.rn;
   o[k] = o[k] + d;
   if (obsLog.h !== null) tag(r0, 2, OBS_NONE, OBS_ADD, d, 0);
+}
+
+/**
+ * o[k] = the OR of bit i over the views[i] one of whose `fields` (those it has) passes `test`. Every
+ * such field of every view is read, whatever the others hold, and the caller learns nothing of them
+ * nor of o[k]; the value stored has no bit beyond views.length.
+ */
+export function storeBitsOf<K extends string>(o: Word<K>, k: K, views: readonly object[], fields: readonly string[], test: (v: unknown) => boolean): void {
+  const L = obsLog.h;
+  let m = 0;
+  for (let i = 0; i < views.length; i++) {
+    const v = views[i] as Record<string, unknown>;
+    let hit = false;
+    for (let j = 0; j < fields.length; j++) {
+      const f = fields[j]!;
+      if (!(f in v)) continue;
+      const r0 = L === null ? 0 : L.rn;
+      if (test(v[f])) hit = true;
+      if (L !== null) tag(r0, 1, OBS_GATHER, 0, i, 0);
+    }
+    if (hit) m |= 1 << i;
+  }
+  const r0 = L === null ? 0 : L.rn;
+  o[k] = m as Word<K>[K];
+  if (L !== null) tag(r0, 1, OBS_ANY, 0, views.length >= 31 ? -1 : (1 << views.length) - 1, m);
 }
 
 /** o[k] = v without reading it. */

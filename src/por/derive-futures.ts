@@ -30,26 +30,40 @@
 //
 // Classes (what a step can tell apart). The kernel primitives read some words through helpers that
 // hand the step less than the value (src/model/observe.ts: is it c, is it above c, its bits under a
-// mask) and update some without handing it anything (x | bits, x & ~bits, a constant store). While the
-// derivation listens, each tags its touch so. That is not an assumption about opaque code: the helper
-// reads the word and returns only the predicate, so the step's code after it cannot depend on more
-// (a view touch the helper does not see as exactly its own stays untagged, a whole-value read). For a
-// word w every touch of which in a run R is tagged, R goes the same way for every value x of w that
-// gives the same answers to R's tagged reads, followed through R's updates (alike_R(x)); R's
-// updates take such an x to (x & a) | b. So a branch no longer fixes one value but a class: the
-// values it allows for w (one value where a touch was untagged). A run from a branch runs on the
-// class's first value; for each word u_i it touched, in first-touch order, it splits u_i's allowed
-// values into R's classes and, for each class but its own, queues a branch keeping every class it was
-// given, u_1..u_{i-1} narrowed to R's own classes, and u_i to that class. Every assignment allowed by a
-// branch either agrees with R's classes on every word R touched (then it runs as R: each answer R got
-// is the same), or differs first at some u_i and is allowed by the branch queued there. Branches only
-// narrow (a chain is never shortened: a word a run does not read again may be read after a branch), so
-// they end. A word R touched only through updates (no answer) needs no branch at all; if nobody has
-// learnt anything of it yet (no run read it, and no thread tracks or owns it), its updates are kept
-// as (a, b) pairs instead of new values, and V(w) is closed under them the moment some run learns of
-// it (then every value the updates make from V is in V, as the claim below needs); the step's
-// change set takes w whenever its update is not the identity. A node registers as a reader of w
-// (run again when V(w) grows) unless its runs only updated w that way.
+// mask) and update some without handing it anything (x | bits, x & ~bits, x + d, a constant store).
+// While the derivation listens, each tags its touch so. That is not an assumption about opaque code:
+// the helper reads the word and returns only the predicate, or nothing, so the step's code after it
+// cannot depend on more (a view touch the helper does not see as exactly its own stays untagged: a
+// whole-value read). For a word w whose first touch in a run R is tagged, R goes the same way for
+// every value x of w that gives the same answers to R's reads, followed through R's updates, until x
+// and R's own value meet (a store of one value to both; from there nothing tells them apart, and an
+// untagged touch before they meet sees the whole value): alike_R(x). R takes such an x to what its
+// updates make of it, or, once met, to what R leaves. So a branch no longer fixes one value but a
+// class: the values it allows for w (one value where the first touch was untagged). A run from a
+// branch runs on the class's first value; for each word u_i it touched, in first-touch order, it
+// splits u_i's allowed values into R's classes and, for each class but its own, queues a branch
+// keeping every class it was given, u_1..u_{i-1} narrowed to R's own classes, and u_i to that class.
+// Every assignment allowed by a branch either agrees with R's classes on every word R touched (then
+// it runs as R: each answer R got is the same), or differs first at some u_i and is allowed by the
+// branch queued there. Branches only narrow (a chain is never shortened: a word a run does not read
+// again may be read after a branch), so they end. A word R touched only through updates (no answer)
+// needs no branch at all; if nobody has learnt anything of it yet (no run read it, and no thread
+// tracks or owns it), its updates (x & a) | b are kept instead of new values, and V(w) is closed under
+// the kept updates the moment some run learns of it (then every value they make from V is in V, as
+// the claim below needs); the step's change set takes w whenever its update is not the identity. A
+// run's additions x + d to an untracked word are kept too (V(w) closed under them within the field's
+// range: more values than the run's class makes, so V reaches its closure at once instead of one new
+// value per rerun of its readers). A node registers as a reader of w (run again when V(w) grows)
+// unless its runs only updated w without learning it.
+//
+// Gathered stores. storeBitsOf (call_rcu's mask of readers) reads a fixed set of words, every one
+// whatever the others hold, hands the step nothing, and stores the OR of bit i over the views one of
+// whose fields says "inside". The run meets one value of those words; other states give other masks.
+// So the word may take any value whose bits beyond those the node fixes (every field behind a bit is
+// one this thread's node holds) are any subset of the mask, followed through the run's later updates
+// of it: all of them join V and the change set. A later read of the word in the same run would depend
+// on the mask: the derivation gives up instead. A word a thread tracks cannot take such a store (its
+// successor nodes would need every mask): it is tracked no more (Demote).
 //
 // What a run gives. Its touched words join Rd(t, L) (whatever its end: a blocked step's touches are
 // checked too). If it threw (a model error, a fault of an impossible combination of values), nothing
@@ -78,8 +92,9 @@
 // n; every other word it reads holds a V value (an owned lock u does not hold holds a value other than u's
 // tid+1): some run from n agrees with s on every word it touched, so it touched, changed and returned
 // what the real step does (with classes: agrees with s on every word it touched, or on its class of
-// it, and so goes the same way; its updates move a class member x of w to (x & a) | b, which is in V,
-// and in Wr(u, pc_u) where it differs from x). Its touches are in Rd(u, pc_u), its changes in
+// it, and so goes the same way, leaving a class member x of w at what the run's updates make of x, or
+// at what the run leaves once they met: in V, and in Wr(u, pc_u) where it differs from x; a gathered
+// store leaves a value of its mask, every one of which is in V and Wr). Its touches are in Rd(u, pc_u), its changes in
 // Wr(u, pc_u), its new shared values in V, u's next tracked values and held locks a node. Another thread's node does not change:
 // no completed derivation has a run changing a word another thread tracks, nor an owned lock against
 // the rule (a word private to another thread makes it give up instead). At the fixpoint no node
@@ -102,7 +117,7 @@
 
 import { BLOCKED, DONE, type CompiledModel, type DerivedFutures } from '../model/compile.ts';
 import { store } from '../state/zobrist.ts';
-import { OBS_ADD, OBS_EQ, OBS_GT, OBS_MASK, OBS_NONE, OBS_UPD, obsLog } from '../model/observe.ts';
+import { OBS_ADD, OBS_ANY, OBS_EQ, OBS_GATHER, OBS_GT, OBS_MASK, OBS_NONE, OBS_UPD, obsLog } from '../model/observe.ts';
 
 /** How far the derivation goes before it gives up (counts, so that every thread derives the same). */
 export interface DeriveBudget {
@@ -121,10 +136,10 @@ export const DEFAULT_DERIVE_BUDGET: DeriveBudget = { runs: 40_000, runsPerStep: 
 /**
  * A mistake to make on purpose, so that tests can show the checks catch a wrong derivation: skip the
  * last value of every word when enumerating ('drop-value'), give each label only its own step's
- * footprint, not its successors' ('no-fixpoint'), or take a tagged read's answers as telling no
- * values apart ('one-class').
+ * footprint, not its successors' ('no-fixpoint'), take a tagged read's answers as telling no
+ * values apart ('one-class'), or a gathered store's value as the run's alone ('one-mask').
  */
-export type DeriveMistake = 'drop-value' | 'no-fixpoint' | 'one-class';
+export type DeriveMistake = 'drop-value' | 'no-fixpoint' | 'one-class' | 'one-mask';
 
 /** words recorded per run: as many as the engine checks a step's against its future */
 const REC = 4096;
@@ -272,7 +287,7 @@ class Derivation {
   private gen = 0;
   /** per word: some run learnt something of its value (untagged or compared) since the pass began */
   private readonly observed: Uint8Array;
-  /** per word: the updates (x & a) | b runs made without learning its value, as pairs */
+  /** per word: updates runs made of it, as triples (0, a, b): (x & a) | b, (1, d, 0): x + d where the field holds it */
   private readonly ops: number[][];
   /** per run: the classes (constraint sets) of the words its branch fixed, by word, valid under cstamp */
   private readonly cset: (readonly number[] | null)[];
@@ -403,7 +418,7 @@ class Derivation {
     this.vals[w]!.push(v);
     for (const n of this.readers[w]!) this.enqueue(n);
     // V(w) is closed under the updates runs made of w without learning it, once anyone learns it
-    if (this.observed[w] === 1) for (const [a, b] of pairs(this.ops[w]!)) this.addValue(w, (v & a) | b);
+    if (this.observed[w] === 1) this.close(w, v);
   }
 
   /** Runs every alternative of n's step on every assignment of values it can meet (see the header). */
@@ -608,6 +623,34 @@ class Derivation {
       if (now === was) continue;
       this.changed(t, pc, w, was, now, change);
     }
+    // a gathered store (storeBitsOf): the run met one value of the words it gathered from, without
+    // learning them, so the word may take any value within the mask, and what the run did to it after
+    for (let p = 0; p < rn; p++) {
+      if (this.okind[p] !== OBS_ANY) continue;
+      const w = rec[p]!;
+      // a bit whose fields this thread's node fixes is the run's; the others may be either
+      let mask = 0;
+      for (let q = p - 1; q >= 0 && this.okind[q] === OBS_GATHER; q--) if (this.stamp[rec[q]!] !== this.gen) mask |= 1 << this.oa[q]!;
+      mask &= this.mistake === 'one-mask' ? 0 : this.oa[p]!;
+      const fixed = this.ob[p]! & ~mask;
+      // its values are not this thread's to know from its path: a word it tracks is tracked no more
+      if (this.plan.track[w] === t) {
+        if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} gathers into its own '${this.cm.leaves[w]!.path}'`, true);
+        throw new Demote(w);
+      }
+      const { lo, hi } = this.cm.leaves[w]!;
+      for (let sub = mask; ; sub = (sub - 1) & mask) {
+        let f = sub | fixed;
+        for (let q = this.nxt[p]!; q >= 0; q = this.nxt[q]!) {
+          const k = this.okind[q]!;
+          if (k === OBS_UPD) f = (f & this.oa[q]!) | this.ob[q]!;
+          else if (k === OBS_ADD) f = (f + this.oa[q]!) | 0;
+          else if (k !== OBS_NONE && k !== OBS_GATHER) throw new GiveUp(`${th.name}.${th.labels[pc]} reads back '${this.cm.leaves[w]!.path}' after gathering it`, true);
+        }
+        if (f >= lo && f <= hi && f !== pre[w]) this.changed(t, pc, w, pre[w]!, f, change);
+        if (sub === 0) break;
+      }
+    }
     // the other values of each class: the run did with them what it did with its own, but its
     // updates (x & a) | b may leave them elsewhere
     for (const [w, cls] of classes) {
@@ -617,9 +660,13 @@ class Derivation {
         if (a === -1 && b === 0) continue;
         change[w >>> 5]! |= 1 << (w & 31);
         this.writers[w]! |= 1 << t;
-        this.addOp(w, a, b);
+        this.addOp(w, 0, a, b);
         continue;
       }
+      // a counter's addition, kept for every value V(w) takes (more values than this run's class: a
+      // superset, so that V reaches its closure at once instead of one new value per pass of readers)
+      const d = this.plan.track[w] === -1 && this.plan.owned[w] === 0 ? this.addition(w) : 0;
+      if (d !== 0) this.addOp(w, 1, d, 0);
       // each member's own result, where the field holds it (beyond, the real step throws)
       const { lo, hi } = this.cm.leaves[w]!;
       for (const x of cls) {
@@ -660,10 +707,11 @@ class Derivation {
     let a = -1;
     for (let p = this.first[w]!; p >= 0; p = this.nxt[p]!) {
       const k = this.okind[p]!;
+      if (k === OBS_ANY) return false;
       if (k === OBS_UPD) {
         a &= this.oa[p]!;
         if (a === 0) return false;
-      } else if (k !== OBS_NONE && k !== OBS_ADD) return true;
+      } else if (k !== OBS_NONE && k !== OBS_ADD && k !== OBS_GATHER) return true;
     }
     return false;
   }
@@ -699,6 +747,8 @@ class Derivation {
           x = (x + a) | 0;
           y = (y + a) | 0;
           break;
+        case OBS_ANY:
+          return true; // one value stored over both (what it could be is effects()' business)
       }
     }
     return true;
@@ -710,6 +760,7 @@ class Derivation {
       if (x === own) return this.buf[w]!;
       const k = this.okind[p]!;
       if (k === 0) throw new Error(`internal: ${this.cm.leaves[w]!.path} seen whole, yet alike`);
+      if (k === OBS_ANY) return this.buf[w]!;
       if (k === OBS_UPD) {
         x = (x & this.oa[p]!) | this.ob[p]!;
         own = (own & this.oa[p]!) | this.ob[p]!;
@@ -719,6 +770,17 @@ class Derivation {
       }
     }
     return x === own ? this.buf[w]! : x;
+  }
+
+  /** The sum this run's updates of w add to it, if they are additions alone (0 otherwise). */
+  private addition(w: number): number {
+    let d = 0;
+    for (let p = this.first[w]!; p >= 0; p = this.nxt[p]!) {
+      const k = this.okind[p]!;
+      if (k === OBS_ADD) d += this.oa[p]!;
+      else if (k === 0 || k === OBS_UPD || k === OBS_ANY) return 0;
+    }
+    return d;
   }
 
   /**
@@ -735,7 +797,7 @@ class Derivation {
         const a2 = this.oa[p]!;
         b = (b & a2) | this.ob[p]!;
         a &= a2;
-      } else if (k !== OBS_NONE) return null;
+      } else if (k !== OBS_NONE && k !== OBS_GATHER) return null;
     }
     return a === 0 ? [0, this.buf[w]!] : [a, b];
   }
@@ -749,18 +811,29 @@ class Derivation {
   private observe(w: number): void {
     this.observed[w] = 1;
     const vs = this.vals[w]!;
-    for (let k = 0; k < vs.length; k++) for (const [a, b] of pairs(this.ops[w]!)) this.addValue(w, (vs[k]! & a) | b);
+    for (let k = 0; k < vs.length; k++) this.close(w, vs[k]!);
   }
 
-  /** An update (x & a) | b some enabled run makes of w without learning it. */
-  private addOp(w: number, a: number, b: number): void {
+  /** V(w) holds what every kept update makes of v (an addition only where the field holds the result). */
+  private close(w: number, v: number): void {
     const ops = this.ops[w]!;
-    for (let k = 0; k < ops.length; k += 2) if (ops[k] === a && ops[k + 1] === b) return;
-    ops.push(a, b);
+    const { lo, hi } = this.cm.leaves[w]!;
+    for (let k = 0; k < ops.length; k += 3) {
+      const f = ops[k] === 0 ? (v & ops[k + 1]!) | ops[k + 2]! : (v + ops[k + 1]!) | 0;
+      if (f >= lo && f <= hi) this.addValue(w, f);
+    }
+  }
+
+  /** An update some enabled run makes of w, kept: (0, a, b) is (x & a) | b, (1, d, 0) is x + d. */
+  private addOp(w: number, kind: number, a: number, b: number): void {
+    const ops = this.ops[w]!;
+    for (let k = 0; k < ops.length; k += 3) if (ops[k] === kind && ops[k + 1] === a && ops[k + 2] === b) return;
+    ops.push(kind, a, b);
     if (this.observed[w] === 0) return;
     const vs = this.vals[w]!;
-    for (let k = 0; k < vs.length; k++) this.addValue(w, (vs[k]! & a) | b);
+    for (let k = 0; k < vs.length; k++) this.close(w, vs[k]!);
   }
+
 
   /** The first value of w other than `not`, or undefined. */
   private otherValue(w: number, not: number): number | undefined {
@@ -807,11 +880,6 @@ class Derivation {
     }
     return { touch, change };
   }
-}
-
-/** [a, b] pairs of a flat list */
-function* pairs(ops: readonly number[]): Generator<[number, number]> {
-  for (let k = 0; k < ops.length; k += 2) yield [ops[k]!, ops[k + 1]!];
 }
 
 /** a |= b; true if a changed */

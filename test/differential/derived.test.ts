@@ -10,7 +10,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkDerived, checkDerivedMistake, type DerivedReport } from './derived.ts';
-import { declaredModelDesc } from './gen.ts';
+import { declaredModelDesc, rcuModelDesc } from './gen.ts';
 
 const SEED = process.env.PTCHECK_DIFF_SEED !== undefined ? Number(process.env.PTCHECK_DIFF_SEED) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0;
 const PATH = process.env.PTCHECK_DIFF_PATH;
@@ -26,7 +26,8 @@ describe('differential: derived futures', () => {
       // one in four also runs BFS and symmetry (the value shrinks to 0: every check, as verify runs);
       // in one in two the groups that declare futures in the description keep them (declared and
       // derived labels side by side); in one in two the search has no pre-pass (the restarts alone)
-      fc.property(declaredModelDesc(), fc.nat(15), (d, pick) => {
+      // one in ten RCU-heavy (readers beside call_rcu's gathered mask)
+      fc.property(fc.oneof({ weight: 9, arbitrary: declaredModelDesc() }, { weight: 1, arbitrary: rcuModelDesc() }), fc.nat(15), (d, pick) => {
         const r = checkDerived(d, { all: pick < 4, keepDeclared: (pick & 1) === 1, netOnly: (pick & 2) === 2 });
         if (!r) skipped++;
         fc.pre(r !== undefined);
@@ -51,18 +52,19 @@ describe('differential: derived futures', () => {
     );
   }, 600_000);
 
-  for (const mistake of ['drop-value', 'no-fixpoint', 'one-class'] as const) {
+  for (const mistake of ['drop-value', 'no-fixpoint', 'one-class', 'one-mask'] as const) {
     it(`${MISTAKE_MODELS} random models, derived with a mistake (${mistake}): caught by the checks, never another verdict`, () => {
       let caught = 0;
       let held = 0;
       fc.assert(
-        fc.property(declaredModelDesc(), (d) => {
+        // a gathered mask matters where readers meet call_rcu: those models for its mistake
+        fc.property(mistake === 'one-mask' ? rcuModelDesc() : declaredModelDesc(), (d) => {
           const r = checkDerivedMistake(d, mistake);
           fc.pre(r !== undefined);
           if (r.caught) caught++;
           else held++;
         }),
-        { numRuns: MISTAKE_MODELS, seed: SEED + (mistake === 'drop-value' ? 6 : mistake === 'no-fixpoint' ? 7 : 8), includeErrorInReport: true, maxSkipsPerRun: 1000 },
+        { numRuns: MISTAKE_MODELS, seed: SEED + ['drop-value', 'no-fixpoint', 'one-class', 'one-mask'].indexOf(mistake) + 6, includeErrorInReport: true, maxSkipsPerRun: 1000 },
       );
       if (PATH === undefined && MISTAKE_MODELS >= 100) expect(caught).toBeGreaterThan(MISTAKE_MODELS / 20);
       console.log(`differential (derived, ${mistake}): ${caught + held} models, ${caught} caught (a reachable step outside the futures), ${held} where the mistake changed nothing reachable`);

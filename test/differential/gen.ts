@@ -521,6 +521,34 @@ function gated(d: ModelDesc): ModelDesc {
   };
 }
 
+/**
+ * RCU-heavy models: readers inside rcu_read_lock (or a spinlock, a read section in the consolidated
+ * flavour) beside a remover that unlinks T1 and frees it through call_rcu, whose mask of readers the
+ * kernel gathers from every thread (src/model/observe.ts storeBitsOf).
+ */
+export function rcuModelDesc(): fc.Arbitrary<ModelDesc> {
+  const reader = fc.oneof(
+    fc.constant<Instr[]>([{ op: 'rcu_read_lock' }, { op: 'load_pmd' }, { op: 'touch' }, { op: 'rcu_read_unlock' }]),
+    fc.constant<Instr[]>([{ op: 'lock', l: 0 }, { op: 'load_pmd' }, { op: 'touch' }, { op: 'unlock', l: 0 }]),
+    fc.constant<Instr[]>([{ op: 'rcu_read_lock' }, { op: 'local' }, { op: 'rcu_read_unlock' }, { op: 'load_pmd' }]),
+  );
+  return fc
+    .record({ readers: fc.integer({ min: 1, max: 3 }), code: reader, props: fc.array(rawProp, { minLength: 1, maxLength: 2 }) })
+    .map(({ readers, code, props }) =>
+      normalize({
+        threads: readers + 1,
+        ints: [1],
+        locks: 1,
+        linked: true,
+        groups: [
+          { count: readers, symmetric: false, daemon: false, code },
+          { count: 1, symmetric: false, daemon: false, code: [{ op: 'load_pmd' }, { op: 'unlink' }, { op: 'free_rcu' }] },
+        ],
+        props,
+      }),
+    );
+}
+
 /** Models that declare exact futures: mostly futureModelDesc()'s, and modelDesc()'s (kernel idioms) with every group declaring. */
 export function declaredModelDesc(): fc.Arbitrary<ModelDesc> {
   return fc.oneof(

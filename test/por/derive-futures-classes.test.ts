@@ -10,7 +10,7 @@ import { int } from '../../src/model/schema.ts';
 import { verify } from '../../src/explore/verify.ts';
 import { always, defineSpec } from '../../src/spec/property.ts';
 import { deriveFutures } from '../../src/por/derive-futures.ts';
-import { addTo, clearIn, orInto, storeWord, wordAbove, wordBits, wordIs } from '../../src/model/observe.ts';
+import { addTo, clearIn, orInto, storeBitsOf, storeWord, wordAbove, wordBits, wordIs } from '../../src/model/observe.ts';
 import ptoml from '../../models/pte-offset-map-lock.ts';
 import ptomlSpec from '../../specs/pte-offset-map-lock.ts';
 
@@ -62,7 +62,7 @@ function bitsModel(tagged: boolean) {
   return { m, sp };
 }
 
-describe('derived futures: value classes', () => {
+describe("derived futures: value classes and gathered stores", () => {
   it('tagged reads and blind updates derive the futures plain reads do, in fewer runs; verdicts of --no-por', () => {
     const plain = bitsModel(false);
     const tagged = bitsModel(true);
@@ -128,6 +128,9 @@ describe('derived futures: value classes', () => {
     expect(o.f).toBe(4);
     storeWord(o, 'f', 9);
     expect(o.f).toBe(9);
+    const views = [{ n: 0, on: false }, { n: 2, on: false }, { n: 0, on: true }, { other: 1 }];
+    storeBitsOf(o, 'f', views, ['n', 'on'], (v) => v === true || (typeof v === 'number' && v > 0));
+    expect(o.f).toBe(0b110);
   });
 
   it('pte-offset-map-lock (upstream): derived, fewer states than without, the verdicts of --no-por', () => {
