@@ -77,7 +77,8 @@
 // Refinements (precision, never soundness: each is checked). Words a thread tracks besides its private
 // ones are words it alone changes, so that their value is a function of its own path: (1) its own
 // record (the kernel's per-thread fields: rcu_nesting, irqs_off, preempt_count...); (2) after a pass
-// that gave up, every word one thread alone was seen to change (pmd, nr_ptes, a table's entries...).
+// that gave up, every word one thread alone was seen to change (pmd, nr_ptes, a table's entries...),
+// but a lock word, which stays owned (3: tracked, a node would lose it at its first other holder).
 // And (3) a lock word (schema ref 'tid+1') is *owned*: a node knows whether its thread holds it (the
 // word is then its tid+1), and where not, the word takes its other values. Each refinement is an
 // assumption about the other threads: that none changes a word a thread tracks, and none releases a
@@ -371,7 +372,7 @@ class Derivation {
     for (let w = 0; w < this.W; w++) {
       const m = this.writers[w]!;
       // a word nobody learns anything of gains nothing from being held in a thread's states
-      if (plan.track[w] !== -1 || m === 0 || (m & (m - 1)) !== 0 || (this.observed[w] === 0 && this.ops[w]!.length > 0)) continue;
+      if (plan.track[w] !== -1 || plan.owned[w] || m === 0 || (m & (m - 1)) !== 0 || (this.observed[w] === 0 && this.ops[w]!.length > 0)) continue;
       plan.track[w] = 31 - Math.clz32(m);
       plan.owned[w] = 0;
       more = true;
