@@ -14,6 +14,14 @@ import { typecheckKey } from './typecheck.ts';
 
 export { entryFor } from '../por/derived-entry.ts';
 
+/**
+ * Whether verify derives thread futures without being asked (--derive-futures / --no-derive-futures say
+ * so either way; the differential tests' default configuration follows it). Off: on every shipped
+ * variant it stores no more states than without, but verify --all took ~10% more CPU with it
+ * (README, "Derived futures").
+ */
+export const DERIVE_BY_DEFAULT: boolean = false;
+
 /** The most entries the cache keeps (an entry is 1-10 KB on the shipped models); the least recently used go first. */
 export const MAX_ENTRIES = 1000;
 /** The most bytes the entries may take together. */
@@ -105,6 +113,19 @@ const given = new WeakMap<CompiledModel, string>();
 /** The derivation `cm` was compiled with (through cachedDerivation), as data a worker thread checks and uses. */
 export function derivedEntryOf(cm: CompiledModel): string | undefined {
   return given.get(cm);
+}
+
+/**
+ * Whether a search of `cm` runs the reduction's visible-set pre-pass (src/por/reduction.ts seedVisible;
+ * without it the restarts alone learn the visible set, which is as sound: see its header). Not where
+ * every future is derived and none declared: on the shipped models the pre-pass cost such a search
+ * more than the restarts it saves (kernel-pgtable-async-free, 5 variants: ~0.25 s of CPU against none;
+ * every variant stores as many states or fewer without it, with at most one restart). A derivation that
+ * gave up installs nothing, so the search is then exactly the one without derivation.
+ */
+export function seedsVisible(cm: CompiledModel): boolean {
+  const d = cm.derived;
+  return d === undefined || d.derived === 0 || d.declared > 0;
 }
 
 /**

@@ -6,7 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { getHeapStatistics } from 'node:v8';
 import { instantiate, instantiateUserVariant, type CompileOptions, type Instance } from '../model/compile.ts';
-import { cachedDerivation, derivedEntryOf, gaveUpDerivation } from './derive-cache.ts';
+import { cachedDerivation, DERIVE_BY_DEFAULT, derivedEntryOf, gaveUpDerivation, seedsVisible } from './derive-cache.ts';
 import { baseOf, userExpect } from '../model/variant-file.ts';
 import { InputError, ModelError } from '../model/errors.ts';
 import { expectProblems, expectRow, type Property, type SpecModule, type Verdict } from '../spec/property.ts';
@@ -116,8 +116,9 @@ const VERIFY_OPTIONS = `verify options:
                        report both sizes, the cut, and whether every verdict agrees (exit 4 if not)
   --derive-futures     derive each thread's future (what it may still touch from each label on) from its
                        steps, where the model declares none, for the partial-order reduction, cached per
-                       model (-v says how many labels got one; every step is still checked against them);
-                       --no-derive-futures: do not (the default for now)
+                       model; it gives up, deriving nothing, past its budgets (-v says how many labels got
+                       one; every step is still checked against them); --no-derive-futures: do not (the
+                       default for now: README, "Derived futures")
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
   --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
                        could still run): finds bugs of few preemptions in large models; exit 3 at best`;
@@ -302,11 +303,6 @@ const OPTIONS = {
 
 type Flag = keyof typeof OPTIONS;
 
-/**
- * Whether verify derives thread futures without being asked (--derive-futures / --no-derive-futures
- * say so either way). Off until it costs no shipped SPIN twin time to verdict (README, "Derived futures").
- */
-const DERIVE_BY_DEFAULT = false;
 
 /** Options of every command that runs a search. */
 const SEARCH_FLAGS: readonly Flag[] = [
@@ -431,7 +427,9 @@ function parse(argv: string[]): { cmd: string; pos: string[]; o: Opts; given: Re
       checkDeterminism: !!v['check-determinism'],
       checkReduction: !!v['check-reduction'],
       // verify only, and never with --no-por (the futures serve the partial-order reduction alone)
-      deriveFutures: cmd === 'verify' && !v['no-por'] && (v['derive-futures'] === true || (DERIVE_BY_DEFAULT && !v['no-derive-futures'])),
+      // not by default under --check-determinism: a derivation holds only for steps that depend on the
+      // state alone, and a step that does not must be named by that check, not by a derived future it leaves
+      deriveFutures: cmd === 'verify' && !v['no-por'] && (v['derive-futures'] === true || (DERIVE_BY_DEFAULT && !v['no-derive-futures'] && !v['check-determinism'])),
       ...(stepTimeout !== undefined ? { stepTimeout } : {}),
       workers: posInt('--workers', v.workers) ?? availableParallelism(),
       ...(v.path !== undefined ? { path: v.path } : {}),
@@ -740,6 +738,7 @@ async function searchTarget(t: Target, o: Opts, progress: ProgressLine, inst: In
     checkDeterminism: o.checkDeterminism,
     ...(o.maxPreemptions !== undefined ? { maxPreemptions: o.maxPreemptions } : {}),
     ...(o.stepTimeout !== undefined ? { stepTimeout: o.stepTimeout } : {}),
+    ...(seedsVisible(inst.compiled) ? {} : { seedVisible: false }),
   });
   let r: RunResult;
   // PTCHECK_HANDOFF=N (debugging, tests): hand off to the workers at N states, waiting for them

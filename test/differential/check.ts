@@ -16,6 +16,8 @@ import type { ModelRef } from '../../src/parallel/protocol.ts';
 import type { SpecModule } from '../../src/spec/property.ts';
 import { pathToString } from '../../src/trace/path.ts';
 import { replay } from '../../src/trace/replay.ts';
+import { deriveFutures } from '../../src/por/derive-futures.ts';
+import { DERIVE_BY_DEFAULT, seedsVisible } from '../../src/cli/derive-cache.ts';
 import { GROUP_NAMES, compileDesc, declaredFutures, isSymmetric, type ModelDesc } from './gen.ts';
 import { firstBreach } from './future.ts';
 import { explore, orbitCount, stateKey, successors, type ReferenceResult } from './reference.ts';
@@ -53,6 +55,8 @@ export interface Config {
   readonly sameStatesAs?: string;
   /** runs only on models this accepts (default: every model) */
   readonly applies?: (d: ModelDesc) => boolean;
+  /** runs on the model compiled as `ptcheck verify` compiles it: thread futures derived where none is declared */
+  readonly derive?: boolean;
 }
 
 export const CONFIGS: readonly Config[] = [
@@ -70,7 +74,7 @@ export const CONFIGS: readonly Config[] = [
   { name: 'dfs+por+symmetry', opts: { strategy: 'dfs', symmetry: true, por: true }, core: true, applies: isSymmetric },
   { name: 'bfs+por+symmetry', opts: { strategy: 'bfs', symmetry: true, por: true }, applies: isSymmetric },
   // `ptcheck verify` as a user runs it: every reduction on, stop at the first violation
-  { name: 'default', opts: { strategy: 'dfs', stopAtFirst: true }, core: true },
+  { name: 'default', opts: { strategy: 'dfs', stopAtFirst: true }, core: true, derive: DERIVE_BY_DEFAULT },
   // ---- sleep sets (they change which steps are run, never what is explored) -----------------------
   { name: 'dfs+sleep', opts: { strategy: 'dfs', symmetry: false, por: false, sleep: true }, exact: true, core: true },
   // the same with every replayed successor also computed by running its step, which must agree
@@ -213,9 +217,12 @@ export function checkModel(d: ModelDesc, o: CheckOptions = {}): ModelReport | un
   const taken: Record<string, number> = {};
   let por: ReductionStats | undefined;
   let porNet: ReductionStats | undefined;
+  let derived: Instance | undefined;
   for (const c of CONFIGS) {
     if ((c.applies && !c.applies(d)) || (!all && !c.core)) continue;
-    const { result, terminals } = runEngine(inst, spec, c.opts);
+    // as `ptcheck verify` runs it: futures derived, and the visible-set pre-pass as the CLI decides (src/cli/derive-cache.ts)
+    if (c.derive) derived ??= instantiate(compileDesc(d).model, 'base', {}, { deriveFutures });
+    const { result, terminals } = c.derive ? runEngine(derived!, spec, { ...c.opts, ...(seedsVisible(derived!.compiled) ? {} : { seedVisible: false }) }) : runEngine(inst, spec, c.opts);
     const what = `[${c.name}]`;
     stored[c.name] = result.stats.states;
     if (c.name === 'dfs+por') por = result.stats.reduction;
