@@ -10,7 +10,7 @@ import { cellsOf } from '../model/cells.ts';
 import { ModelError } from '../model/errors.ts';
 import { Fault, raise } from './faults.ts';
 import { holds, lock, spinLock, spinUnlock } from './spinlock.ts';
-import { addTo, wordAbove, wordIs } from '../model/observe.ts';
+import { addTo, obsLog, wordAbove, wordIs } from '../model/observe.ts';
 
 /** The value of a none pmd entry (pmd_none()). */
 export const PMD_NONE = 0;
@@ -133,6 +133,11 @@ function table(s: PtState, t: number): PtView {
 /** Is table t linked from any pmd entry? */
 export function attached(s: PtState, t: number): boolean {
   const pmds = cellsOf(s, 'pmd');
+  if (obsLog.h === null) {
+    // a search: by name (see spinlock.ts); the derivation hears each compare through wordIs()
+    for (let i = 0; i < pmds.length; i++) if (pmds[i]!.v === t) return true;
+    return false;
+  }
   for (let i = 0; i < pmds.length; i++) if (wordIs(pmds[i]!, 'v', t)) return true;
   return false;
 }
@@ -321,11 +326,18 @@ export function nrPtesField(): IntSpec {
 
 /** mm_inc_nr_ptes(). */
 export function mmIncNrPtes(s: PtState): void {
-  addTo(s, 'nr_ptes', 1);
+  if (obsLog.h === null) s.nr_ptes = s.nr_ptes + 1; // by name in a search (see spinlock.ts)
+  else addTo(s, 'nr_ptes', 1);
 }
 
 /** mm_dec_nr_ptes(): taking the count below zero records NR_PTES_NEGATIVE. */
 export function mmDecNrPtes(s: PtState): void {
+  if (obsLog.h === null) {
+    // by name in a search (see spinlock.ts)
+    if (s.nr_ptes <= 0) raise(s, Fault.NR_PTES_NEGATIVE);
+    s.nr_ptes = s.nr_ptes - 1;
+    return;
+  }
   if (!wordAbove(s, 'nr_ptes', 0)) raise(s, Fault.NR_PTES_NEGATIVE);
   addTo(s, 'nr_ptes', -1);
 }

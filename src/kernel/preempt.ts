@@ -6,7 +6,7 @@ import { int } from '../model/schema.ts';
 import { cellsOf } from '../model/cells.ts';
 import { Fault, raise } from './faults.ts';
 import { rcuPreemptOn } from './rcu.ts';
-import { wordIs } from '../model/observe.ts';
+import { obsLog, wordIs } from '../model/observe.ts';
 
 /** Deepest preemption-disable nesting a model may reach (a deeper one is a model error). */
 export const PREEMPT_COUNT_MAX = 15;
@@ -95,6 +95,6 @@ export function condResched(s: { faults: number }, me: AtomicView): void {
 export function preemptExitHook(s: { faults: number }, me: { readonly tid: number }): void {
   if (!hasPreemptCount(me) || me.preempt_count === 0) return;
   let held = 0;
-  for (const l of cellsOf(s, 'lock')) if (wordIs(l, 'v', me.tid + 1)) held++;
+  for (const l of cellsOf(s, 'lock')) if (obsLog.h === null ? l.v === me.tid + 1 : wordIs(l, 'v', me.tid + 1)) held++; // by name in a search (see spinlock.ts)
   if (me.preempt_count > held) raise(s, Fault.RCU_UNBALANCED);
 }

@@ -10,7 +10,7 @@ import { array, bool, int, record, type ArraySpec, type BoolSpec, type IntSpec, 
 import { BLOCKED, thread, type StateDef, type ThreadDef, type ThreadView } from '../model/model.ts';
 import { Fault, raise } from './faults.ts';
 import { mightSleep } from './preempt.ts';
-import { clearIn, storeBitsOf, storeWord, wordAbove, wordIs } from '../model/observe.ts';
+import { clearIn, obsLog, storeBitsOf, storeWord, wordAbove, wordIs } from '../model/observe.ts';
 
 const MASK_MAX = 0x3fffffff;
 /** Set in gp_wait while a synchronize_rcu is in progress (the other bits are readers still to pass). */
@@ -99,6 +99,7 @@ export interface RcuState extends RcuFlavourState {
 
 function isReader(t: ReaderView, preemptOffReads: boolean): boolean {
   // `in` first: a view may refuse reads of fields its model does not declare
+  if (obsLog.h === null) return t.rcu_nesting > 0 || t.irqs_off || (preemptOffReads && 'preempt_count' in t && (t as { preempt_count: number }).preempt_count > 0); // by name in a search (see spinlock.ts)
   return wordAbove(t, 'rcu_nesting', 0) || t.irqs_off || (preemptOffReads && 'preempt_count' in t && wordAbove(t as { preempt_count: number }, 'preempt_count', 0));
 }
 
@@ -131,11 +132,23 @@ export function readersMask(s: RcuFlavourState, me: { readonly all: readonly Thr
 function quiescent(s: RcuState, me: ReaderView): void {
   const bit = 1 << me.tid;
   const heads = s.rcu_head;
+  const all = me.all as unknown as readonly ReaderView[];
+  if (obsLog.h === null) {
+    // a search: by name, storing only where the bit is set, as clearIn() does (see spinlock.ts)
+    for (let i = 0; i < heads.length; i++) {
+      const h = heads[i]!;
+      if ((h.wait & bit) !== 0) h.wait = h.wait & ~bit;
+    }
+    for (let i = 0; i < all.length; i++) {
+      const t = all[i]!;
+      if ((t.gp_wait & bit) !== 0) t.gp_wait = t.gp_wait & ~bit;
+    }
+    return;
+  }
   for (let i = 0; i < heads.length; i++) {
     const h = heads[i]!;
     clearIn(h, 'wait', bit);
   }
-  const all = me.all as unknown as readonly ReaderView[];
   for (let i = 0; i < all.length; i++) {
     const t = all[i]!;
     clearIn(t, 'gp_wait', bit);
