@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, uti
 import { join, resolve } from 'node:path';
 import { threadId } from 'node:worker_threads';
 import type { CompiledModel, DerivedFutures } from '../model/compile.ts';
-import { DEFAULT_DERIVE_BUDGET, deriveFutures } from '../por/derive-futures.ts';
+import { DEFAULT_DERIVE_BUDGET, deriveFutures, gaveUpFutures } from '../por/derive-futures.ts';
 import { DERIVED_FORMAT, entryFor, entryOf } from '../por/derived-entry.ts';
 import { cacheDir, ROOT } from './compiled.ts';
 import { typecheckKey } from './typecheck.ts';
@@ -134,8 +134,7 @@ export function seedsVisible(cm: CompiledModel): boolean {
  */
 export function gaveUpDerivation(reason: string): (cm: CompiledModel) => DerivedFutures {
   return (cm) => {
-    const none = cm.threads.map((th) => th.labels.map(() => null));
-    const d: DerivedFutures = { touch: none, change: none, runs: 0, nodes: 0, ms: 0, gaveUp: reason };
+    const d = gaveUpFutures(cm, reason, 0, 0, 0);
     given.set(cm, entryOf(cm, d));
     return d;
   };

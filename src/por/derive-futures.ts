@@ -120,6 +120,12 @@ import { BLOCKED, DONE, type CompiledModel, type DerivedFutures } from '../model
 import { store } from '../state/zobrist.ts';
 import { OBS_ADD, OBS_ANY, OBS_EQ, OBS_GATHER, OBS_GT, OBS_MASK, OBS_NONE, OBS_UPD, obsLog } from '../model/observe.ts';
 
+/** A derivation that gave up for `reason`: no label of `cm` gets a future (the model runs as without one). */
+export function gaveUpFutures(cm: CompiledModel, reason: string, runs: number, nodes: number, ms: number): DerivedFutures {
+  const none = cm.threads.map((th) => th.labels.map(() => null));
+  return { touch: none, change: none, runs, nodes, ms, gaveUp: reason };
+}
+
 /** How far the derivation goes before it gives up (counts, so that every thread derives the same). */
 export interface DeriveBudget {
   /** step runs in all */
@@ -247,8 +253,7 @@ export function deriveFutures(cm: CompiledModel, budget: DeriveBudget = DEFAULT_
     }
   } catch (e) {
     if (!(e instanceof GiveUp)) throw e;
-    const none = cm.threads.map((th) => th.labels.map(() => null));
-    return { touch: none, change: none, runs, nodes, ms: Date.now() - t0, gaveUp: e.message };
+    return gaveUpFutures(cm, e.message, runs, nodes, Date.now() - t0);
   } finally {
     Object.assign(h, saved);
   }

@@ -4,6 +4,7 @@
 
 import { createHash } from 'node:crypto';
 import type { CompiledModel, DerivedFutures } from '../model/compile.ts';
+import { gaveUpFutures } from './derive-futures.ts';
 
 /** the entry format; bump it when what an entry means changes */
 export const DERIVED_FORMAT = 1;
@@ -76,8 +77,7 @@ export function entryFor(cm: CompiledModel, text: string): DerivedFutures | unde
   if (typeof e !== 'object' || e === null || e.v !== DERIVED_FORMAT || e.layout !== layoutOf(cm) || !isCount(e.runs) || !isCount(e.nodes)) return undefined;
   if (e.gaveUp !== undefined) {
     if (typeof e.gaveUp !== 'string' || e.gaveUp.length > MAX_REASON) return undefined;
-    const none = cm.threads.map((th) => th.labels.map(() => null));
-    return { touch: none, change: none, runs: e.runs, nodes: e.nodes, ms: 0, gaveUp: e.gaveUp, cached: true };
+    return { ...gaveUpFutures(cm, e.gaveUp, e.runs, e.nodes, 0), cached: true };
   }
   const touch = bitsetsOf(cm, e.touch);
   const change = bitsetsOf(cm, e.change);
