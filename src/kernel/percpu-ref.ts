@@ -19,14 +19,26 @@ import { addTo, storeWord, wordAbove, wordIs } from '../model/observe.ts';
  */
 export type PercpuMode = 'percpu' | 'to-atomic' | 'atomic' | 'folded';
 
-/** The fields of one struct percpu_ref: mode, the atomic count and the sum of the per-CPU counters. */
+/**
+ * The fields of one struct percpu_ref: mode, the true count and the sum of the per-CPU counters.
+ *
+ * Held as (count, pcpu), not as the kernel's (atomic, pcpu): count = ref->data->count without
+ * PERCPU_COUNT_BIAS, plus pcpu. The two are one-to-one (atomic = count - pcpu), so a model has the same
+ * states and steps either way, and every question the kernel or the model asks of the counters is one
+ * of count alone: the model's underflow check is "is the sum below zero", and the kernel reads the atomic
+ * counter only once the bias is gone (atomic and folded modes), where pcpu is 0 (the fold zeroes it, and
+ * only percpu mode adds to it), so atomic == count. pcpu is then only ever written (a get or put in
+ * percpu mode, the fold, the switch back), never read: the derivation of futures (src/por/derive-futures.ts)
+ * learns nothing of it and branches on count's answers alone. Held as (atomic, pcpu), the sum check read
+ * pcpu whole and the derivation ran every pcpu value (try-to-free-user-pte gave up after 40,000 runs).
+ */
 export type PercpuRefFields = {
   mode: EnumSpec<PercpuMode>;
   /** __PERCPU_REF_DEAD: percpu_ref_kill() ran */
   dead: BoolSpec;
-  /** ref->data->count without PERCPU_COUNT_BIAS (the bias is present exactly in percpu and to-atomic modes) */
-  atomic: IntSpec;
-  /** sum over CPUs of the per-CPU counters (each CPU's own counter may be anything) */
+  /** the true number of references: ref->data->count without PERCPU_COUNT_BIAS, plus pcpu */
+  count: IntSpec;
+  /** sum over CPUs of the per-CPU counters (each CPU's own counter may be anything); 0 unless in percpu or to-atomic mode */
   pcpu: IntSpec;
 };
 
@@ -34,7 +46,7 @@ export type PercpuRefFields = {
 export interface PercpuRefView {
   mode: PercpuMode;
   dead: boolean;
-  atomic: number;
+  count: number;
   pcpu: number;
 }
 
@@ -43,7 +55,7 @@ export function percpuRef(): RecordSpec<PercpuRefFields> {
   return record({
     mode: enumOf(['percpu', 'to-atomic', 'atomic', 'folded'] as const, 'percpu'),
     dead: bool(),
-    atomic: int(-8, 15, 0),
+    count: int(-8, 15, 0),
     pcpu: int(-8, 15, 0),
   });
 }
@@ -60,27 +72,27 @@ export function percpuRefSwitchPending(r: PercpuRefView): boolean {
 
 /** The true number of references: meaningful to the model at any time, to the kernel only in atomic mode. */
 export function percpuRefCount(r: PercpuRefView): number {
-  return r.atomic + r.pcpu;
+  return r.count;
 }
 
 function checkUnderflow(s: { faults: number }, r: PercpuRefView): void {
-  // atomic + pcpu < 0, asked of atomic as "above -pcpu - 1?" alone (src/model/observe.ts): the derivation
-  // of futures then tells atomic's values apart by that answer only
-  const p = r.pcpu;
-  if (!wordAbove(r, 'atomic', -p - 1)) raise(s, Fault.REFCOUNT_UNDERFLOW);
+  // the sum below zero, asked of count as "above -1?" alone (src/model/observe.ts): the derivation of
+  // futures tells count's values apart by that answer only, and learns nothing of pcpu
+  if (!wordAbove(r, 'count', -1)) raise(s, Fault.REFCOUNT_UNDERFLOW);
 }
 
 /** percpu_ref_init(ref, release, 0, gfp): percpu mode holding one reference (the initial one). */
 export function percpuRefInit(r: PercpuRefView): void {
   r.mode = 'percpu';
-  storeWord(r, 'atomic', 1);
+  storeWord(r, 'count', 1);
   storeWord(r, 'pcpu', 0);
 }
 
 /** percpu_ref_get: cannot fail. */
 export function percpuRefGet(r: PercpuRefView): void {
+  // percpu mode: this CPU's counter; otherwise the atomic one (the sum grows either way)
   if (r.mode === 'percpu') addTo(r, 'pcpu', 1);
-  else addTo(r, 'atomic', 1);
+  addTo(r, 'count', 1);
 }
 
 /**
@@ -91,8 +103,9 @@ export function percpuRefGet(r: PercpuRefView): void {
  */
 export function percpuRefTryget(r: PercpuRefView): boolean {
   if (biasGone(r)) {
-    if (wordIs(r, 'atomic', 0)) return false;
-    addTo(r, 'atomic', 1);
+    // atomic_long_inc_not_zero: with the bias gone pcpu is 0, so the atomic counter is count
+    if (wordIs(r, 'count', 0)) return false;
+    addTo(r, 'count', 1);
     return true;
   }
   percpuRefGet(r);
@@ -102,13 +115,13 @@ export function percpuRefTryget(r: PercpuRefView): boolean {
 /** percpu_ref_put. The release callback is not modelled (the RFC's is a no-op). */
 export function percpuRefPut(s: { faults: number }, r: PercpuRefView): void {
   if (r.mode === 'percpu') addTo(r, 'pcpu', -1);
-  else addTo(r, 'atomic', -1);
+  addTo(r, 'count', -1);
   checkUnderflow(s, r);
 }
 
 /** percpu_ref_is_zero: false in percpu mode and while the switch is pending (the bias is still in). */
 export function percpuRefIsZero(r: PercpuRefView): boolean {
-  return biasGone(r) && wordIs(r, 'atomic', 0);
+  return biasGone(r) && wordIs(r, 'count', 0); // bias gone: pcpu is 0, the atomic counter is count
 }
 
 /**
@@ -160,7 +173,7 @@ export function percpuRefSwitchToAtomicRcu(s: { faults: number }, r: PercpuRefVi
  */
 export function percpuRefSwitchFold(s: { faults: number }, r: PercpuRefView): void {
   if (r.mode !== 'to-atomic') throw new ModelError(`percpu_ref_switch_to_atomic_rcu on a ref in ${r.mode} mode`);
-  addTo(r, 'atomic', r.pcpu);
+  // atomic += pcpu: the sum stays what it is, and now lives in the atomic counter alone
   storeWord(r, 'pcpu', 0);
   r.mode = 'folded';
   checkUnderflow(s, r);
@@ -193,7 +206,7 @@ export function percpuRefKill(s: RcuState, me: ReaderView, r: PercpuRefView, hea
 /** percpu_ref_tryget_live(): fails once the ref is dead (else as percpuRefTryget). */
 export function percpuRefTrygetLive(r: PercpuRefView): boolean {
   if (r.mode === 'percpu') {
-    addTo(r, 'pcpu', 1);
+    percpuRefGet(r);
     return true;
   }
   if (r.dead) return false;
@@ -212,7 +225,8 @@ export function percpuRefIsDying(r: PercpuRefView): boolean {
 export function percpuRefSwitchToPercpu(r: PercpuRefView): boolean {
   if (percpuRefSwitchPending(r)) return false;
   if (r.mode === 'atomic' && !r.dead) {
-    r.pcpu = 0;
+    // the atomic counter (count: pcpu is 0 in atomic mode) keeps the references; the per-CPU ones start at 0
+    storeWord(r, 'pcpu', 0);
     r.mode = 'percpu';
   }
   return true;

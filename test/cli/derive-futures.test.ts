@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { ptcheck } from '../helpers/cli.ts';
 import { loadModel, shippedModelNames } from '../../src/cli/registry.ts';
 import { instantiate } from '../../src/model/compile.ts';
+import { deriveFutures } from '../../src/por/derive-futures.ts';
 
 const F = 'test/fixtures/models/future-readers.ts';
 
@@ -90,6 +91,21 @@ describe('verify --derive-futures', () => {
         expect(gave.derived?.gaveUp).toBe('a budget');
       }
     }
+  });
+
+  it('every shipped variant derives at its defaults (none gives up)', async () => {
+    const gaveUp: string[] = [];
+    let n = 0;
+    for (const name of shippedModelNames()) {
+      const lm = await loadModel(name);
+      for (const variant of Object.keys(lm.module.variants)) {
+        const d = instantiate(lm.module, variant, {}, { deriveFutures: (cm) => deriveFutures(cm) }).compiled.derived!;
+        n++;
+        if (d.gaveUp !== undefined) gaveUp.push(`${name} [${variant}]: ${d.gaveUp}`);
+      }
+    }
+    expect(gaveUp).toEqual([]);
+    expect(n).toBeGreaterThanOrEqual(34);
   });
 
   it('where the derivation gives up, the run is the one without it: states, transitions, reduction, paths', () => {

@@ -13,6 +13,8 @@ import { deriveFutures } from '../../src/por/derive-futures.ts';
 import { addTo, clearIn, orInto, storeBitsOf, storeWord, wordAbove, wordBits, wordIs } from '../../src/model/observe.ts';
 import ptoml from '../../models/pte-offset-map-lock.ts';
 import ptomlSpec from '../../specs/pte-offset-map-lock.ts';
+import ttf from '../../models/try-to-free-user-pte.ts';
+import ttfSpec from '../../specs/try-to-free-user-pte.ts';
 
 const derive = { deriveFutures: (cm: CompiledModel) => deriveFutures(cm) };
 const statuses = (r: { properties: readonly { status: string }[] }) => r.properties.map((p) => p.status);
@@ -142,5 +144,16 @@ describe("derived futures: value classes and gathered stores", () => {
     const full = verify(instantiate(ptoml, 'upstream'), ptomlSpec, { stopAtFirst: false, por: false });
     expect(statuses(r)).toEqual(statuses(full));
     expect(r.stats.states).toBeLessThan(plain.stats.states);
+  });
+
+  it('try-to-free-user-pte: its percpu_ref counters asked only "below zero?" and "zero?" (pcpu never read), it derives: fewer states, the verdicts of --no-por', () => {
+    for (const variant of ['rfc', 'rfc-switch-back']) {
+      const inst = instantiate(ttf, variant, {}, derive);
+      expect(inst.compiled.derived!.gaveUp, variant).toBeUndefined();
+      const r = verify(inst, ttfSpec, { stopAtFirst: false });
+      const full = verify(instantiate(ttf, variant), ttfSpec, { stopAtFirst: false, por: false });
+      expect(statuses(r), variant).toEqual(statuses(full));
+      expect(r.stats.states, variant).toBeLessThan(full.stats.states * 0.8);
+    }
   });
 });
