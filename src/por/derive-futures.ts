@@ -83,8 +83,9 @@
 // word is then its tid+1), and where not, the word takes its other values. Each refinement is an
 // assumption about the other threads: that none changes a word a thread tracks, and none releases a
 // lock another holds nor takes one for another. A run that breaks one is seen (its change is recorded)
-// and the derivation starts again without that assumption, for that word (Demote): every derivation
-// that completes met no breach, so the claim below holds of it.
+// and, once the runs of the node it came from are done (they often break the record's other words
+// too), the derivation starts again without that assumption, for every word they broke (Demote):
+// every derivation that completes met no breach, so the claim below holds of it.
 //
 // Soundness (the derived sets cover every real execution). Claim: in every reachable state s, each
 // thread's tracked words (and the locks it holds) form one of its nodes, and every other word w holds
@@ -170,9 +171,9 @@ class GiveUp extends Error {
   }
 }
 
-/** A step may change word `w` where the derivation took it as another thread's to change: track it no more. */
+/** Steps may change words `ws` where the derivation took them as another thread's to change: track them no more. */
 class Demote extends Error {
-  constructor(readonly w: number) {
+  constructor(readonly ws: readonly number[]) {
     super('demote');
   }
 }
@@ -240,8 +241,10 @@ export function deriveFutures(cm: CompiledModel, budget: DeriveBudget = DEFAULT_
         runs = d.runs;
         nodes = Math.max(nodes, d.nodeCount);
         if (e instanceof Demote) {
-          plan.track[e.w] = -1;
-          plan.owned[e.w] = 0;
+          for (const w of e.ws) {
+            plan.track[w] = -1;
+            plan.owned[w] = 0;
+          }
           continue;
         }
         if (!(e instanceof GiveUp) || e.fatal) throw e;
@@ -308,6 +311,9 @@ class Derivation {
   private readonly ob = new Int32Array(REC);
   /** scratch: the successor's tracked values */
   private next: Int32Array | null = null;
+  /** words this pass found the plan wrong about (see demote) */
+  private readonly demoted: number[] = [];
+  private readonly isDemoted: Uint8Array;
 
   constructor(
     private readonly cm: CompiledModel,
@@ -346,6 +352,7 @@ class Derivation {
     this.first = new Int32Array(W);
     this.last = new Int32Array(W);
     this.posStamp = new Int32Array(W);
+    this.isDemoted = new Uint8Array(W);
   }
 
   run(): void {
@@ -357,15 +364,38 @@ class Derivation {
       for (let j = 0; j < this.locks.length; j++) v[tw.length + j] = init[this.locks[j]!] === th.tid + 1 ? 1 : 0;
       this.node(th.tid, v);
     }
-    while (this.head < this.queue.length) {
-      const n = this.queue[this.head++]!;
-      if (this.head > 1024 && 2 * this.head > this.queue.length) {
-        this.queue = this.queue.slice(this.head);
-        this.head = 0;
+    try {
+      while (this.head < this.queue.length) {
+        const n = this.queue[this.head++]!;
+        if (this.head > 1024 && 2 * this.head > this.queue.length) {
+          this.queue = this.queue.slice(this.head);
+          this.head = 0;
+        }
+        n.queued = false;
+        this.explore(n);
+        if (this.demoted.length > 0) throw new Demote(this.demoted);
       }
-      n.queued = false;
-      this.explore(n);
+    } catch (e) {
+      // a budget met after a breach: the pass was lost already; the next goes without those words
+      if (this.demoted.length > 0 && e instanceof GiveUp && !e.fatal) throw new Demote(this.demoted);
+      throw e;
     }
+  }
+
+  /**
+   * A run broke the plan's assumption about w (another thread changes it, or a lock is released or
+   * taken against the rule): this pass's result is lost, and the next pass tracks w no more. The pass
+   * still runs the rest of the node it is at: a step that breaks one word of a record (a table's
+   * ptlock) mostly breaks its others in the same node's runs (its state), and one pass then demotes
+   * them all, not one pass each. Sound to collect: the pass, going on without w's change, meets a
+   * subset of the runs the pass without w meets (w's other values in V, each node's projection a node
+   * there), so each word it finds broken the next passes would find broken too; and a pass that then
+   * completes met no breach, so the header's claim holds of what it derives whatever was demoted.
+   */
+  private demote(w: number): void {
+    if (this.isDemoted[w] === 1) return;
+    this.isDemoted[w] = 1;
+    this.demoted.push(w);
   }
 
   /**
@@ -642,7 +672,7 @@ class Derivation {
       // its values are not this thread's to know from its path: a word it tracks is tracked no more
       if (this.plan.track[w] === t) {
         if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} gathers into its own '${this.cm.leaves[w]!.path}'`, true);
-        throw new Demote(w);
+        this.demote(w);
       }
       const { lo, hi } = this.cm.leaves[w]!;
       for (let sub = mask; ; sub = (sub - 1) & mask) {
@@ -698,10 +728,14 @@ class Derivation {
     if (owner === t) return;
     if (owner >= 0) {
       if (this.isPrivate[w]) throw new GiveUp(`${th.name}.${th.labels[pc]} may change '${this.cm.leaves[w]!.path}', private to another thread`, true);
-      throw new Demote(w);
+      this.demote(w);
+      return;
     }
     // an owned lock word: only its holder releases it, and nobody takes it for another
-    if (this.plan.owned[w] && ((was !== mine && was !== 0) || (now !== mine && now !== 0))) throw new Demote(w);
+    if (this.plan.owned[w] && ((was !== mine && was !== 0) || (now !== mine && now !== 0))) {
+      this.demote(w);
+      return;
+    }
     this.addValue(w, now);
   }
 
