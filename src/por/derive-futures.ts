@@ -309,6 +309,12 @@ class Derivation {
   private readonly okind = new Int8Array(REC);
   private readonly oa = new Int32Array(REC);
   private readonly ob = new Int32Array(REC);
+  /**
+   * per run: the words whose values beyond the run's own effects() must cover, and their classes (the
+   * values alike to the run's; null: a lazy word, nobody has learnt anything of it, its update kept)
+   */
+  private readonly clsW = new Int32Array(REC);
+  private readonly clsSet: (readonly number[] | null)[] = new Array<readonly number[] | null>(REC).fill(null);
   /** scratch: the successor's tracked values */
   private next: Int32Array | null = null;
   /** words this pass found the plan wrong about (see demote) */
@@ -520,6 +526,10 @@ class Derivation {
     obsLog.b = this.ob;
     let res: unknown;
     let threw = false;
+    // a throw ends the run and nobody reads its stack: without one, the runs whose values make a step
+    // fail (a pool exhausted, a counter past its bound) cost what the others do, not ~7% more in all
+    const stackLimit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
     try {
       res = th.steps[pc]!(cm.root, th.me, alt);
       if (res === DONE) {
@@ -530,6 +540,7 @@ class Derivation {
       // the run's values make the step fail: in a real state that ends the search (see the header)
       threw = true;
     } finally {
+      Error.stackTraceLimit = stackLimit;
       h.rec = null;
       obsLog.h = null;
       this.undo = h.undo;
@@ -569,8 +580,9 @@ class Derivation {
     // branches keep every value the run was given (a word it no longer reads may be read again after
     // the branch), narrowed where this run tells classes apart: chains only grow, so branching ends
     let prefix: Fixed | null = asg;
-    // words whose values (beyond the run's own) the effects below must cover: [w, class]
-    const classes: [number, readonly number[]][] = [];
+    // words whose values (beyond the run's own) the effects below must cover, and their classes (clsW, clsSet)
+    let nc = 0;
+    const { clsW, clsSet } = this;
     for (let i = 0; i < rn; i++) {
       const w = rec[i]!;
       touch[w >>> 5]! |= 1 << (w & 31);
@@ -590,8 +602,13 @@ class Derivation {
       }
       if (!learns) {
         // the run learnt nothing of w: every value it may hold is alike to it
-        if (fixed && cset[w] !== null) classes.push([w, cset[w]!]);
-        else if (!fixed) classes.push([w, lazy ? [] : this.vals[w]!]);
+        if (fixed && cset[w] !== null) {
+          clsW[nc] = w;
+          clsSet[nc++] = cset[w]!;
+        } else if (!fixed) {
+          clsW[nc] = w;
+          clsSet[nc++] = lazy ? null : this.vals[w]!;
+        }
         continue;
       }
       if (this.observed[w] === 0) this.observe(w);
@@ -625,21 +642,22 @@ class Derivation {
       if (!own.includes(pre[w]!)) own.push(pre[w]!);
       for (let c = 0; c < reps.length; c++) todo.push({ up: prefix, w, v: reps[c]!, set: members[c]! });
       if (reps.length > 0) prefix = { up: prefix, w, v: pre[w]!, set: own };
-      classes.push([w, own]);
+      clsW[nc] = w;
+      clsSet[nc++] = own;
     }
     if (!enabled) {
       okind.fill(0, 0, rn);
       return;
     }
     try {
-      this.effects(n, pc, res, rn, pre, classes);
+      this.effects(n, pc, res, rn, pre, nc);
     } finally {
       okind.fill(0, 0, rn);
     }
   }
 
   /** What an enabled run did: its changes, its other class members' changes, its successor node. */
-  private effects(n: Node, pc: number, res: unknown, rn: number, pre: Int32Array, classes: readonly (readonly [number, readonly number[]])[]): void {
+  private effects(n: Node, pc: number, res: unknown, rn: number, pre: Int32Array, nc: number): void {
     const t = n.t;
     const th = this.cm.threads[t]!;
     const { buf, rec, first, locks } = this;
@@ -689,8 +707,10 @@ class Derivation {
     }
     // the other values of each class: the run did with them what it did with its own, but its
     // updates (x & a) | b may leave them elsewhere
-    for (const [w, cls] of classes) {
-      if (cls.length === 0) {
+    for (let c = 0; c < nc; c++) {
+      const w = this.clsW[c]!;
+      const cls = this.clsSet[c] ?? null;
+      if (cls === null) {
         // lazy: nobody has learnt anything of w yet; keep the update, apply it once someone does
         const [a, b] = this.update(w)!;
         if (a === -1 && b === 0) continue;
