@@ -315,6 +315,11 @@ class Derivation {
    */
   private readonly clsW = new Int32Array(REC);
   private readonly clsSet: (readonly number[] | null)[] = new Array<readonly number[] | null>(REC).fill(null);
+  /** update()'s answer: (x & updA) | updB */
+  private updA = -1;
+  private updB = 0;
+  /** scratch: a class of one value */
+  private readonly one: number[] = [0];
   /** scratch: the successor's tracked values */
   private next: Int32Array | null = null;
   /** words this pass found the plan wrong about (see demote) */
@@ -594,7 +599,7 @@ class Derivation {
       const tagged = this.okind[i] !== 0;
       const learns = !tagged || this.learns(w);
       const fixed = cstamp[w] === g;
-      const lazy = !learns && !fixed && this.lazy(w) && this.update(w) !== null;
+      const lazy = !learns && !fixed && this.lazy(w) && this.update(w);
       // a new value of w may make a new class, or a new effect (a lazy word's updates are kept instead)
       if (!lazy && n.reads[w] === 0) {
         n.reads[w] = 1;
@@ -613,7 +618,11 @@ class Derivation {
       }
       if (this.observed[w] === 0) this.observe(w);
       const skip = this.plan.owned[w] && stamp[w] !== g ? mine : NaN;
-      const all = fixed ? (cset[w] ?? [pre[w]!]) : this.vals[w]!;
+      let all = fixed ? cset[w] : this.vals[w]!;
+      if (all === null) {
+        this.one[0] = pre[w]!;
+        all = this.one;
+      }
       const end = this.mistake === 'drop-value' && all.length > 1 ? all.length - 1 : all.length;
       if (!tagged) {
         for (let k = 0; k < end; k++) if (all[k] !== pre[w] && all[k] !== skip) todo.push({ up: prefix, w, v: all[k]!, set: null });
@@ -712,7 +721,9 @@ class Derivation {
       const cls = this.clsSet[c] ?? null;
       if (cls === null) {
         // lazy: nobody has learnt anything of w yet; keep the update, apply it once someone does
-        const [a, b] = this.update(w)!;
+        this.update(w);
+        const a = this.updA;
+        const b = this.updB;
         if (a === -1 && b === 0) continue;
         change[w >>> 5]! |= 1 << (w & 31);
         this.writers[w]! |= 1 << t;
@@ -844,22 +855,25 @@ class Derivation {
   }
 
   /**
-   * This run's updates of w (no touch of which told it anything) as (x & a) | b for every x: null where
-   * that form does not hold (an addition, or an untagged touch, before a store made w one value).
+   * This run's updates of w (no touch of which told it anything) as (x & a) | b for every x, left in
+   * updA, updB: false where that form does not hold (an addition, or an untagged touch, before a store
+   * made w one value).
    */
-  private update(w: number): [number, number] | null {
+  private update(w: number): boolean {
     let a = -1;
     let b = 0;
-    for (let p = this.first[w]!; p >= 0; p = this.nxt[p]!) {
-      if (a === 0) return [0, this.buf[w]!];
+    for (let p = this.first[w]!; p >= 0 && a !== 0; p = this.nxt[p]!) {
       const k = this.okind[p]!;
       if (k === OBS_UPD) {
         const a2 = this.oa[p]!;
         b = (b & a2) | this.ob[p]!;
         a &= a2;
-      } else if (k !== OBS_NONE && k !== OBS_GATHER) return null;
+      } else if (k !== OBS_NONE && k !== OBS_GATHER) return false;
     }
-    return a === 0 ? [0, this.buf[w]!] : [a, b];
+    if (a === 0) b = this.buf[w]!;
+    this.updA = a;
+    this.updB = b;
+    return true;
   }
 
   /** w's values need not be listed yet: nobody learnt anything of it, nobody tracks or owns it. */
