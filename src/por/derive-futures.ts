@@ -84,8 +84,10 @@
 // assumption about the other threads: that none changes a word a thread tracks, and none releases a
 // lock another holds nor takes one for another. A run that breaks one is seen (its change is recorded)
 // and, once the runs of the node it came from are done (they often break the record's other words
-// too), the derivation starts again without that assumption, for every word they broke (Demote):
-// every derivation that completes met no breach, so the claim below holds of it.
+// too), the derivation starts again without that assumption, for every word they broke and the same
+// field of their records' siblings the same thread tracks (Demote; a guess, as (2) is, and tracking
+// less never costs soundness): every derivation that completes met no breach, so the claim below
+// holds of it.
 //
 // Soundness (the derived sets cover every real execution). Claim: in every reachable state s, each
 // thread's tracked words (and the locks it holds) form one of its nodes, and every other word w holds
