@@ -15,6 +15,8 @@ const NO_RESULT: unique symbol = Symbol('no result');
 /** footprint words recorded per step run (a sleep-set entry takes at most SLEEP_WORDS of them) */
 const REC_WORDS = 4096;
 const SLEEP_WORDS = 64;
+/** words a property's memo remembers at most (one that reads more is evaluated every time) */
+const PROP_MEMO_WORDS = 256;
 
 /** A step threw or misbehaved: which thread, which label. */
 export class StepError extends ModelError {
@@ -69,9 +71,17 @@ export class Engine {
   runOff = 0;
   /**
    * Set while partial-order reduction is on (src/por/reduction.ts): per word, the thread it is private
-   * to, or -1. Every step run and every property evaluation is checked against it.
+   * to, or -1. Every step run and every property evaluation is checked against it. (Setting it
+   * forgets the property memos: their reads were checked against the map of their time.)
    */
-  owner: Int8Array | null = null;
+  get owner(): Int8Array | null {
+    return this.owner_;
+  }
+  set owner(o: Int8Array | null) {
+    this.owner_ = o;
+    this.forgetPropertyMemos();
+  }
+  private owner_: Int8Array | null = null;
   /**
    * The model declares futures (CompiledThread.futTouch): every step run is checked against the one
    * at its label. False: no check, and no work for it.
@@ -83,9 +93,18 @@ export class Engine {
    * futures): bitsets of the words the properties read in any state of the search (the engine adds to
    * them: the `always` ones together, each `sometimes` one apart, while it is pending), and of the
    * shared words the steps the reduction chose changed (the reduction adds to it). A complete search
-   * in which they meet starts again with those words visible.
+   * in which they meet starts again with those words visible. Each search sets it anew (after the
+   * sets were emptied, if they were), which forgets the property memos: a read answered by a memo was
+   * added to these sets when it was made.
    */
-  safeWatch: SafeWatch | null = null;
+  get safeWatch(): SafeWatch | null {
+    return this.safeWatch_;
+  }
+  set safeWatch(w: SafeWatch | null) {
+    this.safeWatch_ = w;
+    this.forgetPropertyMemos();
+  }
+  private safeWatch_: SafeWatch | null = null;
 
   /** After tryInPlace() returned true, before settle(): the undo log, (word, old value) pairs in order. */
   get undoLog(): Int32Array {
@@ -160,6 +179,7 @@ export class Engine {
     this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
     this.memo = new StepMemo(cm.threads.map((t) => t.alts));
     this.fut = cm.hasFutures;
+    this.propMemo = props.map(() => new Int32Array(2 + 2 * PROP_MEMO_WORDS).fill(-1, 0, 1));
   }
 
   /** Number of alternatives thread `tid` offers in state a[off..] (0 when done). */
@@ -189,7 +209,7 @@ export class Engine {
    */
   successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi = 0, lo = 0, outOff = 0): boolean {
     const h = this.cm.holder;
-    if ((this.owner !== null || this.fut) && h.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
+    if ((this.owner_ !== null || this.fut) && h.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
     const pc = this.fut ? this.pc(src, off, tid) : -1;
     if (this.fut && src === out && off === outOff) {
       // run from a copy, so that what the step changed can be told from what it found
@@ -306,7 +326,7 @@ export class Engine {
       this.recN = h.rn;
       h.rec = null;
     }
-    if (this.owner !== null) this.checkOwner(tid, pc);
+    if (this.owner_ !== null) this.checkOwner(tid, pc);
     if (this.fut) this.checkFuture(tid, pc, this.memoRec, 0, this.recN, src, off, out, outOff, ok);
     return ok;
   }
@@ -316,7 +336,7 @@ export class Engine {
    * words of other threads it touched become shared, and the search must start again.
    */
   private checkOwner(tid: number, pc: number): void {
-    const owner = this.owner!;
+    const owner = this.owner_!;
     const rec = this.memoRec;
     const n = this.recN;
     if (n > rec.length) throw this.tooWide(tid, pc);
@@ -381,7 +401,7 @@ export class Engine {
       h.rec = null;
       if (!ok) this.undo(buf, off);
     }
-    if (this.owner !== null) this.checkOwner(tid, pc);
+    if (this.owner_ !== null) this.checkOwner(tid, pc);
     if (this.fut) this.checkFutureInPlace(tid, pc, buf, off, ok);
     if (ok) memo.rememberEnabled(buf, off, tid, alt, pc, this.memoRec, h.rn, this.undoBuf, this.undoN, h.hi ^ hi, h.lo ^ lo);
     // the state is restored: remember what the step saw, so the same view blocks without running
@@ -526,7 +546,7 @@ export class Engine {
       this.recN = h.rn;
       h.rec = null;
     }
-    if (this.owner !== null) this.checkOwner(tid, pc);
+    if (this.owner_ !== null) this.checkOwner(tid, pc);
     if (this.fut) this.checkFuture(tid, pc, this.memoRec, 0, this.recN, buf, off, this.detOut, 0, ok);
     this.recheck(buf, off, tid, alt, this.detOut, hi, lo, 0, ok);
     if (ok) {
@@ -641,42 +661,44 @@ export class Engine {
   /**
    * Evaluates `always` properties (bit set = violated) and the still-pending `sometimes` properties
    * (bit set = reached) on state a (length W). Returns the bitmask over property indices.
+   *
+   * A property is a deterministic function of the words it reads (as a step is), so where every word
+   * its last evaluation read holds the value it held then, it reads the same words again and gives
+   * the same answer: that answer is taken from its memo (propMemo), without running it. Exact, and
+   * what the reads are checked against needs nothing more: they were checked against the owner map,
+   * and added to the safe-watch sets, when they were read, and both setters below forget the memos.
    */
   check(a: Int32Array, pendingSometimes: number, off = 0): number {
     const cm = this.cm;
-    cm.holder.b = a;
-    cm.holder.o = off;
-    const root = cm.root;
-    const at = cm.threadsAt;
+    const h = cm.holder;
+    h.b = a;
+    h.o = off;
     let m = 0;
-    const props = this.props;
     const al = this.callIdx;
     if (this.bitsOff >= 0) {
       const f = a[off + this.bitsOff]!;
       if (f & this.bitsUnion) for (const [k, bits] of this.bitsProps) if (f & bits) m |= 1 << k;
     }
     let k = -1; // the property being evaluated, to name it if it throws
-    const h = cm.holder;
     let nAlways = 0;
-    if (this.owner !== null) {
-      h.rec = this.propRec;
-      h.rn = 0;
-    }
+    const rec = this.propRec;
+    h.rec = rec;
+    h.rn = 0;
     try {
       for (let i = 0; i < al.length; i++) {
         k = al[i]!;
-        if (!props[k]!.pred(root, at)) m |= 1 << k;
+        m |= this.evalProp(k, a, off, true);
       }
       nAlways = h.rn;
       if (pendingSometimes !== 0) {
         const so = this.sometimesIdx;
-        const sw = this.safeWatch;
+        const sw = this.safeWatch_;
         for (let i = 0; i < so.length; i++) {
           k = so[i]!;
           if (pendingSometimes & (1 << k)) {
             const r0 = h.rn;
-            if (props[k]!.pred(root, at)) m |= 1 << k;
-            if (sw !== null) watchReads(sw.readsBy[k]!, this.propRec, r0, h.rn);
+            m |= this.evalProp(k, a, off, false);
+            if (sw !== null && h.rn > r0) watchReads(sw.readsBy[k]!, rec, r0, h.rn);
           }
         }
       }
@@ -685,9 +707,59 @@ export class Engine {
     } finally {
       h.rec = null;
     }
-    if (this.owner !== null) this.checkPropertyReads(h.rn);
-    if (this.safeWatch !== null) watchReads(this.safeWatch.reads, this.propRec, 0, nAlways);
+    if (h.rn > 0) {
+      if (this.owner_ !== null) this.checkPropertyReads(h.rn);
+      if (this.safeWatch_ !== null && nAlways > 0) watchReads(this.safeWatch_.reads, rec, 0, nAlways);
+    }
     return m;
+  }
+
+  /**
+   * Property k's bit (1 << k: an `always` one violated, a `sometimes` one reached, or 0) on state
+   * a[off..], from its memo where the words it last read hold the values they held (nothing recorded),
+   * else evaluated with its reads recorded after the holder's record so far, and remembered.
+   */
+  private evalProp(k: number, a: Int32Array, off: number, always: boolean): number {
+    const pm = this.propMemo[k]!;
+    const n = pm[0]!;
+    if (n >= 0) {
+      let same = true;
+      for (let j = 2, end = 2 + 2 * n; j < end && same; j += 2) same = a[off + pm[j]!] === pm[j + 1];
+      if (same) {
+        this.propHits++;
+        return pm[1]!;
+      }
+    }
+    this.propEvals++;
+    const cm = this.cm;
+    const h = cm.holder;
+    const r0 = h.rn;
+    const bit = this.props[k]!.pred(cm.root, cm.threadsAt) !== always ? 1 << k : 0;
+    const r1 = h.rn;
+    const rn = r1 - r0;
+    if (rn > PROP_MEMO_WORDS || r1 > this.propRec.length) {
+      pm[0] = -1;
+      return bit;
+    }
+    const rec = this.propRec;
+    for (let i = 0; i < rn; i++) {
+      const w = rec[r0 + i]!;
+      pm[2 + 2 * i] = w;
+      pm[3 + 2 * i] = a[off + w]!;
+    }
+    pm[0] = rn;
+    pm[1] = bit;
+    return bit;
+  }
+
+  /** per property: [n (-1: nothing remembered), its bit, then n (word, value) pairs its last evaluation read] */
+  private readonly propMemo: Int32Array[];
+  /** property evaluations run, and answered by the memo (counters) */
+  propEvals = 0;
+  propHits = 0;
+
+  private forgetPropertyMemos(): void {
+    for (let i = 0; i < this.propMemo.length; i++) this.propMemo[i]![0] = -1;
   }
 
   /** A property's predicate threw (an undeclared field read, say): name the property and the model. */
@@ -701,7 +773,7 @@ export class Engine {
 
   /** A property read a thread's private word: it becomes shared (visible), and the search starts again. */
   private checkPropertyReads(n: number): void {
-    const owner = this.owner!;
+    const owner = this.owner_!;
     const rec = this.propRec;
     if (n > rec.length) throw new ModelError(`the properties read more than ${REC_WORDS} words of one state: too many for the reduction's check (run with --no-por)`);
     const bad = foreignWords(owner, rec, n, -1);
