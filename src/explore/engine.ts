@@ -210,6 +210,8 @@ export class Engine {
   successor(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi = 0, lo = 0, outOff = 0): boolean {
     const h = this.cm.holder;
     if ((this.owner_ !== null || this.fut) && h.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
+    // (only for a caller that records: replay runs a step twice to check it, and must really run it)
+    if (h.rec !== null && this.detBuf === null && this.fromMemo(src, off, tid, alt, out, hi, lo, outOff)) return this.memoOk;
     const pc = this.fut ? this.pc(src, off, tid) : -1;
     if (this.fut && src === out && off === outOff) {
       // run from a copy, so that what the step changed can be told from what it found
@@ -223,6 +225,50 @@ export class Engine {
     if (this.fut) this.checkFuture(tid, pc, h.rec!, rn0, h.rn, src, off, out, outOff, ok);
     return ok;
   }
+
+  /**
+   * successor() for a caller that records (the reduction's walks), from the step memos where they
+   * know what (tid, alt) does in src[off..] (see tryInPlace()): out[outOff..] holds the successor (if
+   * enabled, memoOk), the words the step would touch are appended to the caller's record in the
+   * order it would touch them, and the fingerprint is (hi, lo) changed as the step would change it.
+   * False: the memos do not know; nothing was done.
+   */
+  private fromMemo(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
+    const pc = src[off + this.pcOffs[tid]!]!;
+    if (pc < 0) return false;
+    const memo = this.memo;
+    const h = this.cm.holder;
+    const rec = h.rec!;
+    const rn = h.rn;
+    // (not into memoRec: that is what the last tryInPlace() touched, until its caller is done)
+    const mr = this.walkRec;
+    const nb = memo.blocked(src, off, tid, alt, pc, mr);
+    let eo = -1;
+    let n = nb;
+    if (nb < 0) {
+      eo = memo.enabled(src, off, tid, alt, pc, mr);
+      if (eo < 0) return false;
+      n = memo.touchedOf(eo);
+    }
+    for (let i = 0; i < n; i++) {
+      if (rn + i < rec.length) rec[rn + i] = mr[i]!;
+    }
+    h.rn = rn + n;
+    this.memoOk = eo >= 0;
+    if (eo < 0) return true;
+    const W = this.W;
+    if (src === out) out.copyWithin(outOff, off, off + W);
+    else for (let i = 0; i < W; i++) out[outOff + i] = src[off + i]!;
+    h.b = out;
+    h.o = outOff;
+    const t = memo.table;
+    for (let j = memo.storesAt(eo), end = j + 2 * memo.storesOf(eo); j < end; j += 2) out[outOff + t[j]!] = t[j + 1]!;
+    h.hi = hi ^ memo.changeHi(eo);
+    h.lo = lo ^ memo.changeLo(eo);
+    return true;
+  }
+  private memoOk = false;
+  private readonly walkRec = new Int32Array(REC_WORDS);
 
   private futSave: Int32Array | null = null;
   private futSrc(src: Int32Array, off: number): Int32Array {
@@ -268,7 +314,12 @@ export class Engine {
       const w = rec[i]!;
       if ((rd[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `touched '${this.cm.leaves[w]!.path}' outside its declared future`);
     }
-    if (!ok) return;
+    if (ok) this.checkChangedInPlace(tid, pc, buf, off);
+  }
+
+  /** The rest of checkFutureInPlace() for an enabled step: what it changed, and where it moved. */
+  private checkChangedInPlace(tid: number, pc: number, buf: Int32Array, off: number): void {
+    const th = this.cm.threads[tid]!;
     const wr = th.futChange[pc]!;
     const u = this.undoBuf;
     const un = this.undoN;
@@ -281,6 +332,32 @@ export class Engine {
       if (first === k && buf[off + w] !== u[k + 1]) throw this.futureError(tid, pc, `changed '${this.cm.leaves[w]!.path}' outside its declared future`);
     }
     this.checkMoved(tid, pc, buf[off + th.pcOff]!);
+  }
+
+  /**
+   * checkOwner() and checkFutureInPlace() for the step tryInPlace() just ran, in one pass over the
+   * words it touched while none breaks either; at the first that does, those two say what.
+   */
+  private checkRan(tid: number, pc: number, buf: Int32Array, off: number, ok: boolean): void {
+    const owner = this.owner_;
+    const rd = this.fut ? (this.cm.threads[tid]!.futTouch[pc] ?? null) : null;
+    const rec = this.memoRec;
+    const rn = this.recN;
+    let clean = rn <= rec.length;
+    for (let i = 0; i < rn && clean; i++) {
+      const w = rec[i]!;
+      if (owner !== null) {
+        const o = owner[w]!;
+        if (o >= 0 && o !== tid) clean = false;
+      }
+      if (rd !== null && (rd[w >>> 5]! & (1 << (w & 31))) === 0) clean = false;
+    }
+    if (!clean) {
+      if (owner !== null) this.checkOwner(tid, pc);
+      if (this.fut) this.checkFutureInPlace(tid, pc, buf, off, ok);
+      return;
+    }
+    if (rd !== null && ok) this.checkChangedInPlace(tid, pc, buf, off);
   }
 
   private checkMoved(tid: number, pc: number, next: number): void {
@@ -401,8 +478,7 @@ export class Engine {
       h.rec = null;
       if (!ok) this.undo(buf, off);
     }
-    if (this.owner_ !== null) this.checkOwner(tid, pc);
-    if (this.fut) this.checkFutureInPlace(tid, pc, buf, off, ok);
+    if (this.owner_ !== null || this.fut) this.checkRan(tid, pc, buf, off, ok);
     if (ok) memo.rememberEnabled(buf, off, tid, alt, pc, this.memoRec, h.rn, this.undoBuf, this.undoN, h.hi ^ hi, h.lo ^ lo);
     // the state is restored: remember what the step saw, so the same view blocks without running
     else memo.rememberBlocked(buf, off, tid, alt, pc, this.memoRec, h.rn);
