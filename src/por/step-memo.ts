@@ -1,4 +1,4 @@
-// Step memos: what a step did the last time it ran, keyed by its thread, alternative and pc and the
+// Step memos: what a step did the last few times it ran, keyed by its thread, alternative and pc and the
 // values of every word it touched, so that where those recur the engine need not run it again.
 // Owns the two memo tables; the engine owns the state, the undo log and the running of steps.
 //
@@ -18,22 +18,31 @@ const EMEMO_CHANGED = 12;
 const EMEMO_STRIDE = 2 + 2 * EMEMO_TOUCHED + 1 + 2 * EMEMO_CHANGED + 2;
 /** offset, in an enabled entry, of the count of stores (the stores follow as (word, new value)) */
 const EMEMO_STORES = 2 + 2 * EMEMO_TOUCHED;
+/**
+ * entries per (thread, alternative), each replaced in turn: a state's threads take turns, so what a
+ * step met a few runs ago comes back (retract-page-tables upstream faults=2: one entry ran 299k
+ * steps, four 178k; eight, 121k, took as long)
+ */
+const WAYS = 4;
 
 export class StepMemo {
   /**
-   * Blocked-step memo, one entry per (thread, alternative): the pc at which that step last returned
+   * Blocked-step memo, WAYS entries per (thread, alternative): a pc at which that step returned
    * BLOCKED (-2: none) and every word it touched with the value the word had: pc, n, n (word, value).
    */
   private readonly memo: Int32Array;
   /**
-   * Enabled-step memo, one entry per (thread, alternative): the pc and every word the step touched
-   * with its value before the step, the last time it ran enabled, and what it did: the words it stored
+   * Enabled-step memo, WAYS entries per (thread, alternative): the pc and every word the step touched
+   * with its value before the step, in one of the last times it ran enabled, and what it did: the words it stored
    * to with their new values, and the change of the fingerprint (the old values of those words are
    * among the words compared, so the change is the same).
    */
   private readonly emo: Int32Array;
-  /** per thread: its first entry */
+  /** per thread: its first (thread, alternative) slot */
   private readonly base: Int32Array;
+  /** per (thread, alternative) slot: which of its WAYS entries the next blocked / enabled run replaces */
+  private readonly nextBlocked: Uint8Array;
+  private readonly nextEnabled: Uint8Array;
 
   /** `alts[t]`: the alternatives per pc of thread t */
   constructor(alts: readonly (readonly number[])[]) {
@@ -43,10 +52,12 @@ export class StepMemo {
       this.base[i] = slots;
       slots += Math.max(1, ...a);
     });
-    this.memo = new Int32Array(slots * MEMO_STRIDE);
-    for (let k = 0; k < slots; k++) this.memo[k * MEMO_STRIDE] = -2;
-    this.emo = new Int32Array(slots * EMEMO_STRIDE);
-    for (let k = 0; k < slots; k++) this.emo[k * EMEMO_STRIDE] = -2;
+    this.memo = new Int32Array(WAYS * slots * MEMO_STRIDE);
+    for (let k = 0; k < WAYS * slots; k++) this.memo[k * MEMO_STRIDE] = -2;
+    this.emo = new Int32Array(WAYS * slots * EMEMO_STRIDE);
+    for (let k = 0; k < WAYS * slots; k++) this.emo[k * EMEMO_STRIDE] = -2;
+    this.nextBlocked = new Uint8Array(slots);
+    this.nextEnabled = new Uint8Array(slots);
   }
 
   /**
@@ -55,19 +66,27 @@ export class StepMemo {
    */
   blocked(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
     const memo = this.memo;
-    const mo = (this.base[tid]! + alt) * MEMO_STRIDE;
-    if (memo[mo] !== pc) return -1;
-    const n = memo[mo + 1]!;
-    for (let j = mo + 2, end = mo + 2 + 2 * n; j < end; j += 2) if (buf[off + memo[j]!] !== memo[j + 1]) return -1;
-    for (let i = 0; i < n; i++) rec[i] = memo[mo + 2 + 2 * i]!;
-    return n;
+    const m0 = (this.base[tid]! + alt) * WAYS * MEMO_STRIDE;
+    for (let mo = m0; mo < m0 + WAYS * MEMO_STRIDE; mo += MEMO_STRIDE) {
+      if (memo[mo] !== pc) continue;
+      const n = memo[mo + 1]!;
+      let same = true;
+      for (let j = mo + 2, end = mo + 2 + 2 * n; j < end && same; j += 2) same = buf[off + memo[j]!] === memo[j + 1];
+      if (!same) continue;
+      for (let i = 0; i < n; i++) rec[i] = memo[mo + 2 + 2 * i]!;
+      return n;
+    }
+    return -1;
   }
 
   /** (tid, alt) just blocked at pc in buf[off..] (restored) after touching rec[0..n): remember it. */
   rememberBlocked(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array, n: number): void {
     if (n > MEMO_WORDS) return;
     const memo = this.memo;
-    const mo = (this.base[tid]! + alt) * MEMO_STRIDE;
+    const slot = this.base[tid]! + alt;
+    const way = this.nextBlocked[slot]!;
+    this.nextBlocked[slot] = (way + 1) % WAYS;
+    const mo = (slot * WAYS + way) * MEMO_STRIDE;
     memo[mo] = pc;
     memo[mo + 1] = n;
     copyTouched(memo, mo + 2, rec, buf, off, n);
@@ -80,12 +99,17 @@ export class StepMemo {
    */
   enabled(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
     const emo = this.emo;
-    const eo = (this.base[tid]! + alt) * EMEMO_STRIDE;
-    if (emo[eo] !== pc) return -1;
-    const n = emo[eo + 1]!;
-    for (let j = eo + 2, end = eo + 2 + 2 * n; j < end; j += 2) if (buf[off + emo[j]!] !== emo[j + 1]) return -1;
-    for (let i = 0; i < n; i++) rec[i] = emo[eo + 2 + 2 * i]!;
-    return eo;
+    const e0 = (this.base[tid]! + alt) * WAYS * EMEMO_STRIDE;
+    for (let eo = e0; eo < e0 + WAYS * EMEMO_STRIDE; eo += EMEMO_STRIDE) {
+      if (emo[eo] !== pc) continue;
+      const n = emo[eo + 1]!;
+      let same = true;
+      for (let j = eo + 2, end = eo + 2 + 2 * n; j < end && same; j += 2) same = buf[off + emo[j]!] === emo[j + 1];
+      if (!same) continue;
+      for (let i = 0; i < n; i++) rec[i] = emo[eo + 2 + 2 * i]!;
+      return eo;
+    }
+    return -1;
   }
 
   /** Of an enabled entry: the number of words it touched. */
@@ -118,7 +142,10 @@ export class StepMemo {
   rememberEnabled(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array, rn: number, undo: Int32Array, un: number, dhi: number, dlo: number): void {
     if (rn > EMEMO_TOUCHED || un > 2 * EMEMO_CHANGED) return;
     const emo = this.emo;
-    const eo = (this.base[tid]! + alt) * EMEMO_STRIDE;
+    const slot = this.base[tid]! + alt;
+    const way = this.nextEnabled[slot]!;
+    this.nextEnabled[slot] = (way + 1) % WAYS;
+    const eo = (slot * WAYS + way) * EMEMO_STRIDE;
     emo[eo] = pc;
     emo[eo + 1] = rn;
     copyTouched(emo, eo + 2, rec, buf, off, rn);
