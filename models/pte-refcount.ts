@@ -83,6 +83,7 @@
 
 import { BLOCKED, DONE, defineModel, thread, replaceThreads } from '../src/model/model.ts';
 import { array, bool, enumOf, int } from '../src/model/schema.ts';
+import { addToElem, elemAbove, elemIs, obsLog, storeElem } from '../src/model/observe.ts';
 import {
   PMD_NONE,
   callRcu,
@@ -135,21 +136,45 @@ export type St = ReturnType<typeof state>;
 
 const isTable = (v: number) => v > 0;
 
-/** atomic_inc_not_zero(&pmd_pgtable(pmdval)->pte_refcount). */
+/**
+ * atomic_inc_not_zero(&pmd_pgtable(pmdval)->pte_refcount). In a search the count is read once; while
+ * the derivation of futures listens (src/model/observe.ts), through helpers that hand the step only
+ * "is it zero?", so the derivation runs it once per answer, not once per count.
+ */
 function getUnlessZero(s: any, t: number): boolean {
   if (!ptTouch(s, t)) return false;
-  const c = s.pte_refcount.get(t - 1);
+  const a = s.pte_refcount;
+  if (obsLog.h !== null) {
+    if (elemIs(a, t - 1, 0)) return false;
+    addToElem(a, t - 1, 1);
+    return true;
+  }
+  const c = a.get(t - 1);
   if (c === 0) return false;
-  s.pte_refcount.set(t - 1, c + 1);
+  a.set(t - 1, c + 1);
   return true;
 }
 
-/** atomic_add / atomic_sub_and_test on T's count; true when it reached zero. */
+/**
+ * atomic_add / atomic_sub_and_test on T's count; true when it reached zero. The count is kept at -4 or
+ * above (an underflow is recorded; the count below it is the model's bound, not the kernel's). As
+ * getUnlessZero: read once in a search; while the derivation listens, asked "below zero?", "zero?"
+ * and "at or above the bound?" after the addition, then added to (or set to the bound).
+ */
 function addRef(s: any, t: number, n: number): boolean {
   if (!ptTouch(s, t)) return false;
-  const c = s.pte_refcount.get(t - 1) + n;
+  const a = s.pte_refcount;
+  if (obsLog.h !== null) {
+    const under = !elemAbove(a, t - 1, -n - 1);
+    const zero = n < 0 && elemIs(a, t - 1, -n);
+    if (under) raise(s, Fault.REFCOUNT_UNDERFLOW);
+    if (elemAbove(a, t - 1, -5 - n)) addToElem(a, t - 1, n);
+    else storeElem(a, t - 1, -4);
+    return zero;
+  }
+  const c = a.get(t - 1) + n;
   if (c < 0) raise(s, Fault.REFCOUNT_UNDERFLOW);
-  s.pte_refcount.set(t - 1, Math.max(c, -4));
+  a.set(t - 1, Math.max(c, -4));
   return n < 0 && c === 0;
 }
 

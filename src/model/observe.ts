@@ -129,3 +129,41 @@ export function storeWord<K extends string>(o: Word<K>, k: K, v: number): void {
   o[k] = v;
   if (obsLog.h !== null) tag(r0, 1, OBS_UPD, 0, 0, v);
 }
+
+/** An array of int words, as the schema's int arrays give them (get and set by index). */
+export interface IntElems {
+  get(i: number): number;
+  set(i: number, v: number): void;
+}
+
+/** a[i] === c, the caller learning nothing more of a[i]. */
+export function elemIs(a: IntElems, i: number, c: number): boolean {
+  if (obsLog.h === null) return a.get(i) === c;
+  const r0 = obsLog.h.rn;
+  const r = a.get(i) === c;
+  tag(r0, 1, OBS_EQ, 0, c, 0);
+  return r;
+}
+
+/** a[i] > c, the caller learning nothing more of a[i]. */
+export function elemAbove(a: IntElems, i: number, c: number): boolean {
+  if (obsLog.h === null) return a.get(i) > c;
+  const r0 = obsLog.h.rn;
+  const r = a.get(i) > c;
+  tag(r0, 1, OBS_GT, 0, c, 0);
+  return r;
+}
+
+/** a[i] += d, the caller learning nothing of a[i] (a result out of the field's range throws, untagged). */
+export function addToElem(a: IntElems, i: number, d: number): void {
+  const r0 = obsLog.h === null ? 0 : obsLog.h.rn;
+  a.set(i, a.get(i) + d);
+  if (obsLog.h !== null) tag(r0, 2, OBS_NONE, OBS_ADD, d, 0);
+}
+
+/** a[i] = v without reading it. */
+export function storeElem(a: IntElems, i: number, v: number): void {
+  const r0 = obsLog.h === null ? 0 : obsLog.h.rn;
+  a.set(i, v);
+  if (obsLog.h !== null) tag(r0, 1, OBS_UPD, 0, 0, v);
+}
