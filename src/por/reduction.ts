@@ -65,6 +65,25 @@
 // and changes, the same words, so the answer is the one running it gives; the offending word's
 // safety is judged anew against the futures of the moment.)
 //
+// Accept memo. Where t's step was last found ready (or ready with nothing enabled) at pc, the memo
+// keeps every word any alternative touched (blocked ones included) with its value, and per
+// alternative: whether it was enabled, the words it touched, and the words it changed with their new
+// values, in the order the run judged them. It is kept only when every alternative ran, each record
+// whole (none cut short), and every list fits. In a state where t is at pc and those words hold those
+// values, each alternative reads what it read then (a step is deterministic and reads only through
+// the views, which record every read), so it takes the same path: blocks or not alike, touches the
+// same words, stores the same values. readyFut() then judges those words as running the step would,
+// in the same order and against the futures and the visible set of the moment (the safety of each
+// word not t's own, asked afresh; whether a word is t's own is fixed until the owner map widens,
+// which drops the memo): the same answer, and the same side facts (words seen shared, words changed,
+// visibility, dead ends, the latter by applying the changes in place and undoing them). The closure
+// walk takes a state's successors from the entry that holds there, for the same reason: the changes
+// applied to the state are the successor the step builds. A step found ready was run, and checked
+// against the owner map and its future, where the entry was made; with the same pc and the same
+// values it touches, it would pass the same checks here, as the engine's step memo argues too.
+// Which of the two entries kept per (thread, pc) answers, and whether one does at all, changes the
+// cost only: every decision is the one running the step gives, a function of the state and V.
+//
 // Persistence (C1). Let t be ready in s, and take any sequence of steps of the other threads from s.
 // Each step of u runs at a label L' reached from pc_u, so (monotone, checked) it touches only
 // Rd(u, pc_u) and changes only Wr(u, pc_u) and u's private words. So none of them changes a word t's
@@ -104,7 +123,7 @@
 // touches (owner map), and shared-safe ones change only words outside Rd(u, pc_u), which holds every
 // word u still reads. So u's steps in the cycle read, and do, what they would with the others frozen,
 // and since every thread's future is constant, u is ready at those frozen states exactly where it is
-// in the cycle: u's ready closure from the state where it first moves (the walk of walk() with futures, over whole
+// in the cycle: u's ready closure from the state where it first moves (the walk of walkFut(), over whole
 // states, others frozen) follows its steps round the cycle back to that whole state, since only u
 // changes the words u changes. select() would not have chosen u there. A thread judged as without
 // futures (another live thread is unrestricted, which in a cycle it stays) moves by local steps, and
@@ -113,6 +132,10 @@
 // word (then it is a function of them); otherwise it is run again. Where every enabled alternative of
 // the chosen step changes the state and leads to one where the thread is finished or, by the reject
 // memo (exact, above), not ready, the closure is those states alone and has no cycle: no walk is run.
+// The walk compares states by their fingerprints first, then whole: equal states have equal
+// fingerprints (each derived from the first state's by the changes of the steps on the way), so no
+// cycle is missed; a state found in the last acyclic walk (compared the same way, whole) has an
+// acyclic closure, part of that walk's; a fingerprint that is off (one handed in wrong) only misses.
 //
 // Breaches. The argument needs every step in the full graph to keep its declaration; the engine
 // checks only the steps the reduced search runs. A breach reachable in the full graph is also met in
@@ -127,6 +150,7 @@
 
 import type { CompiledModel } from '../model/compile.ts';
 import { ModelError } from '../model/errors.ts';
+import { zhi, zlo } from '../state/zobrist.ts';
 
 /**
  * What the reduction needs of the engine that runs steps (the explorer's Engine is one): run a step in
@@ -143,6 +167,9 @@ export interface StepRunner {
   settle(buf: Int32Array, off: number, next: number, keep: boolean): void;
   readonly touched: Int32Array;
   readonly touchedCount: number;
+  /** the fingerprint of the state the last successor() built (given its source's) */
+  readonly hi: number;
+  readonly lo: number;
   /** after tryInPlace() returned true, before settle(): (word, old value) pairs of what it stored */
   readonly undoLog: Int32Array;
   readonly undoCount: number;
@@ -193,6 +220,18 @@ const REJ_READ = 1;
 const REJ_CHANGE = 2;
 const REJ_STRIDE = 4 + 2 * REJ_WORDS;
 
+/**
+ * the accept memo (Reduction.accepts): words touched by all alternatives together at most, alternatives,
+ * per alternative the words touched and the words changed at most; ints per alternative, per entry
+ */
+const ACC_WORDS = 32;
+const ACC_ALTS = 16;
+const ACC_READS = 16;
+const ACC_CHG = 12;
+const ACC_ALT = 3 + ACC_READS + 2 * ACC_CHG;
+const ACC_KEY = 3;
+const ACC_ALT0 = ACC_KEY + 2 * ACC_WORDS;
+
 /** Why select() expanded a state fully. */
 export const WHY_NO_LOCAL = 0;
 export const WHY_CYCLE = 1;
@@ -229,6 +268,10 @@ export class Reduction {
   /** scratch states for closure walks: one per walk depth */
   private walkBuf: Int32Array;
   private walkAlt: Int32Array;
+  /** per walk depth, with futures (walkFut): the state's fingerprint, and t's accept entry that holds there (-1: none) */
+  private walkHi = new Int32Array(16);
+  private walkLo = new Int32Array(16);
+  private walkAcc = new Int32Array(16);
   /** why the last select() that returned -1 did so */
   why = WHY_NO_LOCAL;
   /** the last select() that returned a thread chose a step touching shared words (shared-safe) */
@@ -242,24 +285,36 @@ export class Reduction {
   private readonly watch: { readonly reads: Int32Array; readonly changed: Int32Array; readonly readsBy: readonly Int32Array[] };
   /** words made visible since the start (handed to worker threads with the widened ones) */
   private readonly visibleAdded: number[] = [];
-  /** per thread, in the state select() is looking at: live, and its future there (null: unrestricted) */
-  private readonly live: Uint8Array;
-  private readonly rdAt: (Int32Array | null)[];
-  private readonly wrAt: (Int32Array | null)[];
+  /**
+   * per thread, in the state select() is looking at: its future there, as the offset of its reads
+   * (rdAt) and writes (wrAt) in futBits; -1 unrestricted, -2 not live (finished)
+   */
+  private readonly rdAt: Int32Array;
+  private readonly wrAt: Int32Array;
+  /** every declared future's bitsets, (W + 31) >> 5 ints each; per thread, per pc (at labelAt[t] + pc): the offsets of its reads and writes there, -1 none */
+  private readonly futBits: Int32Array;
+  private readonly rdOf: Int32Array;
+  private readonly wrOf: Int32Array;
+  /** per thread: its pc's offset, and where its labels start in the tables by (thread, pc) */
+  private readonly pcOff: Int32Array;
+  private readonly labelAt: Int32Array;
+  /** per word: the thread last found to have it in its future writes (wrBy) or reads (rdBy); 0 at first (any thread serves) */
+  private readonly wrBy: Uint8Array;
+  private readonly rdBy: Uint8Array;
   /** closure results of walks that met only private words (functions of the private words alone) */
   private closuresFut: Closures[];
   /** set by readyFut(): a step looked at touched a word not private to its thread */
   private sawShared = false;
-  /** set by walk() with futures and acyclicFut(): the closure so far met a word not private to the thread */
+  /** set by walkFut() and acyclicFut(): the closure so far met a word not private to the thread */
   private walkShared = false;
   /** the non-private words the alternatives of the thread being looked at change (handed to the watch if chosen) */
   private readonly cand = new Int32Array(REC_FUT);
   /**
-   * per thread, per pc: the first word alternative 0 touches (-1: not known yet, -2: none). Nothing is
+   * per thread, per pc (at labelAt[t] + pc): the first word alternative 0 touches (-1: not known yet, -2: none). Nothing is
    * read before it, so it is the same in every state: where another live thread's future may change
    * it (and it is not the thread's own), the thread is not ready, without running its step.
    */
-  private readonly firstWord: Int32Array[];
+  private readonly firstWord: Int32Array;
   private candN = 0;
   /**
    * per thread, per pc: why its step was last found not ready there (see readyFut), so that where
@@ -271,6 +326,28 @@ export class Reduction {
    * the memo gives readyFut's answer, as running it would (the safety of `word` is judged anew).
    */
   private readonly rejects: Int32Array[];
+  /**
+   * per thread, per pc: what its step did the last two times readyFut() ran it in place there and
+   * found it ready, or ready with nothing enabled (see the header, "accept memo"): two entries, at
+   * accAt[t][pc] and accAt[t][pc] + accLen[t][pc] (accAt -1: none, the step has more than ACC_ALTS
+   * alternatives), each [valid, n, k, k (word, value) pairs: every word an alternative touched, with
+   * its value], then per alternative [enabled, r, r words it touched, each once, in the order it
+   * first touched them, c, c (word, new value) pairs: the words it changed, in the order readyFut()
+   * judges them]. Where those k words hold those values every alternative touches, and changes, the
+   * same words again, so readyFut() judges them (against the futures of the moment) without running
+   * the step.
+   */
+  private readonly accepts: Int32Array[];
+  private readonly accAt: Int32Array[];
+  private readonly accLen: Int32Array[];
+  /** per thread, per pc: which of the two entries was last made or found to hold (0 or 1) */
+  private readonly accLast: Uint8Array[];
+  /** how many times readyFut() answered from an accept entry (for tests) */
+  acceptHits = 0;
+  /** readyFut() building an accept entry: its words (with no values yet), and whether it still fits */
+  private accN = 0;
+  private accFits = false;
+  private readonly accOld = new Int32Array(ACC_CHG);
 
   constructor(private readonly engine: StepRunner) {
     const cm = engine.cm;
@@ -297,12 +374,44 @@ export class Reduction {
     const K = (engine.W + 31) >>> 5;
     this.visible = new Int32Array(K);
     this.watch = { reads: new Int32Array(K), changed: new Int32Array(K), readsBy: engine.props.map(() => new Int32Array(K)) };
-    this.live = new Uint8Array(engine.T);
-    this.rdAt = new Array<Int32Array | null>(engine.T).fill(null);
-    this.wrAt = new Array<Int32Array | null>(engine.T).fill(null);
+    this.rdAt = new Int32Array(engine.T);
+    this.wrAt = new Int32Array(engine.T);
+    this.pcOff = Int32Array.from(cm.threads.map((t) => t.pcOff));
+    this.labelAt = new Int32Array(engine.T);
+    const L = cm.threads.reduce((n, t, i) => ((this.labelAt[i] = n), n + t.labels.length), 0);
+    this.rdOf = new Int32Array(L).fill(-1);
+    this.wrOf = new Int32Array(L).fill(-1);
+    const bits: number[] = [];
+    const put = (b: Int32Array | null | undefined): number => {
+      if (b === null || b === undefined) return -1;
+      const o = bits.length;
+      for (let i = 0; i < K; i++) bits.push(b[i] ?? 0);
+      return o;
+    };
+    cm.threads.forEach((t, i) => {
+      for (let pc = 0; pc < t.labels.length; pc++) {
+        this.rdOf[this.labelAt[i]! + pc] = put(t.futTouch[pc]);
+        this.wrOf[this.labelAt[i]! + pc] = t.futTouch[pc] === null || t.futTouch[pc] === undefined ? -1 : put(t.futChange[pc]);
+      }
+    });
+    this.futBits = Int32Array.from(bits);
+    this.wrBy = new Uint8Array(engine.W);
+    this.rdBy = new Uint8Array(engine.W);
     this.closuresFut = this.privOffs.map((p) => new Closures(p.length));
-    this.firstWord = cm.threads.map((t) => new Int32Array(t.labels.length).fill(-1));
+    this.firstWord = new Int32Array(L).fill(-1);
     this.rejects = cm.threads.map((t) => new Int32Array(t.labels.length * REJ_STRIDE));
+    this.accLen = cm.threads.map((t) => Int32Array.from(t.alts, (n) => ACC_ALT0 + n * ACC_ALT));
+    this.accAt = cm.threads.map((t, i) => {
+      let at = 0;
+      return Int32Array.from(t.alts, (n, pc) => {
+        if (n > ACC_ALTS) return -1;
+        const o = at;
+        at += 2 * this.accLen[i]![pc]!;
+        return o;
+      });
+    });
+    this.accepts = cm.threads.map((t, i) => new Int32Array(this.accAt[i]!.reduce((m, o, pc) => (o < 0 ? m : Math.max(m, o + 2 * this.accLen[i]![pc]!)), 0)));
+    this.accLast = cm.threads.map((t) => new Uint8Array(t.labels.length));
     if (this.fut) {
       // V starts as what the properties read on the initial state (and the bit-test word, read unrecorded)
       const n = engine.propertyReads(cm.init, 0, this.rec);
@@ -466,6 +575,7 @@ export class Reduction {
     // drop every learnt fact: they were learnt under the narrower map
     for (const f of this.firstShared) f.fill(0);
     for (const r of this.rejects) r.fill(0);
+    for (const a of this.accepts) a.fill(0);
     for (let t = 0; t < this.privOffs.length; t++) {
       this.privOffs[t] = Int32Array.from(Array.from(this.privOffs[t]!).filter((o) => this.owner[o] === t));
       this.closures[t] = new Closures(this.privOffs[t]!.length);
@@ -601,14 +711,14 @@ export class Reduction {
   }
 
   /** Runs (t, alt) from src[off..] into out, recording what it touched in this.rec. */
-  private runInto(src: Int32Array, off: number, t: number, alt: number, out: Int32Array, outOff = 0): boolean {
+  private runInto(src: Int32Array, off: number, t: number, alt: number, out: Int32Array, outOff = 0, hi = 0, lo = 0): boolean {
     const e = this.engine;
     const h = e.cm.holder;
     h.rec = this.rec;
     h.rn = 0;
     let ok: boolean;
     try {
-      ok = e.successor(src, off, t, alt, out, 0, 0, outOff);
+      ok = e.successor(src, off, t, alt, out, hi, lo, outOff);
       this.recN = h.rn;
     } finally {
       h.rec = null;
@@ -629,16 +739,14 @@ export class Reduction {
 
   /**
    * Depth-first over the states thread t reaches from buf[off..] by its ready steps alone (others
-   * frozen): false if it meets a state equal to one on its current path. Local steps only (`fut`
-   * false): states compare by t's private words, readiness is localReady(). With declared futures
-   * (`fut`): shared-safe steps change shared words too, so whole states compare, readiness is
-   * readyFut(), and the states walked are remembered (rememberWalked).
+   * frozen): false if it meets a state equal to one on its current path. Local steps only: states
+   * compare by t's private words, readiness is localReady(). (With declared futures: walkFut().)
    */
-  private walk(buf: Int32Array, off: number, t: number, fut = false): boolean {
+  private walk(buf: Int32Array, off: number, t: number): boolean {
     const e = this.engine;
     const W = e.W;
     const offs = this.privOffs[t]!;
-    const closures = (fut ? this.closuresFut : this.closures)[t]!;
+    const closures = this.closures[t]!;
     let d = 0;
     this.ensureWalk(1);
     // (a loop, not set(subarray()): no view object per walk)
@@ -660,22 +768,16 @@ export class Reduction {
       // a successor equal (in the words compared) to a state on the path closes a cycle
       for (let k = 0; k <= d; k++) {
         let same = true;
-        if (fut) for (let j = 0; j < W && same; j++) same = wb[k * W + j] === wb[nb + j];
-        else for (let j = 0; j < offs.length && same; j++) same = wb[k * W + offs[j]!] === wb[nb + offs[j]!];
+        for (let j = 0; j < offs.length && same; j++) same = wb[k * W + offs[j]!] === wb[nb + offs[j]!];
         if (same) return false;
       }
       const pc = e.pc(wb, nb, t);
-      if (pc < 0 || (!fut && this.firstShared[t]![pc])) continue;
+      if (pc < 0 || this.firstShared[t]![pc]) continue;
       // known from an earlier walk: acyclic below, nothing more to look at
       const known = closures.get(wb, nb, offs);
       if (known === 1) continue;
       if (known === 2) return false;
-      if (fut) {
-        const r = this.readyFut(wb, nb, t, pc, 0, 0, false, false);
-        this.walkShared ||= this.sawShared;
-        if (r !== 1) continue;
-        this.rememberWalked(wb, nb);
-      } else if (this.localReady(wb, nb, t, pc, 0, 0, false) !== 1) continue;
+      if (this.localReady(wb, nb, t, pc, 0, 0, false) !== 1) continue;
       d++;
       this.walkAlt[d] = 0;
     }
@@ -683,30 +785,121 @@ export class Reduction {
   }
 
   /**
+   * walk() with declared futures: over whole states, readiness by readyFut(). (hi, lo): the first
+   * state's fingerprint; each state's is kept (the changes of the steps on the way), so that states
+   * compare by it first (equal states have equal ones) and the acyclic walk's are remembered with it
+   * (rememberWalked). Where t's accept entry holds at a state (its words hold its values), the entry
+   * gives the successors: each enabled alternative's changed words with their new values, which is
+   * what running it gives (see the header, "accept memo").
+   */
+  private walkFut(buf: Int32Array, off: number, t: number, hi: number, lo: number): boolean {
+    const e = this.engine;
+    const W = e.W;
+    const offs = this.privOffs[t]!;
+    const closures = this.closuresFut[t]!;
+    const acc = this.accepts[t]!;
+    let d = 0;
+    this.ensureWalk(1);
+    const wb0 = this.walkBuf;
+    for (let j = 0; j < W; j++) wb0[j] = buf[off + j]!;
+    this.walkAlt[0] = 0;
+    this.walkHi[0] = hi;
+    this.walkLo[0] = lo;
+    while (d >= 0) {
+      const alt = this.walkAlt[d]!;
+      const base = d * W;
+      const n = e.alts(this.walkBuf, base, t);
+      if (alt >= n) {
+        d--;
+        continue;
+      }
+      // (the walk leaves no accept entry: one that holds at a state on the path holds until it is left)
+      if (alt === 0) this.walkAcc[d] = this.acceptAt(this.walkBuf, base, t, e.pc(this.walkBuf, base, t));
+      this.walkAlt[d] = alt + 1;
+      this.ensureWalk(d + 2);
+      const wb = this.walkBuf;
+      const nb = base + W;
+      let nh: number;
+      let nl: number;
+      const ao = this.walkAcc[d]!;
+      if (ao >= 0) {
+        const ab = ao + ACC_ALT0 + alt * ACC_ALT;
+        if (acc[ab] === 0) continue;
+        for (let j = 0; j < W; j++) wb[nb + j] = wb[base + j]!;
+        nh = this.walkHi[d]!;
+        nl = this.walkLo[d]!;
+        const cb = ab + 3 + ACC_READS;
+        const nc = acc[ab + 2 + ACC_READS]!;
+        for (let i = 0; i < nc; i++) {
+          const w = acc[cb + 2 * i]!;
+          const v = acc[cb + 2 * i + 1]!;
+          const old = wb[nb + w]!;
+          wb[nb + w] = v;
+          nh ^= zhi(w, old) ^ zhi(w, v);
+          nl ^= zlo(w, old) ^ zlo(w, v);
+        }
+      } else {
+        if (!this.runInto(wb, base, t, alt, wb, nb, this.walkHi[d]!, this.walkLo[d]!)) continue;
+        nh = e.hi;
+        nl = e.lo;
+      }
+      // a successor equal to a state on the path closes a cycle
+      for (let k = 0; k <= d; k++) {
+        if (this.walkHi[k] !== nh || this.walkLo[k] !== nl) continue;
+        let same = true;
+        for (let j = 0; j < W && same; j++) same = wb[k * W + j] === wb[nb + j];
+        if (same) return false;
+      }
+      const pc = e.pc(wb, nb, t);
+      if (pc < 0) continue;
+      // known from an earlier walk: acyclic below, nothing more to look at
+      const known = closures.get(wb, nb, offs);
+      if (known === 1) continue;
+      if (known === 2) return false;
+      const r = this.readyFut(wb, nb, t, pc, 0, 0, false, false);
+      this.walkShared ||= this.sawShared;
+      if (r !== 1) continue;
+      this.rememberWalked(wb, nb, nh, nl);
+      d++;
+      this.walkAlt[d] = 0;
+      this.walkHi[d] = nh;
+      this.walkLo[d] = nl;
+    }
+    return true;
+  }
+
+  /**
    * select() for a model with declared futures. A thread some other live thread's unrestricted future
    * could meet is judged as without futures (local steps only, the same facts and caches); the others
-   * may also take shared-safe steps (readyFut), with the closure walk of walk(..., true).
+   * may also take shared-safe steps (readyFut), with the closure walk of walkFut().
    */
   private selectFut(buf: Int32Array, off: number, phi: number, plo: number): number {
-    const e = this.engine;
-    const T = e.T;
-    const cm = e.cm;
+    const T = this.engine.T;
+    const pcOff = this.pcOff;
+    const labelAt = this.labelAt;
+    const rdAt = this.rdAt;
+    const wrAt = this.wrAt;
     let unrestricted = 0;
     for (let u = 0; u < T; u++) {
-      const pc = e.pc(buf, off, u);
-      this.live[u] = pc >= 0 ? 1 : 0;
-      const th = cm.threads[u]!;
-      this.rdAt[u] = pc >= 0 ? (th.futTouch[pc] ?? null) : null;
-      this.wrAt[u] = pc >= 0 ? (th.futChange[pc] ?? null) : null;
-      if (pc >= 0 && this.rdAt[u] === null) unrestricted++;
+      const pc = buf[off + pcOff[u]!]!;
+      if (pc < 0) {
+        rdAt[u] = -2;
+        wrAt[u] = -2;
+        continue;
+      }
+      const l = labelAt[u]! + pc;
+      const rd = this.rdOf[l]!;
+      rdAt[u] = rd;
+      wrAt[u] = this.wrOf[l]!;
+      if (rd === -1) unrestricted++;
     }
     let cyclic = false;
     let visible = false;
     this.candN = 0;
     for (let t = 0; t < T; t++) {
-      const pc = e.pc(buf, off, t);
-      if (pc < 0) continue;
-      if (unrestricted - (this.rdAt[t] === null ? 1 : 0) > 0) {
+      if (rdAt[t] === -2) continue;
+      const pc = buf[off + pcOff[t]!]!;
+      if (unrestricted - (rdAt[t] === -1 ? 1 : 0) > 0) {
         // another thread may still touch any shared word: only a local step commutes, as without futures
         const fs = this.firstShared[t]![pc]!;
         if (fs !== 0) {
@@ -722,7 +915,7 @@ export class Reduction {
         else if (v === V_VISIBLE) visible = true;
         continue;
       }
-      const fw = this.firstWord[t]![pc]!;
+      const fw = this.firstWord[labelAt[t]! + pc]!;
       if (fw >= 0 && this.owner[fw] !== t && !this.safeToRead(t, fw)) continue;
       const r = this.readyFut(buf, off, t, pc, phi, plo, true, true);
       if (r !== 1) {
@@ -730,7 +923,7 @@ export class Reduction {
         continue;
       }
       const shared = this.sawShared;
-      if (this.deadEnds || this.acyclicFut(buf, off, t, shared)) {
+      if (this.deadEnds || this.acyclicFut(buf, off, t, shared, phi, plo)) {
         // what the chosen step changes is invisible only if no property reads it in any state: the
         // search compares the two sets when it ends
         for (let i = 0; i < this.candN; i++) setBit(this.watch.changed, this.cand[i]!);
@@ -743,24 +936,52 @@ export class Reduction {
     return -1;
   }
 
-  /** No live thread but t may change w (w is outside every other live thread's future writes). */
+  /**
+   * No live thread but t may change w (w is outside every other live thread's future writes). The
+   * thread last found to write w (wrBy) is asked first: where it still may, the answer is known
+   * without asking the others (the answer is the same, only found sooner).
+   */
   private safeToRead(t: number, w: number): boolean {
-    const T = this.engine.T;
+    const i = w >>> 5;
+    const b = 1 << (w & 31);
+    const bits = this.futBits;
+    const wrAt = this.wrAt;
+    const x = this.wrBy[w]!;
+    if (x !== t) {
+      const o = wrAt[x]!;
+      if (o === -1 || (o >= 0 && (bits[o + i]! & b) !== 0)) return false;
+    }
+    const T = wrAt.length;
     for (let u = 0; u < T; u++) {
-      if (u === t || this.live[u] === 0) continue;
-      const wr = this.wrAt[u];
-      if (wr === null || (wr[w >>> 5]! & (1 << (w & 31))) !== 0) return false;
+      const o = wrAt[u]!;
+      if (o === -2 || u === t) continue;
+      if (o === -1 || (bits[o + i]! & b) !== 0) {
+        this.wrBy[w] = u;
+        return false;
+      }
     }
     return true;
   }
 
-  /** No live thread but t may touch w (w is outside every other live thread's future reads). */
+  /** No live thread but t may touch w (w is outside every other live thread's future reads); rdBy as wrBy. */
   private safeToChange(t: number, w: number): boolean {
-    const T = this.engine.T;
+    const i = w >>> 5;
+    const b = 1 << (w & 31);
+    const bits = this.futBits;
+    const rdAt = this.rdAt;
+    const x = this.rdBy[w]!;
+    if (x !== t) {
+      const o = rdAt[x]!;
+      if (o === -1 || (o >= 0 && (bits[o + i]! & b) !== 0)) return false;
+    }
+    const T = rdAt.length;
     for (let u = 0; u < T; u++) {
-      if (u === t || this.live[u] === 0) continue;
-      const rd = this.rdAt[u];
-      if (rd === null || (rd[w >>> 5]! & (1 << (w & 31))) !== 0) return false;
+      const o = rdAt[u]!;
+      if (o === -2 || u === t) continue;
+      if (o === -1 || (bits[o + i]! & b) !== 0) {
+        this.rdBy[w] = u;
+        return false;
+      }
     }
     return true;
   }
@@ -781,6 +1002,24 @@ export class Reduction {
     if (collect) this.candN = 0;
     this.deadEnds = true;
     if (this.rejected(buf, off, t, pc, n)) return -1;
+    const acc = this.accepts[t]!;
+    const hit = this.acceptAt(buf, off, t, pc);
+    if (hit >= 0) {
+      this.acceptHits++;
+      return this.fromAccept(buf, off, t, pc, acc, hit, n, inPlace, collect);
+    }
+    // in place, the run may leave an accept entry (ACC_ALTS alternatives at most), over the older one
+    let ao = this.accAt[t]![pc]!;
+    const record = inPlace && ao >= 0;
+    let way = 0;
+    if (record) {
+      way = acc[ao] !== 1 ? 0 : acc[ao + this.accLen[t]![pc]!] !== 1 ? 1 : 1 - this.accLast[t]![pc]!;
+      ao += way * this.accLen[t]![pc]!;
+      acc[ao] = 0;
+      acc[ao + 1] = n;
+      this.accN = 0;
+      this.accFits = true;
+    }
     for (let alt = 0; alt < n; alt++) {
       let ok: boolean;
       let rec: Int32Array;
@@ -801,11 +1040,22 @@ export class Reduction {
         rn = this.recN;
       }
       let r = 1;
-      if (alt === 0 && this.firstWord[t]![pc] === -1) this.firstWord[t]![pc] = rn > 0 ? rec[0]! : -2;
+      if (alt === 0 && this.firstWord[this.labelAt[t]! + pc] === -1) this.firstWord[this.labelAt[t]! + pc] = rn > 0 ? rec[0]! : -2;
       if (rn > rec.length) r = -1;
       let bad = -1;
+      const ab = ao + ACC_ALT0 + alt * ACC_ALT;
+      let nr = 0;
       for (let i = 0; i < rn && r === 1; i++) {
         const w = rec[i]!;
+        if (record && this.accFits) {
+          this.accWord(acc, ao, w);
+          let dup = false;
+          for (let j = 0; j < nr && !dup; j++) dup = acc[ab + 2 + j] === w;
+          if (!dup) {
+            if (nr < ACC_READS) acc[ab + 2 + nr++] = w;
+            else this.accFits = false;
+          }
+        }
         if (owner[w] === t) continue;
         this.sawShared = true;
         if (!this.safeToRead(t, w)) {
@@ -814,11 +1064,13 @@ export class Reduction {
         }
       }
       let changed = -1;
+      let nc = 0;
       if (ok && r === 1) {
         // the words it changed: in place, those of the undo log whose value differs from the first logged
         if (inPlace) {
           const u = e.undoLog;
           const un = e.undoCount;
+          const cb = ab + 3 + ACC_READS;
           for (let k = 0; k < un && r === 1; k += 2) {
             const w = u[k]!;
             let first = true;
@@ -826,6 +1078,13 @@ export class Reduction {
             if (first && buf[off + w] !== u[k + 1]) {
               r = this.changeOk(t, w, collect);
               changed = w;
+              if (record && this.accFits) {
+                if (nc < ACC_CHG) {
+                  acc[cb + 2 * nc] = w;
+                  acc[cb + 2 * nc + 1] = buf[off + w]!;
+                  nc++;
+                } else this.accFits = false;
+              }
             }
           }
         } else {
@@ -838,6 +1097,11 @@ export class Reduction {
           }
         }
       }
+      if (record) {
+        acc[ab] = ok ? 1 : 0;
+        acc[ab + 1] = nr;
+        acc[ab + 2 + ACC_READS] = nc;
+      }
       // with the successor in place: does t's closure end there (see deadEnds)?
       if (inPlace && collect && ok && r === 1) this.deadEnds &&= changed >= 0 && this.deadEnd(buf, off, t);
       if (inPlace && ok) e.settle(buf, off, 0, false);
@@ -849,13 +1113,106 @@ export class Reduction {
       }
       enabled ||= ok;
     }
+    if (record && this.accFits) {
+      // every alternative ran, and was recorded whole: the words' values, with the state restored
+      const k = this.accN;
+      acc[ao + 2] = k;
+      for (let i = 0; i < k; i++) acc[ao + ACC_KEY + 2 * i + 1] = buf[off + acc[ao + ACC_KEY + 2 * i]!]!;
+      acc[ao] = 1;
+      this.accLast[t]![pc] = way;
+    }
+    return enabled ? 1 : 0;
+  }
+
+  /** Adds word w (once) to the accept entry being built at acc[ao..]. */
+  private accWord(acc: Int32Array, ao: number, w: number): void {
+    const k = this.accN;
+    for (let j = 0; j < k; j++) if (acc[ao + ACC_KEY + 2 * j] === w) return;
+    if (k === ACC_WORDS) {
+      this.accFits = false;
+      return;
+    }
+    acc[ao + ACC_KEY + 2 * k] = w;
+    this.accN = k + 1;
+  }
+
+  /** The offset of t's accept entry at pc whose words hold its values in buf[off..], or -1. */
+  private acceptAt(buf: Int32Array, off: number, t: number, pc: number): number {
+    const ao = this.accAt[t]![pc]!;
+    if (ao < 0) return -1;
+    const acc = this.accepts[t]!;
+    const last = this.accLast[t]![pc]!;
+    const a = ao + last * this.accLen[t]![pc]!;
+    if (acc[a] === 1 && this.accepted(buf, off, acc, a)) return a;
+    const b = ao + (1 - last) * this.accLen[t]![pc]!;
+    if (acc[b] === 1 && this.accepted(buf, off, acc, b)) {
+      this.accLast[t]![pc] = 1 - last;
+      return b;
+    }
+    return -1;
+  }
+
+  /** The words of the accept entry at acc[ao..] hold its values in buf[off..]. */
+  private accepted(buf: Int32Array, off: number, acc: Int32Array, ao: number): boolean {
+    const k = acc[ao + 2]!;
+    for (let j = ao + ACC_KEY, end = j + 2 * k; j < end; j += 2) if (buf[off + acc[j]!] !== acc[j + 1]) return false;
+    return true;
+  }
+
+  /**
+   * readyFut()'s answer from the accept entry at acc[ao..] (its words hold its values): what running
+   * every alternative gives, judged alike against the futures of the moment, in the same order (so
+   * that sawShared, visibleOnly, cand and deadEnds come out as a run sets them).
+   */
+  private fromAccept(buf: Int32Array, off: number, t: number, pc: number, acc: Int32Array, ao: number, n: number, inPlace: boolean, collect: boolean): number {
+    const owner = this.owner;
+    let enabled = false;
+    for (let alt = 0; alt < n; alt++) {
+      const ab = ao + ACC_ALT0 + alt * ACC_ALT;
+      const nr = acc[ab + 1]!;
+      for (let i = 0; i < nr; i++) {
+        const w = acc[ab + 2 + i]!;
+        if (owner[w] === t) continue;
+        this.sawShared = true;
+        if (!this.safeToRead(t, w)) {
+          // as a run would: the reject memo learns it, keyed by the words touched before w
+          if (i <= REJ_WORDS) this.remember(buf, off, t, pc, alt, REJ_READ, w, acc, i, ab + 2);
+          return -1;
+        }
+      }
+      if (acc[ab] === 0) continue;
+      const cb = ab + 3 + ACC_READS;
+      const nc = acc[ab + 2 + ACC_READS]!;
+      for (let i = 0; i < nc; i++) {
+        const w = acc[cb + 2 * i]!;
+        if (this.changeOk(t, w, collect) !== 1) {
+          if (nr <= REJ_WORDS) this.remember(buf, off, t, pc, alt, REJ_CHANGE, w, acc, nr, ab + 2);
+          return -1;
+        }
+      }
+      if (inPlace && collect && this.deadEnds) {
+        if (nc === 0) this.deadEnds = false;
+        else {
+          // the successor in place for deadEnd(), then the state back
+          const old = this.accOld;
+          for (let i = 0; i < nc; i++) {
+            const w = acc[cb + 2 * i]!;
+            old[i] = buf[off + w]!;
+            buf[off + w] = acc[cb + 2 * i + 1]!;
+          }
+          this.deadEnds = this.deadEnd(buf, off, t);
+          for (let i = nc - 1; i >= 0; i--) buf[off + acc[cb + 2 * i]!] = old[i]!;
+        }
+      }
+      enabled = true;
+    }
     return enabled ? 1 : 0;
   }
 
   /**
    * Set by readyFut() in place: every enabled alternative of t's step changed the state and led to a
    * state where t is finished or, by the reject memo, not ready (the futures of the others, frozen,
-   * as now). Then t's ready closure (walk()) is the state and those successors: no cycle, and the
+   * as now). Then t's ready closure (walkFut()) is the state and those successors: no cycle, and the
    * walk would say so.
    */
   private deadEnds = false;
@@ -872,8 +1229,8 @@ export class Reduction {
     return r;
   }
 
-  /** Records why (t, alt) at pc was not ready: `kind`, `word`, and the n words of rec before it with their values in buf. */
-  private remember(buf: Int32Array, off: number, t: number, pc: number, alt: number, kind: number, word: number, rec: Int32Array, n: number): void {
+  /** Records why (t, alt) at pc was not ready: `kind`, `word`, and the n words of rec from `at` (before it) with their values in buf. */
+  private remember(buf: Int32Array, off: number, t: number, pc: number, alt: number, kind: number, word: number, rec: Int32Array, n: number, at = 0): void {
     const m = this.rejects[t]!;
     const o = pc * REJ_STRIDE;
     m[o] = kind;
@@ -881,8 +1238,8 @@ export class Reduction {
     m[o + 2] = word;
     m[o + 3] = n;
     for (let i = 0; i < n; i++) {
-      m[o + 4 + 2 * i] = rec[i]!;
-      m[o + 5 + 2 * i] = buf[off + rec[i]!]!;
+      m[o + 4 + 2 * i] = rec[at + i]!;
+      m[o + 5 + 2 * i] = buf[off + rec[at + i]!]!;
     }
   }
 
@@ -932,7 +1289,7 @@ export class Reduction {
    * Whether thread t's ready closure from buf[off..] (its ready steps, the others frozen) has no cycle.
    * Cached by t's private words only when the closure met no other word (then it is a function of them).
    */
-  private acyclicFut(buf: Int32Array, off: number, t: number, shared: boolean): boolean {
+  private acyclicFut(buf: Int32Array, off: number, t: number, shared: boolean, hi: number, lo: number): boolean {
     const c = this.closuresFut[t]!;
     const offs = this.privOffs[t]!;
     if (!shared) {
@@ -941,33 +1298,35 @@ export class Reduction {
     }
     // a state of t's last acyclic walk: its closure is part of that walk's, so acyclic too (the search
     // walks through the states a chosen thread's steps lead to, and asks again at each)
-    if (this.lastWalkT === t && this.inLastWalk(buf, off)) return true;
+    if (this.lastWalkT === t && this.inLastWalk(buf, off, hi, lo)) return true;
     this.walkShared = shared;
     this.lastWalkT = -1;
     this.lastWalkN = 0;
-    const r = this.walk(buf, off, t, true);
+    const r = this.walkFut(buf, off, t, hi, lo);
     if (!this.walkShared) c.put(buf, off, offs, r ? 1 : 2);
     if (r) this.lastWalkT = t;
     return r;
   }
 
-  /** the thread whose last walk was acyclic (-1: none), and the states it was ready at (whole, with a hash each) */
+  /**
+   * the thread whose last walk was acyclic (-1: none), and the states it was ready at: whole, with the
+   * fingerprint walkFut() gave each (from select()'s, by the changes of the steps on the way)
+   */
   private lastWalkT = -1;
   private lastWalkN = 0;
   private lastWalk = new Int32Array(0);
-  private lastWalkHash = new Int32Array(64);
+  private lastWalkHi = new Int32Array(64);
+  private lastWalkLo = new Int32Array(64);
 
-  private stateHash(a: Int32Array, off: number): number {
-    let h = 0x811c9dc5;
-    for (let i = 0; i < this.engine.W; i++) h = Math.imul(h ^ a[off + i]!, 0x01000193);
-    return h;
-  }
-
-  private inLastWalk(a: Int32Array, off: number): boolean {
+  /**
+   * Whether a[off..] (its fingerprint (hi, lo)) is a state of the last walk. Equal states have equal
+   * fingerprints, given exact ones for the walk's first state and for this one; the fingerprints only
+   * pick the states compared whole, so the answer is never wrong, at worst (with a wrong one) no.
+   */
+  private inLastWalk(a: Int32Array, off: number, hi: number, lo: number): boolean {
     const W = this.engine.W;
-    const h = this.stateHash(a, off);
     for (let k = 0; k < this.lastWalkN; k++) {
-      if (this.lastWalkHash[k] !== h) continue;
+      if (this.lastWalkHi[k] !== hi || this.lastWalkLo[k] !== lo) continue;
       let same = true;
       for (let j = 0; j < W && same; j++) same = this.lastWalk[k * W + j] === a[off + j];
       if (same) return true;
@@ -975,8 +1334,8 @@ export class Reduction {
     return false;
   }
 
-  /** Remembers a state the walk found t ready at (up to 256 of them: any subset serves). */
-  private rememberWalked(a: Int32Array, off: number): void {
+  /** Remembers a state the walk found t ready at, with its fingerprint (up to 256 of them: any subset serves). */
+  private rememberWalked(a: Int32Array, off: number, hi: number, lo: number): void {
     const W = this.engine.W;
     const k = this.lastWalkN;
     if (k >= 256) return;
@@ -985,14 +1344,18 @@ export class Reduction {
       b.set(this.lastWalk);
       this.lastWalk = b;
     }
-    if (k >= this.lastWalkHash.length) {
-      const b = new Int32Array(2 * this.lastWalkHash.length);
-      b.set(this.lastWalkHash);
-      this.lastWalkHash = b;
+    if (k >= this.lastWalkHi.length) {
+      const h = new Int32Array(2 * this.lastWalkHi.length);
+      h.set(this.lastWalkHi);
+      this.lastWalkHi = h;
+      const l = new Int32Array(2 * this.lastWalkLo.length);
+      l.set(this.lastWalkLo);
+      this.lastWalkLo = l;
     }
     const lw = this.lastWalk;
     for (let j = 0; j < W; j++) lw[k * W + j] = a[off + j]!;
-    this.lastWalkHash[k] = this.stateHash(a, off);
+    this.lastWalkHi[k] = hi;
+    this.lastWalkLo[k] = lo;
     this.lastWalkN = k + 1;
   }
 
@@ -1007,6 +1370,15 @@ export class Reduction {
     const a = new Int32Array(n);
     a.set(this.walkAlt);
     this.walkAlt = a;
+    const h = new Int32Array(n);
+    h.set(this.walkHi);
+    this.walkHi = h;
+    const l = new Int32Array(n);
+    l.set(this.walkLo);
+    this.walkLo = l;
+    const c = new Int32Array(n);
+    c.set(this.walkAcc);
+    this.walkAcc = c;
   }
 }
 
