@@ -218,7 +218,7 @@ const SEED_STEPS = 1 << 15;
 const REJ_WORDS = 12;
 const REJ_READ = 1;
 const REJ_CHANGE = 2;
-const REJ_STRIDE = 4 + 2 * REJ_WORDS;
+const REJ_STRIDE = 5 + 2 * REJ_WORDS;
 
 /**
  * the accept memo (Reduction.accepts): words touched by all alternatives together at most, alternatives,
@@ -298,6 +298,8 @@ export class Reduction {
   /** per thread: its pc's offset, and where its labels start in the tables by (thread, pc) */
   private readonly pcOff: Int32Array;
   private readonly labelAt: Int32Array;
+  /** per thread, per pc (at labelAt[t] + pc): its step's alternatives */
+  private readonly altsAt: Int32Array;
   /** per word: the thread last found to have it in its future writes (wrBy) or reads (rdBy); 0 at first (any thread serves) */
   private readonly wrBy: Uint8Array;
   private readonly rdBy: Uint8Array;
@@ -309,23 +311,20 @@ export class Reduction {
   private walkShared = false;
   /** the non-private words the alternatives of the thread being looked at change (handed to the watch if chosen) */
   private readonly cand = new Int32Array(REC_FUT);
-  /**
-   * per thread, per pc (at labelAt[t] + pc): the first word alternative 0 touches (-1: not known yet, -2: none). Nothing is
-   * read before it, so it is the same in every state: where another live thread's future may change
-   * it (and it is not the thread's own), the thread is not ready, without running its step.
-   */
-  private readonly firstWord: Int32Array;
   private candN = 0;
   /**
-   * per thread, per pc: why its step was last found not ready there (see readyFut), so that where
-   * that recurs it need not run: REJ_STRIDE ints, [kind, alt, word, n, n (word, value) pairs]. kind 0:
+   * per thread, per pc, at (labelAt[t] + pc) * REJ_STRIDE: first, the first word alternative 0 touches
+   * (-1: not known yet, -2: none; nothing is read before it, so it is the same in every state: where
+   * another live thread's future may change it, and it is not the thread's own, the thread is not
+   * ready, without running its step); then why its step was last found not ready there (see
+   * readyFut), so that where that recurs it need not run: [kind, alt, word, n, n (word, value) pairs]. kind 0:
    * none; REJ_READ: alternative `alt` touched `word`, not safe to read, after touching the n words
    * listed with the values they had; REJ_CHANGE: it touched only the n words listed, with those values,
    * and changed `word`, not safe to change (or visible). A step reads only through the views and is
    * deterministic, so where those words hold those values it touches (and changes) the same words:
    * the memo gives readyFut's answer, as running it would (the safety of `word` is judged anew).
    */
-  private readonly rejects: Int32Array[];
+  private readonly rejects: Int32Array;
   /**
    * per thread, per pc: what its step did the last two times readyFut() ran it in place there and
    * found it ready, or ready with nothing enabled (see the header, "accept memo"): two entries, at
@@ -395,11 +394,12 @@ export class Reduction {
       }
     });
     this.futBits = Int32Array.from(bits);
+    this.altsAt = Int32Array.from(cm.threads.flatMap((t) => t.labels.map((_, pc) => t.alts[pc]!)));
     this.wrBy = new Uint8Array(engine.W);
     this.rdBy = new Uint8Array(engine.W);
     this.closuresFut = this.privOffs.map((p) => new Closures(p.length));
-    this.firstWord = new Int32Array(L).fill(-1);
-    this.rejects = cm.threads.map((t) => new Int32Array(t.labels.length * REJ_STRIDE));
+    this.rejects = new Int32Array(L * REJ_STRIDE);
+    for (let l = 0; l < L; l++) this.rejects[l * REJ_STRIDE] = -1;
     this.accLen = cm.threads.map((t) => Int32Array.from(t.alts, (n) => ACC_ALT0 + n * ACC_ALT));
     this.accAt = cm.threads.map((t, i) => {
       let at = 0;
@@ -574,7 +574,7 @@ export class Reduction {
     if (!changed) return;
     // drop every learnt fact: they were learnt under the narrower map
     for (const f of this.firstShared) f.fill(0);
-    for (const r of this.rejects) r.fill(0);
+    for (let o = 0; o < this.rejects.length; o += REJ_STRIDE) this.rejects[o + 1] = 0;
     for (const a of this.accepts) a.fill(0);
     for (let t = 0; t < this.privOffs.length; t++) {
       this.privOffs[t] = Int32Array.from(Array.from(this.privOffs[t]!).filter((o) => this.owner[o] === t));
@@ -915,9 +915,15 @@ export class Reduction {
         else if (v === V_VISIBLE) visible = true;
         continue;
       }
-      const fw = this.firstWord[labelAt[t]! + pc]!;
+      const fw = this.rejects[(labelAt[t]! + pc) * REJ_STRIDE]!;
       if (fw >= 0 && this.owner[fw] !== t && !this.safeToRead(t, fw)) continue;
-      const r = this.readyFut(buf, off, t, pc, phi, plo, true, true);
+      // (the reject memo first, as readyFut() asks it)
+      this.visibleOnly = false;
+      if (this.rejected(buf, off, t, pc, this.altsAt[labelAt[t]! + pc]!)) {
+        visible ||= this.visibleOnly;
+        continue;
+      }
+      const r = this.readyFut(buf, off, t, pc, phi, plo, true, true, true);
       if (r !== 1) {
         visible ||= r < 0 && this.visibleOnly;
         continue;
@@ -992,7 +998,7 @@ export class Reduction {
    * is enabled; -1 otherwise (visibleOnly: because of a visible word). sawShared: some alternative
    * touched a word not private to t. `collect`: the non-private words they change go to cand.
    */
-  private readyFut(buf: Int32Array, off: number, t: number, pc: number, phi: number, plo: number, inPlace: boolean, collect: boolean): number {
+  private readyFut(buf: Int32Array, off: number, t: number, pc: number, phi: number, plo: number, inPlace: boolean, collect: boolean, asked = false): number {
     const e = this.engine;
     const owner = this.owner;
     const n = e.alts(buf, off, t);
@@ -1001,7 +1007,7 @@ export class Reduction {
     this.visibleOnly = false;
     if (collect) this.candN = 0;
     this.deadEnds = true;
-    if (this.rejected(buf, off, t, pc, n)) return -1;
+    if (!asked && this.rejected(buf, off, t, pc, n)) return -1;
     const acc = this.accepts[t]!;
     const hit = this.acceptAt(buf, off, t, pc);
     if (hit >= 0) {
@@ -1040,7 +1046,7 @@ export class Reduction {
         rn = this.recN;
       }
       let r = 1;
-      if (alt === 0 && this.firstWord[this.labelAt[t]! + pc] === -1) this.firstWord[this.labelAt[t]! + pc] = rn > 0 ? rec[0]! : -2;
+      if (alt === 0 && this.rejects[(this.labelAt[t]! + pc) * REJ_STRIDE] === -1) this.rejects[(this.labelAt[t]! + pc) * REJ_STRIDE] = rn > 0 ? rec[0]! : -2;
       if (rn > rec.length) r = -1;
       let bad = -1;
       const ab = ao + ACC_ALT0 + alt * ACC_ALT;
@@ -1231,8 +1237,8 @@ export class Reduction {
 
   /** Records why (t, alt) at pc was not ready: `kind`, `word`, and the n words of rec from `at` (before it) with their values in buf. */
   private remember(buf: Int32Array, off: number, t: number, pc: number, alt: number, kind: number, word: number, rec: Int32Array, n: number, at = 0): void {
-    const m = this.rejects[t]!;
-    const o = pc * REJ_STRIDE;
+    const m = this.rejects;
+    const o = (this.labelAt[t]! + pc) * REJ_STRIDE + 1;
     m[o] = kind;
     m[o + 1] = alt;
     m[o + 2] = word;
@@ -1248,8 +1254,8 @@ export class Reduction {
    * hold the remembered values, and the remembered word is still unsafe (read, or changed) now.
    */
   private rejected(buf: Int32Array, off: number, t: number, pc: number, n: number): boolean {
-    const m = this.rejects[t]!;
-    const o = pc * REJ_STRIDE;
+    const m = this.rejects;
+    const o = (this.labelAt[t]! + pc) * REJ_STRIDE + 1;
     const kind = m[o]!;
     if (kind === 0 || m[o + 1]! >= n) return false;
     const k = m[o + 3]!;
