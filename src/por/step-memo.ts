@@ -19,38 +19,45 @@ const EMEMO_STRIDE = 2 + 2 * EMEMO_TOUCHED + 1 + 2 * EMEMO_CHANGED + 2;
 /** offset, in an enabled entry, of the count of stores (the stores follow as (word, new value)) */
 const EMEMO_STORES = 2 + 2 * EMEMO_TOUCHED;
 /**
- * entries per (thread, alternative), each replaced in turn: a state's threads take turns, so what a
- * step met a few runs ago comes back (retract-page-tables upstream faults=2: one entry ran 299k
- * steps, four 178k; eight, 121k, took as long)
+ * entries per (thread, pc, alternative), each replaced in turn: a state's threads take turns, so what
+ * a step met a few runs ago comes back (retract-page-tables upstream faults=2: one entry per thread
+ * and alternative ran 299k steps, four 178k, four per pc too 72k)
  */
 const WAYS = 4;
 
 export class StepMemo {
   /**
-   * Blocked-step memo, WAYS entries per (thread, alternative): a pc at which that step returned
+   * Blocked-step memo, WAYS entries per (thread, pc, alternative): the pc at which that step returned
    * BLOCKED (-2: none) and every word it touched with the value the word had: pc, n, n (word, value).
    */
   private readonly memo: Int32Array;
   /**
-   * Enabled-step memo, WAYS entries per (thread, alternative): the pc and every word the step touched
+   * Enabled-step memo, WAYS entries per (thread, pc, alternative): the pc and every word the step touched
    * with its value before the step, in one of the last times it ran enabled, and what it did: the words it stored
    * to with their new values, and the change of the fingerprint (the old values of those words are
    * among the words compared, so the change is the same).
    */
   private readonly emo: Int32Array;
-  /** per thread: its first (thread, alternative) slot */
+  /** per thread: where its pcs start in slotAt */
   private readonly base: Int32Array;
-  /** per (thread, alternative) slot: which of its WAYS entries the next blocked / enabled run replaces */
+  /** per (thread, pc): its first (thread, pc, alternative) slot */
+  private readonly slotAt: Int32Array;
+  /** per (thread, pc, alternative) slot: which of its WAYS entries the next blocked / enabled run replaces */
   private readonly nextBlocked: Uint8Array;
   private readonly nextEnabled: Uint8Array;
 
   /** `alts[t]`: the alternatives per pc of thread t */
   constructor(alts: readonly (readonly number[])[]) {
     this.base = new Int32Array(alts.length);
+    this.slotAt = new Int32Array(alts.reduce((n, a) => n + a.length, 0));
     let slots = 0;
+    let pcs = 0;
     alts.forEach((a, i) => {
-      this.base[i] = slots;
-      slots += Math.max(1, ...a);
+      this.base[i] = pcs;
+      for (const n of a) {
+        this.slotAt[pcs++] = slots;
+        slots += Math.max(1, n);
+      }
     });
     this.memo = new Int32Array(WAYS * slots * MEMO_STRIDE);
     for (let k = 0; k < WAYS * slots; k++) this.memo[k * MEMO_STRIDE] = -2;
@@ -66,7 +73,7 @@ export class StepMemo {
    */
   blocked(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
     const memo = this.memo;
-    const m0 = (this.base[tid]! + alt) * WAYS * MEMO_STRIDE;
+    const m0 = (this.slotAt[this.base[tid]! + pc]! + alt) * WAYS * MEMO_STRIDE;
     for (let mo = m0; mo < m0 + WAYS * MEMO_STRIDE; mo += MEMO_STRIDE) {
       if (memo[mo] !== pc) continue;
       const n = memo[mo + 1]!;
@@ -83,7 +90,7 @@ export class StepMemo {
   rememberBlocked(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array, n: number): void {
     if (n > MEMO_WORDS) return;
     const memo = this.memo;
-    const slot = this.base[tid]! + alt;
+    const slot = this.slotAt[this.base[tid]! + pc]! + alt;
     const way = this.nextBlocked[slot]!;
     this.nextBlocked[slot] = (way + 1) % WAYS;
     const mo = (slot * WAYS + way) * MEMO_STRIDE;
@@ -99,7 +106,7 @@ export class StepMemo {
    */
   enabled(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
     const emo = this.emo;
-    const e0 = (this.base[tid]! + alt) * WAYS * EMEMO_STRIDE;
+    const e0 = (this.slotAt[this.base[tid]! + pc]! + alt) * WAYS * EMEMO_STRIDE;
     for (let eo = e0; eo < e0 + WAYS * EMEMO_STRIDE; eo += EMEMO_STRIDE) {
       if (emo[eo] !== pc) continue;
       const n = emo[eo + 1]!;
@@ -142,7 +149,7 @@ export class StepMemo {
   rememberEnabled(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array, rn: number, undo: Int32Array, un: number, dhi: number, dlo: number): void {
     if (rn > EMEMO_TOUCHED || un > 2 * EMEMO_CHANGED) return;
     const emo = this.emo;
-    const slot = this.base[tid]! + alt;
+    const slot = this.slotAt[this.base[tid]! + pc]! + alt;
     const way = this.nextEnabled[slot]!;
     this.nextEnabled[slot] = (way + 1) % WAYS;
     const eo = (slot * WAYS + way) * EMEMO_STRIDE;

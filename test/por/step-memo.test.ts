@@ -1,4 +1,4 @@
-// The step memos (src/por/step-memo.ts): a few entries per (thread, alternative), each answering only
+// The step memos (src/por/step-memo.ts): a few entries per (thread, pc, alternative), each answering only
 // where the pc and every word its step touched hold the values they held when it ran.
 
 import { describe, expect, it } from 'vitest';
@@ -31,6 +31,11 @@ describe('step memo', () => {
     expect(m.blocked(state(4, 7), 0, 0, 0, 1, rec)).toBe(2);
     expect(m.blocked(state(0, 7), 0, 0, 0, 1, rec)).toBe(-1);
     for (let v = 1; v < 4; v++) expect(m.blocked(state(v, 7), 0, 0, 0, 1, rec)).toBe(2);
+    // runs at another pc keep entries of their own
+    for (let v = 0; v < 8; v++) m.rememberBlocked(state(v, 8), 0, 0, 0, 0, touched, 2);
+    for (let v = 1; v < 5; v++) expect(m.blocked(state(v, 7), 0, 0, 0, 1, rec)).toBe(2);
+    expect(m.blocked(state(7, 8), 0, 0, 0, 0, rec)).toBe(2);
+    expect(m.blocked(state(7, 8), 0, 0, 0, 1, rec)).toBe(-1);
   });
 
   it('an enabled entry gives back the stores and fingerprint change of the run it was made from', () => {
