@@ -153,7 +153,11 @@ export function arm(deadline: number, boundMs: number): void {
   userPassed = false;
   onStall = null;
   slotAt = SLOTS_AT;
-  const gen = (Atomics.load(w, ARMED) % 0x7ffffffe) + 1;
+  // a new generation every arming, never the last one again: disarm() stores 0, and a watcher that has
+  // not yet seen that 0 when the next arming comes must still see a change (the same generation would
+  // read to it as the arming it already fired for, and a step stuck in the new one would never be stopped)
+  generation = (generation % 0x7ffffffe) + 1;
+  const gen = generation;
   Atomics.store(w, ARMED, gen);
   Atomics.notify(w, ARMED);
   // a stop signal sent from now on must reach the watcher: wait (briefly) until it listens
@@ -162,6 +166,9 @@ export function arm(deadline: number, boundMs: number): void {
     Atomics.wait(w, SEEN, seen, 10);
   }
 }
+
+/** the generation of the last arming (0: none yet) */
+let generation = 0;
 
 /** How long arm() waits for the watcher to take up an arming (it takes well under a millisecond when idle). */
 const SEEN_WAIT_MS = 250;

@@ -192,6 +192,18 @@ describe('replay, simulate and building a model are under the step bound too', (
     expect(near.stdout).toMatch(/no violation found in 0 walks \(time limit\)/);
   });
 
+  it('a variant whose building never returns, with derived futures and nothing cached: the retry without them is bounded too', async () => {
+    // the build is retried without the derivation; that second arming of the step bound came right after
+    // the first was stopped, and the watcher took it for the one it had already fired for: a hang
+    for (let i = 0; i < 3; i++) {
+      const cache = mkdtempSync(join(tmpdir(), 'ptcheck-cold-'));
+      const r = await run(['verify', M, '--variant', 'build-hangs', '--step-timeout', '1', '--workers', '1', '--derive-futures'], { PTCHECK_CACHE_DIR: cache });
+      expect(r.code).toBe(2);
+      oneLine(r, /^ptcheck: model error: model 'misbehaving' \[build-hangs\]: building it did not return within 1 s/);
+      expect(r.ms).toBeLessThan(30_000);
+    }
+  });
+
   it('a variant whose building never returns', async () => {
     for (const cmd of [['verify', '--workers', '1'], ['simulate'], ['replay', '--path', '-']]) {
       const r = await run([cmd[0]!, M, '--variant', 'build-hangs', '--step-timeout', '1', ...cmd.slice(1)]);
