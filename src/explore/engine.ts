@@ -2,11 +2,11 @@
 // shares. Runs a step on a scratch copy of a state; never allocates per state; never prints.
 
 import { CompiledModel, DONE, BLOCKED } from '../model/compile.ts';
-import { ModelError } from '../model/errors.ts';
+import { ModelError, StepError } from '../model/errors.ts';
 import { FieldError } from '../model/sealed.ts';
 import type { Property } from '../spec/property.ts';
 import { fullFingerprint, store } from '../state/zobrist.ts';
-import { foreignWords, ReductionWidened } from '../por/reduction.ts';
+import { FootprintCheck } from '../por/footprint-check.ts';
 import { StepMemo } from '../por/step-memo.ts';
 
 export const MAX_PROPERTIES = 30;
@@ -18,16 +18,8 @@ const SLEEP_WORDS = 64;
 /** words a property's memo remembers at most (one that reads more is evaluated every time) */
 const PROP_MEMO_WORDS = 256;
 
-/** A step threw or misbehaved: which thread, which label. */
-export class StepError extends ModelError {
-  constructor(
-    message: string,
-    readonly thread: string,
-    readonly label: string,
-  ) {
-    super(message);
-  }
-}
+/** (defined with the other model errors; the engine's callers take it from here) */
+export { StepError };
 
 /** See Engine.safeWatch. */
 export interface SafeWatch {
@@ -79,9 +71,12 @@ export class Engine {
   }
   set owner(o: Int8Array | null) {
     this.owner_ = o;
+    this.fc.owner = o;
     this.forgetPropertyMemos();
   }
   private owner_: Int8Array | null = null;
+  /** checks every step run and every property evaluation against the owner map and the futures */
+  private readonly fc: FootprintCheck;
   /**
    * The model declares futures (CompiledThread.futTouch): every step run is checked against the one
    * at its label. False: no check, and no work for it.
@@ -179,6 +174,7 @@ export class Engine {
     this.lastNext = cm.threads.map((t) => new Int32Array(t.labels.length));
     this.memo = new StepMemo(cm.threads.map((t) => t.alts));
     this.fut = cm.hasFutures;
+    this.fc = new FootprintCheck(cm);
     this.propMemo = props.map(() => new Int32Array(2 + 2 * PROP_MEMO_WORDS).fill(-1, 0, 1));
   }
 
@@ -222,7 +218,7 @@ export class Engine {
     const ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
     if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
     // the caller records (the reduction's walks): check the words this step added to its record
-    if (this.fut) this.checkFuture(tid, pc, h.rec!, rn0, h.rn, src, off, out, outOff, ok);
+    if (this.fut) this.fc.future(tid, pc, h.rec!, rn0, h.rn, src, off, out, outOff, ok);
     return ok;
   }
 
@@ -277,112 +273,6 @@ export class Engine {
     return c;
   }
 
-  /**
-   * The step thread tid ran at pc (its record rec[from..to), its state before at src[off..], after at
-   * out[outOff..] when enabled) kept within the future declared at pc: it touched only words of that
-   * future, changed only words it may write, and moved to a label whose future is within it. Else a
-   * model error naming model, thread, label and word: a declaration the reduction relies on is false.
-   */
-  private checkFuture(tid: number, pc: number, rec: Int32Array, from: number, to: number, src: Int32Array, off: number, out: Int32Array, outOff: number, ok: boolean): void {
-    const th = this.cm.threads[tid]!;
-    const rd = th.futTouch[pc];
-    if (rd === null || rd === undefined) return;
-    if (to > rec.length) throw this.tooWideForFuture(tid, pc);
-    for (let i = from; i < to; i++) {
-      const w = rec[i]!;
-      if ((rd[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `touched '${this.cm.leaves[w]!.path}' outside its declared future`);
-    }
-    if (!ok) return;
-    const wr = th.futChange[pc]!;
-    for (let i = from; i < to; i++) {
-      const w = rec[i]!;
-      if (out[outOff + w] !== src[off + w] && (wr[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `changed '${this.cm.leaves[w]!.path}' outside its declared future`);
-    }
-    this.checkMoved(tid, pc, out[outOff + th.pcOff]!);
-  }
-
-  /** As checkFuture(), for a step run in place by tryInPlace(): what it changed is in the undo log. */
-  private checkFutureInPlace(tid: number, pc: number, buf: Int32Array, off: number, ok: boolean): void {
-    const th = this.cm.threads[tid]!;
-    const rd = th.futTouch[pc];
-    if (rd === null || rd === undefined) return;
-    const rec = this.memoRec;
-    const rn = this.recN;
-    if (rn > rec.length) throw this.tooWideForFuture(tid, pc);
-    // a blocked step's stores are among its touches (store() notes them): restored, but still checked
-    for (let i = 0; i < rn; i++) {
-      const w = rec[i]!;
-      if ((rd[w >>> 5]! & (1 << (w & 31))) === 0) throw this.futureError(tid, pc, `touched '${this.cm.leaves[w]!.path}' outside its declared future`);
-    }
-    if (ok) this.checkChangedInPlace(tid, pc, buf, off);
-  }
-
-  /** The rest of checkFutureInPlace() for an enabled step: what it changed, and where it moved. */
-  private checkChangedInPlace(tid: number, pc: number, buf: Int32Array, off: number): void {
-    const th = this.cm.threads[tid]!;
-    const wr = th.futChange[pc]!;
-    const u = this.undoBuf;
-    const un = this.undoN;
-    for (let k = 0; k < un; k += 2) {
-      const w = u[k]!;
-      if ((wr[w >>> 5]! & (1 << (w & 31))) !== 0) continue;
-      // its value before the step is the first the log holds for it; written back, it did not change
-      let first = k;
-      for (let j = 0; j < k; j += 2) if (u[j] === w) first = j;
-      if (first === k && buf[off + w] !== u[k + 1]) throw this.futureError(tid, pc, `changed '${this.cm.leaves[w]!.path}' outside its declared future`);
-    }
-    this.checkMoved(tid, pc, buf[off + th.pcOff]!);
-  }
-
-  /**
-   * checkOwner() and checkFutureInPlace() for the step tryInPlace() just ran, in one pass over the
-   * words it touched while none breaks either; at the first that does, those two say what.
-   */
-  private checkRan(tid: number, pc: number, buf: Int32Array, off: number, ok: boolean): void {
-    const owner = this.owner_;
-    const rd = this.fut ? (this.cm.threads[tid]!.futTouch[pc] ?? null) : null;
-    const rec = this.memoRec;
-    const rn = this.recN;
-    let clean = rn <= rec.length;
-    for (let i = 0; i < rn && clean; i++) {
-      const w = rec[i]!;
-      if (owner !== null) {
-        const o = owner[w]!;
-        if (o >= 0 && o !== tid) clean = false;
-      }
-      if (rd !== null && (rd[w >>> 5]! & (1 << (w & 31))) === 0) clean = false;
-    }
-    if (!clean) {
-      if (owner !== null) this.checkOwner(tid, pc);
-      if (this.fut) this.checkFutureInPlace(tid, pc, buf, off, ok);
-      return;
-    }
-    if (rd !== null && ok) this.checkChangedInPlace(tid, pc, buf, off);
-  }
-
-  private checkMoved(tid: number, pc: number, next: number): void {
-    if (next < 0 || next === pc) return;
-    const th = this.cm.threads[tid]!;
-    if (th.futWithin[pc]![next] === 0) throw this.futureError(tid, pc, `moved to '${th.labels[next] ?? '?'}' whose future is wider`);
-  }
-
-  private futureError(tid: number, pc: number, what: string): StepError {
-    const th = this.cm.threads[tid]!;
-    const label = th.labels[pc] ?? '?';
-    const d = th.futDecl[pc];
-    const list = (xs: readonly string[] | undefined): string => `[${(xs ?? []).join(', ')}]`;
-    if (th.futDerived[pc]) {
-      // derived from the steps themselves (src/por/derive-futures.ts): only a step depending on more than the state gets here
-      const why = '(derived by running its steps on every state they can meet: does a step depend on anything but the state? try --check-determinism, or run with --no-derive-futures)';
-      return new StepError(`model ${this.cm.name}: thread ${th.name} at '${label}' ${what.replace('declared future', 'derived future')} ${why}`, th.name, label);
-    }
-    return new StepError(`model ${this.cm.name}: thread ${th.name} at '${label}' ${what} (reads: ${list(d?.reads)}, writes: ${list(d?.writes)})`, th.name, label);
-  }
-
-  private tooWideForFuture(tid: number, pc: number): StepError {
-    return this.futureError(tid, pc, `touched more than ${REC_WORDS} words, too many to check against its declared future`);
-  }
-
   private undoBuf: Int32Array = new Int32Array(64);
 
   /** successor() with what the step touches recorded and checked against the reduction's owner map and the declared futures. */
@@ -403,31 +293,8 @@ export class Engine {
       this.recN = h.rn;
       h.rec = null;
     }
-    if (this.owner_ !== null) this.checkOwner(tid, pc);
-    if (this.fut) this.checkFuture(tid, pc, this.memoRec, 0, this.recN, src, off, out, outOff, ok);
+    this.fc.ranInto(tid, pc, this.memoRec, this.recN, src, off, out, outOff, ok);
     return ok;
-  }
-
-  /**
-   * The step thread tid just ran (at pc) touched only shared words and its own private ones; else the
-   * words of other threads it touched become shared, and the search must start again.
-   */
-  private checkOwner(tid: number, pc: number): void {
-    const owner = this.owner_!;
-    const rec = this.memoRec;
-    const n = this.recN;
-    if (n > rec.length) throw this.tooWide(tid, pc);
-    const bad = foreignWords(owner, rec, n, tid);
-    if (bad !== null) {
-      const th = this.cm.threads[tid]!;
-      throw new ReductionWidened(bad, `step ${th.name}.${th.labels[pc] ?? '?'} touched ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to another thread`);
-    }
-  }
-
-  private tooWide(tid: number, pc: number): StepError {
-    const th = this.cm.threads[tid]!;
-    const label = th.labels[pc] ?? '?';
-    return new StepError(`step ${th.name}.${label} touched more than ${REC_WORDS} words: too many for the reduction's footprint check (run with --no-por)`, th.name, label);
   }
 
   /**
@@ -478,7 +345,7 @@ export class Engine {
       h.rec = null;
       if (!ok) this.undo(buf, off);
     }
-    if (this.owner_ !== null || this.fut) this.checkRan(tid, pc, buf, off, ok);
+    if (this.owner_ !== null || this.fut) this.fc.ranInPlace(tid, pc, this.memoRec, this.recN, buf, off, ok, this.undoBuf, this.undoN);
     if (ok) memo.rememberEnabled(buf, off, tid, alt, pc, this.memoRec, h.rn, this.undoBuf, this.undoN, h.hi ^ hi, h.lo ^ lo);
     // the state is restored: remember what the step saw, so the same view blocks without running
     else memo.rememberBlocked(buf, off, tid, alt, pc, this.memoRec, h.rn);
@@ -622,8 +489,7 @@ export class Engine {
       this.recN = h.rn;
       h.rec = null;
     }
-    if (this.owner_ !== null) this.checkOwner(tid, pc);
-    if (this.fut) this.checkFuture(tid, pc, this.memoRec, 0, this.recN, buf, off, this.detOut, 0, ok);
+    this.fc.ranInto(tid, pc, this.memoRec, this.recN, buf, off, this.detOut, 0, ok);
     this.recheck(buf, off, tid, alt, this.detOut, hi, lo, 0, ok);
     if (ok) {
       this.detSave.set(buf.subarray(off, off + W));
@@ -784,7 +650,7 @@ export class Engine {
       h.rec = null;
     }
     if (h.rn > 0) {
-      if (this.owner_ !== null) this.checkPropertyReads(h.rn);
+      if (this.owner_ !== null) this.fc.propertyReads(this.propRec, h.rn);
       if (this.safeWatch_ !== null && nAlways > 0) watchReads(this.safeWatch_.reads, rec, 0, nAlways);
     }
     return m;
@@ -846,15 +712,6 @@ export class Engine {
   }
 
   private readonly propRec = new Int32Array(REC_WORDS);
-
-  /** A property read a thread's private word: it becomes shared (visible), and the search starts again. */
-  private checkPropertyReads(n: number): void {
-    const owner = this.owner_!;
-    const rec = this.propRec;
-    if (n > rec.length) throw new ModelError(`the properties read more than ${REC_WORDS} words of one state: too many for the reduction's check (run with --no-por)`);
-    const bad = foreignWords(owner, rec, n, -1);
-    if (bad !== null) throw new ReductionWidened(bad, `a property read ${bad.map((w) => this.cm.leaves[w]!.path).join(', ')}, private to a thread`);
-  }
 
   /** True when every non-daemon thread has finished. */
   allDone(a: Int32Array, off: number): boolean {

@@ -5,6 +5,17 @@ export class ModelError extends Error {
   override name = 'ModelError';
 }
 
+/** A step threw or misbehaved: which thread, which label. */
+export class StepError extends ModelError {
+  constructor(
+    message: string,
+    readonly thread: string,
+    readonly label: string,
+  ) {
+    super(message);
+  }
+}
+
 /** Bad user input: unknown model/variant/parameter, malformed trace, bad option value. */
 export class InputError extends Error {
   override name = 'InputError';

@@ -64,7 +64,7 @@ export interface SymmetryDecl {
  * leaves it may read or store a value they already hold; `writes`, the leaves it may change (writes
  * imply reads). Leaf paths as the layout names them, '*' any run of characters, 'me.x' this instance's
  * field or local x, '{i}' its index. Its own pc and locals are always allowed. Checked on every step
- * (src/explore/engine.ts); used by the reduction (src/por/reduction.ts). See README, "Declared futures".
+ * (src/por/footprint-check.ts); used by the reduction (src/por/reduction.ts). See README, "Declared futures".
  */
 export interface FutureDecl {
   readonly reads?: readonly string[];

@@ -4,7 +4,7 @@
 //
 // What it computes. For each thread t and label L: Rd(t, L), the words t's step at L or any later
 // step may touch, and Wr(t, L), those they may change, in the sense the engine checks (FUTURE-API,
-// src/explore/engine.ts checkFuture): every word a step touches, blocked or not, is in Rd; every word
+// src/por/footprint-check.ts future()): every word a step touches, blocked or not, is in Rd; every word
 // an enabled step leaves with another value is in Wr. compile.ts installs them for every label a model
 // declares nothing at (a declaration wins at its label).
 //

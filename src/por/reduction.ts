@@ -52,7 +52,7 @@
 // on, touch only Rd(u, L) and change only Wr(u, L) (besides its private words), and every label it
 // moves to has a future within L's: futures are monotone along every path. A finished thread has none;
 // a label without a declaration is unrestricted (Rd = Wr = every word). The engine checks every step
-// it runs against this (src/explore/engine.ts; a breach is a model error, never a reduction).
+// it runs against this (src/por/footprint-check.ts; a breach is a model error, never a reduction).
 //
 // Shared-safe steps. A word w that t's step touches and that is not t's private word is *shared-safe*
 // in s if w is outside Wr(u, pc_u) of every other live thread u, and, if the step changes w, also
