@@ -6,7 +6,7 @@ import { obsLog, orInto } from '../model/observe.ts';
 
 /**
  * One bit per fault kind, all in one int field (bits 0..30), so that the engine checks every `noFault`
- * property with one AND (engine.ts bitsOff). Free bits: 22..30. Reuse a kind where the kernel reports
+ * property with one AND (properties.ts bitsOff). Free bits: 22..30. Reuse a kind where the kernel reports
  * the same thing (any use of freed memory is UAF) rather than spending a bit.
  */
 export const Fault = {

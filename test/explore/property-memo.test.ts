@@ -1,4 +1,4 @@
-// Engine.check()'s property memo (src/explore/engine.ts): a property whose last-read words hold the
+// Engine.check()'s property memo (src/explore/properties.ts): a property whose last-read words hold the
 // values they held is answered without running it. It must give what evaluating afresh gives, on
 // every shipped model, and a search's sets of property reads (safeWatch) must not lose a read to it.
 
