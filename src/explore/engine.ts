@@ -1,14 +1,18 @@
-// expand(): the one successor function and property evaluator every strategy (DFS, BFS, replay)
-// shares. Runs a step on a scratch copy of a state; never allocates per state; never prints.
+// The engine every strategy (DFS, BFS, replay, the reduction's walks) runs steps through: successor()
+// into a buffer, tryInPlace() in place with an undo log and settle(), a step's footprint and its
+// replay in another branch, the step memos (src/por/step-memo.ts). Property evaluation is in
+// properties.ts, the owner-map and future checks in src/por/footprint-check.ts, --check-determinism in
+// determinism.ts. Never allocates per state; never prints.
 
 import { CompiledModel, DONE, BLOCKED } from '../model/compile.ts';
 import { ModelError, StepError } from '../model/errors.ts';
 import { FieldError } from '../model/sealed.ts';
 import type { Property } from '../spec/property.ts';
-import { Properties, type SafeWatch } from './properties.ts';
-import { fullFingerprint, store } from '../state/zobrist.ts';
+import { store } from '../state/zobrist.ts';
 import { FootprintCheck } from '../por/footprint-check.ts';
 import { StepMemo } from '../por/step-memo.ts';
+import { Properties, type SafeWatch } from './properties.ts';
+import { DeterminismCheck } from './determinism.ts';
 
 /** no result cached yet for a (thread, pc): a value no step can return (not even undefined) */
 const NO_RESULT: unique symbol = Symbol('no result');
@@ -144,7 +148,7 @@ export class Engine {
     const h = this.cm.holder;
     if ((this.owner_ !== null || this.fut) && h.rec === null) return this.successorOwned(src, off, tid, alt, out, hi, lo, outOff);
     // (only for a caller that records: replay runs a step twice to check it, and must really run it)
-    if (h.rec !== null && this.detBuf === null && this.fromMemo(src, off, tid, alt, out, hi, lo, outOff)) return this.memoOk;
+    if (h.rec !== null && this.det === null && this.fromMemo(src, off, tid, alt, out, hi, lo, outOff)) return this.memoOk;
     const pc = this.fut ? this.pc(src, off, tid) : -1;
     if (this.fut && src === out && off === outOff) {
       // run from a copy, so that what the step changed can be told from what it found
@@ -153,7 +157,7 @@ export class Engine {
     }
     const rn0 = h.rn;
     const ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
-    if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
+    if (this.det !== null) this.det.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
     // the caller records (the reduction's walks): check the words this step added to its record
     if (this.fut) this.fc.future(tid, pc, h.rec!, rn0, h.rn, src, off, out, outOff, ok);
     return ok;
@@ -225,7 +229,7 @@ export class Engine {
     let ok: boolean;
     try {
       ok = this.successor1(src, off, tid, alt, out, hi, lo, outOff);
-      if (this.detBuf !== null) this.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
+      if (this.det !== null) this.det.recheck(src, off, tid, alt, out, hi, lo, outOff, ok);
     } finally {
       this.recN = h.rn;
       h.rec = null;
@@ -243,7 +247,7 @@ export class Engine {
    */
   tryInPlace(buf: Int32Array, off: number, tid: number, alt: number, hi: number, lo: number): boolean {
     this.runOff = off;
-    if (this.detBuf !== null) return this.tryInPlaceChecked(buf, off, tid, alt, hi, lo);
+    if (this.det !== null) return this.det.tryInPlace(buf, off, tid, alt, hi, lo);
     const pc = buf[off + this.pcOffs[tid]!]!;
     if (pc < 0) return false;
     const memo = this.memo;
@@ -324,17 +328,10 @@ export class Engine {
     }
     let j = wb + k;
     let n = 0;
-    if (this.detBuf !== null) {
-      // checked mode keeps the parent whole in detSave instead of an undo log
-      const p = this.detSave!;
-      for (let w = 0; w < this.W; w++) {
-        if (buf[off + w] !== p[w]) {
-          fp[wb + (w >>> 5)] |= 1 << (w & 31);
-          fp[j++] = w;
-          fp[j++] = buf[off + w]!;
-          n++;
-        }
-      }
+    if (this.det !== null) {
+      // checked mode keeps the parent whole instead of an undo log
+      j = this.det.changes(buf, off, fp, wb, j);
+      n = (j - wb - k) >> 1;
     } else {
       const u = this.undoBuf;
       for (let i = 0; i < this.undoN; i += 2) {
@@ -362,30 +359,9 @@ export class Engine {
     const h = this.cm.holder;
     const nW = fp[ref]!;
     const base = ref + 1 + 2 * k;
-    if (this.detBuf !== null) {
+    if (this.det !== null) {
       this.runOff = off;
-      this.detSave ??= new Int32Array(this.W);
-      this.detOut ??= new Int32Array(this.W);
-      const W = this.W;
-      const ok = this.successor(buf, off, tid, alt, this.detOut, 0, 0, 0);
-      this.detSave.set(buf.subarray(off, off + W));
-      for (let i = 0; i < nW; i++) buf[off + fp[base + 2 * i]!] = fp[base + 2 * i + 1]!;
-      let same = ok;
-      for (let i = 0; i < W && same; i++) same = buf[off + i] === this.detOut[i];
-      if (same) {
-        fullFingerprint(buf, off, W, this.detFp);
-        same = this.detFp.hi === hi && this.detFp.lo === lo;
-      }
-      if (!same) {
-        const th = this.cm.threads[tid]!;
-        const label = th.labels[this.pc(this.detSave, 0, tid)] ?? '?';
-        throw new StepError(
-          `step ${th.name}.${label} did not do what it did in an earlier branch, though no word it touched had changed ` +
-            '(steps must depend only on the state they read through the model\'s views)',
-          th.name,
-          label,
-        );
-      }
+      this.det.replay(buf, off, tid, alt, fp, base, nW, hi, lo);
     } else {
       // no check against the owner map or a declared future: the step ran, and was checked, where the
       // entry was recorded, and by independence reads here what it read there
@@ -398,7 +374,7 @@ export class Engine {
   /** After tryInPlace() returned true: copies the successor to buf[next..] if `keep`, then restores the parent at buf[off..]. */
   settle(buf: Int32Array, off: number, next: number, keep: boolean): void {
     if (keep) buf.copyWithin(next, off, off + this.W);
-    if (this.detBuf !== null) buf.set(this.detSave!, off);
+    if (this.det !== null) buf.set(this.det.save, off);
     else this.undo(buf, off);
   }
 
@@ -410,66 +386,27 @@ export class Engine {
     this.undoN = 0;
   }
 
-  /** tryInPlace under --check-determinism: the step is run twice through successor(), then applied. */
-  private tryInPlaceChecked(buf: Int32Array, off: number, tid: number, alt: number, hi: number, lo: number): boolean {
-    const W = this.W;
-    this.detSave ??= new Int32Array(W);
-    this.detOut ??= new Int32Array(W);
+  /** Debug mode (--check-determinism): every step is run twice from the same state and must agree (src/explore/determinism.ts). */
+  checkDeterminism(on: boolean): void {
+    this.det = on ? new DeterminismCheck(this, this.fc) : null;
+  }
+  private det: DeterminismCheck | null = null;
+
+  /** Runs (tid, alt) from src[off..] into out[outOff..] recording what it touched (touched, touchedCount); checks nothing. */
+  runRecorded(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
     const h = this.cm.holder;
     h.rec = this.memoRec;
     h.rn = 0;
-    let ok = false;
-    const pc = this.pc(buf, off, tid);
     try {
-      ok = this.successor1(buf, off, tid, alt, this.detOut, hi, lo, 0);
+      return this.successor1(src, off, tid, alt, out, hi, lo, outOff);
     } finally {
       this.recN = h.rn;
       h.rec = null;
     }
-    this.fc.ranInto(tid, pc, this.memoRec, this.recN, buf, off, this.detOut, 0, ok);
-    this.recheck(buf, off, tid, alt, this.detOut, hi, lo, 0, ok);
-    if (ok) {
-      this.detSave.set(buf.subarray(off, off + W));
-      buf.set(this.detOut, off);
-    }
-    return ok;
-  }
-  private detSave: Int32Array | null = null;
-  private readonly detFp = { hi: 0, lo: 0 };
-  private detOut: Int32Array | null = null;
-
-  /** Debug mode (--check-determinism): every step is run twice from the same state and must agree. */
-  checkDeterminism(on: boolean): void {
-    this.detBuf = on ? new Int32Array(this.W) : null;
-  }
-  private detBuf: Int32Array | null = null;
-
-  private recheck(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number, ok: boolean): void {
-    const h = this.cm.holder;
-    const hi1 = h.hi;
-    const lo1 = h.lo;
-    const buf = this.detBuf!;
-    const src2 = src === out && off === outOff ? Int32Array.from(src.subarray(off, off + this.W)) : src;
-    const ok2 = this.successor1(src2, src2 === src ? off : 0, tid, alt, buf, hi, lo, 0);
-    let same = ok2 === ok;
-    if (same && ok) for (let i = 0; i < this.W && same; i++) same = buf[i] === out[outOff + i];
-    h.b = out;
-    h.o = outOff;
-    h.hi = hi1;
-    h.lo = lo1;
-    if (!same) {
-      const th = this.cm.threads[tid]!;
-      const pc = this.pc(src, off, tid);
-      throw new StepError(
-        `step ${th.name}.${th.labels[pc] ?? '?'} is nondeterministic: run twice on the same state it gave different results ` +
-          '(steps must depend only on the state: no Math.random, Date, or variables kept outside the state)',
-        th.name,
-        th.labels[pc] ?? '?',
-      );
-    }
   }
 
-  private successor1(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
+  /** Copies src[off..] to out[outOff..] and runs (tid, alt) on it (for determinism.ts too: its second run). */
+  successor1(src: Int32Array, off: number, tid: number, alt: number, out: Int32Array, hi: number, lo: number, outOff: number): boolean {
     const W = this.W;
     if (src === out) out.copyWithin(outOff, off, off + W);
     else for (let i = 0; i < W; i++) out[outOff + i] = src[off + i]!;
