@@ -20,10 +20,9 @@ const NO_RESULT: unique symbol = Symbol('no result');
 const REC_WORDS = 4096;
 const SLEEP_WORDS = 64;
 
-/** (defined with the other model errors; the engine's callers take it from here) */
+/** (StepError lives with the other model errors; SafeWatch with the properties: re-exported for the engine's callers) */
 export { StepError };
-
-export { MAX_PROPERTIES, type SafeWatch } from './properties.ts';
+export type { SafeWatch } from './properties.ts';
 
 export class Engine {
   readonly W: number;
@@ -498,24 +497,8 @@ export class Engine {
   get sometimesMask(): number {
     return this.propEval.sometimesMask;
   }
-  /** property indices by kind (into `props`) */
-  get alwaysIdx(): readonly number[] {
-    return this.propEval.alwaysIdx;
-  }
+  /** indices (into `props`) of the `sometimes` properties */
   get sometimesIdx(): readonly number[] {
     return this.propEval.sometimesIdx;
-  }
-  get finalIdx(): readonly number[] {
-    return this.propEval.finalIdx;
-  }
-  get deadlockIdx(): number {
-    return this.propEval.deadlockIdx;
-  }
-  /** property evaluations run, and answered by the memo (counters) */
-  get propEvals(): number {
-    return this.propEval.propEvals;
-  }
-  get propHits(): number {
-    return this.propEval.propHits;
   }
 }

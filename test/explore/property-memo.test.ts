@@ -57,8 +57,8 @@ describe('property memo', async () => {
         }
       }
       // the memo answered some: consecutive states of a walk differ in a few words
-      expect(e.propHits).toBeGreaterThan(0);
-      expect(e.propEvals).toBeLessThan(fresh.propEvals);
+      expect(e.propEval.propHits).toBeGreaterThan(0);
+      expect(e.propEval.propEvals).toBeLessThan(fresh.propEval.propEvals);
       expect(checks).toBeGreaterThan(0);
     });
   }
@@ -96,18 +96,18 @@ describe('property memo', async () => {
     const readsBy = Array.from(watch.readsBy[1]!);
     expect(reads.some((b) => b !== 0)).toBe(true);
     expect(readsBy.some((b) => b !== 0)).toBe(true);
-    const evals = e.propEvals;
+    const evals = e.propEval.propEvals;
     // the search that gathered them ends (its sets are emptied), the next one sets the watch
     watch.reads.fill(0);
     watch.readsBy[1]!.fill(0);
     e.safeWatch = watch;
     e.check(s, e.sometimesMask);
-    expect(e.propEvals).toBe(evals + 2);
+    expect(e.propEval.propEvals).toBe(evals + 2);
     expect(Array.from(watch.reads)).toEqual(reads);
     expect(Array.from(watch.readsBy[1]!)).toEqual(readsBy);
     // same state, same search: answered by the memo, nothing more to watch
     e.check(s, e.sometimesMask);
-    expect(e.propEvals).toBe(evals + 2);
+    expect(e.propEval.propEvals).toBe(evals + 2);
   });
 
   it('a word read only in some states is read, and watched, where it is', () => {
