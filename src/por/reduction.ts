@@ -948,44 +948,33 @@ export class Reduction {
    * without asking the others (the answer is the same, only found sooner).
    */
   private safeToRead(t: number, w: number): boolean {
-    const i = w >>> 5;
-    const b = 1 << (w & 31);
-    const bits = this.futBits;
-    const wrAt = this.wrAt;
-    const x = this.wrBy[w]!;
-    if (x !== t) {
-      const o = wrAt[x]!;
-      if (o === -1 || (o >= 0 && (bits[o + i]! & b) !== 0)) return false;
-    }
-    const T = wrAt.length;
-    for (let u = 0; u < T; u++) {
-      const o = wrAt[u]!;
-      if (o === -2 || u === t) continue;
-      if (o === -1 || (bits[o + i]! & b) !== 0) {
-        this.wrBy[w] = u;
-        return false;
-      }
-    }
-    return true;
+    return this.noOtherMay(t, w, this.wrAt, this.wrBy);
   }
 
   /** No live thread but t may touch w (w is outside every other live thread's future reads); rdBy as wrBy. */
   private safeToChange(t: number, w: number): boolean {
+    return this.noOtherMay(t, w, this.rdAt, this.rdBy);
+  }
+
+  /**
+   * No live thread u != t has w in its future set of `at` (per thread: offset of the set in futBits,
+   * -1 unrestricted, -2 not live); `by` remembers, per word, the thread last found to have it.
+   */
+  private noOtherMay(t: number, w: number, at: Int32Array, by: Uint8Array): boolean {
     const i = w >>> 5;
     const b = 1 << (w & 31);
     const bits = this.futBits;
-    const rdAt = this.rdAt;
-    const x = this.rdBy[w]!;
+    const x = by[w]!;
     if (x !== t) {
-      const o = rdAt[x]!;
+      const o = at[x]!;
       if (o === -1 || (o >= 0 && (bits[o + i]! & b) !== 0)) return false;
     }
-    const T = rdAt.length;
+    const T = at.length;
     for (let u = 0; u < T; u++) {
-      const o = rdAt[u]!;
+      const o = at[u]!;
       if (o === -2 || u === t) continue;
       if (o === -1 || (bits[o + i]! & b) !== 0) {
-        this.rdBy[w] = u;
+        by[w] = u;
         return false;
       }
     }
