@@ -72,18 +72,8 @@ export class StepMemo {
    * here too. Writes the words it touched to rec and returns how many; -1 if the memo does not say.
    */
   blocked(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
-    const memo = this.memo;
-    const m0 = (this.slotAt[this.base[tid]! + pc]! + alt) * WAYS * MEMO_STRIDE;
-    for (let mo = m0; mo < m0 + WAYS * MEMO_STRIDE; mo += MEMO_STRIDE) {
-      if (memo[mo] !== pc) continue;
-      const n = memo[mo + 1]!;
-      let same = true;
-      for (let j = mo + 2, end = mo + 2 + 2 * n; j < end && same; j += 2) same = buf[off + memo[j]!] === memo[j + 1];
-      if (!same) continue;
-      for (let i = 0; i < n; i++) rec[i] = memo[mo + 2 + 2 * i]!;
-      return n;
-    }
-    return -1;
+    const mo = this.find(this.memo, MEMO_STRIDE, buf, off, tid, alt, pc, rec);
+    return mo < 0 ? -1 : this.memo[mo + 1]!;
   }
 
   /** (tid, alt) just blocked at pc in buf[off..] (restored) after touching rec[0..n): remember it. */
@@ -105,15 +95,23 @@ export class StepMemo {
    * touched are written to rec (the count is touchedOf()).
    */
   enabled(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
-    const emo = this.emo;
-    const e0 = (this.slotAt[this.base[tid]! + pc]! + alt) * WAYS * EMEMO_STRIDE;
-    for (let eo = e0; eo < e0 + WAYS * EMEMO_STRIDE; eo += EMEMO_STRIDE) {
-      if (emo[eo] !== pc) continue;
-      const n = emo[eo + 1]!;
+    return this.find(this.emo, EMEMO_STRIDE, buf, off, tid, alt, pc, rec);
+  }
+
+  /**
+   * The entry of `table` (entries of `stride` ints: pc, n, then n (word, value) pairs) for (tid, alt)
+   * recorded at pc whose every word holds its recorded value in buf[off..], its words written to rec;
+   * else -1.
+   */
+  private find(table: Int32Array, stride: number, buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array): number {
+    const e0 = (this.slotAt[this.base[tid]! + pc]! + alt) * WAYS * stride;
+    for (let eo = e0; eo < e0 + WAYS * stride; eo += stride) {
+      if (table[eo] !== pc) continue;
+      const n = table[eo + 1]!;
       let same = true;
-      for (let j = eo + 2, end = eo + 2 + 2 * n; j < end && same; j += 2) same = buf[off + emo[j]!] === emo[j + 1];
+      for (let j = eo + 2, end = eo + 2 + 2 * n; j < end && same; j += 2) same = buf[off + table[j]!] === table[j + 1];
       if (!same) continue;
-      for (let i = 0; i < n; i++) rec[i] = emo[eo + 2 + 2 * i]!;
+      for (let i = 0; i < n; i++) rec[i] = table[eo + 2 + 2 * i]!;
       return eo;
     }
     return -1;
