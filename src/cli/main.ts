@@ -114,11 +114,12 @@ const VERIFY_OPTIONS = `verify options:
   --check-determinism  run every step twice on the same state and fail if the results differ (debug)
   --check-reduction    then run the same search with every reduction off (--no-por --no-symmetry) and
                        report both sizes, the cut, and whether every verdict agrees (exit 4 if not)
-  --derive-futures     derive each thread's future (what it may still touch from each label on) from its
-                       steps, where the model declares none, for the partial-order reduction, cached per
-                       model; it gives up, deriving nothing, past its budgets (-v says how many labels got
-                       one; every step is still checked against them); --no-derive-futures: do not (the
-                       default for now: README, "Derived futures")
+  --derive-futures     (on by default) derive each thread's future (what it may still touch from each label
+                       on) from its steps, where the model declares none, for the partial-order reduction,
+                       cached per model; it gives up, deriving nothing, past its budgets (-v says how many
+                       labels got one; every step is still checked against them)
+  --no-derive-futures  do not derive futures (only declared ones serve the reduction); implied by --no-por,
+                       and by --check-determinism unless --derive-futures is given
   --workers N, -j N    threads for a large DFS, this one included (default: the machine's cores; 1 = this thread)
   --max-preemptions K  only interleavings with at most K preemptions (switches away from a thread that
                        could still run): finds bugs of few preemptions in large models; exit 3 at best`;
@@ -220,7 +221,7 @@ interface Opts {
   checkDeterminism: boolean;
   /** verify: run again with every reduction off and compare (--check-reduction) */
   checkReduction: boolean;
-  /** verify: derive the futures of every label a model declares none at (--derive-futures) */
+  /** verify: derive the futures of every label a model declares none at (on by default; --no-derive-futures: not) */
   deriveFutures: boolean;
   /** seconds a step may run (--step-timeout) */
   stepTimeout?: number;

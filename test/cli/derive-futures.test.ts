@@ -25,6 +25,10 @@ describe('verify --derive-futures', () => {
     expect(r.properties.map((p: { status: string }) => p.status)).toEqual(plain.properties.map((p: { status: string }) => p.status));
     // with --no-derive-futures, a model with no declaration reports no futures
     expect(plain.stats.futures).toBeUndefined();
+    // on by default: no flag derives the same futures and stores the same states
+    const dflt = JSON.parse(ptcheck(['verify', F, '--variant', 'undeclared', '--param', 'readers=3', '--json', '--workers', '1']).stdout);
+    expect(dflt.stats.futures).toMatchObject({ declared: 0, derived: 14, unrestricted: 0 });
+    expect(dflt.stats.states).toBe(r.stats.states);
     const v = ptcheck(['verify', F, '--variant', 'undeclared', '--derive-futures', '-v', '--workers', '1']);
     expect(v.stdout).toMatch(/thread futures: 10 labels derived, 0 declared, 0 unrestricted \(derived in [\d,]+ step runs/);
   });

@@ -92,7 +92,8 @@ describe('a step that never returns cannot hang ptcheck', () => {
   });
 
   it('in a worker thread, with --timeout 2: INCOMPLETE (time limit), exit 3', async () => {
-    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--timeout', '2'], { PTCHECK_HANDOFF: '200' });
+    // --no-derive-futures: with derived futures the two counters commute, the search stores 42 states and ends before the hand-off at 200 that would reach the worker
+    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--timeout', '2', '--no-derive-futures'], { PTCHECK_HANDOFF: '200' });
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/INCOMPLETE: time limit/);
     expect(r.stdout).toMatch(/; 2 threads/);
@@ -100,7 +101,8 @@ describe('a step that never returns cannot hang ptcheck', () => {
   });
 
   it('in a worker thread, with no --timeout: ends by the step bound naming the step', async () => {
-    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--step-timeout', '1'], { PTCHECK_HANDOFF: '200' });
+    // --no-derive-futures: with derived futures the two counters commute, the search stores 42 states and ends before the hand-off at 200 that would reach the worker
+    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--step-timeout', '1', '--no-derive-futures'], { PTCHECK_HANDOFF: '200' });
     expect(r.code).toBe(2);
     oneLine(r, /^ptcheck: model error: step b\.inc did not return within 1 s \(a loop that never ends\?\), in worker thread 1; it was exploring from /);
     expect(r.ms).toBeLessThan(30_000);
@@ -142,7 +144,8 @@ describe('the path to a step that never returns is never lost', () => {
 
   it('a worker thread knows only where its work began: the trace leads there, and says so', async () => {
     const file = join(dir, 'stuck-worker.json');
-    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--step-timeout', '1', '--trace-out', file], { PTCHECK_HANDOFF: '200' });
+    // --no-derive-futures: with derived futures the two counters commute, the search stores 42 states and ends before the hand-off at 200 that would reach the worker
+    const r = await run(['verify', M, '--variant', 'hangs-in-worker', '--workers', '2', '--step-timeout', '1', '--trace-out', file, '--no-derive-futures'], { PTCHECK_HANDOFF: '200' });
     expect(r.code).toBe(2);
     oneLine(r, /in worker thread 1; it was exploring from .*; trace of the path to that state written to \S+stuck-worker\.json/);
     const t = JSON.parse(readFileSync(file, 'utf8'));
