@@ -37,8 +37,8 @@ import {
 const PTCHECK = join(ROOT, 'bin', 'ptcheck.js');
 /** ptcheck's partial-order reduction off, every other default kept (its cut is measured against this) */
 const PTCHECK_NO_POR: readonly string[] = ['--no-por', '--workers', '1'];
-/** ptcheck's reductions with thread futures derived where the model declares none (src/por/derive-futures.ts; cached after the first run) */
-const PTCHECK_DERIVED: readonly string[] = [...PTCHECK_REDUCTIONS_ON, '--derive-futures'];
+/** ptcheck's reductions with declared thread futures only: none derived (its default derives them, src/por/derive-futures.ts) */
+const PTCHECK_DECLARED: readonly string[] = [...PTCHECK_REDUCTIONS_ON, '--no-derive-futures'];
 /** models are named by path, as a user names their own model file: loading and typechecking it is part of the time */
 const BY_PATH = { byPath: true } as const;
 
@@ -53,8 +53,8 @@ interface Row {
   readonly value: number;
   readonly pOff: PtcheckRun;
   readonly pOn: PtcheckRun;
-  /** reductions on, futures derived */
-  readonly pDer: PtcheckRun;
+  /** reductions on, no futures derived */
+  readonly pDecl: PtcheckRun;
   readonly sOff: PanRun;
   readonly sPor: PanRun;
   readonly sPor3: PanRun;
@@ -81,10 +81,10 @@ function measureTwin(t: Twin, v: number, reps: number, scratch: string): Row {
   const panOff = buildPan(t, v, CFLAGS_NOREDUCE, scratch, [], SPIN_FLAGS_NO_MERGE);
   const panPor = buildPan(t, v, CFLAGS_POR, scratch, [], SPIN_FLAGS);
   const panPor3 = buildPan(t, v, CFLAGS_POR, scratch, [], SPIN_FLAGS_NO_MERGE);
-  const runs = { pOff: [] as PtcheckRun[], pOn: [] as PtcheckRun[], pDer: [] as PtcheckRun[], sOff: [] as PanRun[], sPor: [] as PanRun[], sPor3: [] as PanRun[] };
+  const runs = { pOff: [] as PtcheckRun[], pOn: [] as PtcheckRun[], pDecl: [] as PtcheckRun[], sOff: [] as PanRun[], sPor: [] as PanRun[], sPor3: [] as PanRun[] };
   for (let i = 0; i < reps; i++) {
     runs.pOn.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_ON, BY_PATH));
-    runs.pDer.push(runPtcheck(t, v, PTCHECK_DERIVED, BY_PATH));
+    runs.pDecl.push(runPtcheck(t, v, PTCHECK_DECLARED, BY_PATH));
     runs.sPor.push(runPan(panPor, w));
     runs.sPor3.push(runPan(panPor3, w));
     runs.pOff.push(runPtcheck(t, v, PTCHECK_REDUCTIONS_OFF, BY_PATH));
@@ -95,7 +95,7 @@ function measureTwin(t: Twin, v: number, reps: number, scratch: string): Row {
     value: v,
     pOff: best(runs.pOff),
     pOn: best(runs.pOn),
-    pDer: best(runs.pDer),
+    pDecl: best(runs.pDecl),
     sOff: best(runs.sOff),
     sPor: best(runs.sPor),
     sPor3: best(runs.sPor3),
@@ -144,7 +144,7 @@ function cutRows(rows: readonly Row[], twins: readonly Twin[]): CutRow[] {
   return out;
 }
 
-/** ptcheck by path with an empty typecheck cache: the first run after editing a model file. */
+/** ptcheck by path with empty typecheck and derivation caches: the first run after editing a model file. */
 function coldRun(t: Twin, v: number): PtcheckRun {
   const cache = mkdtempSync(join(tmpdir(), 'ptcheck-bench-cache-'));
   try {
@@ -176,7 +176,7 @@ export function reductionSection(o: { readonly reps: number; readonly twins?: re
 
   let mismatches = 0;
   const table = [
-    '| model / params | states, reductions off: ptcheck / SPIN | states, reductions on: ptcheck¹ / SPIN² / SPIN -o3³ | ptcheck ÷ SPIN, states on | cut (off ÷ on): ptcheck / SPIN / SPIN -o3 | time to verdict, reductions on: ptcheck⁴ / SPIN⁵ / SPIN -o3⁵ | ptcheck ÷ SPIN, time | time to verdict, reductions off: ptcheck / SPIN⁵ | futures derived⁶: states / time / ÷ SPIN |',
+    '| model / params | states, reductions off: ptcheck / SPIN | states, reductions on: ptcheck¹ / SPIN² / SPIN -o3³ | ptcheck ÷ SPIN, states on | cut (off ÷ on): ptcheck / SPIN / SPIN -o3 | time to verdict, reductions on: ptcheck⁴ / SPIN⁵ / SPIN -o3⁵ | ptcheck ÷ SPIN, time | time to verdict, reductions off: ptcheck / SPIN⁵ | no futures derived⁶: states / time / ÷ SPIN |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const details: string[] = [];
@@ -195,7 +195,7 @@ export function reductionSection(o: { readonly reps: number; readonly twins?: re
         `| ${fmtTime(r.pOn.wallMs)} / ${fmtTime(spinPor)} / ${fmtTime(spinPor3)} ` +
         `| ${fmtRatio(r.pOn.wallMs / spinPor)} / ${fmtRatio(r.pOn.wallMs / spinPor3)} ` +
         `| ${fmtTime(r.pOff.wallMs)} / ${fmtTime(spinOff)} ` +
-        `| ${fmtInt(r.pDer.states)} / ${fmtTime(r.pDer.wallMs)} / ${fmtRatio(r.pDer.wallMs / spinPor)} |`,
+        `| ${fmtInt(r.pDecl.states)} / ${fmtTime(r.pDecl.wallMs)} / ${fmtRatio(r.pDecl.wallMs / spinPor)} |`,
     );
     details.push(
       `- ${r.twin.model} ${r.twin.param}=${r.value}: ./pan alone ${fmtTime(r.sPor.wallMs)} (POR), ${fmtTime(r.sPor3.wallMs)} (POR, -o3), ` +
@@ -218,18 +218,18 @@ export function reductionSection(o: { readonly reps: number; readonly twins?: re
     ...table,
     '',
     `¹ ptcheck \`verify models/<model>.ts --variant V --param k=v --json ${PTCHECK_REDUCTIONS_ON.join(' ')}\`: every reduction it applies by default ` +
-      '(partial-order reduction, sleep sets, and symmetry of thread groups a model declares symmetric: only ppc-pte-free-defer\'s collapsers); ' +
+      '(partial-order reduction with the thread futures it derives where the model declares none, sleep sets, and symmetry of thread groups a model declares symmetric: only ppc-pte-free-defer\'s collapsers); ' +
       `reductions off: \`${PTCHECK_REDUCTIONS_OFF.join(' ')}\`. The model is named by its file path, as a user names their own model.`,
     `² SPIN's partial-order reduction with its default statement merging: \`spin ${SPIN_FLAGS.join(' ')} -a\`, \`gcc ${CFLAGS_POR.join(' ')}\`; ` +
       `reductions off: \`spin ${SPIN_FLAGS_NO_MERGE.join(' ')} -a\` and \`-DNOREDUCE\` (the graph ptcheck explores with reductions off: the counts must be equal).`,
     `³ the same partial-order reduction without statement merging (\`spin ${SPIN_FLAGS_NO_MERGE.join(' ')} -a\`).`,
-    '⁴ the whole command, as a user waits for it: Node, the tsx loader, loading and typechecking the model file (its typecheck cached from an ' +
-      `earlier run of the same file), the search and the JSON output. The first run after a model file changes also typechecks it: ${cold.join(', ')} ` +
-      '(reductions on, empty typecheck cache).',
+    '⁴ the whole command, as a user waits for it: Node, the tsx loader, loading and typechecking the model file (its typecheck and derived ' +
+      `futures cached from an earlier run of the same file), the search and the JSON output. The first run after a model file changes also typechecks ` +
+      `it and derives its futures: ${cold.join(', ')} (reductions on, empty caches).`,
     '⁵ `spin -a`, `gcc` and `./pan`, as a SPIN user waits for them; `./pan` alone is in the lines below. pan gets as many hash slots as ' +
       "ptcheck's fingerprint table has with reductions off.",
-    `⁶ ptcheck \`${PTCHECK_DERIVED.join(' ')}\`: the reductions of ¹ with the thread futures of every label the model declares none at derived ` +
-      'from its steps (src/por/derive-futures.ts), read from the derivation cache after its first run (the whole command, as ⁴).',
+    `⁶ ptcheck \`${PTCHECK_DECLARED.join(' ')}\`: the reductions of ¹ with declared thread futures alone; ¹ also derives the future of every ` +
+      'label the model declares none at from its steps (src/por/derive-futures.ts), read from the derivation cache after its first run (the whole command, as ⁴).',
     '',
     ...details,
     '',
