@@ -155,7 +155,7 @@ export interface RunStats {
   readonly reduction?: ReductionStats;
   /** whole states were stored (--exact): no fingerprint collision possible */
   readonly exact: boolean;
-  /** thread futures (declared, or derived with --derive-futures), when the model has any or derived them */
+  /** thread futures (declared, or derived: verify by default), when the model has any or derived them */
   readonly futures?: FutureStats;
 }
 
@@ -164,7 +164,7 @@ export interface FutureStats {
   readonly declared: number;
   readonly derived: number;
   readonly unrestricted: number;
-  /** the derivation ran (--derive-futures): its step runs and time, and why it gave up, if it did */
+  /** the derivation ran (verify by default; not with --no-derive-futures): its step runs and time, and why it gave up, if it did */
   readonly derivation?: { readonly runs: number; readonly ms: number; readonly gaveUp?: string; readonly cached?: boolean };
 }
 

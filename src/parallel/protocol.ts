@@ -10,7 +10,7 @@ export interface ModelRef {
   readonly params: Readonly<Record<string, number>>;
   /** a variant file, when the variant comes from one */
   readonly variantFile?: string;
-  /** derive thread futures when compiling (verify --derive-futures; src/por/derive-futures.ts): they decide what the reduction stores */
+  /** derive thread futures when compiling (verify does by default, --no-derive-futures not; src/por/derive-futures.ts): they decide what the reduction stores */
   readonly deriveFutures?: boolean;
   /**
    * the coordinating thread's derivation, as data (src/por/derived-entry.ts): a worker checks it against

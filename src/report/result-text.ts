@@ -89,7 +89,7 @@ export function engineLines(r: RunResult): string[] {
   ];
 }
 
-/** Where the thread futures came from: labels declared, derived (--derive-futures), left unrestricted. */
+/** Where the thread futures came from: labels declared, derived (verify by default; --no-derive-futures: none), left unrestricted. */
 export function futuresLine(f: NonNullable<RunResult['stats']['futures']>): string {
   const d = f.derivation;
   // from the cache: the runs are those of the run that made the entry, the time is reading it
