@@ -287,6 +287,9 @@ export class Verification {
    */
   private restart(w: ReductionWidened): void {
     this.widen(w);
+    // a search the worker threads finished is thrown away too: the run's result is the new search's
+    // (which may end in this thread before its own hand-off is due)
+    this.taken = undefined;
     if (this.search instanceof Dfs) this.search.release();
     this.search = this.newSearch();
   }
