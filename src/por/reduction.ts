@@ -844,12 +844,7 @@ export class Reduction {
         nl = e.lo;
       }
       // a successor equal to a state on the path closes a cycle
-      for (let k = 0; k <= d; k++) {
-        if (this.walkHi[k] !== nh || this.walkLo[k] !== nl) continue;
-        let same = true;
-        for (let j = 0; j < W && same; j++) same = wb[k * W + j] === wb[nb + j];
-        if (same) return false;
-      }
+      if (hasState(wb, this.walkHi, this.walkLo, d + 1, W, wb, nb, nh, nl)) return false;
       const pc = e.pc(wb, nb, t);
       if (pc < 0) continue;
       // known from an earlier walk: acyclic below, nothing more to look at
@@ -1319,14 +1314,7 @@ export class Reduction {
    * pick the states compared whole, so the answer is never wrong, at worst (with a wrong one) no.
    */
   private inLastWalk(a: Int32Array, off: number, hi: number, lo: number): boolean {
-    const W = this.engine.W;
-    for (let k = 0; k < this.lastWalkN; k++) {
-      if (this.lastWalkHi[k] !== hi || this.lastWalkLo[k] !== lo) continue;
-      let same = true;
-      for (let j = 0; j < W && same; j++) same = this.lastWalk[k * W + j] === a[off + j];
-      if (same) return true;
-    }
-    return false;
+    return hasState(this.lastWalk, this.lastWalkHi, this.lastWalkLo, this.lastWalkN, this.engine.W, a, off, hi, lo);
   }
 
   /** Remembers a state the walk found t ready at, with its fingerprint (up to 256 of them: any subset serves). */
@@ -1334,18 +1322,10 @@ export class Reduction {
     const W = this.engine.W;
     const k = this.lastWalkN;
     if (k >= 256) return;
-    if ((k + 1) * W > this.lastWalk.length) {
-      const b = new Int32Array(Math.max(2 * this.lastWalk.length, 16 * W));
-      b.set(this.lastWalk);
-      this.lastWalk = b;
-    }
+    if ((k + 1) * W > this.lastWalk.length) this.lastWalk = grown(this.lastWalk, Math.max(2 * this.lastWalk.length, 16 * W));
     if (k >= this.lastWalkHi.length) {
-      const h = new Int32Array(2 * this.lastWalkHi.length);
-      h.set(this.lastWalkHi);
-      this.lastWalkHi = h;
-      const l = new Int32Array(2 * this.lastWalkLo.length);
-      l.set(this.lastWalkLo);
-      this.lastWalkLo = l;
+      this.lastWalkHi = grown(this.lastWalkHi, 2 * this.lastWalkHi.length);
+      this.lastWalkLo = grown(this.lastWalkLo, 2 * this.lastWalkLo.length);
     }
     const lw = this.lastWalk;
     for (let j = 0; j < W; j++) lw[k * W + j] = a[off + j]!;
@@ -1359,22 +1339,33 @@ export class Reduction {
     if (depth * W <= this.walkBuf.length && depth <= this.walkAlt.length) return;
     let n = this.walkAlt.length;
     while (n < depth) n *= 2;
-    const b = new Int32Array(n * W);
-    b.set(this.walkBuf);
-    this.walkBuf = b;
-    const a = new Int32Array(n);
-    a.set(this.walkAlt);
-    this.walkAlt = a;
-    const h = new Int32Array(n);
-    h.set(this.walkHi);
-    this.walkHi = h;
-    const l = new Int32Array(n);
-    l.set(this.walkLo);
-    this.walkLo = l;
-    const c = new Int32Array(n);
-    c.set(this.walkAcc);
-    this.walkAcc = c;
+    this.walkBuf = grown(this.walkBuf, n * W);
+    this.walkAlt = grown(this.walkAlt, n);
+    this.walkHi = grown(this.walkHi, n);
+    this.walkLo = grown(this.walkLo, n);
+    this.walkAcc = grown(this.walkAcc, n);
   }
+}
+
+/** a copy of `a` in a new array of length n (>= a's) */
+function grown(a: Int32Array, n: number): Int32Array<ArrayBuffer> {
+  const b = new Int32Array(n);
+  b.set(a);
+  return b;
+}
+
+/**
+ * Whether a[off..off+W) is one of the first n states of `states` (W words each, fingerprints in his/los):
+ * compared whole where the fingerprint (hi, lo) matches, so a wrong fingerprint can only miss.
+ */
+function hasState(states: Int32Array, his: Int32Array, los: Int32Array, n: number, W: number, a: Int32Array, off: number, hi: number, lo: number): boolean {
+  for (let k = 0; k < n; k++) {
+    if (his[k] !== hi || los[k] !== lo) continue;
+    let same = true;
+    for (let j = 0; j < W && same; j++) same = states[k * W + j] === a[off + j];
+    if (same) return true;
+  }
+  return false;
 }
 
 function setBit(bits: Int32Array, w: number): void {

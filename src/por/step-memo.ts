@@ -80,10 +80,7 @@ export class StepMemo {
   rememberBlocked(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array, n: number): void {
     if (n > MEMO_WORDS) return;
     const memo = this.memo;
-    const slot = this.slotAt[this.base[tid]! + pc]! + alt;
-    const way = this.nextBlocked[slot]!;
-    this.nextBlocked[slot] = (way + 1) % WAYS;
-    const mo = (slot * WAYS + way) * MEMO_STRIDE;
+    const mo = this.nextEntry(this.nextBlocked, tid, alt, pc) * MEMO_STRIDE;
     memo[mo] = pc;
     memo[mo + 1] = n;
     copyTouched(memo, mo + 2, rec, buf, off, n);
@@ -117,6 +114,14 @@ export class StepMemo {
     return -1;
   }
 
+  /** The entry (its index, in entries) a run of (tid, alt) at pc replaces next, by `next`'s turn, which moves on. */
+  private nextEntry(next: Uint8Array, tid: number, alt: number, pc: number): number {
+    const slot = this.slotAt[this.base[tid]! + pc]! + alt;
+    const way = next[slot]!;
+    next[slot] = (way + 1) % WAYS;
+    return slot * WAYS + way;
+  }
+
   /** Of an enabled entry: the number of words it touched. */
   touchedOf(eo: number): number {
     return this.emo[eo + 1]!;
@@ -147,10 +152,7 @@ export class StepMemo {
   rememberEnabled(buf: Int32Array, off: number, tid: number, alt: number, pc: number, rec: Int32Array, rn: number, undo: Int32Array, un: number, dhi: number, dlo: number): void {
     if (rn > EMEMO_TOUCHED || un > 2 * EMEMO_CHANGED) return;
     const emo = this.emo;
-    const slot = this.slotAt[this.base[tid]! + pc]! + alt;
-    const way = this.nextEnabled[slot]!;
-    this.nextEnabled[slot] = (way + 1) % WAYS;
-    const eo = (slot * WAYS + way) * EMEMO_STRIDE;
+    const eo = this.nextEntry(this.nextEnabled, tid, alt, pc) * EMEMO_STRIDE;
     emo[eo] = pc;
     emo[eo + 1] = rn;
     copyTouched(emo, eo + 2, rec, buf, off, rn);
