@@ -65,6 +65,17 @@ function bitsModel(tagged: boolean) {
   return { m, sp };
 }
 
+/** Every label of every thread of `got` has the futures (touched and changed words) `want` has. */
+function expectSameFutures(got: { compiled: CompiledModel }, want: { compiled: CompiledModel }): void {
+  for (let k = 0; k < want.compiled.threads.length; k++) {
+    const [a, b] = [want.compiled.threads[k]!, got.compiled.threads[k]!];
+    for (let pc = 0; pc < a.labels.length; pc++) {
+      expect(Array.from(b.futTouch[pc]!), `${a.name} ${a.labels[pc]}`).toEqual(Array.from(a.futTouch[pc]!));
+      expect(Array.from(b.futChange[pc]!), `${a.name} ${a.labels[pc]}`).toEqual(Array.from(a.futChange[pc]!));
+    }
+  }
+}
+
 describe("derived futures: value classes and gathered stores", () => {
   it('tagged reads and blind updates derive the futures plain reads do, in fewer runs; verdicts of --no-por', () => {
     const plain = bitsModel(false);
@@ -74,13 +85,7 @@ describe("derived futures: value classes and gathered stores", () => {
     expect(p.compiled.derived!.gaveUp).toBeUndefined();
     expect(t.compiled.derived!.gaveUp).toBeUndefined();
     // every word of every label as plain reads derive it
-    for (let k = 0; k < p.compiled.threads.length; k++) {
-      const [a, b] = [p.compiled.threads[k]!, t.compiled.threads[k]!];
-      for (let pc = 0; pc < a.labels.length; pc++) {
-        expect(Array.from(b.futTouch[pc]!), `${a.name} ${a.labels[pc]}`).toEqual(Array.from(a.futTouch[pc]!));
-        expect(Array.from(b.futChange[pc]!), `${a.name} ${a.labels[pc]}`).toEqual(Array.from(a.futChange[pc]!));
-      }
-    }
+    expectSameFutures(t, p);
     expect(t.compiled.derived!.runs * 4).toBeLessThan(p.compiled.derived!.runs);
     const full = verify(instantiate(tagged.m, 'base'), tagged.sp, { stopAtFirst: false, por: false });
     const r = verify(t, tagged.sp, { stopAtFirst: false });
@@ -208,13 +213,7 @@ describe("derived futures: value classes and gathered stores", () => {
     const t = instantiate(tagged.m, 'base', {}, derive);
     expect(p.compiled.derived!.gaveUp).toBeUndefined();
     expect(t.compiled.derived!.gaveUp).toBeUndefined();
-    for (let k = 0; k < p.compiled.threads.length; k++) {
-      const [a, b] = [p.compiled.threads[k]!, t.compiled.threads[k]!];
-      for (let pc = 0; pc < a.labels.length; pc++) {
-        expect(Array.from(b.futTouch[pc]!), `${a.name} ${a.labels[pc]}`).toEqual(Array.from(a.futTouch[pc]!));
-        expect(Array.from(b.futChange[pc]!), `${a.name} ${a.labels[pc]}`).toEqual(Array.from(a.futChange[pc]!));
-      }
-    }
+    expectSameFutures(t, p);
     expect(t.compiled.derived!.runs).toBeLessThan(p.compiled.derived!.runs);
     const full = verify(instantiate(tagged.m, 'base'), tagged.sp, { stopAtFirst: false, por: false });
     const r = verify(t, tagged.sp, { stopAtFirst: false });
